@@ -1,0 +1,53 @@
+import { type DynamicModule, Global, Module, type Provider } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './auth/auth.module.js';
+import { Clock, SystemClock } from './common/clock.js';
+import { loggerParams } from './common/logging.js';
+import { APP_CONFIG, type AppConfig } from './config/app-config.js';
+import { dataSourceOptions } from './database/data-source-options.js';
+import { HealthModule } from './health/health.module.js';
+
+export interface AppModuleOptions {
+  /** Replaces the system clock (tests). */
+  clock?: Clock;
+  /** Where JSON log lines go (tests capture them); stdout otherwise. */
+  logDestination?: NodeJS.WritableStream;
+}
+
+@Global()
+@Module({})
+class CoreModule {
+  static forRoot(config: AppConfig, options: AppModuleOptions): DynamicModule {
+    const providers: Provider[] = [
+      { provide: APP_CONFIG, useValue: config },
+      { provide: Clock, useValue: options.clock ?? new SystemClock() },
+    ];
+    return { module: CoreModule, providers, exports: providers };
+  }
+}
+
+/**
+ * ROLE decides what runs: `api` serves the HTTP routes, `worker` runs the scheduled and queued
+ * work, `all` both. Health answers in every role so each process can be probed.
+ */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
+    if (!config.database.url) throw new Error('AppModule needs a resolved database URL');
+    const serveApi = config.role !== 'worker';
+    const runWorker = config.role !== 'api';
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.forRoot(config, options),
+        LoggerModule.forRoot(loggerParams(config, options.logDestination)),
+        TypeOrmModule.forRoot({ ...dataSourceOptions(config.database.url), autoLoadEntities: true, migrationsRun: false }),
+        HealthModule,
+        ...(serveApi ? [AuthModule] : []),
+        ...(runWorker ? [ScheduleModule.forRoot()] : []),
+      ],
+    };
+  }
+}

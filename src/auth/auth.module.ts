@@ -1,0 +1,36 @@
+import { Global, Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { AuthController } from './auth.controller.js';
+import { AuthService } from './auth.service.js';
+import { BootstrapAdminService } from './bootstrap-admin.service.js';
+import { StaffAuthGuard } from './staff-auth.guard.js';
+import { StaffController } from './staff.controller.js';
+import { Staff } from './staff.entity.js';
+import { StaffService } from './staff.service.js';
+
+/** Staff accounts, login and the guards every staff route uses. */
+@Global()
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([Staff]),
+    JwtModule.registerAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => ({
+        secret: config.security.jwtSecret,
+        signOptions: { algorithm: 'HS256', issuer: 'vigil' },
+        verifyOptions: { algorithms: ['HS256'], issuer: 'vigil' },
+      }),
+    }),
+    ThrottlerModule.forRootAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => [{ name: 'default', ttl: 60_000, limit: config.security.loginRatePerMinute }],
+    }),
+  ],
+  controllers: [AuthController, StaffController],
+  providers: [AuthService, StaffService, StaffAuthGuard, BootstrapAdminService],
+  exports: [StaffService, StaffAuthGuard, JwtModule],
+})
+export class AuthModule {}

@@ -1,0 +1,76 @@
+import { applyDecorators, type CanActivate, type ExecutionContext, Injectable, SetMetadata, UseGuards } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { JwtService } from '@nestjs/jwt';
+import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { DomainError } from '../common/problem/domain-error.js';
+import type { StaffRole } from './staff.entity.js';
+import { StaffService } from './staff.service.js';
+
+export interface StaffPrincipal {
+  staffId: string;
+  email: string;
+  role: StaffRole;
+}
+
+export interface StaffTokenClaims {
+  sub: string;
+  role: StaffRole;
+  typ: 'staff';
+}
+
+const ROLES_KEY = 'vigil:staff-roles';
+
+export function bearerToken(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+/**
+ * Staff routes: a valid, unexpired staff JWT whose account still exists and is not disabled (looked
+ * up on every request, so disabling someone takes effect at once), with one of the allowed roles.
+ * Admins may do everything a specialist may.
+ */
+@Injectable()
+export class StaffAuthGuard implements CanActivate {
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly staff: StaffService,
+    private readonly reflector: Reflector,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const req = context.switchToHttp().getRequest<Request & { staff?: StaffPrincipal }>();
+    const token = bearerToken(req);
+    if (!token) throw new DomainError('unauthorized', 'AUTH_REQUIRED', 'A staff access token is required.');
+    let claims: StaffTokenClaims;
+    try {
+      claims = await this.jwt.verifyAsync<StaffTokenClaims>(token, { algorithms: ['HS256'] });
+    } catch {
+      throw new DomainError('unauthorized', 'AUTH_INVALID', 'The access token is invalid or has expired.');
+    }
+    if (claims.typ !== 'staff') throw new DomainError('unauthorized', 'AUTH_INVALID', 'The access token is invalid or has expired.');
+    const member = await this.staff.findActive(claims.sub);
+    if (!member) throw new DomainError('unauthorized', 'AUTH_INVALID', 'The access token is invalid or has expired.');
+
+    const allowed = this.reflector.getAllAndOverride<StaffRole[]>(ROLES_KEY, [context.getHandler(), context.getClass()]) ?? [];
+    if (allowed.length && member.role !== 'admin' && !allowed.includes(member.role)) {
+      throw new DomainError('forbidden', 'ROLE_FORBIDDEN', 'Your role may not do this.');
+    }
+    req.staff = { staffId: member.id, email: member.email, role: member.role };
+    return true;
+  }
+}
+
+/** Marks a route or controller as staff-only, for the given roles (admin always included). */
+export function StaffOnly(...roles: StaffRole[]): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    SetMetadata(ROLES_KEY, roles),
+    UseGuards(StaffAuthGuard),
+    ApiBearerAuth('staff'),
+    ApiUnauthorizedResponse({ description: 'No or bad staff token' }),
+    ApiForbiddenResponse({ description: 'Wrong role' }),
+  );
+}

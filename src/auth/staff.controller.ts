@@ -1,0 +1,31 @@
+import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
+import { ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { CreateStaffDto, StaffResponseDto, UpdateStaffDto } from './staff.dto.js';
+import { StaffOnly } from './staff-auth.guard.js';
+import { StaffService } from './staff.service.js';
+
+@ApiTags('admin')
+@Controller('v1/admin/staff')
+@StaffOnly('admin')
+export class StaffController {
+  constructor(private readonly staff: StaffService) {}
+
+  @Post()
+  @ApiCreatedResponse({ type: StaffResponseDto })
+  @ApiConflictResponse({ description: 'That email is already a staff member' })
+  create(@Body() body: CreateStaffDto): Promise<StaffResponseDto> {
+    return this.staff.create(body.email, body.password, body.role);
+  }
+
+  @Get()
+  @ApiOkResponse({ type: [StaffResponseDto] })
+  list(): Promise<StaffResponseDto[]> {
+    return this.staff.list();
+  }
+
+  @Patch(':id')
+  @ApiOkResponse({ type: StaffResponseDto })
+  update(@Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateStaffDto): Promise<StaffResponseDto> {
+    return this.staff.setDisabled(id, body.disabled);
+  }
+}

@@ -1,0 +1,68 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsEmail, IsIn, IsString, MaxLength, MinLength } from 'class-validator';
+import { STAFF_ROLES, type StaffRole } from './staff.entity.js';
+
+const lowerTrim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value);
+
+export class LoginDto {
+  @ApiProperty({ example: 'admin@example.org' })
+  @Transform(lowerTrim)
+  @IsString()
+  @MaxLength(254)
+  email: string;
+
+  @ApiProperty({ format: 'password' })
+  @IsString()
+  @MaxLength(1024)
+  password: string;
+}
+
+export class LoginResponseDto {
+  @ApiProperty()
+  accessToken: string;
+
+  @ApiProperty({ description: 'Seconds until the token expires' })
+  expiresIn: number;
+}
+
+export class CreateStaffDto {
+  @ApiProperty({ example: 'specialist@example.org' })
+  @Transform(lowerTrim)
+  @IsEmail()
+  @MaxLength(254)
+  email: string;
+
+  @ApiProperty({ format: 'password', minLength: 12 })
+  @IsString()
+  @MinLength(12)
+  @MaxLength(1024)
+  password: string;
+
+  @ApiProperty({ enum: STAFF_ROLES })
+  @IsIn(STAFF_ROLES)
+  role: StaffRole;
+}
+
+export class StaffResponseDto {
+  @ApiProperty({ format: 'uuid' })
+  staffId: string;
+
+  @ApiProperty()
+  email: string;
+
+  @ApiProperty({ enum: STAFF_ROLES })
+  role: StaffRole;
+
+  @ApiProperty()
+  disabled: boolean;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt: string;
+}
+
+export class UpdateStaffDto {
+  @ApiProperty({ description: 'A disabled account cannot log in, and its tokens stop working at once' })
+  @IsBoolean()
+  disabled: boolean;
+}

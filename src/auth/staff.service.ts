@@ -1,0 +1,86 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { hashSecret } from '../common/crypto/password-hasher.js';
+import { DomainError } from '../common/problem/domain-error.js';
+import type { StaffResponseDto } from './staff.dto.js';
+import type { StaffRole } from './staff.entity.js';
+
+export interface StaffRow {
+  id: string;
+  email: string;
+  role: StaffRole;
+  disabled: boolean;
+  created_at: Date;
+  password_hash?: string;
+}
+
+@Injectable()
+export class StaffService {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** Creates a staff member; an email already in use is a conflict, decided by the unique constraint. */
+  async create(email: string, password: string, role: StaffRole): Promise<StaffResponseDto> {
+    const passwordHash = await hashSecret(password);
+    const rows: StaffRow[] = await this.db.query(
+      `INSERT INTO staff (email, password_hash, role) VALUES ($1, $2, $3)
+       ON CONFLICT (email) DO NOTHING
+       RETURNING id, email, role, disabled, created_at`,
+      [email, passwordHash, role],
+    );
+    if (rows.length === 0) throw new DomainError('conflict', 'STAFF_EMAIL_TAKEN', 'A staff member with that email exists.');
+    return toResponse(rows[0]);
+  }
+
+  async findByEmailWithHash(email: string): Promise<StaffRow | undefined> {
+    const rows: StaffRow[] = await this.db.query(
+      `SELECT id, email, role, disabled, created_at, password_hash FROM staff WHERE email = $1`,
+      [email],
+    );
+    return rows[0];
+  }
+
+  async findActive(id: string): Promise<StaffRow | undefined> {
+    const rows: StaffRow[] = await this.db.query(`SELECT id, email, role, disabled, created_at FROM staff WHERE id = $1 AND NOT disabled`, [
+      id,
+    ]);
+    return rows[0];
+  }
+
+  async setDisabled(id: string, disabled: boolean): Promise<StaffResponseDto> {
+    const [rows]: [StaffRow[], number] = await this.db.query(
+      `UPDATE staff SET disabled = $2, updated_at = now() WHERE id = $1 RETURNING id, email, role, disabled, created_at`,
+      [id, disabled],
+    );
+    if (rows.length === 0) throw new DomainError('not_found', 'STAFF_NOT_FOUND', 'No such staff member.');
+    return toResponse(rows[0]);
+  }
+
+  async list(): Promise<StaffResponseDto[]> {
+    const rows: StaffRow[] = await this.db.query(`SELECT id, email, role, disabled, created_at FROM staff ORDER BY created_at`);
+    return rows.map(toResponse);
+  }
+
+  /** Creates the first admin if no admin exists yet; returns whether it did. */
+  async ensureAdmin(email: string, password: string): Promise<boolean> {
+    const passwordHash = await hashSecret(password);
+    const rows: unknown[] = await this.db.query(
+      `INSERT INTO staff (email, password_hash, role)
+       SELECT $1, $2, 'admin' WHERE NOT EXISTS (SELECT 1 FROM staff WHERE role = 'admin')
+       ON CONFLICT (email) DO NOTHING
+       RETURNING id`,
+      [email, passwordHash],
+    );
+    return rows.length > 0;
+  }
+}
+
+function toResponse(row: StaffRow): StaffResponseDto {
+  return {
+    staffId: row.id,
+    email: row.email,
+    role: row.role,
+    disabled: row.disabled,
+    createdAt: row.created_at.toISOString(),
+  };
+}

@@ -1,0 +1,44 @@
+import type { Response } from 'express';
+import type { FieldError } from './domain-error.js';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code?: string;
+  errors?: FieldError[];
+  errorId?: string;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function problem(status: number, detail: string, extras: Partial<Problem> = {}): Problem {
+  const code = extras.code;
+  return {
+    type: code ? `urn:vigil:problem:${code.toLowerCase().replace(/_/g, '-')}` : 'about:blank',
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail,
+    ...extras,
+  };
+}
+
+/** Writes an RFC 9457 body; Retry-After goes with every 429 and 503. */
+export function sendProblem(res: Response, body: Problem, retryAfterSeconds?: number): void {
+  if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfterSeconds))));
+  res.status(body.status).type('application/problem+json').send(JSON.stringify(body));
+}

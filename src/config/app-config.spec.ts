@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './app-config.js';
+
+const server = {
+  DATABASE_URL: 'postgres://vigil:secret@db.internal:5432/vigil',
+  ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+  JWT_SECRET: 'x'.repeat(40),
+};
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig(server);
+    expect(config).toMatchObject({
+      port: 3000,
+      role: 'all',
+      publicBaseUrl: 'http://localhost:3000',
+      roster: { holdPercent: 10, holdMin: 25 },
+      retry: { baseSeconds: 5, capSeconds: 900, maxAttempts: 8 },
+      voice: { repeatMinutes: 30, repeatAnsweredMinutes: 120, repeatHours: 24 },
+      escalateAfterMinutes: 30,
+      publicRateLimitPerMinute: 60,
+      feedCheckSeconds: 60,
+      database: { embedded: false, migrationsRun: true },
+    });
+    expect(config.security.encryptionKey).toHaveLength(32);
+    expect(config.twilio).toBeUndefined();
+    expect(config.email.smtpUrl).toBeUndefined();
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ ROLE: 'both' }, 'ROLE'],
+    [{ DATABASE_URL: 'mysql://x/y' }, 'DATABASE_URL'],
+    [{ ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') }, 'ENCRYPTION_KEY'],
+    [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
+    [{ PUBLIC_BASE_URL: 'not a url' }, 'PUBLIC_BASE_URL'],
+    [{ TWILIO_API_BASE_URL: 'http://127.0.0.1:4010/2010-04-01' }, 'TWILIO_API_BASE_URL'],
+    [{ TWILIO_ACCOUNT_SID: 'AC123' }, 'TWILIO_ACCOUNT_SID'],
+    [{ TWILIO_FROM_NUMBER: '5551234' }, 'TWILIO_FROM_NUMBER'],
+    [{ SMTP_URL: 'http://mail' }, 'SMTP_URL'],
+    [{ RETRY_MAX_ATTEMPTS: '0' }, 'RETRY_MAX_ATTEMPTS'],
+    [{ RETRY_BASE_SECONDS: '100', RETRY_CAP_SECONDS: '10' }, 'RETRY_CAP_SECONDS'],
+    [{ ROSTER_HOLD_PERCENT: '150' }, 'ROSTER_HOLD_PERCENT'],
+    [{ MIGRATIONS_RUN: 'maybe' }, 'MIGRATIONS_RUN'],
+    [{ BOOTSTRAP_ADMIN_EMAIL: 'root@example.org' }, 'BOOTSTRAP_ADMIN_PASSWORD'],
+    [{ NODE_ENV: 'production' }, 'PUBLIC_BASE_URL'],
+  ])('refuses %o naming %s', (bad, variable) => {
+    const problems = problemsOf({ ...server, ...bad });
+    expect(problems.some((p) => p.startsWith(`${variable}:`))).toBe(true);
+  });
+
+  it('names every bad variable at once', () => {
+    const problems = problemsOf({ ...server, PORT: '-1', ROLE: 'x', FEED_CHECK_SECONDS: '0' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['FEED_CHECK_SECONDS', 'PORT', 'ROLE']);
+  });
+
+  it('requires secrets when the database is not embedded', () => {
+    const problems = problemsOf({ DATABASE_URL: server.DATABASE_URL });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['ENCRYPTION_KEY', 'JWT_SECRET']);
+  });
+
+  it('in embedded mode generates secrets once into DATA_DIR, privately, and reuses them', () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'vigil-config-'));
+    const first = loadConfig({ DATA_DIR: dataDir });
+    const second = loadConfig({ DATA_DIR: dataDir });
+    expect(first.database.embedded).toBe(true);
+    expect(first.security.encryptionKey.equals(second.security.encryptionKey)).toBe(true);
+    expect(first.security.jwtSecret).toBe(second.security.jwtSecret);
+    expect(first.warnings.join(' ')).toContain('ENCRYPTION_KEY');
+    const file = path.join(dataDir, 'secrets.json');
+    expect(statSync(file).mode & 0o077).toBe(0);
+    expect(JSON.parse(readFileSync(file, 'utf8')).encryptionKey).toBe(first.security.encryptionKey.toString('base64'));
+  });
+
+  it('builds the Twilio settings only when all three are given', () => {
+    const config = loadConfig({
+      ...server,
+      TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
+      TWILIO_AUTH_TOKEN: 'token',
+      TWILIO_FROM_NUMBER: '+15005550006',
+      TWILIO_API_BASE_URL: 'http://127.0.0.1:4010/',
+    });
+    expect(config.twilio).toEqual({
+      accountSid: 'AC00000000000000000000000000000000',
+      authToken: 'token',
+      fromNumber: '+15005550006',
+      apiBaseUrl: 'http://127.0.0.1:4010',
+    });
+  });
+});

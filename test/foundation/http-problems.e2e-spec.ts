@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+const PROBLEM_JSON = /^application\/problem\+json/;
+
+describe('every error is RFC 9457 problem+json', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('400 for a malformed JSON body', async () => {
+    const res = await t.http().post('/v1/auth/login').set('Content-Type', 'application/json').send('{"email": ');
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(PROBLEM_JSON);
+    expect(res.body).toMatchObject({ type: expect.any(String), title: 'Bad Request', status: 400, detail: expect.any(String) });
+  });
+
+  it('422 with a path per invalid field', async () => {
+    const res = await t
+      .http()
+      .post('/v1/admin/staff')
+      .set('Authorization', `Bearer ${await t.adminToken()}`)
+      .send({
+        email: 'not-an-email',
+        password: 'short',
+        role: 'janitor',
+        extra: true,
+      });
+    expect(res.status).toBe(422);
+    expect(res.headers['content-type']).toMatch(PROBLEM_JSON);
+    const paths = (res.body.errors as { path: string }[]).map((e) => e.path).sort();
+    expect(paths).toEqual(['email', 'extra', 'password', 'role']);
+    for (const error of res.body.errors) expect(error.message).toEqual(expect.any(String));
+  });
+
+  it('413 for a body over the limit', async () => {
+    const res = await t
+      .http()
+      .post('/v1/auth/login')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ email: 'a@b.c', password: 'x'.repeat(1_100_000) }));
+    expect(res.status).toBe(413);
+    expect(res.headers['content-type']).toMatch(PROBLEM_JSON);
+    expect(res.body.status).toBe(413);
+  });
+
+  it('404 for an unknown route', async () => {
+    const res = await t.http().get('/v1/no-such-thing');
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toMatch(PROBLEM_JSON);
+    expect(res.body).toMatchObject({ status: 404, title: 'Not Found' });
+  });
+
+  it('401 without credentials, 403 for the wrong role', async () => {
+    const anonymous = await t.http().get('/v1/admin/staff');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers['content-type']).toMatch(PROBLEM_JSON);
+    const specialist = await t.staffToken('specialist');
+    const forbidden = await t.http().get('/v1/admin/staff').set('Authorization', `Bearer ${specialist}`);
+    expect(forbidden.status).toBe(403);
+    expect(forbidden.headers['content-type']).toMatch(PROBLEM_JSON);
+  });
+
+  it('409 for a conflict, and the first record is unchanged', async () => {
+    const admin = await t.adminToken();
+    const body = { email: 'twice@test.vigil', password: 'first-password-123', role: 'specialist' };
+    expect((await t.http().post('/v1/admin/staff').set('Authorization', `Bearer ${admin}`).send(body)).status).toBe(201);
+    const again = await t
+      .http()
+      .post('/v1/admin/staff')
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ ...body, role: 'admin', password: 'second-password-123' });
+    expect(again.status).toBe(409);
+    expect(again.headers['content-type']).toMatch(PROBLEM_JSON);
+    const { rows } = await t.db.query(`SELECT role FROM staff WHERE email = $1`, [body.email]);
+    expect(rows).toEqual([{ role: 'specialist' }]);
+    await t.loginAs(body.email, body.password);
+  });
+
+  it('a client mistake in a path parameter is a 4xx, not a 5xx', async () => {
+    const res = await t
+      .http()
+      .patch('/v1/admin/staff/not-a-uuid')
+      .set('Authorization', `Bearer ${await t.adminToken()}`)
+      .send({ disabled: true });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(res.headers['content-type']).toMatch(PROBLEM_JSON);
+  });
+
+  it('a JSON body that is not an object is refused as a client mistake', async () => {
+    const res = await t.http().post('/v1/auth/login').set('Content-Type', 'application/json').send('[1,2,3]');
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+  });
+});
