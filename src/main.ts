@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { pino } from 'pino';
 import { createApp } from './app.factory.js';
 import { BootstrapAdminService } from './auth/bootstrap-admin.service.js';
 import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js';
@@ -21,13 +21,14 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = new Logger('Vigil');
+  // Until Nest's logger takes over, boot lines are JSON from the same library.
+  const logger = pino({ level: config.logLevel, base: { context: 'Vigil' } });
   for (const warning of config.warnings) logger.warn(warning);
 
   let embedded: RunningPostgres | undefined;
   let url = config.database.url;
   if (!url) {
-    logger.log(`No DATABASE_URL: starting the embedded PostgreSQL in ${config.database.dataDir}`);
+    logger.info(`No DATABASE_URL: starting the embedded PostgreSQL in ${config.database.dataDir}`);
     embedded = await startEmbeddedPostgres({
       dataDir: config.database.dataDir,
       log: config.logLevel === 'debug' || config.logLevel === 'trace' ? (line) => logger.debug(line) : undefined,
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
   }
   if (config.database.migrationsRun) {
     const applied = await runMigrations(url);
-    if (applied.length) logger.log(`Applied migrations: ${applied.join(', ')}`);
+    if (applied.length) logger.info(`Applied migrations: ${applied.join(', ')}`);
   }
 
   const app = await createApp({ ...config, database: { ...config.database, url } });
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
-    logger.log(`${signal} received: finishing in-flight work, then stopping`);
+    logger.info(`${signal} received: finishing in-flight work, then stopping`);
     setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
     await app.close();
     await embedded?.stop();
