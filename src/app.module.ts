@@ -1,13 +1,19 @@
 import { type DynamicModule, Global, Module, type Provider } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module.js';
 import { Clock, SystemClock } from './common/clock.js';
+import { FieldCipher } from './common/crypto/field-cipher.js';
 import { loggerParams } from './common/logging.js';
+import { rateLimits } from './common/rate-limit.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { HealthModule } from './health/health.module.js';
+import { IngestionApiModule, IngestionModule } from './ingestion/ingestion.module.js';
+import { PeopleApiModule, PeopleModule } from './people/people.module.js';
+import { SourcesApiModule, SourcesModule } from './sources/sources.module.js';
 
 export interface AppModuleOptions {
   /** Replaces the system clock (tests). */
@@ -23,6 +29,7 @@ class CoreModule {
     const providers: Provider[] = [
       { provide: APP_CONFIG, useValue: config },
       { provide: Clock, useValue: options.clock ?? new SystemClock() },
+      { provide: FieldCipher, useValue: new FieldCipher(config.security.encryptionKey) },
     ];
     return { module: CoreModule, providers, exports: providers };
   }
@@ -37,16 +44,20 @@ export class AppModule {
   static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
     if (!config.database.url) throw new Error('AppModule needs a resolved database URL');
     const serveApi = config.role !== 'worker';
-    const runWorker = config.role !== 'api';
     return {
       module: AppModule,
       imports: [
         CoreModule.forRoot(config, options),
         LoggerModule.forRoot(loggerParams(config, options.logDestination)),
         TypeOrmModule.forRoot({ ...dataSourceOptions(config.database.url), autoLoadEntities: true, migrationsRun: false }),
+        ThrottlerModule.forRoot(rateLimits(config)),
         HealthModule,
-        ...(serveApi ? [AuthModule] : []),
-        ...(runWorker ? [ScheduleModule.forRoot()] : []),
+        SourcesModule,
+        PeopleModule,
+        IngestionModule,
+        ...(serveApi ? [AuthModule, SourcesApiModule, PeopleApiModule, IngestionApiModule] : []),
+        // Registered in every role; only workers add intervals to it.
+        ScheduleModule.forRoot(),
       ],
     };
   }

@@ -1,6 +1,6 @@
-import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
-import { ApiOkResponse, ApiTags, ApiTooManyRequestsResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import { ThrottlerGuard } from '@nestjs/throttler';
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiOkResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { RateLimited } from '../common/rate-limit.js';
 import { AuthService } from './auth.service.js';
 import { LoginDto, LoginResponseDto } from './staff.dto.js';
 
@@ -11,10 +11,9 @@ export class AuthController {
 
   @Post('login')
   @HttpCode(200)
-  @UseGuards(ThrottlerGuard)
+  @RateLimited('login')
   @ApiOkResponse({ type: LoginResponseDto })
   @ApiUnauthorizedResponse({ description: 'Wrong email or password (the same answer for both)' })
-  @ApiTooManyRequestsResponse({ description: 'Too many attempts from this address' })
   login(@Body() body: LoginDto): Promise<LoginResponseDto> {
     return this.auth.login(body.email, body.password);
   }

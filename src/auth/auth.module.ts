@@ -1,6 +1,5 @@
 import { Global, Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
-import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { AuthController } from './auth.controller.js';
@@ -23,10 +22,6 @@ import { StaffService } from './staff.service.js';
         signOptions: { algorithm: 'HS256', issuer: 'vigil' },
         verifyOptions: { algorithms: ['HS256'], issuer: 'vigil' },
       }),
-    }),
-    ThrottlerModule.forRootAsync({
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => [{ name: 'default', ttl: 60_000, limit: config.security.loginRatePerMinute }],
     }),
   ],
   controllers: [AuthController, StaffController],

@@ -68,6 +68,16 @@ const envSchema = z.object({
   ESCALATE_AFTER_MINUTES: z.coerce.number().positive().default(30),
   PUBLIC_RATE_LIMIT_PER_MINUTE: int(1, 60),
   FEED_CHECK_SECONDS: int(1, 60),
+  GLOBAL_IDENTIFIER_SYSTEMS: z
+    .string()
+    .default('A_NUMBER,FBI_NUMBER,STATE_ID')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((system) => system.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[A-Z][A-Z0-9_]{1,31}$/, 'must be a comma-separated list of identifier systems'))),
 });
 
 type Env = z.infer<typeof envSchema>;
@@ -90,6 +100,8 @@ export interface AppConfig {
   escalateAfterMinutes: number;
   publicRateLimitPerMinute: number;
   feedCheckSeconds: number;
+  /** Identifier systems that name a person everywhere; any other system only within its source. */
+  globalIdentifierSystems: string[];
   /** Things the operator should hear about at boot (never secrets). */
   warnings: string[];
 }
@@ -179,6 +191,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     escalateAfterMinutes: env.ESCALATE_AFTER_MINUTES,
     publicRateLimitPerMinute: env.PUBLIC_RATE_LIMIT_PER_MINUTE,
     feedCheckSeconds: env.FEED_CHECK_SECONDS,
+    globalIdentifierSystems: env.GLOBAL_IDENTIFIER_SYSTEMS,
     warnings,
   };
 }

@@ -39,7 +39,7 @@ describe('migrations', () => {
     expect(results.map((r) => r.length).sort()).toEqual([0, 0, MIGRATIONS.length]);
   });
 
-  it('every time column is timestamptz and every key a UUID from gen_random_uuid()', async () => {
+  it('every time column is timestamptz and every single-column key a UUID from gen_random_uuid()', async () => {
     const url = await createTestDatabase({ empty: true });
     await runMigrations(url);
     const client = new pg.Client({ connectionString: url });
@@ -53,7 +53,9 @@ describe('migrations', () => {
        FROM information_schema.table_constraints t
        JOIN information_schema.key_column_usage k USING (constraint_name, table_schema, table_name)
        JOIN information_schema.columns c ON c.table_schema = k.table_schema AND c.table_name = k.table_name AND c.column_name = k.column_name
-       WHERE t.constraint_type = 'PRIMARY KEY' AND t.table_schema = 'public' AND t.table_name <> 'schema_migrations'`,
+       WHERE t.constraint_type = 'PRIMARY KEY' AND t.table_schema = 'public' AND t.table_name <> 'schema_migrations'
+         AND (SELECT count(*) FROM information_schema.key_column_usage k2
+              WHERE k2.constraint_name = t.constraint_name AND k2.table_name = t.table_name) = 1`,
     );
     await client.end();
     expect(naive.rows).toEqual([]);

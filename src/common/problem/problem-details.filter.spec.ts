@@ -8,6 +8,7 @@ function capture() {
   const res = {
     headersSent: false,
     getHeader: (name: string) => out.headers[name],
+    getHeaders: () => out.headers,
     setHeader: (name: string, value: string) => (out.headers[name] = value),
     status: (code: number) => ((out.status = code), res),
     type: (type: string) => ((out.type = type), res),

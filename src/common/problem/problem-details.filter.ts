@@ -29,7 +29,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (res.headersSent) return;
     const { body, retryAfter } = this.toProblem(exception, req);
     if (body.status === 429 && retryAfter === undefined && !res.getHeader('Retry-After')) {
-      return sendProblem(res, body, 60);
+      // @nestjs/throttler names the header after the limit that tripped (Retry-After-public).
+      const named = Object.entries(res.getHeaders()).find(([name]) => name.startsWith('retry-after-'));
+      return sendProblem(res, body, named ? Number(named[1]) : 60);
     }
     sendProblem(res, body, retryAfter);
   }

@@ -1,0 +1,150 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { canonicalJson } from '../common/canonical-json.js';
+import { Clock } from '../common/clock.js';
+import { sha256 } from '../common/crypto/field-cipher.js';
+import { DomainError, type FieldError } from '../common/problem/domain-error.js';
+import type { Queryable } from '../database/queryable.js';
+import { IdentityResolver, type ResolvedPerson } from '../people/identity-resolver.js';
+import { FacilitiesService, type FacilityRef } from '../sources/facilities.service.js';
+import { FeedHealthService } from '../sources/feed-health.service.js';
+import type { SourceRequest } from '../sources/source-auth.guard.js';
+import type { AuthenticatedSource } from '../sources/sources.service.js';
+import type { CustodyEventDto } from './custody-event.dto.js';
+import { EventRecorder, findExisting, type NewEvent, type NotificationBlock, type RecordedEvent } from './event-recorder.js';
+
+// Upstream clocks drift a little; an event further in the future than this is a data error.
+const FUTURE_TOLERANCE_MS = 5 * 60_000;
+
+export interface IncomingEvent {
+  dto: CustodyEventDto;
+  /** The item exactly as received; kept, and hashed to tell a replay from a conflicting reuse of an id. */
+  raw: unknown;
+  /** `events[3].` in a batch, empty for a single event. */
+  path: string;
+}
+
+@Injectable()
+export class CustodyEventsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly clock: Clock,
+    private readonly identity: IdentityResolver,
+    private readonly facilities: FacilitiesService,
+    private readonly recorder: EventRecorder,
+    private readonly feeds: FeedHealthService,
+  ) {}
+
+  /** Records a batch atomically: all of it with its planned deliveries, or (on any error) none of it. */
+  async ingest({ source, webhookId }: SourceRequest, incoming: IncomingEvent[]): Promise<RecordedEvent[]> {
+    this.checkFacilities(source, incoming);
+    this.checkTimes(incoming);
+    const { results, facilityIds } = await this.db.transaction(async (tx) => {
+      if (webhookId) await this.refuseReplay(tx, source.id, webhookId);
+      const facilities = await this.facilities.resolve(
+        tx,
+        incoming.flatMap(({ dto }) => [dto.facility, ...(dto.toFacility ? [dto.toFacility] : [])]),
+      );
+
+      // Replays are classified before any identity work; the unique constraint stays the arbiter.
+      const hashes = incoming.map(({ raw }) => sha256(canonicalJson(raw)));
+      const existing = await findExisting(tx, source.id, [...new Set(incoming.map(({ dto }) => dto.sourceEventId))]);
+      const firstIndex = new Map<string, number>();
+      const fresh: number[] = [];
+      incoming.forEach(({ dto }, index) => {
+        if (existing.has(dto.sourceEventId) || firstIndex.has(dto.sourceEventId)) return;
+        firstIndex.set(dto.sourceEventId, index);
+        fresh.push(index);
+      });
+
+      const persons = await this.identity.resolve(
+        tx,
+        source.id,
+        fresh.map((index) => incoming[index].dto.person),
+      );
+      const events = fresh.map((index, i) => this.toNewEvent(incoming[index], hashes[index], persons[i], facilities));
+      const recorded = new Map((await this.recorder.record(tx, source.id, events)).map((r) => [r.sourceEventId, r]));
+
+      const results = incoming.map(({ dto }, index): RecordedEvent => {
+        const first = firstIndex.get(dto.sourceEventId);
+        if (first === index) return recorded.get(dto.sourceEventId)!;
+        const prior = existing.get(dto.sourceEventId);
+        const [eventId, priorHash] = prior ? [prior.id, prior.bodyHash] : [recorded.get(dto.sourceEventId)!.eventId, hashes[first!]];
+        return {
+          sourceEventId: dto.sourceEventId,
+          eventId,
+          status: priorHash.equals(hashes[index]) ? 'duplicate' : 'conflict',
+          notificationsPlanned: 0,
+        };
+      });
+      return { results, facilityIds: [...new Set(incoming.map(({ dto }) => facilities.get(dto.facility.code)!.id))] };
+    });
+    await this.feeds.recordContact(source.id, facilityIds);
+    return results;
+  }
+
+  private toNewEvent(item: IncomingEvent, bodyHash: Buffer, person: ResolvedPerson, facilities: Map<string, FacilityRef>): NewEvent {
+    const { dto } = item;
+    const occurredAt = new Date(dto.occurredAt);
+    const facility = facilities.get(dto.facility.code)!;
+    const minor = isMinorAt(person.dateOfBirth ?? dto.person.dateOfBirth ?? null, occurredAt);
+    const block: NotificationBlock | null = facility.suppressed
+      ? 'facility_suppressed'
+      : person.protected
+        ? 'person_protected'
+        : minor
+          ? 'minor'
+          : null;
+    return {
+      sourceEventId: dto.sourceEventId,
+      type: dto.type,
+      occurredAt,
+      personId: person.id,
+      facilityId: facility.id,
+      toFacilityId: dto.toFacility ? facilities.get(dto.toFacility.code)!.id : null,
+      scheduledFor: dto.scheduledFor ? new Date(dto.scheduledFor) : null,
+      details: dto.details ?? null,
+      payload: item.raw,
+      bodyHash,
+      rosterSnapshotId: null,
+      minor,
+      block,
+      path: item.path,
+    };
+  }
+
+  private checkFacilities(source: AuthenticatedSource, incoming: IncomingEvent[]): void {
+    if (!source.facilityCodes) return;
+    const allowed = new Set(source.facilityCodes);
+    const refused = incoming.filter(({ dto }) => !allowed.has(dto.facility.code));
+    if (refused.length) {
+      throw new DomainError('forbidden', 'FACILITY_NOT_ALLOWED', `This source may not report facility ${refused[0].dto.facility.code}.`);
+    }
+  }
+
+  private checkTimes(incoming: IncomingEvent[]): void {
+    const limit = this.clock.now().getTime() + FUTURE_TOLERANCE_MS;
+    const errors: FieldError[] = incoming
+      .filter(({ dto }) => Date.parse(dto.occurredAt) > limit)
+      .map(({ path }) => ({ path: `${path}occurredAt`, message: 'is in the future' }));
+    if (errors.length) throw new DomainError('invalid', 'EVENT_IN_FUTURE', 'An event cannot have happened in the future.', { errors });
+  }
+
+  /** Recorded in the same transaction as the events, so a failed attempt does not burn its webhook-id. */
+  private async refuseReplay(db: Queryable, sourceId: string, webhookId: string): Promise<void> {
+    const rows: unknown[] = await db.query(
+      `INSERT INTO webhook_message (source_id, webhook_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1`,
+      [sourceId, webhookId, this.clock.now()],
+    );
+    if (!rows.length) throw new DomainError('unauthorized', 'WEBHOOK_REPLAYED', 'This webhook-id was already received.');
+  }
+}
+
+/** Under 18 at the time of the event (birthday counted). */
+export function isMinorAt(dateOfBirth: string | null, at: Date): boolean {
+  if (!dateOfBirth) return false;
+  const [year, month, day] = dateOfBirth.split('-').map(Number);
+  const adulthood = Date.UTC(year + 18, month - 1, day);
+  return at.getTime() < adulthood;
+}

@@ -1,0 +1,158 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { DomainError } from '../common/problem/domain-error.js';
+import type { Queryable } from '../database/queryable.js';
+import type { EventType } from '../people/custody-status.js';
+import { PersonStatusService } from '../people/person-status.service.js';
+import { NOTIFICATION_PLANNER, type NotificationPlanner } from './notification-planner.js';
+
+export type NotificationBlock = 'baseline' | 'facility_suppressed' | 'person_protected' | 'minor';
+
+export interface NewEvent {
+  sourceEventId: string;
+  type: EventType;
+  occurredAt: Date;
+  personId: string;
+  facilityId: string;
+  toFacilityId: string | null;
+  scheduledFor: Date | null;
+  details: Record<string, unknown> | null;
+  payload: unknown;
+  bodyHash: Buffer;
+  rosterSnapshotId: string | null;
+  minor: boolean;
+  block: NotificationBlock | null;
+  /** Where a validation problem about this event points, e.g. `events[3]`. */
+  path: string;
+}
+
+export interface RecordedEvent {
+  sourceEventId: string;
+  eventId: string;
+  status: 'accepted' | 'duplicate' | 'conflict';
+  notificationsPlanned: number;
+}
+
+/**
+ * Writes events and everything that follows from them inside the caller's transaction: the rows
+ * (idempotent on the unique (source, sourceEventId)), the custody status, corrections, and the
+ * planned notifications. Set-based, so a batch of 1,000 costs a few statements.
+ */
+@Injectable()
+export class EventRecorder {
+  constructor(
+    private readonly status: PersonStatusService,
+    @Optional() @Inject(NOTIFICATION_PLANNER) private readonly planner?: NotificationPlanner,
+  ) {}
+
+  async record(db: Queryable, sourceId: string, events: NewEvent[]): Promise<RecordedEvent[]> {
+    if (!events.length) return [];
+    const inserted: { id: string; source_event_id: string }[] = await db.query(
+      `INSERT INTO custody_event (source_id, source_event_id, body_hash, payload, type, occurred_at, person_id, facility_id,
+                                  to_facility_id, scheduled_for, details, roster_snapshot_id, minor, notification_block)
+       SELECT $1, * FROM unnest($2::text[], $3::bytea[], $4::jsonb[], $5::text[], $6::timestamptz[], $7::uuid[], $8::uuid[],
+                                $9::uuid[], $10::timestamptz[], $11::jsonb[], $12::uuid[], $13::boolean[], $14::text[])
+       ON CONFLICT (source_id, source_event_id) DO NOTHING
+       RETURNING id, source_event_id`,
+      [
+        sourceId,
+        events.map((e) => e.sourceEventId),
+        events.map((e) => e.bodyHash),
+        events.map((e) => JSON.stringify(e.payload)),
+        events.map((e) => e.type),
+        events.map((e) => e.occurredAt),
+        events.map((e) => e.personId),
+        events.map((e) => e.facilityId),
+        events.map((e) => e.toFacilityId),
+        events.map((e) => e.scheduledFor),
+        events.map((e) => (e.details ? JSON.stringify(e.details) : null)),
+        events.map((e) => e.rosterSnapshotId),
+        events.map((e) => e.minor),
+        events.map((e) => e.block),
+      ],
+    );
+    const idOf = new Map(inserted.map((row) => [row.source_event_id, row.id]));
+
+    // Lost a race with a concurrent request carrying the same event: the constraint decided, now classify.
+    const raced = events.filter((e) => !idOf.has(e.sourceEventId));
+    const existing = raced.length
+      ? await findExisting(
+          db,
+          sourceId,
+          raced.map((e) => e.sourceEventId),
+        )
+      : new Map<string, ExistingEvent>();
+
+    const accepted = events.filter((e) => idOf.has(e.sourceEventId));
+    await this.status.apply(
+      db,
+      accepted.filter((e) => e.type !== 'CORRECTION').map((e) => ({ ...e, eventId: idOf.get(e.sourceEventId)! })),
+    );
+    await this.applyCorrections(
+      db,
+      sourceId,
+      accepted.filter((e) => e.type === 'CORRECTION').map((e) => ({ event: e, eventId: idOf.get(e.sourceEventId)! })),
+    );
+    const planned = (await this.planner?.plan(db, [...idOf.values()])) ?? new Map<string, number>();
+
+    return events.map((event) => {
+      const eventId = idOf.get(event.sourceEventId);
+      if (eventId)
+        return { sourceEventId: event.sourceEventId, eventId, status: 'accepted', notificationsPlanned: planned.get(eventId) ?? 0 };
+      const prior = existing.get(event.sourceEventId)!;
+      return {
+        sourceEventId: event.sourceEventId,
+        eventId: prior.id,
+        status: prior.bodyHash.equals(event.bodyHash) ? 'duplicate' : 'conflict',
+        notificationsPlanned: 0,
+      };
+    });
+  }
+
+  /** A CORRECTION retracts an earlier event of the same source; the person's status is recomputed without it. */
+  private async applyCorrections(db: Queryable, sourceId: string, corrections: { event: NewEvent; eventId: string }[]): Promise<void> {
+    if (!corrections.length) return;
+    const targetIds = corrections.map(({ event }) => String(event.details!.correctsSourceEventId));
+    const targets: { id: string; source_event_id: string; person_id: string; type: string }[] = await db.query(
+      `SELECT id, source_event_id, person_id, type FROM custody_event WHERE source_id = $1 AND source_event_id = ANY($2)`,
+      [sourceId, targetIds],
+    );
+    const bySourceEventId = new Map(targets.map((t) => [t.source_event_id, t]));
+    const problems = corrections.flatMap(({ event }, index) => {
+      const target = bySourceEventId.get(targetIds[index]);
+      if (!target) return [{ path: `${event.path}details.correctsSourceEventId`, message: 'names no event of this source' }];
+      if (target.type === 'CORRECTION')
+        return [{ path: `${event.path}details.correctsSourceEventId`, message: 'a correction cannot be corrected' }];
+      return [];
+    });
+    if (problems.length)
+      throw new DomainError('invalid', 'CORRECTION_TARGET_UNKNOWN', 'A correction names an event Vigil does not have.', {
+        errors: problems,
+      });
+
+    await db.query(
+      `UPDATE custody_event e SET corrects_event_id = v.target_id
+       FROM unnest($1::uuid[], $2::uuid[]) AS v(id, target_id) WHERE e.id = v.id`,
+      [corrections.map((c) => c.eventId), corrections.map((_, i) => bySourceEventId.get(targetIds[i])!.id)],
+    );
+    await db.query(
+      `UPDATE custody_event e SET retracted_by_event_id = v.correction_id
+       FROM unnest($1::uuid[], $2::uuid[]) AS v(target_id, correction_id)
+       WHERE e.id = v.target_id AND e.retracted_by_event_id IS NULL`,
+      [corrections.map((_, i) => bySourceEventId.get(targetIds[i])!.id), corrections.map((c) => c.eventId)],
+    );
+    await this.status.recompute(db, [...new Set(targetIds.map((id) => bySourceEventId.get(id)!.person_id))]);
+  }
+}
+
+interface ExistingEvent {
+  id: string;
+  bodyHash: Buffer;
+}
+
+export async function findExisting(db: Queryable, sourceId: string, sourceEventIds: string[]): Promise<Map<string, ExistingEvent>> {
+  const rows: { id: string; source_event_id: string; body_hash: Buffer }[] = await db.query(
+    `SELECT id, source_event_id, body_hash FROM custody_event WHERE source_id = $1 AND source_event_id = ANY($2)`,
+    [sourceId, sourceEventIds],
+  );
+  return new Map(rows.map((row) => [row.source_event_id, { id: row.id, bodyHash: row.body_hash }]));
+}

@@ -1,0 +1,304 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { canonicalJson } from '../common/canonical-json.js';
+import { Clock } from '../common/clock.js';
+import { sha256 } from '../common/crypto/field-cipher.js';
+import { DomainError } from '../common/problem/domain-error.js';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import type { Queryable } from '../database/queryable.js';
+import { IdentityResolver } from '../people/identity-resolver.js';
+import { FacilitiesService } from '../sources/facilities.service.js';
+import { FeedHealthService } from '../sources/feed-health.service.js';
+import type { SourceRequest } from '../sources/source-auth.guard.js';
+import { isMinorAt } from './custody-events.service.js';
+import { EventRecorder, type NewEvent, type NotificationBlock } from './event-recorder.js';
+import { diffRoster, mustHold } from './roster-diff.js';
+import type { RosterDto, RosterResultDto, RosterSnapshotDto } from './roster.dto.js';
+
+const FACILITY_LOCK_NAMESPACE = 7317;
+const FUTURE_TOLERANCE_MS = 5 * 60_000;
+
+interface Snapshot {
+  id: string;
+  sourceId: string;
+  facilityId: string;
+  facilitySuppressed: boolean;
+  asOf: Date;
+}
+
+interface PersonFacts {
+  id: string;
+  protected: boolean;
+  dateOfBirth: string | null;
+}
+
+/**
+ * Full roster snapshots, diffed against the people Vigil holds at the facility. The population
+ * is everyone whose custody status puts them there (in custody, or transferred in), so someone a
+ * TRANSFERRED event moved away is not "released" when they vanish from the old roster.
+ */
+@Injectable()
+export class RosterService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly clock: Clock,
+    private readonly identity: IdentityResolver,
+    private readonly facilities: FacilitiesService,
+    private readonly recorder: EventRecorder,
+    private readonly feeds: FeedHealthService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async submit({ source, webhookId }: SourceRequest, code: string, roster: RosterDto): Promise<RosterResultDto> {
+    if (source.facilityCodes && !source.facilityCodes.includes(code)) {
+      throw new DomainError('forbidden', 'FACILITY_NOT_ALLOWED', `This source may not report facility ${code}.`);
+    }
+    const asOf = new Date(roster.asOf);
+    if (Number.isNaN(asOf.getTime()) || asOf.getTime() > this.clock.now().getTime() + FUTURE_TOLERANCE_MS) {
+      throw new DomainError('invalid', 'ROSTER_AS_OF', 'asOf must be a valid time, not in the future.', {
+        errors: [{ path: 'asOf', message: 'must be a valid time, not in the future' }],
+      });
+    }
+    const { result, facilityId, population } = await this.db.transaction(async (tx) => {
+      if (webhookId) {
+        const fresh: unknown[] = await tx.query(
+          `INSERT INTO webhook_message (source_id, webhook_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1`,
+          [source.id, webhookId, this.clock.now()],
+        );
+        if (!fresh.length) throw new DomainError('unauthorized', 'WEBHOOK_REPLAYED', 'This webhook-id was already received.');
+      }
+      const facility = (await this.facilities.resolve(tx, [{ code }])).get(code)!;
+      await tx.query(`SELECT pg_advisory_xact_lock(${FACILITY_LOCK_NAMESPACE}, hashtext($1))`, [facility.id]);
+
+      const resolved = await this.identity.resolve(tx, source.id, roster.people);
+      const facts = new Map(resolved.map((person) => [person.id, person]));
+      const inSnapshot = new Set(facts.keys());
+      const population = await this.population(tx, facility.id);
+      const snapshot: Snapshot = {
+        id: randomUUID(),
+        sourceId: source.id,
+        facilityId: facility.id,
+        facilitySuppressed: facility.suppressed,
+        asOf,
+      };
+
+      const [{ known }]: { known: boolean }[] = await tx.query(
+        `SELECT EXISTS (SELECT 1 FROM roster_snapshot WHERE facility_id = $1 AND status IN ('baseline', 'applied', 'approved')) AS known`,
+        [facility.id],
+      );
+      if (!known) {
+        await this.insertSnapshot(tx, snapshot, 'baseline', inSnapshot.size, { booked: [], released: [], unchanged: inSnapshot.size });
+        // The first roster only tells Vigil who is there: statuses move, nobody is alerted.
+        const arrivals = [...inSnapshot].filter((id) => !population.has(id)).map((id) => facts.get(id)!);
+        await this.recorder.record(tx, source.id, this.events(snapshot, 'BOOKED', arrivals, 'baseline'));
+        const result = { snapshotId: snapshot.id, baseline: true, booked: 0, released: 0, unchanged: inSnapshot.size, held: false };
+        return { result, facilityId: facility.id, population: inSnapshot.size };
+      }
+
+      const diff = diffRoster(population, inSnapshot);
+      const held = mustHold(diff.released.length, population.size, this.config.roster);
+      await this.insertSnapshot(tx, snapshot, held ? 'held' : 'applied', population.size, diff);
+      if (!held)
+        await this.emit(
+          tx,
+          snapshot,
+          diff.booked.map((id) => facts.get(id)!),
+          diff.released,
+        );
+      const result = {
+        snapshotId: snapshot.id,
+        baseline: false,
+        booked: diff.booked.length,
+        released: diff.released.length,
+        unchanged: diff.unchanged,
+        held,
+      };
+      return { result, facilityId: facility.id, population: inSnapshot.size };
+    });
+    await this.feeds.recordContact(source.id, [facilityId], { facilityId, count: population, asOf });
+    return result;
+  }
+
+  async approve(snapshotId: string, staffId: string): Promise<RosterResultDto> {
+    return this.db.transaction(async (tx) => {
+      const snapshot = await this.decide(tx, snapshotId, 'approved', staffId);
+      await tx.query(`SELECT pg_advisory_xact_lock(${FACILITY_LOCK_NAMESPACE}, hashtext($1))`, [snapshot.facilityId]);
+      // Time has passed since the hold: release only who is still there, book only who is not.
+      const population = await this.population(tx, snapshot.facilityId);
+      const booked = snapshot.bookedIds.filter((id) => !population.has(id));
+      const released = snapshot.releasedIds.filter((id) => population.has(id));
+      const facts = await this.facts(tx, booked);
+      await this.emit(
+        tx,
+        snapshot,
+        booked.map((id) => facts.get(id)!),
+        released,
+      );
+      return { snapshotId, baseline: false, booked: booked.length, released: released.length, unchanged: snapshot.unchanged, held: false };
+    });
+  }
+
+  async discard(snapshotId: string, staffId: string): Promise<void> {
+    await this.db.transaction((tx) => this.decide(tx, snapshotId, 'discarded', staffId));
+  }
+
+  async list(status: string): Promise<RosterSnapshotDto[]> {
+    const rows: {
+      id: string;
+      status: string;
+      source_id: string;
+      source_name: string;
+      code: string;
+      facility_name: string | null;
+      as_of: Date;
+      received_at: Date;
+      population: number;
+      booked: number;
+      released: number;
+      unchanged: number;
+      would_release: { personId: string; displayName: string }[];
+      would_book: { personId: string; displayName: string }[];
+    }[] = await this.db.query(
+      `SELECT r.id, r.status, s.id AS source_id, s.name AS source_name, f.code, f.name AS facility_name, r.as_of, r.received_at,
+              r.population, r.booked, r.released, r.unchanged,
+              (SELECT coalesce(json_agg(json_build_object('personId', p.id, 'displayName', p.first_name || ' ' || p.last_name)
+                                        ORDER BY p.last_name, p.first_name), '[]')
+               FROM person p WHERE p.id = ANY(r.released_person_ids)) AS would_release,
+              (SELECT coalesce(json_agg(json_build_object('personId', p.id, 'displayName', p.first_name || ' ' || p.last_name)
+                                        ORDER BY p.last_name, p.first_name), '[]')
+               FROM person p WHERE p.id = ANY(r.booked_person_ids)) AS would_book
+       FROM roster_snapshot r JOIN source s ON s.id = r.source_id JOIN facility f ON f.id = r.facility_id
+       WHERE r.status = $1 ORDER BY r.received_at LIMIT 200`,
+      [status],
+    );
+    return rows.map((row) => ({
+      snapshotId: row.id,
+      status: row.status,
+      source: { sourceId: row.source_id, name: row.source_name },
+      facility: { code: row.code, name: row.facility_name },
+      asOf: row.as_of.toISOString(),
+      receivedAt: row.received_at.toISOString(),
+      population: row.population,
+      booked: row.booked,
+      released: row.released,
+      unchanged: row.unchanged,
+      wouldRelease: row.would_release,
+      wouldBook: row.would_book,
+    }));
+  }
+
+  private async population(db: Queryable, facilityId: string): Promise<Set<string>> {
+    const rows: { id: string }[] = await db.query(
+      `SELECT id FROM person WHERE facility_id = $1 AND merged_into IS NULL AND custody_status IN ('IN_CUSTODY', 'TRANSFERRED')`,
+      [facilityId],
+    );
+    return new Set(rows.map((row) => row.id));
+  }
+
+  private async facts(db: Queryable, ids: string[]): Promise<Map<string, PersonFacts>> {
+    const rows: { id: string; protected: boolean; date_of_birth: string | null }[] = await db.query(
+      `SELECT id, protected, date_of_birth::text FROM person WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    return new Map(rows.map((row) => [row.id, { id: row.id, protected: row.protected, dateOfBirth: row.date_of_birth }]));
+  }
+
+  private async emit(db: Queryable, snapshot: Snapshot, booked: PersonFacts[], releasedIds: string[]): Promise<void> {
+    const released = await this.facts(db, releasedIds);
+    await this.recorder.record(db, snapshot.sourceId, [
+      ...this.events(snapshot, 'BOOKED', booked),
+      ...this.events(snapshot, 'RELEASED', [...released.values()]),
+    ]);
+  }
+
+  private events(snapshot: Snapshot, type: 'BOOKED' | 'RELEASED', persons: PersonFacts[], forced?: NotificationBlock): NewEvent[] {
+    return persons.map((person) => {
+      const details = { derivedFrom: 'roster', snapshotId: snapshot.id };
+      const payload = { ...details, type, personId: person.id, asOf: snapshot.asOf.toISOString() };
+      const minor = isMinorAt(person.dateOfBirth, snapshot.asOf);
+      const block: NotificationBlock | null =
+        forced ?? (snapshot.facilitySuppressed ? 'facility_suppressed' : person.protected ? 'person_protected' : minor ? 'minor' : null);
+      return {
+        sourceEventId: `roster:${snapshot.id}:${type}:${person.id}`,
+        type,
+        occurredAt: snapshot.asOf,
+        personId: person.id,
+        facilityId: snapshot.facilityId,
+        toFacilityId: null,
+        scheduledFor: null,
+        details,
+        payload,
+        bodyHash: sha256(canonicalJson(payload)),
+        rosterSnapshotId: snapshot.id,
+        minor,
+        block,
+        path: '',
+      };
+    });
+  }
+
+  private async insertSnapshot(
+    db: Queryable,
+    snapshot: Snapshot,
+    status: 'baseline' | 'applied' | 'held',
+    population: number,
+    diff: { booked: string[]; released: string[]; unchanged: number },
+  ): Promise<void> {
+    await db.query(
+      `INSERT INTO roster_snapshot (id, source_id, facility_id, as_of, received_at, status, population, booked, released, unchanged,
+                                    booked_person_ids, released_person_ids)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [
+        snapshot.id,
+        snapshot.sourceId,
+        snapshot.facilityId,
+        snapshot.asOf,
+        this.clock.now(),
+        status,
+        population,
+        diff.booked.length,
+        diff.released.length,
+        diff.unchanged,
+        // Only a held diff needs its lists later; applied ones live on as events.
+        status === 'held' ? diff.booked : [],
+        status === 'held' ? diff.released : [],
+      ],
+    );
+  }
+
+  private async decide(
+    db: Queryable,
+    snapshotId: string,
+    status: 'approved' | 'discarded',
+    staffId: string,
+  ): Promise<Snapshot & { bookedIds: string[]; releasedIds: string[]; unchanged: number }> {
+    const rows: {
+      source_id: string;
+      facility_id: string;
+      suppressed: boolean;
+      as_of: Date;
+      booked_person_ids: string[];
+      released_person_ids: string[];
+      unchanged: number;
+    }[] = await db.query(
+      `UPDATE roster_snapshot r SET status = $2, decided_at = $3, decided_by = $4
+       FROM facility f WHERE r.id = $1 AND r.status = 'held' AND f.id = r.facility_id
+       RETURNING r.source_id, r.facility_id, f.suppressed, r.as_of, r.booked_person_ids, r.released_person_ids, r.unchanged`,
+      [snapshotId, status, this.clock.now(), staffId],
+    );
+    if (!rows.length) throw new DomainError('not_found', 'HELD_SNAPSHOT_NOT_FOUND', 'No held roster snapshot with that id.');
+    const row = rows[0];
+    return {
+      id: snapshotId,
+      sourceId: row.source_id,
+      facilityId: row.facility_id,
+      facilitySuppressed: row.suppressed,
+      asOf: row.as_of,
+      bookedIds: row.booked_person_ids,
+      releasedIds: row.released_person_ids,
+      unchanged: row.unchanged,
+    };
+  }
+}

@@ -1,0 +1,25 @@
+/** Identifier values compare after upper-casing and removing spaces and dashes. */
+export function normalizeIdentifierValue(value: string): string {
+  return value.toUpperCase().replace(/[\s-]+/g, '');
+}
+
+/** Case- and accent-insensitive form of a name, for exact-match search. */
+export function foldName(name: string): string {
+  return name
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+export interface IdentifierKey {
+  system: string;
+  value: string;
+  /** null: a global system, valid everywhere; otherwise the source the identifier belongs to. */
+  scope: string | null;
+}
+
+export function identifierKey(key: IdentifierKey): string {
+  return `${key.system}\u0000${key.value}\u0000${key.scope ?? ''}`;
+}

@@ -1,0 +1,270 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import type { Queryable } from '../database/queryable.js';
+import { foldName, type IdentifierKey, identifierKey, normalizeIdentifierValue } from './identifiers.js';
+import { PersonStatusService } from './person-status.service.js';
+
+export interface PersonInput {
+  identifiers: { system: string; value: string }[];
+  firstName: string;
+  lastName: string;
+  dateOfBirth?: string;
+  countryOfBirth?: string;
+}
+
+export interface ResolvedPerson {
+  id: string;
+  protected: boolean;
+  dateOfBirth: string | null;
+}
+
+// Identity work is serialized per identifier through this many advisory-lock buckets: enough to
+// keep unrelated ingests apart, few enough that a 100,000-person roster fits the lock table.
+const LOCK_BUCKETS = 1024;
+const LOCK_NAMESPACE = 7316;
+
+interface ExistingIdentifier {
+  system: string;
+  value: string;
+  scope_source_id: string | null;
+  person_id: string;
+  protected: boolean;
+  date_of_birth: string | null;
+  created_at: Date;
+}
+
+/**
+ * Finds or creates the person behind each input. Global identifiers (A_NUMBER, FBI_NUMBER,
+ * STATE_ID, …) link records across sources; others only within the reporting source. When one
+ * input's identifiers join two known persons, they are merged into the older one and everything
+ * attached to the younger follows. Set-based: a 100,000-person roster costs a handful of queries.
+ */
+@Injectable()
+export class IdentityResolver {
+  private readonly logger = new Logger(IdentityResolver.name);
+  private readonly globalSystems: Set<string>;
+  private personReferences?: Promise<{ table: string; column: string }[]>;
+
+  constructor(
+    private readonly status: PersonStatusService,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.globalSystems = new Set(config.globalIdentifierSystems);
+  }
+
+  async resolve(db: Queryable, sourceId: string, inputs: PersonInput[]): Promise<ResolvedPerson[]> {
+    const keysOf = inputs.map((input) => this.keys(sourceId, input));
+    const allKeys = new Map<string, IdentifierKey>();
+    for (const keys of keysOf) for (const key of keys) allKeys.set(identifierKey(key), key);
+
+    const buckets = [...new Set([...allKeys.keys()].map((key) => fnv1a(key) % LOCK_BUCKETS))].sort((a, b) => a - b);
+    await db.query(`SELECT count(pg_advisory_xact_lock(${LOCK_NAMESPACE}, b)) FROM unnest($1::int[]) AS b`, [buckets]);
+
+    const keyList = [...allKeys.values()];
+    const existing: ExistingIdentifier[] = await db.query(
+      `SELECT i.system, i.value, i.scope_source_id, i.person_id, p.protected, p.date_of_birth::text, p.created_at
+       FROM unnest($1::text[], $2::text[], $3::uuid[]) AS k(system, value, scope)
+       JOIN person_identifier i ON i.system = k.system AND i.value = k.value AND i.scope_source_id IS NOT DISTINCT FROM k.scope
+       JOIN person p ON p.id = i.person_id`,
+      [keyList.map((k) => k.system), keyList.map((k) => k.value), keyList.map((k) => k.scope)],
+    );
+    const ownerOfKey = new Map(
+      existing.map((row) => [identifierKey({ system: row.system, value: row.value, scope: row.scope_source_id }), row]),
+    );
+    const known = new Map(existing.map((row) => [row.person_id, row]));
+
+    // Union-find over inputs and known persons: one component is one person.
+    const sets = new UnionFind();
+    const firstInputWithKey = new Map<string, number>();
+    keysOf.forEach((keys, index) => {
+      sets.add(`i${index}`);
+      for (const key of keys) {
+        const id = identifierKey(key);
+        const owner = ownerOfKey.get(id);
+        if (owner) sets.union(`i${index}`, `p${owner.person_id}`);
+        const first = firstInputWithKey.get(id);
+        if (first === undefined) firstInputWithKey.set(id, index);
+        else sets.union(`i${index}`, `i${first}`);
+      }
+    });
+
+    const componentPersons = new Map<string, string[]>();
+    for (const personId of known.keys()) {
+      const root = sets.find(`p${personId}`);
+      componentPersons.set(root, [...(componentPersons.get(root) ?? []), personId]);
+    }
+    const personOfRoot = new Map<string, string>();
+    const created: { id: string; input: PersonInput }[] = [];
+    const merges: { survivor: string; losers: string[] }[] = [];
+    const latestInput = new Map<string, PersonInput>();
+    inputs.forEach((input, index) => {
+      const root = sets.find(`i${index}`);
+      let personId = personOfRoot.get(root);
+      if (!personId) {
+        const persons = (componentPersons.get(root) ?? []).sort(
+          (a, b) => known.get(a)!.created_at.getTime() - known.get(b)!.created_at.getTime() || a.localeCompare(b),
+        );
+        if (persons.length === 0) {
+          personId = randomUUID();
+          created.push({ id: personId, input });
+        } else {
+          personId = persons[0];
+          if (persons.length > 1) merges.push({ survivor: personId, losers: persons.slice(1) });
+        }
+        personOfRoot.set(root, personId);
+      }
+      latestInput.set(personId, input);
+    });
+
+    if (created.length) {
+      // The newest input for a new person carries its best-known details.
+      const rows = created.map(({ id }) => ({ id, input: latestInput.get(id)! }));
+      await db.query(
+        `INSERT INTO person (id, first_name, last_name, first_name_key, last_name_key, date_of_birth, country_of_birth)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::text[])`,
+        [
+          rows.map((r) => r.id),
+          rows.map((r) => r.input.firstName),
+          rows.map((r) => r.input.lastName),
+          rows.map((r) => foldName(r.input.firstName)),
+          rows.map((r) => foldName(r.input.lastName)),
+          rows.map((r) => r.input.dateOfBirth ?? null),
+          rows.map((r) => r.input.countryOfBirth ?? null),
+        ],
+      );
+    }
+
+    const newKeys = [...allKeys.entries()].filter(([id]) => !ownerOfKey.has(id));
+    if (newKeys.length) {
+      const owners = newKeys.map(([id]) => personOfRoot.get(sets.find(`i${firstInputWithKey.get(id)!}`))!);
+      await db.query(
+        `INSERT INTO person_identifier (person_id, system, value, scope_source_id)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[]) ON CONFLICT DO NOTHING`,
+        [owners, newKeys.map(([, k]) => k.system), newKeys.map(([, k]) => k.value), newKeys.map(([, k]) => k.scope)],
+      );
+    }
+
+    for (const merge of merges) await this.merge(db, merge.survivor, merge.losers);
+    await this.refreshDetails(
+      db,
+      [...latestInput.entries()].filter(([id]) => known.has(id)),
+    );
+
+    const protectedPersons = new Set<string>();
+    for (const merge of merges) {
+      if ([merge.survivor, ...merge.losers].some((id) => known.get(id)?.protected)) protectedPersons.add(merge.survivor);
+    }
+    return inputs.map((input, index) => {
+      const id = personOfRoot.get(sets.find(`i${index}`))!;
+      const row = known.get(id);
+      return {
+        id,
+        protected: Boolean(row?.protected) || protectedPersons.has(id),
+        dateOfBirth: input.dateOfBirth ?? row?.date_of_birth ?? null,
+      };
+    });
+  }
+
+  private keys(sourceId: string, input: PersonInput): IdentifierKey[] {
+    return input.identifiers.map(({ system, value }) => ({
+      system,
+      value: normalizeIdentifierValue(value),
+      scope: this.globalSystems.has(system) ? null : sourceId,
+    }));
+  }
+
+  /** Names and birth details follow the newest record; only rows that differ are written. */
+  private async refreshDetails(db: Queryable, updates: [string, PersonInput][]): Promise<void> {
+    if (!updates.length) return;
+    await db.query(
+      `UPDATE person p SET first_name = v.first_name, last_name = v.last_name, first_name_key = v.first_key, last_name_key = v.last_key,
+              date_of_birth = coalesce(v.dob, p.date_of_birth), country_of_birth = coalesce(v.country, p.country_of_birth), updated_at = now()
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::text[])
+            AS v(id, first_name, last_name, first_key, last_key, dob, country)
+       WHERE p.id = v.id
+         AND (p.first_name, p.last_name, coalesce(v.dob, p.date_of_birth), coalesce(v.country, p.country_of_birth))
+             IS DISTINCT FROM (v.first_name, v.last_name, p.date_of_birth, p.country_of_birth)`,
+      [
+        updates.map(([id]) => id),
+        updates.map(([, i]) => i.firstName),
+        updates.map(([, i]) => i.lastName),
+        updates.map(([, i]) => foldName(i.firstName)),
+        updates.map(([, i]) => foldName(i.lastName)),
+        updates.map(([, i]) => i.dateOfBirth ?? null),
+        updates.map(([, i]) => i.countryOfBirth ?? null),
+      ],
+    );
+  }
+
+  /**
+   * Everything that points at a merged person moves to the survivor: every foreign key to
+   * person(id) is found in the catalogue, so tables added later (registrations) follow too.
+   */
+  private async merge(db: Queryable, survivor: string, losers: string[]): Promise<void> {
+    this.personReferences ??= db.query(
+      `SELECT c.conrelid::regclass::text AS table, a.attname AS column
+       FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
+       WHERE c.contype = 'f' AND c.confrelid = 'person'::regclass AND NOT (c.conrelid = 'person'::regclass)`,
+    );
+    for (const { table, column } of await this.personReferences) {
+      await db.query(`UPDATE ${quoteIdent(table)} SET ${quoteIdent(column)} = $1 WHERE ${quoteIdent(column)} = ANY($2::uuid[])`, [
+        survivor,
+        losers,
+      ]);
+    }
+    await db.query(`UPDATE person SET merged_into = $1, updated_at = now() WHERE id = ANY($2::uuid[]) OR merged_into = ANY($2::uuid[])`, [
+      survivor,
+      losers,
+    ]);
+    await db.query(
+      `UPDATE person SET protected = true, protection_reason = coalesce(protection_reason, 'inherited from a merged record')
+       WHERE id = $1 AND NOT protected AND EXISTS (SELECT 1 FROM person WHERE id = ANY($2::uuid[]) AND protected)`,
+      [survivor, losers],
+    );
+    await this.status.recompute(db, [survivor]);
+    this.logger.log({ survivor, merged: losers.length }, 'merged person records that share an identifier');
+  }
+}
+
+function quoteIdent(name: string): string {
+  return name
+    .split('.')
+    .map((part) => `"${part.replace(/"/g, '""')}"`)
+    .join('.');
+}
+
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+class UnionFind {
+  private readonly parent = new Map<string, string>();
+
+  add(node: string): void {
+    if (!this.parent.has(node)) this.parent.set(node, node);
+  }
+
+  find(node: string): string {
+    this.add(node);
+    let root = node;
+    while (this.parent.get(root) !== root) root = this.parent.get(root)!;
+    for (let current = node; current !== root;) {
+      const next = this.parent.get(current)!;
+      this.parent.set(current, root);
+      current = next;
+    }
+    return root;
+  }
+
+  union(a: string, b: string): void {
+    const rootA = this.find(a);
+    const rootB = this.find(b);
+    if (rootA !== rootB) this.parent.set(rootB, rootA);
+  }
+}

@@ -1,0 +1,37 @@
+import { Body, Controller, Get, Param, ParseUUIDPipe, Put, Query } from '@nestjs/common';
+import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { CurrentStaff } from '../auth/current-staff.decorator.js';
+import { type StaffPrincipal, StaffOnly } from '../auth/staff-auth.guard.js';
+import { RateLimited } from '../common/rate-limit.js';
+import { PeopleQueryDto, PeopleResponseDto, ProtectionBody, ProtectionDto } from './people.dto.js';
+import { PeopleService } from './people.service.js';
+
+@ApiTags('people')
+@Controller('v1/people')
+export class PeopleController {
+  constructor(private readonly people: PeopleService) {}
+
+  @Get()
+  @RateLimited('public')
+  @ApiOkResponse({ type: PeopleResponseDto, description: 'At most 20; minors and protected persons never appear' })
+  async search(@Query() query: PeopleQueryDto): Promise<PeopleResponseDto> {
+    return { people: await this.people.search(query) };
+  }
+}
+
+@ApiTags('admin')
+@Controller('v1/admin/people')
+@StaffOnly('admin')
+export class PeopleAdminController {
+  constructor(private readonly people: PeopleService) {}
+
+  @Put(':id/protection')
+  @ApiOkResponse({ type: ProtectionDto })
+  protect(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: ProtectionBody,
+    @CurrentStaff() staff: StaffPrincipal,
+  ): Promise<ProtectionDto> {
+    return this.people.setProtection(id, body.protected, body.reason, staff.staffId);
+  }
+}

@@ -1,0 +1,91 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock.js';
+import { DomainError } from '../common/problem/domain-error.js';
+import { foldName, normalizeIdentifierValue } from './identifiers.js';
+import type { PeopleQueryDto, PersonSummaryDto, ProtectionDto } from './people.dto.js';
+
+const MAX_RESULTS = 20;
+
+/**
+ * Who the public may find: live records that are neither protected nor of a minor. The filter is
+ * part of every search query, identifier searches included.
+ */
+const SEARCHABLE = `p.merged_into IS NULL AND NOT p.protected
+  AND (p.date_of_birth IS NULL OR p.date_of_birth <= ($1::timestamptz AT TIME ZONE 'UTC')::date - interval '18 years')`;
+
+interface PersonRow {
+  id: string;
+  first_name: string;
+  last_name: string;
+  custody_status: string;
+  status_as_of: Date | null;
+  facility_code: string | null;
+  facility_name: string | null;
+}
+
+@Injectable()
+export class PeopleService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly clock: Clock,
+  ) {}
+
+  async search(query: PeopleQueryDto): Promise<PersonSummaryDto[]> {
+    const byIdentifier = query.identifierSystem !== undefined || query.identifier !== undefined;
+    const byName = query.lastName !== undefined || query.firstName !== undefined;
+    if (
+      byIdentifier === byName ||
+      (byIdentifier && (!query.identifierSystem || !query.identifier)) ||
+      (byName && (!query.lastName || !query.firstName))
+    ) {
+      throw new DomainError('invalid', 'SEARCH_CRITERIA', 'Search by identifierSystem and identifier, or by lastName and firstName.', {
+        errors: [
+          { path: byIdentifier ? 'identifier' : 'lastName', message: 'give identifierSystem + identifier, or lastName + firstName' },
+        ],
+      });
+    }
+    const select = `SELECT DISTINCT p.id, p.first_name, p.last_name, p.custody_status, p.status_as_of, f.code AS facility_code, f.name AS facility_name
+      FROM person p LEFT JOIN facility f ON f.id = p.facility_id`;
+    const order = `ORDER BY p.status_as_of DESC NULLS LAST, p.id LIMIT ${MAX_RESULTS}`;
+    const rows: PersonRow[] = byIdentifier
+      ? await this.db.query(
+          `${select} JOIN person_identifier i ON i.person_id = p.id
+           WHERE i.system = $2 AND i.value = $3 AND ${SEARCHABLE} ${order}`,
+          [this.clock.now(), query.identifierSystem, normalizeIdentifierValue(query.identifier!)],
+        )
+      : await this.db.query(
+          `${select} WHERE p.last_name_key = $2 AND p.first_name_key = $3
+             AND ($4::date IS NULL OR p.date_of_birth = $4::date)
+             AND ($5::text IS NULL OR upper(p.country_of_birth) = upper($5))
+             AND ${SEARCHABLE} ${order}`,
+          [
+            this.clock.now(),
+            foldName(query.lastName!),
+            foldName(query.firstName!),
+            query.dateOfBirth ?? null,
+            query.countryOfBirth ?? null,
+          ],
+        );
+    return rows.map((row) => ({
+      personId: row.id,
+      displayName: `${row.first_name} ${row.last_name}`,
+      custodyStatus: row.custody_status,
+      facility: row.facility_code ? { code: row.facility_code, name: row.facility_name } : null,
+      statusAsOf: row.status_as_of?.toISOString() ?? null,
+    }));
+  }
+
+  /** A protected person disappears from search and is never notified about. */
+  async setProtection(personId: string, isProtected: boolean, reason: string, staffId: string): Promise<ProtectionDto> {
+    const now = this.clock.now();
+    const rows: { id: string }[] = await this.db.query(
+      `UPDATE person SET protected = $2, protection_reason = $3, protection_changed_at = $4, protection_changed_by = $5, updated_at = now()
+       WHERE id = $1 AND merged_into IS NULL RETURNING id`,
+      [personId, isProtected, reason, now, staffId],
+    );
+    if (!rows.length) throw new DomainError('not_found', 'PERSON_NOT_FOUND', 'No such person.');
+    return { personId, protected: isProtected, reason, changedAt: now.toISOString() };
+  }
+}

@@ -1,0 +1,175 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock.js';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+
+export interface FeedFacilityDto {
+  code: string;
+  name: string | null;
+  lastContactAt: string;
+  population: number | null;
+  populationAsOf: string | null;
+}
+
+export interface FeedDto {
+  sourceId: string;
+  name: string;
+  lastContactAt: string | null;
+  expectedIntervalSeconds: number | null;
+  stale: boolean;
+  staleSince: string | null;
+  facilities: FeedFacilityDto[];
+}
+
+export interface FeedTransition {
+  sourceId: string;
+  name: string;
+  kind: 'stale' | 'recovered';
+  lastContactAt: Date | null;
+}
+
+// Contact is written at most this often per source, so a flood of events does not queue on one row.
+const CONTACT_WRITE_INTERVAL_MS = 1_000;
+
+/**
+ * A silent feed is how releases go unannounced for weeks. Every authenticated request counts as
+ * contact; a scheduled check marks a source stale once it is silent past its expected interval,
+ * raises one alert per outage and one on recovery.
+ */
+@Injectable()
+export class FeedHealthService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(FeedHealthService.name);
+  private readonly lastWrite = new Map<string, number>();
+  private listeners: ((transition: FeedTransition) => Promise<void>)[] = [];
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly clock: Clock,
+    private readonly scheduler: SchedulerRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    if (this.config.role === 'api') return;
+    const timer = setInterval(() => {
+      this.check().catch((error: unknown) => this.logger.warn({ err: error }, 'feed check failed; will retry'));
+    }, this.config.feedCheckSeconds * 1000);
+    this.scheduler.addInterval('feed-health', timer);
+  }
+
+  onModuleDestroy(): void {
+    if (this.scheduler.doesExist('interval', 'feed-health')) this.scheduler.deleteInterval('feed-health');
+  }
+
+  /** The delivery pipeline subscribes here to email admins; until then transitions are logged. */
+  onTransition(listener: (transition: FeedTransition) => Promise<void>): void {
+    this.listeners.push(listener);
+  }
+
+  async recordContact(
+    sourceId: string,
+    facilityIds: string[],
+    population?: { facilityId: string; count: number; asOf: Date },
+  ): Promise<void> {
+    const now = this.clock.now();
+    const due = [sourceId, ...facilityIds].some(
+      (key) => now.getTime() - (this.lastWrite.get(`${sourceId}:${key}`) ?? 0) >= CONTACT_WRITE_INTERVAL_MS,
+    );
+    if (!due && !population) return;
+    for (const key of [sourceId, ...facilityIds]) this.lastWrite.set(`${sourceId}:${key}`, now.getTime());
+    await this.db.query(`UPDATE source SET last_contact_at = greatest(last_contact_at, $2) WHERE id = $1`, [sourceId, now]);
+    if (facilityIds.length) {
+      await this.db.query(
+        `INSERT INTO feed (source_id, facility_id, last_contact_at) SELECT $1, unnest($2::uuid[]), $3
+         ON CONFLICT (source_id, facility_id) DO UPDATE SET last_contact_at = greatest(feed.last_contact_at, EXCLUDED.last_contact_at)`,
+        [sourceId, facilityIds, now],
+      );
+    }
+    if (population) {
+      await this.db.query(
+        `INSERT INTO feed (source_id, facility_id, last_contact_at, population, population_as_of) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (source_id, facility_id) DO UPDATE SET population = EXCLUDED.population, population_as_of = EXCLUDED.population_as_of,
+           last_contact_at = greatest(feed.last_contact_at, EXCLUDED.last_contact_at)`,
+        [sourceId, population.facilityId, now, population.count, population.asOf],
+      );
+    }
+  }
+
+  /**
+   * Marks sources stale or recovered. Each transition is a conditional UPDATE, so with any number
+   * of workers exactly one of them records (and announces) it.
+   */
+  async check(): Promise<FeedTransition[]> {
+    const now = this.clock.now();
+    const transitions = await this.db.transaction(async (tx) => {
+      const stale: { id: string; name: string; last_contact_at: Date | null }[] = await tx.query(
+        `UPDATE source SET stale_since = $1
+         WHERE expected_interval_seconds IS NOT NULL AND stale_since IS NULL
+           AND coalesce(last_contact_at, created_at) < $1::timestamptz - make_interval(secs => expected_interval_seconds)
+         RETURNING id, name, last_contact_at`,
+        [now],
+      );
+      const recovered: { id: string; name: string; last_contact_at: Date | null }[] = await tx.query(
+        `UPDATE source SET stale_since = NULL
+         WHERE stale_since IS NOT NULL
+           AND (expected_interval_seconds IS NULL OR last_contact_at >= $1::timestamptz - make_interval(secs => expected_interval_seconds))
+         RETURNING id, name, last_contact_at`,
+        [now],
+      );
+      const all: FeedTransition[] = [
+        ...stale.map((row) => ({ sourceId: row.id, name: row.name, kind: 'stale' as const, lastContactAt: row.last_contact_at })),
+        ...recovered.map((row) => ({ sourceId: row.id, name: row.name, kind: 'recovered' as const, lastContactAt: row.last_contact_at })),
+      ];
+      if (all.length) {
+        await tx.query(
+          `INSERT INTO feed_alert (source_id, kind, last_contact_at, created_at) SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[])`,
+          [all.map((t) => t.sourceId), all.map((t) => t.kind), all.map((t) => t.lastContactAt), all.map(() => now)],
+        );
+      }
+      // Replay protection only needs ids inside the ±5 minute signature window.
+      await tx.query(`DELETE FROM webhook_message WHERE received_at < $1::timestamptz - interval '15 minutes'`, [now]);
+      return all;
+    });
+    for (const transition of transitions) {
+      const message = transition.kind === 'stale' ? 'feed is stale: no contact within its expected interval' : 'feed recovered';
+      this.logger.warn({ sourceId: transition.sourceId, source: transition.name, lastContactAt: transition.lastContactAt }, message);
+      for (const listener of this.listeners) await listener(transition);
+    }
+    return transitions;
+  }
+
+  async list(): Promise<FeedDto[]> {
+    const now = this.clock.now();
+    const rows: {
+      id: string;
+      name: string;
+      last_contact_at: Date | null;
+      expected_interval_seconds: number | null;
+      stale: boolean;
+      stale_since: Date | null;
+      facilities: { code: string; name: string | null; lastContactAt: string; population: number | null; populationAsOf: string | null }[];
+    }[] = await this.db.query(
+      `SELECT s.id, s.name, s.last_contact_at, s.expected_interval_seconds, s.stale_since,
+              (s.expected_interval_seconds IS NOT NULL
+               AND coalesce(s.last_contact_at, s.created_at) < $1::timestamptz - make_interval(secs => s.expected_interval_seconds)) AS stale,
+              coalesce(json_agg(json_build_object('code', f.code, 'name', f.name, 'lastContactAt', fd.last_contact_at,
+                                                  'population', fd.population, 'populationAsOf', fd.population_as_of) ORDER BY f.code)
+                       FILTER (WHERE f.id IS NOT NULL), '[]') AS facilities
+       FROM source s LEFT JOIN feed fd ON fd.source_id = s.id LEFT JOIN facility f ON f.id = fd.facility_id
+       GROUP BY s.id ORDER BY s.name`,
+      [now],
+    );
+    const iso = (value: string | null) => (value ? new Date(value).toISOString() : null);
+    return rows.map((row) => ({
+      sourceId: row.id,
+      name: row.name,
+      lastContactAt: row.last_contact_at?.toISOString() ?? null,
+      expectedIntervalSeconds: row.expected_interval_seconds,
+      stale: row.stale,
+      staleSince: row.stale_since?.toISOString() ?? null,
+      facilities: row.facilities.map((f) => ({ ...f, lastContactAt: iso(f.lastContactAt)!, populationAsOf: iso(f.populationAsOf) })),
+    }));
+  }
+}

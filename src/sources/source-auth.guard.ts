@@ -1,0 +1,79 @@
+import { applyDecorators, type CanActivate, createParamDecorator, type ExecutionContext, Injectable, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { Webhook } from 'standardwebhooks';
+import type { RequestWithRawBody } from '../app.factory.js';
+import { bearerToken } from '../auth/staff-auth.guard.js';
+import { DomainError } from '../common/problem/domain-error.js';
+import { type AuthenticatedSource, SourcesService } from './sources.service.js';
+
+export interface SourceRequest {
+  source: AuthenticatedSource;
+  /** The Standard Webhooks message id, when the request was signed; recorded with the events to refuse replays. */
+  webhookId?: string;
+}
+
+type RequestWithSource = RequestWithRawBody & { sourceRequest?: SourceRequest };
+
+/**
+ * Upstream systems: an active API key, and a valid Standard Webhooks signature over the raw body
+ * (±5 min) when the source requires one or sends one.
+ */
+@Injectable()
+export class SourceAuthGuard implements CanActivate {
+  constructor(private readonly sources: SourcesService) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const req = context.switchToHttp().getRequest<RequestWithSource>();
+    const apiKey = bearerToken(req);
+    const source = apiKey ? await this.sources.authenticate(apiKey) : undefined;
+    if (!source) throw new DomainError('unauthorized', 'SOURCE_AUTH_INVALID', 'A valid source API key is required.');
+
+    const headers = {
+      'webhook-id': header(req, 'webhook-id'),
+      'webhook-timestamp': header(req, 'webhook-timestamp'),
+      'webhook-signature': header(req, 'webhook-signature'),
+    };
+    const signed = Object.values(headers).some(Boolean);
+    if (!source.signingRequired && !signed) {
+      req.sourceRequest = { source };
+      return true;
+    }
+    if (!headers['webhook-id'] || !headers['webhook-timestamp'] || !headers['webhook-signature']) {
+      throw new DomainError(
+        'unauthorized',
+        'SIGNATURE_REQUIRED',
+        'This source must sign requests (webhook-id, webhook-timestamp, webhook-signature).',
+      );
+    }
+    try {
+      new Webhook(source.signingSecret).verify(req.rawBody ?? Buffer.alloc(0), headers as Record<string, string>);
+    } catch {
+      throw new DomainError(
+        'unauthorized',
+        'SIGNATURE_INVALID',
+        'The webhook signature is invalid or its timestamp is outside ±5 minutes.',
+      );
+    }
+    req.sourceRequest = { source, webhookId: headers['webhook-id'] };
+    return true;
+  }
+}
+
+function header(req: Request, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function SourceOnly(): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    UseGuards(SourceAuthGuard),
+    ApiBearerAuth('source'),
+    ApiUnauthorizedResponse({ description: 'No or bad API key or signature' }),
+    ApiForbiddenResponse({ description: 'Facility not allowed for this source' }),
+  );
+}
+
+export const CurrentSource = createParamDecorator(
+  (_: unknown, context: ExecutionContext): SourceRequest => context.switchToHttp().getRequest<RequestWithSource>().sourceRequest!,
+);

@@ -1,0 +1,77 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Put } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { CurrentStaff } from '../auth/current-staff.decorator.js';
+import { type StaffPrincipal, StaffOnly } from '../auth/staff-auth.guard.js';
+import { FacilitiesService, type SuppressionDto } from './facilities.service.js';
+import { type FeedDto, FeedHealthService } from './feed-health.service.js';
+import { CreatedSourceDto, CreatedSourceKeyDto, CreateSourceDto, FACILITY_CODE, SourceDto, upperTrim } from './source.dto.js';
+import { SourcesService } from './sources.service.js';
+
+export class SuppressionBody {
+  @ApiProperty() @IsBoolean() suppressed: boolean;
+  @ApiProperty({ example: 'JMS maintenance window 02:00-04:00' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(500)
+  reason: string;
+}
+
+class FacilityCodeParam {
+  @Transform(upperTrim)
+  @Matches(FACILITY_CODE, { message: 'must be 1-32 letters, digits, dot, dash or underscore' })
+  code: string;
+}
+
+@ApiTags('admin')
+@Controller('v1/admin')
+@StaffOnly('admin')
+export class SourcesAdminController {
+  constructor(
+    private readonly sources: SourcesService,
+    private readonly feeds: FeedHealthService,
+    private readonly facilities: FacilitiesService,
+  ) {}
+
+  @Post('sources')
+  @ApiCreatedResponse({ type: CreatedSourceDto, description: 'The API key and signing secret are shown only here' })
+  create(@Body() body: CreateSourceDto): Promise<CreatedSourceDto> {
+    return this.sources.create(body);
+  }
+
+  @Get('sources')
+  @ApiOkResponse({ type: [SourceDto] })
+  list(): Promise<SourceDto[]> {
+    return this.sources.list();
+  }
+
+  @Post('sources/:id/keys')
+  @ApiCreatedResponse({ type: CreatedSourceKeyDto })
+  addKey(@Param('id', ParseUUIDPipe) id: string): Promise<CreatedSourceKeyDto> {
+    return this.sources.addKey(id);
+  }
+
+  @Delete('sources/:id/keys/:keyId')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  async revokeKey(@Param('id', ParseUUIDPipe) id: string, @Param('keyId', ParseUUIDPipe) keyId: string): Promise<void> {
+    await this.sources.revokeKey(id, keyId);
+  }
+
+  @Get('feeds')
+  @ApiOkResponse({ description: 'Per source and facility: last contact, expected interval, stale flag, population' })
+  listFeeds(): Promise<FeedDto[]> {
+    return this.feeds.list();
+  }
+
+  @Put('facilities/:code/suppression')
+  @ApiOkResponse()
+  suppress(
+    @Param() params: FacilityCodeParam,
+    @Body() body: SuppressionBody,
+    @CurrentStaff() staff: StaffPrincipal,
+  ): Promise<SuppressionDto> {
+    return this.facilities.setSuppression(params.code, body.suppressed, body.reason, staff.staffId);
+  }
+}

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { FacilitiesService } from './facilities.service.js';
+import { FeedHealthService } from './feed-health.service.js';
+import { SourceAuthGuard } from './source-auth.guard.js';
+import { SourcesAdminController } from './sources-admin.controller.js';
+import { SourcesService } from './sources.service.js';
+
+/** Upstream systems: their keys and signatures, the facilities they report, and the health of their feeds. */
+@Module({
+  providers: [SourcesService, SourceAuthGuard, FacilitiesService, FeedHealthService],
+  exports: [SourcesService, SourceAuthGuard, FacilitiesService, FeedHealthService],
+})
+export class SourcesModule {}
+
+@Module({ imports: [SourcesModule], controllers: [SourcesAdminController] })
+export class SourcesApiModule {}

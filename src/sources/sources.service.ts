@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { FieldCipher, sha256 } from '../common/crypto/field-cipher.js';
+import { DomainError } from '../common/problem/domain-error.js';
+import type { CreatedSourceDto, CreatedSourceKeyDto, CreateSourceDto, SourceDto } from './source.dto.js';
+
+/** What a request from an upstream system is known by once its key checks out. */
+export interface AuthenticatedSource {
+  id: string;
+  name: string;
+  facilityCodes: string[] | null;
+  signingRequired: boolean;
+  signingSecret: string;
+}
+
+const MAX_ACTIVE_KEYS = 2;
+
+@Injectable()
+export class SourcesService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly cipher: FieldCipher,
+  ) {}
+
+  async create(dto: CreateSourceDto): Promise<CreatedSourceDto> {
+    const signingSecret = `whsec_${randomBytes(32).toString('base64')}`;
+    const apiKey = newApiKey();
+    return this.db.transaction(async (tx) => {
+      const rows: { id: string }[] = await tx.query(
+        `INSERT INTO source (name, facility_codes, signing_required, signing_secret, expected_interval_seconds)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING RETURNING id`,
+        [
+          dto.name,
+          dto.facilityCodes ?? null,
+          dto.signingRequired ?? false,
+          this.cipher.encrypt(signingSecret),
+          dto.expectedIntervalSeconds ?? null,
+        ],
+      );
+      if (!rows.length) throw new DomainError('conflict', 'SOURCE_NAME_TAKEN', 'A source with that name exists.');
+      await tx.query(`INSERT INTO source_key (source_id, key_hash, key_prefix) VALUES ($1, $2, $3)`, [
+        rows[0].id,
+        sha256(apiKey),
+        prefixOf(apiKey),
+      ]);
+      return { sourceId: rows[0].id, apiKey, signingSecret };
+    });
+  }
+
+  async list(): Promise<SourceDto[]> {
+    const rows: {
+      id: string;
+      name: string;
+      facility_codes: string[] | null;
+      signing_required: boolean;
+      expected_interval_seconds: number | null;
+      last_contact_at: Date | null;
+      created_at: Date;
+      keys: { keyId: string; prefix: string; createdAt: string }[];
+    }[] = await this.db.query(
+      `SELECT s.id, s.name, s.facility_codes, s.signing_required, s.expected_interval_seconds, s.last_contact_at, s.created_at,
+              coalesce(json_agg(json_build_object('keyId', k.id, 'prefix', k.key_prefix, 'createdAt', k.created_at) ORDER BY k.created_at)
+                       FILTER (WHERE k.id IS NOT NULL), '[]') AS keys
+       FROM source s LEFT JOIN source_key k ON k.source_id = s.id AND k.revoked_at IS NULL
+       GROUP BY s.id ORDER BY s.name`,
+    );
+    return rows.map((row) => ({
+      sourceId: row.id,
+      name: row.name,
+      facilityCodes: row.facility_codes,
+      signingRequired: row.signing_required,
+      expectedIntervalSeconds: row.expected_interval_seconds,
+      lastContactAt: row.last_contact_at?.toISOString() ?? null,
+      createdAt: row.created_at.toISOString(),
+      keys: row.keys.map((key) => ({ ...key, createdAt: new Date(key.createdAt).toISOString() })),
+    }));
+  }
+
+  /** A second key for rotation: at most two are active; the source row lock keeps that true under concurrency. */
+  async addKey(sourceId: string): Promise<CreatedSourceKeyDto> {
+    return this.db.transaction(async (tx) => {
+      await this.lockSource(tx.query.bind(tx), sourceId);
+      const [{ active }]: { active: number }[] = await tx.query(
+        `SELECT count(*)::int AS active FROM source_key WHERE source_id = $1 AND revoked_at IS NULL`,
+        [sourceId],
+      );
+      if (active >= MAX_ACTIVE_KEYS) {
+        throw new DomainError('conflict', 'SOURCE_KEY_LIMIT', `A source has at most ${MAX_ACTIVE_KEYS} active keys; revoke one first.`);
+      }
+      const apiKey = newApiKey();
+      const [key]: { id: string }[] = await tx.query(
+        `INSERT INTO source_key (source_id, key_hash, key_prefix) VALUES ($1, $2, $3) RETURNING id`,
+        [sourceId, sha256(apiKey), prefixOf(apiKey)],
+      );
+      return { keyId: key.id, apiKey };
+    });
+  }
+
+  async revokeKey(sourceId: string, keyId: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await this.lockSource(tx.query.bind(tx), sourceId);
+      const keys: { id: string }[] = await tx.query(`SELECT id FROM source_key WHERE source_id = $1 AND revoked_at IS NULL`, [sourceId]);
+      if (!keys.some((key) => key.id === keyId)) throw new DomainError('not_found', 'SOURCE_KEY_NOT_FOUND', 'No such active key.');
+      if (keys.length === 1) {
+        throw new DomainError('conflict', 'SOURCE_KEY_LAST', 'This is the only active key; add a new one before revoking it.');
+      }
+      await tx.query(`UPDATE source_key SET revoked_at = now() WHERE id = $1`, [keyId]);
+    });
+  }
+
+  async authenticate(apiKey: string): Promise<AuthenticatedSource | undefined> {
+    const rows: { id: string; name: string; facility_codes: string[] | null; signing_required: boolean; signing_secret: string }[] =
+      await this.db.query(
+        `SELECT s.id, s.name, s.facility_codes, s.signing_required, s.signing_secret
+         FROM source_key k JOIN source s ON s.id = k.source_id
+         WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
+        [sha256(apiKey)],
+      );
+    const row = rows[0];
+    if (!row) return undefined;
+    return {
+      id: row.id,
+      name: row.name,
+      facilityCodes: row.facility_codes,
+      signingRequired: row.signing_required,
+      signingSecret: this.cipher.decrypt(row.signing_secret),
+    };
+  }
+
+  private async lockSource(query: (sql: string, params: unknown[]) => Promise<unknown[]>, sourceId: string): Promise<void> {
+    const found = await query(`SELECT 1 FROM source WHERE id = $1 FOR UPDATE`, [sourceId]);
+    if (!found.length) throw new DomainError('not_found', 'SOURCE_NOT_FOUND', 'No such source.');
+  }
+}
+
+function newApiKey(): string {
+  return `vgl_${randomBytes(32).toString('base64url')}`;
+}
+
+function prefixOf(apiKey: string): string {
+  return apiKey.slice(0, 10);
+}
