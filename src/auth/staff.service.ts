@@ -5,6 +5,7 @@ import { hashSecret } from '../common/crypto/password-hasher.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import type { StaffResponseDto } from './staff.dto.js';
 import type { StaffRole } from './staff.entity.js';
+import { returning } from '../database/queryable.js';
 
 export interface StaffRow {
   id: string;
@@ -48,7 +49,8 @@ export class StaffService {
   }
 
   async setDisabled(id: string, disabled: boolean): Promise<StaffResponseDto> {
-    const [rows]: [StaffRow[], number] = await this.db.query(
+    const rows = await returning<StaffRow>(
+      this.db,
       `UPDATE staff SET disabled = $2, updated_at = now() WHERE id = $1 RETURNING id, email, role, disabled, created_at`,
       [id, disabled],
     );

@@ -16,24 +16,21 @@ import {
   ValidateNested,
   type ValidationOptions,
 } from 'class-validator';
+import { isCalendarDate, isTimestampWithOffset } from '../common/time.js';
 import { EVENT_TYPES, type EventType } from '../people/custody-status.js';
 import { FACILITY_CODE, upperTrim } from '../sources/source.dto.js';
 
-const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 export const SCHEDULING_TYPES: EventType[] = ['RELEASE_SCHEDULED', 'HEARING_SCHEDULED'];
 export const MAX_BATCH = 1000;
 
-function IsTimestampWithOffset(options?: ValidationOptions): PropertyDecorator {
+export function IsTimestampWithOffset(options?: ValidationOptions): PropertyDecorator {
   return (target, propertyName) =>
     registerDecorator({
       name: 'isTimestampWithOffset',
       target: target.constructor,
       propertyName: propertyName as string,
       options: { message: 'must be an ISO-8601 time with an offset, e.g. 2026-11-26T14:03:00-06:00', ...options },
-      validator: {
-        validate: (value: unknown) => typeof value === 'string' && ISO_WITH_OFFSET.test(value) && !Number.isNaN(Date.parse(value)),
-      },
+      validator: { validate: isTimestampWithOffset },
     });
 }
 
@@ -46,14 +43,9 @@ function IsPastDate(options?: ValidationOptions): PropertyDecorator {
       options: { message: 'must be a past date YYYY-MM-DD', ...options },
       validator: {
         validate: (value: unknown) => {
-          if (typeof value !== 'string' || !DATE_ONLY.test(value)) return false;
+          if (!isCalendarDate(value)) return false;
           const date = new Date(`${value}T00:00:00Z`);
-          return (
-            !Number.isNaN(date.getTime()) &&
-            date.toISOString().startsWith(value) &&
-            date.getTime() < Date.now() &&
-            date.getUTCFullYear() >= 1900
-          );
+          return date.getTime() < Date.now() && date.getUTCFullYear() >= 1900;
         },
       },
     });

@@ -1,15 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, Matches, ValidateNested } from 'class-validator';
-import { PersonDto } from './custody-event.dto.js';
+import { ArrayMaxSize, IsArray, ValidateNested } from 'class-validator';
+import { IsTimestampWithOffset, PersonDto } from './custody-event.dto.js';
 
 export const MAX_ROSTER = 100_000;
 
 export class RosterDto {
   @ApiProperty({ example: '2026-11-26T06:00:00-06:00' })
-  @Matches(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/, {
-    message: 'must be an ISO-8601 time with an offset',
-  })
+  @IsTimestampWithOffset()
   asOf: string;
 
   @ApiProperty({ type: [PersonDto], maxItems: MAX_ROSTER })

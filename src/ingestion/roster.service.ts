@@ -7,7 +7,7 @@ import { Clock } from '../common/clock.js';
 import { sha256 } from '../common/crypto/field-cipher.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import type { Queryable } from '../database/queryable.js';
+import { type Queryable, returning } from '../database/queryable.js';
 import { IdentityResolver } from '../people/identity-resolver.js';
 import { FacilitiesService } from '../sources/facilities.service.js';
 import { FeedHealthService } from '../sources/feed-health.service.js';
@@ -274,7 +274,7 @@ export class RosterService {
     status: 'approved' | 'discarded',
     staffId: string,
   ): Promise<Snapshot & { bookedIds: string[]; releasedIds: string[]; unchanged: number }> {
-    const rows: {
+    const rows = await returning<{
       source_id: string;
       facility_id: string;
       suppressed: boolean;
@@ -282,7 +282,8 @@ export class RosterService {
       booked_person_ids: string[];
       released_person_ids: string[];
       unchanged: number;
-    }[] = await db.query(
+    }>(
+      db,
       `UPDATE roster_snapshot r SET status = $2, decided_at = $3, decided_by = $4
        FROM facility f WHERE r.id = $1 AND r.status = 'held' AND f.id = r.facility_id
        RETURNING r.source_id, r.facility_id, f.suppressed, r.as_of, r.booked_person_ids, r.released_person_ids, r.unchanged`,

@@ -5,6 +5,7 @@ import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import { foldName, normalizeIdentifierValue } from './identifiers.js';
 import type { PeopleQueryDto, PersonSummaryDto, ProtectionDto } from './people.dto.js';
+import { returning } from '../database/queryable.js';
 
 const MAX_RESULTS = 20;
 
@@ -80,7 +81,8 @@ export class PeopleService {
   /** A protected person disappears from search and is never notified about. */
   async setProtection(personId: string, isProtected: boolean, reason: string, staffId: string): Promise<ProtectionDto> {
     const now = this.clock.now();
-    const rows: { id: string }[] = await this.db.query(
+    const rows = await returning<{ id: string }>(
+      this.db,
       `UPDATE person SET protected = $2, protection_reason = $3, protection_changed_at = $4, protection_changed_by = $5, updated_at = now()
        WHERE id = $1 AND merged_into IS NULL RETURNING id`,
       [personId, isProtected, reason, now, staffId],

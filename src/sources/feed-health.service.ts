@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { returning } from '../database/queryable.js';
 
 export interface FeedFacilityDto {
   code: string;
@@ -104,14 +105,16 @@ export class FeedHealthService implements OnModuleInit, OnModuleDestroy {
   async check(): Promise<FeedTransition[]> {
     const now = this.clock.now();
     const transitions = await this.db.transaction(async (tx) => {
-      const stale: { id: string; name: string; last_contact_at: Date | null }[] = await tx.query(
+      const stale = await returning<{ id: string; name: string; last_contact_at: Date | null }>(
+        tx,
         `UPDATE source SET stale_since = $1
          WHERE expected_interval_seconds IS NOT NULL AND stale_since IS NULL
            AND coalesce(last_contact_at, created_at) < $1::timestamptz - make_interval(secs => expected_interval_seconds)
          RETURNING id, name, last_contact_at`,
         [now],
       );
-      const recovered: { id: string; name: string; last_contact_at: Date | null }[] = await tx.query(
+      const recovered = await returning<{ id: string; name: string; last_contact_at: Date | null }>(
+        tx,
         `UPDATE source SET stale_since = NULL
          WHERE stale_since IS NOT NULL
            AND (expected_interval_seconds IS NULL OR last_contact_at >= $1::timestamptz - make_interval(secs => expected_interval_seconds))
