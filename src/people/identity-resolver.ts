@@ -19,10 +19,8 @@ export interface ResolvedPerson {
   dateOfBirth: string | null;
 }
 
-// Identity work is serialized per identifier through this many advisory-lock buckets: enough to
-// keep unrelated ingests apart, few enough that a 100,000-person roster fits the lock table.
-const LOCK_BUCKETS = 1024;
-const LOCK_NAMESPACE = 7316;
+// Passes before giving up on a storm of concurrent first sightings of the same person.
+const MAX_PASSES = 5;
 
 interface ExistingIdentifier {
   system: string;
@@ -55,12 +53,39 @@ export class IdentityResolver {
 
   async resolve(db: Queryable, sourceId: string, inputs: PersonInput[]): Promise<ResolvedPerson[]> {
     const keysOf = inputs.map((input) => this.keys(sourceId, input));
+    const created = new Set<string>();
+    for (let pass = 1; ; pass++) {
+      const resolved = await this.pass(db, inputs, keysOf, created, pass === MAX_PASSES);
+      if (!resolved) continue;
+      // Persons created in a pass that lost every identifier to a concurrent writer are unused.
+      const used = new Set(resolved.map((person) => person.id));
+      const unused = [...created].filter((id) => !used.has(id));
+      if (unused.length) {
+        await db.query(
+          `DELETE FROM person p WHERE p.id = ANY($1::uuid[]) AND p.merged_into IS NULL
+             AND NOT EXISTS (SELECT 1 FROM person_identifier i WHERE i.person_id = p.id)`,
+          [unused],
+        );
+      }
+      return resolved;
+    }
+  }
+
+  /**
+   * One optimistic pass: read who owns the identifiers, decide, write. No lock is taken; the
+   * unique index on identifiers is the arbiter. If a concurrent transaction claimed one of our new
+   * identifiers first (its INSERT wins, ours waits for it and does nothing), the pass reports
+   * itself incomplete and the next pass, which now sees that owner, merges accordingly.
+   */
+  private async pass(
+    db: Queryable,
+    inputs: PersonInput[],
+    keysOf: IdentifierKey[][],
+    created: Set<string>,
+    last: boolean,
+  ): Promise<ResolvedPerson[] | undefined> {
     const allKeys = new Map<string, IdentifierKey>();
     for (const keys of keysOf) for (const key of keys) allKeys.set(identifierKey(key), key);
-
-    const buckets = [...new Set([...allKeys.keys()].map((key) => fnv1a(key) % LOCK_BUCKETS))].sort((a, b) => a - b);
-    await db.query(`SELECT count(pg_advisory_xact_lock(${LOCK_NAMESPACE}, b)) FROM unnest($1::int[]) AS b`, [buckets]);
-
     const keyList = [...allKeys.values()];
     const existing: ExistingIdentifier[] = await db.query(
       `SELECT i.system, i.value, i.scope_source_id, i.person_id, p.protected, p.date_of_birth::text, p.created_at
@@ -69,9 +94,7 @@ export class IdentityResolver {
        JOIN person p ON p.id = i.person_id`,
       [keyList.map((k) => k.system), keyList.map((k) => k.value), keyList.map((k) => k.scope)],
     );
-    const ownerOfKey = new Map(
-      existing.map((row) => [identifierKey({ system: row.system, value: row.value, scope: row.scope_source_id }), row]),
-    );
+    const ownerOfKey = new Map(existing.map((row) => [identifierKey({ system: row.system, value: row.value, scope: row.scope_source_id }), row]));
     const known = new Map(existing.map((row) => [row.person_id, row]));
 
     // Union-find over inputs and known persons: one component is one person.
@@ -95,7 +118,7 @@ export class IdentityResolver {
       componentPersons.set(root, [...(componentPersons.get(root) ?? []), personId]);
     }
     const personOfRoot = new Map<string, string>();
-    const created: { id: string; input: PersonInput }[] = [];
+    const fresh: string[] = [];
     const merges: { survivor: string; losers: string[] }[] = [];
     const latestInput = new Map<string, PersonInput>();
     inputs.forEach((input, index) => {
@@ -107,7 +130,8 @@ export class IdentityResolver {
         );
         if (persons.length === 0) {
           personId = randomUUID();
-          created.push({ id: personId, input });
+          fresh.push(personId);
+          created.add(personId);
         } else {
           personId = persons[0];
           if (persons.length > 1) merges.push({ survivor: personId, losers: persons.slice(1) });
@@ -117,9 +141,9 @@ export class IdentityResolver {
       latestInput.set(personId, input);
     });
 
-    if (created.length) {
+    if (fresh.length) {
       // The newest input for a new person carries its best-known details.
-      const rows = created.map(({ id }) => ({ id, input: latestInput.get(id)! }));
+      const rows = fresh.map((id) => ({ id, input: latestInput.get(id)! }));
       await db.query(
         `INSERT INTO person (id, first_name, last_name, first_name_key, last_name_key, date_of_birth, country_of_birth)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::text[])`,
@@ -135,21 +159,27 @@ export class IdentityResolver {
       );
     }
 
-    const newKeys = [...allKeys.entries()].filter(([id]) => !ownerOfKey.has(id));
+    // Sorted, so two transactions claiming overlapping identifiers wait on each other in one order (no deadlock).
+    const newKeys = [...allKeys.entries()].filter(([id]) => !ownerOfKey.has(id)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     if (newKeys.length) {
       const owners = newKeys.map(([id]) => personOfRoot.get(sets.find(`i${firstInputWithKey.get(id)!}`))!);
-      await db.query(
+      const claimed: { system: string; value: string; scope_source_id: string | null }[] = await db.query(
         `INSERT INTO person_identifier (person_id, system, value, scope_source_id)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[]) ON CONFLICT DO NOTHING`,
+         SELECT person_id, system, value, scope
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[]) WITH ORDINALITY AS v(person_id, system, value, scope, n)
+         ORDER BY n
+         ON CONFLICT DO NOTHING
+         RETURNING system, value, scope_source_id`,
         [owners, newKeys.map(([, k]) => k.system), newKeys.map(([, k]) => k.value), newKeys.map(([, k]) => k.scope)],
       );
+      if (claimed.length < newKeys.length) {
+        if (last) throw new Error('identity resolution did not settle under concurrent writes');
+        return undefined;
+      }
     }
 
     for (const merge of merges) await this.merge(db, merge.survivor, merge.losers);
-    await this.refreshDetails(
-      db,
-      [...latestInput.entries()].filter(([id]) => known.has(id)),
-    );
+    await this.refreshDetails(db, [...latestInput.entries()].filter(([id]) => known.has(id)));
 
     const protectedPersons = new Set<string>();
     for (const merge of merges) {
@@ -232,15 +262,6 @@ function quoteIdent(name: string): string {
     .split('.')
     .map((part) => `"${part.replace(/"/g, '""')}"`)
     .join('.');
-}
-
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
 }
 
 class UnionFind {

@@ -81,6 +81,20 @@ describe('POST /v1/custody-events', () => {
     ).toBe(0);
   });
 
+  it('different events about one new person, posted at once, resolve to one person', async () => {
+    const responses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => postEvents(t, source, event({ person: personWith('SAME-NEW-1', { firstName: `Try${i}` }) }))),
+    );
+    expect(responses.map((r) => r.body.results?.[0]?.status)).toEqual(Array(12).fill('accepted'));
+    const { rows } = await t.db.query(
+      `SELECT DISTINCT e.person_id FROM custody_event e WHERE e.id = ANY($1::uuid[])`,
+      [responses.map((r) => r.body.results[0].eventId)],
+    );
+    expect(rows).toHaveLength(1);
+    expect(await count(`SELECT count(*)::int AS n FROM person_identifier WHERE value = 'SAMENEW1'`)).toBe(1);
+    expect(await count(`SELECT count(*)::int AS n FROM person p WHERE NOT EXISTS (SELECT 1 FROM person_identifier i WHERE i.person_id = p.id) AND merged_into IS NULL`)).toBe(0);
+  });
+
   it('refuses a whole batch with one bad item, naming the path, and stores nothing', async () => {
     const before = await count(`SELECT count(*)::int AS n FROM custody_event`);
     const good = event();
