@@ -35,7 +35,8 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   };
   for (const [path, limit] of BODY_LIMITS) app.use(path, express.json({ limit, verify: keepRaw, type: jsonTypes }));
   app.use(express.json({ limit: '1mb', verify: keepRaw, type: jsonTypes }));
-  app.use('/v1/webhooks', express.urlencoded({ extended: false, limit: '64kb', verify: keepRaw }));
+  for (const path of ['/v1/webhooks', '/v1/unsubscribe'])
+    app.use(path, express.urlencoded({ extended: false, limit: '64kb', verify: keepRaw }));
   app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
     const body = bodyParserProblem(error);
     if (body) sendProblem(res, body);

@@ -13,6 +13,7 @@ import { dataSourceOptions } from './database/data-source-options.js';
 import { HealthModule } from './health/health.module.js';
 import { IngestionApiModule, IngestionModule } from './ingestion/ingestion.module.js';
 import { PeopleApiModule, PeopleModule } from './people/people.module.js';
+import { RegistrationsApiModule, RegistrationsModule } from './registrations/registrations.module.js';
 import { SourcesApiModule, SourcesModule } from './sources/sources.module.js';
 
 export interface AppModuleOptions {
@@ -29,7 +30,7 @@ class CoreModule {
     const providers: Provider[] = [
       { provide: APP_CONFIG, useValue: config },
       { provide: Clock, useValue: options.clock ?? new SystemClock() },
-      { provide: FieldCipher, useValue: new FieldCipher(config.security.encryptionKey) },
+      { provide: FieldCipher, useValue: new FieldCipher(config.security.encryptionKey, config.security.previousEncryptionKeys) },
     ];
     return { module: CoreModule, providers, exports: providers };
   }
@@ -55,7 +56,8 @@ export class AppModule {
         SourcesModule,
         PeopleModule,
         IngestionModule,
-        ...(serveApi ? [AuthModule, SourcesApiModule, PeopleApiModule, IngestionApiModule] : []),
+        RegistrationsModule,
+        ...(serveApi ? [AuthModule, SourcesApiModule, PeopleApiModule, IngestionApiModule, RegistrationsApiModule] : []),
         // Registered in every role; only workers add intervals to it.
         ScheduleModule.forRoot(),
       ],

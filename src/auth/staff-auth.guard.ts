@@ -45,6 +45,17 @@ export class StaffAuthGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<Request & { staff?: StaffPrincipal }>();
     const token = bearerToken(req);
     if (!token) throw new DomainError('unauthorized', 'AUTH_REQUIRED', 'A staff access token is required.');
+    const member = await this.verify(token);
+    const allowed = this.reflector.getAllAndOverride<StaffRole[]>(ROLES_KEY, [context.getHandler(), context.getClass()]) ?? [];
+    if (allowed.length && member.role !== 'admin' && !allowed.includes(member.role)) {
+      throw new DomainError('forbidden', 'ROLE_FORBIDDEN', 'Your role may not do this.');
+    }
+    req.staff = member;
+    return true;
+  }
+
+  /** The staff member behind a token, or 401. */
+  async verify(token: string): Promise<StaffPrincipal> {
     let claims: StaffTokenClaims;
     try {
       claims = await this.jwt.verifyAsync<StaffTokenClaims>(token, { algorithms: ['HS256'] });
@@ -54,13 +65,7 @@ export class StaffAuthGuard implements CanActivate {
     if (claims.typ !== 'staff') throw new DomainError('unauthorized', 'AUTH_INVALID', 'The access token is invalid or has expired.');
     const member = await this.staff.findActive(claims.sub);
     if (!member) throw new DomainError('unauthorized', 'AUTH_INVALID', 'The access token is invalid or has expired.');
-
-    const allowed = this.reflector.getAllAndOverride<StaffRole[]>(ROLES_KEY, [context.getHandler(), context.getClass()]) ?? [];
-    if (allowed.length && member.role !== 'admin' && !allowed.includes(member.role)) {
-      throw new DomainError('forbidden', 'ROLE_FORBIDDEN', 'Your role may not do this.');
-    }
-    req.staff = { staffId: member.id, email: member.email, role: member.role };
-    return true;
+    return { staffId: member.id, email: member.email, role: member.role };
   }
 }
 

@@ -36,6 +36,16 @@ const envSchema = z.object({
   MIGRATIONS_RUN: bool(true),
   PUBLIC_BASE_URL: optionalText.pipe(httpUrl.optional()),
   ENCRYPTION_KEY: optionalText.pipe(base64Key.optional()),
+  ENCRYPTION_KEYS_PREVIOUS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((key) => key.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(base64Key)),
   JWT_SECRET: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
   JWT_TTL_SECONDS: int(60, 900),
   BOOTSTRAP_ADMIN_EMAIL: optionalText.pipe(z.email().optional()),
@@ -89,7 +99,13 @@ export interface AppConfig {
   logLevel: Env['LOG_LEVEL'];
   publicBaseUrl: string;
   database: { url?: string; embedded: boolean; dataDir: string; migrationsRun: boolean };
-  security: { encryptionKey: Buffer; jwtSecret: string; jwtTtlSeconds: number; loginRatePerMinute: number };
+  security: {
+    encryptionKey: Buffer;
+    previousEncryptionKeys: Buffer[];
+    jwtSecret: string;
+    jwtTtlSeconds: number;
+    loginRatePerMinute: number;
+  };
   bootstrapAdmin: { email?: string; password?: string };
   email: { smtpUrl?: string; from: string; perSecond: number };
   twilio?: { accountSid: string; authToken: string; fromNumber: string; apiBaseUrl?: string };
@@ -166,6 +182,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     database: { url: env.DATABASE_URL, embedded, dataDir, migrationsRun: env.MIGRATIONS_RUN },
     security: {
       encryptionKey: Buffer.from(encryptionKey!, 'base64'),
+      previousEncryptionKeys: env.ENCRYPTION_KEYS_PREVIOUS.map((key) => Buffer.from(key, 'base64')),
       jwtSecret: jwtSecret!,
       jwtTtlSeconds: env.JWT_TTL_SECONDS,
       loginRatePerMinute: env.LOGIN_RATE_LIMIT_PER_MINUTE,

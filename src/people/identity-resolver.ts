@@ -94,7 +94,9 @@ export class IdentityResolver {
        JOIN person p ON p.id = i.person_id`,
       [keyList.map((k) => k.system), keyList.map((k) => k.value), keyList.map((k) => k.scope)],
     );
-    const ownerOfKey = new Map(existing.map((row) => [identifierKey({ system: row.system, value: row.value, scope: row.scope_source_id }), row]));
+    const ownerOfKey = new Map(
+      existing.map((row) => [identifierKey({ system: row.system, value: row.value, scope: row.scope_source_id }), row]),
+    );
     const known = new Map(existing.map((row) => [row.person_id, row]));
 
     // Union-find over inputs and known persons: one component is one person.
@@ -179,7 +181,10 @@ export class IdentityResolver {
     }
 
     for (const merge of merges) await this.merge(db, merge.survivor, merge.losers);
-    await this.refreshDetails(db, [...latestInput.entries()].filter(([id]) => known.has(id)));
+    await this.refreshDetails(
+      db,
+      [...latestInput.entries()].filter(([id]) => known.has(id)),
+    );
 
     const protectedPersons = new Set<string>();
     for (const merge of merges) {

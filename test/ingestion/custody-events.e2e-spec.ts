@@ -86,13 +86,16 @@ describe('POST /v1/custody-events', () => {
       Array.from({ length: 12 }, (_, i) => postEvents(t, source, event({ person: personWith('SAME-NEW-1', { firstName: `Try${i}` }) }))),
     );
     expect(responses.map((r) => r.body.results?.[0]?.status)).toEqual(Array(12).fill('accepted'));
-    const { rows } = await t.db.query(
-      `SELECT DISTINCT e.person_id FROM custody_event e WHERE e.id = ANY($1::uuid[])`,
-      [responses.map((r) => r.body.results[0].eventId)],
-    );
+    const { rows } = await t.db.query(`SELECT DISTINCT e.person_id FROM custody_event e WHERE e.id = ANY($1::uuid[])`, [
+      responses.map((r) => r.body.results[0].eventId),
+    ]);
     expect(rows).toHaveLength(1);
     expect(await count(`SELECT count(*)::int AS n FROM person_identifier WHERE value = 'SAMENEW1'`)).toBe(1);
-    expect(await count(`SELECT count(*)::int AS n FROM person p WHERE NOT EXISTS (SELECT 1 FROM person_identifier i WHERE i.person_id = p.id) AND merged_into IS NULL`)).toBe(0);
+    expect(
+      await count(
+        `SELECT count(*)::int AS n FROM person p WHERE NOT EXISTS (SELECT 1 FROM person_identifier i WHERE i.person_id = p.id) AND merged_into IS NULL`,
+      ),
+    ).toBe(0);
   });
 
   it('refuses a whole batch with one bad item, naming the path, and stores nothing', async () => {

@@ -9,12 +9,34 @@ const VERSION = 'v1';
  */
 export class FieldCipher {
   private readonly keys = new Map<string, Buffer>();
+  private readonly indexKeys: Buffer[];
   readonly currentKeyId: string;
 
   /** `current` encrypts; `previous` keys only decrypt (during a rotation). */
   constructor(current: Buffer, previous: Buffer[] = []) {
     this.currentKeyId = FieldCipher.keyId(current);
     for (const key of [current, ...previous]) this.keys.set(FieldCipher.keyId(key), subkey(key, 'vigil/field-encryption'));
+    this.indexKeys = [current, ...previous].map((key) => subkey(key, 'vigil/blind-index'));
+    this.masterForMac = current;
+  }
+
+  private readonly masterForMac: Buffer;
+
+  /** The blind index under the current key, for writing. */
+  blindIndex(value: string): Buffer {
+    return createHmac('sha256', this.indexKeys[0]).update(value).digest();
+  }
+
+  /** Blind indexes under every known key, for look-ups while a rotation is under way. */
+  blindIndexes(value: string): Buffer[] {
+    return this.indexKeys.map((key) => createHmac('sha256', key).update(value).digest());
+  }
+
+  /** A keyed MAC for tokens in links (unsubscribe), verifiable without storing them. */
+  mac(purpose: string, value: string): string {
+    return createHmac('sha256', subkey(this.masterForMac, `vigil/mac/${purpose}`))
+      .update(value)
+      .digest('base64url');
   }
 
   static keyId(key: Buffer): string {
@@ -46,11 +68,6 @@ export class FieldCipher {
 /** Independent keys for independent purposes, all derived from ENCRYPTION_KEY. */
 export function subkey(master: Buffer, purpose: string): Buffer {
   return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), purpose, 32));
-}
-
-/** Keyed blind index: equal inputs give equal tokens, and the token reveals nothing without the key. */
-export function blindIndex(master: Buffer, value: string): Buffer {
-  return createHmac('sha256', subkey(master, 'vigil/blind-index')).update(value).digest();
 }
 
 export function sha256(value: string | Buffer): Buffer {

@@ -1,0 +1,63 @@
+import { Body, Controller, Get, Header, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
+import { ApiExcludeEndpoint, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import twilio from 'twilio';
+import type { RequestWithRawBody } from '../app.factory.js';
+import { DomainError } from '../common/problem/domain-error.js';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { HELP_TEXT, OptOutService } from './opt-out.service.js';
+
+const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
+
+@ApiTags('consent')
+@Controller('v1')
+export class ConsentController {
+  constructor(
+    private readonly optOut: OptOutService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** Inbound SMS from Twilio: STOP/START/HELP. Checked with X-Twilio-Signature over PUBLIC_BASE_URL + path. */
+  @Post('webhooks/twilio/sms-inbound')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  async smsInbound(@Req() req: RequestWithRawBody, @Body() body: Record<string, string>): Promise<string> {
+    const authToken = this.config.twilio?.authToken;
+    const signature = req.headers['x-twilio-signature'];
+    const url = `${this.config.publicBaseUrl}${req.originalUrl}`;
+    if (!authToken || typeof signature !== 'string' || !twilio.validateRequest(authToken, signature, url, body ?? {})) {
+      throw new DomainError('forbidden', 'TWILIO_SIGNATURE_INVALID', 'The request is not signed by Twilio.');
+    }
+    const keyword = await this.optOut.smsKeyword(String(body.From ?? ''), String(body.Body ?? ''));
+    if (keyword !== 'help') return EMPTY_TWIML;
+    const response = new twilio.twiml.MessagingResponse();
+    response.message(HELP_TEXT);
+    return response.toString();
+  }
+
+  /** The link in every email: a page with one button, so link scanners that prefetch do not unsubscribe anyone. */
+  @Get('unsubscribe/:contactId')
+  @ApiExcludeEndpoint()
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  page(@Param('contactId', ParseUUIDPipe) contactId: string, @Query('token') token = ''): string {
+    if (token !== this.optOut.unsubscribeToken(contactId))
+      throw new DomainError('not_found', 'UNSUBSCRIBE_LINK_INVALID', 'This link is not valid.');
+    const action = `/v1/unsubscribe/${contactId}?token=${encodeURIComponent(token)}`;
+    return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Stop Vigil emails</title></head><body>
+<h1>Stop Vigil emails to this address?</h1><p lang="es">¿Dejar de recibir correos de Vigil en esta dirección?</p>
+<form method="post" action="${action}"><input type="hidden" name="List-Unsubscribe" value="One-Click">
+<button type="submit">Stop emails / Detener correos</button></form>
+<p>If you are in danger, call 911. / Si está en peligro, llame al 911.</p></body></html>`;
+  }
+
+  /** RFC 8058 List-Unsubscribe-Post target (and the page's button). */
+  @Post('unsubscribe/:contactId')
+  @HttpCode(200)
+  @ApiOkResponse({ description: 'This contact gets no more email' })
+  async unsubscribe(@Param('contactId', ParseUUIDPipe) contactId: string, @Query('token') token = ''): Promise<{ unsubscribed: true }> {
+    if (!(await this.optOut.unsubscribe(contactId, token))) {
+      throw new DomainError('not_found', 'UNSUBSCRIBE_LINK_INVALID', 'This link is not valid.');
+    }
+    return { unsubscribed: true };
+  }
+}

@@ -1,0 +1,152 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsIn,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Length,
+  Matches,
+  registerDecorator,
+  ValidateNested,
+  type ValidationOptions,
+} from 'class-validator';
+import { EVENT_TYPES, type EventType } from '../people/custody-status.js';
+import { CHANNELS, type Channel } from './contact-address.js';
+
+export const LANGUAGES = ['en', 'es'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+function IsTimeZone(options?: ValidationOptions): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isTimeZone',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: { message: 'must be an IANA time zone such as America/Chicago', ...options },
+      validator: {
+        validate: (value: unknown) => {
+          if (typeof value !== 'string' || !value.includes('/')) return value === 'UTC';
+          try {
+            new Intl.DateTimeFormat('en-US', { timeZone: value });
+            return true;
+          } catch {
+            return false;
+          }
+        },
+      },
+    });
+}
+
+const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+export class QuietHoursDto {
+  @ApiProperty({ example: '22:00' }) @Matches(HH_MM, { message: 'must be HH:MM' }) start: string;
+  @ApiProperty({ example: '07:00' }) @Matches(HH_MM, { message: 'must be HH:MM' }) end: string;
+  @ApiProperty({ example: 'America/Chicago' }) @IsTimeZone() timeZone: string;
+}
+
+export class ContactInputDto {
+  @ApiProperty({ enum: CHANNELS }) @IsIn(CHANNELS) channel: Channel;
+  @ApiProperty({ example: '+17135550123' }) @IsString() @Length(3, 254) address: string;
+}
+
+export class CreateRegistrationDto {
+  @ApiProperty({ format: 'uuid' }) @IsUUID() personId: string;
+
+  @ApiProperty({ enum: LANGUAGES }) @IsIn(LANGUAGES) language: Language;
+
+  @ApiPropertyOptional({ description: '4 digits; required with a voice contact', example: '2468' })
+  @IsOptional()
+  @Matches(/^\d{4}$/, { message: 'must be exactly 4 digits' })
+  pin?: string;
+
+  @ApiProperty({ type: [ContactInputDto], minItems: 1, maxItems: 6 })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(6)
+  @ValidateNested({ each: true })
+  @Type(() => ContactInputDto)
+  contacts: ContactInputDto[];
+
+  @ApiPropertyOptional({ enum: EVENT_TYPES, isArray: true, description: 'Omitted = all types' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayUnique()
+  @IsIn(EVENT_TYPES, { each: true })
+  eventTypes?: EventType[];
+
+  @ApiPropertyOptional({ type: QuietHoursDto, description: 'Non-urgent alerts wait until the end of quiet hours' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => QuietHoursDto)
+  quietHours?: QuietHoursDto;
+}
+
+export class CreateEnrollmentDto extends CreateRegistrationDto {
+  @ApiPropertyOptional({ description: "The victim's name, for the specialist's list; stored encrypted" })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  registrantName?: string;
+}
+
+export class UpdateRegistrationDto {
+  @ApiPropertyOptional({ enum: LANGUAGES }) @IsOptional() @IsIn(LANGUAGES) language?: Language;
+
+  @ApiPropertyOptional({ enum: EVENT_TYPES, isArray: true })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayUnique()
+  @IsIn(EVENT_TYPES, { each: true })
+  eventTypes?: EventType[];
+
+  @ApiPropertyOptional({ type: QuietHoursDto, nullable: true, description: 'null removes quiet hours' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => QuietHoursDto)
+  quietHours?: QuietHoursDto | null;
+}
+
+export class VerifyCodeDto {
+  @ApiProperty({ example: '123456' }) @Matches(/^\d{6}$/, { message: 'must be 6 digits' }) code: string;
+}
+
+export class ContactViewDto {
+  @ApiProperty({ format: 'uuid' }) contactId: string;
+  @ApiProperty({ enum: CHANNELS }) channel: Channel;
+  @ApiProperty({ description: 'Masked' }) address: string;
+  @ApiProperty() verified: boolean;
+  @ApiProperty({ description: 'Unsubscribed, or the phone number sent STOP' }) optedOut: boolean;
+}
+
+export class CreatedRegistrationDto {
+  @ApiProperty({ format: 'uuid' }) registrationId: string;
+  @ApiProperty({ description: 'Shown once; Bearer token for managing this registration' }) manageToken: string;
+  @ApiProperty({ enum: ['pending_verification', 'active'] }) status: string;
+  @ApiProperty() contacts: { contactId: string; channel: Channel; verified: boolean }[];
+}
+
+export class RegistrationViewDto {
+  @ApiProperty({ format: 'uuid' }) registrationId: string;
+  @ApiProperty({ format: 'uuid' }) personId: string;
+  @ApiProperty({ nullable: true }) person: {
+    displayName: string;
+    custodyStatus: string;
+    facility: { code: string; name: string | null } | null;
+  } | null;
+  @ApiProperty({ enum: LANGUAGES }) language: Language;
+  @ApiProperty({ enum: EVENT_TYPES, isArray: true }) eventTypes: EventType[];
+  @ApiProperty({ type: QuietHoursDto, nullable: true }) quietHours: QuietHoursDto | null;
+  @ApiProperty({ enum: ['pending_verification', 'active', 'stopped'] }) status: string;
+  @ApiProperty({ nullable: true }) enrolledBy: string | null;
+  @ApiProperty({ nullable: true, description: 'Staff only' }) registrantName?: string | null;
+  @ApiProperty({ format: 'date-time' }) createdAt: string;
+  @ApiProperty({ type: [ContactViewDto] }) contacts: ContactViewDto[];
+}
