@@ -1,0 +1,61 @@
+export type AttemptOutcome = 'accepted' | 'transient_error' | 'permanent_error';
+
+export interface Classified {
+  outcome: Exclude<AttemptOutcome, 'accepted'>;
+  errorCode: string;
+  errorClass: string;
+}
+
+/** Full jitter: random(0, min(cap, base·2^n)), n counting from 0 for the first retry. */
+export function backoffSeconds(
+  retry: number,
+  policy: { baseSeconds: number; capSeconds: number },
+  random: () => number = Math.random,
+): number {
+  return random() * Math.min(policy.capSeconds, policy.baseSeconds * 2 ** retry);
+}
+
+// DESIGN's delivery policy; anything unknown is treated as transient, since a wrongly dropped alert costs more than a retry.
+const TWILIO_TRANSIENT = new Set([20429, 30001, 30003]);
+const TWILIO_PERMANENT = new Set([21211, 21610, 21614, 30005, 30006]);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ESOCKET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNECTION',
+  'ETIMEDOUT',
+  'EDNS',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/**
+ * Sorts a provider failure into retry-or-not. Works on the shapes the libraries throw: nodemailer
+ * (`responseCode`, `code`), the twilio SDK (`status`, `code` as a number), node network errors.
+ */
+export function classifyError(error: unknown): Classified {
+  const e = (error ?? {}) as { code?: unknown; status?: unknown; responseCode?: unknown; name?: unknown };
+  if (typeof e.responseCode === 'number') {
+    return e.responseCode >= 500
+      ? { outcome: 'permanent_error', errorCode: `smtp_${e.responseCode}`, errorClass: 'smtp' }
+      : { outcome: 'transient_error', errorCode: `smtp_${e.responseCode}`, errorClass: 'smtp' };
+  }
+  if (typeof e.code === 'number') {
+    if (TWILIO_PERMANENT.has(e.code)) return { outcome: 'permanent_error', errorCode: `twilio_${e.code}`, errorClass: 'twilio' };
+    if (TWILIO_TRANSIENT.has(e.code)) return { outcome: 'transient_error', errorCode: `twilio_${e.code}`, errorClass: 'twilio' };
+  }
+  if (typeof e.status === 'number') {
+    const status = e.status;
+    const transient = status === 408 || status === 429 || status >= 500;
+    const code = typeof e.code === 'number' ? `twilio_${e.code}` : `http_${status}`;
+    return { outcome: transient ? 'transient_error' : 'permanent_error', errorCode: code, errorClass: 'http' };
+  }
+  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code))
+    return { outcome: 'transient_error', errorCode: e.code, errorClass: 'network' };
+  if (e.name === 'AbortError' || e.name === 'TimeoutError')
+    return { outcome: 'transient_error', errorCode: 'timeout', errorClass: 'network' };
+  return { outcome: 'transient_error', errorCode: typeof e.code === 'string' ? e.code : 'unknown', errorClass: 'unknown' };
+}

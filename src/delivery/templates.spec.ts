@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { EVENT_TYPES } from '../people/custody-status.js';
+import { LANGUAGES } from '../registrations/registration.dto.js';
+import { countSegments } from './sms-segments.js';
+import {
+  type AlertContext,
+  renderEmail,
+  renderSms,
+  renderVerificationEmail,
+  renderVerificationSms,
+  renderVoice,
+  SAFETY_LINE,
+} from './templates.js';
+
+const base: AlertContext = {
+  kind: 'alert',
+  eventType: 'RELEASED',
+  personName: 'John Doe',
+  facilityName: 'Harris County Jail',
+  toFacilityName: 'State Penitentiary',
+  occurredAt: new Date('2026-11-26T20:03:00Z'),
+  scheduledFor: new Date('2026-12-01T15:00:00Z'),
+  timeZone: 'America/Chicago',
+  manageUrl: 'https://vigil.example/manage/abc',
+  unsubscribeUrl: 'https://vigil.example/v1/unsubscribe/c?token=t',
+};
+
+describe('templates', () => {
+  for (const language of LANGUAGES) {
+    for (const kind of ['alert', 'correction'] as const) {
+      for (const eventType of EVENT_TYPES) {
+        it(`${language} ${kind} ${eventType}: every channel, safety line, SMS within two segments`, () => {
+          const c = { ...base, kind, eventType };
+          const email = renderEmail(c, language);
+          const sms = renderSms(c, language);
+          const voice = renderVoice(c, language);
+          for (const text of [email.text, email.html, sms, voice]) {
+            expect(text).toContain('911');
+            expect(text).toContain('John Doe');
+          }
+          expect(email.text).toContain(SAFETY_LINE[language]);
+          expect(email.text).toContain(base.manageUrl);
+          expect(email.text).toContain(base.unsubscribeUrl);
+          expect(countSegments(sms).segments).toBeLessThanOrEqual(2);
+          if (language === 'es') expect(`${email.subject} ${sms}`).toMatch(/[áéíóúñ¿]|Alerta|Correcci/);
+        });
+      }
+    }
+    it(`${language}: long names are shortened to keep SMS within two segments, never the safety line`, () => {
+      const sms = renderSms({ ...base, personName: 'Ñ'.repeat(100) + ' ' + 'Ó'.repeat(100), facilityName: 'F'.repeat(200) }, language);
+      expect(countSegments(sms).segments).toBeLessThanOrEqual(2);
+      expect(sms).toContain(SAFETY_LINE[language]);
+    });
+    it(`${language}: verification messages carry the code and fit one segment`, () => {
+      expect(renderVerificationSms('123456', language)).toContain('123456');
+      expect(countSegments(renderVerificationSms('123456', language)).segments).toBe(language === 'en' ? 1 : 2);
+      expect(renderVerificationEmail('123456', language).text).toContain('123456');
+    });
+  }
+
+  it('speaks local time in the registrant’s zone', () => {
+    expect(renderSms(base, 'en')).toContain('2:03');
+    expect(renderSms({ ...base, timeZone: 'America/New_York' }, 'en')).toContain('3:03');
+  });
+
+  it('escapes HTML in names', () => {
+    expect(renderEmail({ ...base, personName: '<script>x</script>' }, 'en').html).not.toContain('<script>');
+  });
+});
