@@ -113,9 +113,9 @@ export class Registrations1764144000000 implements MigrationInterface {
         CHECK ((purpose = 'staff') = (staff_id IS NOT NULL)),
         CHECK ((purpose = 'alert') = (notification_id IS NOT NULL))
       )`);
-    await db.query(`CREATE INDEX delivery_due_idx ON delivery (due_at) WHERE status IN ('pending', 'sending')`);
+    await db.query(`CREATE INDEX delivery_due_idx ON delivery (due_at) WHERE status IN ('pending', 'held', 'sending')`);
     await db.query(`CREATE INDEX delivery_contact_idx ON delivery (contact_id, created_at)`);
-    await db.query(`CREATE INDEX delivery_status_idx ON delivery (status, updated_at) WHERE status IN ('dead', 'held')`);
+    await db.query(`CREATE INDEX delivery_status_idx ON delivery (status, updated_at) WHERE status = 'dead'`);
     await db.query(`CREATE INDEX delivery_provider_message_idx ON delivery (provider_message_id) WHERE provider_message_id IS NOT NULL`);
     await db.query(`
       CREATE TABLE delivery_attempt (

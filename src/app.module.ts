@@ -6,6 +6,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module.js';
 import { Clock, SystemClock } from './common/clock.js';
 import { FieldCipher } from './common/crypto/field-cipher.js';
+import { DeliveryApiModule, DeliveryModule } from './delivery/delivery.module.js';
 import { loggerParams } from './common/logging.js';
 import { rateLimits } from './common/rate-limit.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
@@ -57,7 +58,8 @@ export class AppModule {
         PeopleModule,
         IngestionModule,
         RegistrationsModule,
-        ...(serveApi ? [AuthModule, SourcesApiModule, PeopleApiModule, IngestionApiModule, RegistrationsApiModule] : []),
+        DeliveryModule,
+        ...(serveApi ? [AuthModule, SourcesApiModule, PeopleApiModule, IngestionApiModule, RegistrationsApiModule, DeliveryApiModule] : []),
         // Registered in every role; only workers add intervals to it.
         ScheduleModule.forRoot(),
       ],

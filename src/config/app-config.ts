@@ -78,6 +78,18 @@ const envSchema = z.object({
   ESCALATE_AFTER_MINUTES: z.coerce.number().positive().default(30),
   PUBLIC_RATE_LIMIT_PER_MINUTE: int(1, 60),
   FEED_CHECK_SECONDS: int(1, 60),
+  DEFAULT_TIME_ZONE: z
+    .string()
+    .default('America/Chicago')
+    .refine((zone) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: zone });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an IANA time zone'),
+  DISPATCH_CONCURRENCY: int(1, 16),
   GLOBAL_IDENTIFIER_SYSTEMS: z
     .string()
     .default('A_NUMBER,FBI_NUMBER,STATE_ID')
@@ -116,6 +128,9 @@ export interface AppConfig {
   escalateAfterMinutes: number;
   publicRateLimitPerMinute: number;
   feedCheckSeconds: number;
+  /** Times in messages are local to the registrant's quiet-hours zone, else this one. */
+  defaultTimeZone: string;
+  dispatchConcurrency: number;
   /** Identifier systems that name a person everywhere; any other system only within its source. */
   globalIdentifierSystems: string[];
   /** Things the operator should hear about at boot (never secrets). */
@@ -209,6 +224,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     publicRateLimitPerMinute: env.PUBLIC_RATE_LIMIT_PER_MINUTE,
     feedCheckSeconds: env.FEED_CHECK_SECONDS,
     globalIdentifierSystems: env.GLOBAL_IDENTIFIER_SYSTEMS,
+    defaultTimeZone: env.DEFAULT_TIME_ZONE,
+    dispatchConcurrency: env.DISPATCH_CONCURRENCY,
     warnings,
   };
 }

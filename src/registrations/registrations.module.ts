@@ -19,5 +19,6 @@ export class RegistrationsModule {}
   imports: [RegistrationsModule],
   controllers: [RegistrationsController, EnrollmentsController, ConsentController, AuditController],
   providers: [RegistrationAccessGuard],
+  exports: [RegistrationAccessGuard],
 })
 export class RegistrationsApiModule {}

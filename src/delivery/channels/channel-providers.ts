@@ -1,0 +1,37 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { FieldCipher } from '../../common/crypto/field-cipher.js';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import type { Channel } from '../../registrations/contact-address.js';
+import type { ChannelProvider } from './channel-provider.js';
+import { DevOutboxProvider } from './dev-outbox.provider.js';
+import { EmailProvider } from './email.provider.js';
+import { twilioClient, TwilioSmsProvider, TwilioVoiceProvider } from './twilio.provider.js';
+
+/** One provider per channel, from configuration; a channel without settings goes to the dev outbox. */
+@Injectable()
+export class ChannelProviders {
+  private readonly byChannel: Record<Channel, ChannelProvider>;
+
+  constructor(@InjectDataSource() db: DataSource, cipher: FieldCipher, @Inject(APP_CONFIG) config: AppConfig) {
+    const outbox = new DevOutboxProvider(db, cipher);
+    const twilio = config.twilio ? twilioClient(config.twilio) : undefined;
+    this.byChannel = {
+      email: config.email.smtpUrl ? new EmailProvider(config.email.smtpUrl, config.email.from) : outbox,
+      sms: twilio ? new TwilioSmsProvider(twilio, config.twilio!.fromNumber) : outbox,
+      voice: twilio ? new TwilioVoiceProvider(twilio, config.twilio!.fromNumber) : outbox,
+    };
+    const unconfigured = (Object.keys(this.byChannel) as Channel[]).filter((channel) => this.byChannel[channel] === outbox);
+    if (unconfigured.length)
+      new Logger(ChannelProviders.name).warn(`No provider settings for ${unconfigured.join(', ')}: those messages go to the dev outbox`);
+  }
+
+  for(channel: Channel): ChannelProvider {
+    return this.byChannel[channel];
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(Object.values(this.byChannel).map((provider) => provider.close?.()));
+  }
+}

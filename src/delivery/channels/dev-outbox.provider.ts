@@ -1,0 +1,34 @@
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import type { FieldCipher } from '../../common/crypto/field-cipher.js';
+import { maskAddress } from '../../registrations/contact-address.js';
+import type { ChannelProvider, OutboundMessage, SendResult } from './channel-provider.js';
+
+/** With no SMTP or Twilio settings a channel lands here: stored, logged (masked) and viewable, never dropped. */
+export class DevOutboxProvider implements ChannelProvider {
+  readonly name = 'dev-outbox';
+  private readonly logger = new Logger('DevOutbox');
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly cipher: FieldCipher,
+  ) {}
+
+  async send(message: OutboundMessage): Promise<SendResult> {
+    const id = randomUUID();
+    await this.db.query(`INSERT INTO dev_outbox (id, delivery_id, channel, recipient, subject, body) VALUES ($1, $2, $3, $4, $5, $6)`, [
+      id,
+      message.deliveryId,
+      message.channel,
+      this.cipher.encrypt(message.to),
+      message.subject ?? null,
+      this.cipher.encrypt(message.text),
+    ]);
+    this.logger.log(
+      { outboxId: id, channel: message.channel, recipient: maskAddress(message.channel, message.to) },
+      'message stored in the dev outbox',
+    );
+    return { provider: this.name, providerMessageId: `dev-${id}` };
+  }
+}

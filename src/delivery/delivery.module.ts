@@ -1,0 +1,31 @@
+import { Global, Module } from '@nestjs/common';
+import { NOTIFICATION_PLANNER } from '../ingestion/notification-planner.js';
+import { RegistrationAccessGuard } from '../registrations/registration-access.guard.js';
+import { RegistrationsModule } from '../registrations/registrations.module.js';
+import { ChannelProviders } from './channels/channel-providers.js';
+import { DeadLettersController, DevOutboxController, LedgerController } from './delivery.controller.js';
+import { DispatcherService } from './dispatcher.service.js';
+import { LedgerService } from './ledger.service.js';
+import { NotificationPlannerService } from './notification-planner.service.js';
+
+/** Planning (the ingestion hook), the dispatcher, providers and the ledger. */
+@Global()
+@Module({
+  imports: [RegistrationsModule],
+  providers: [
+    NotificationPlannerService,
+    { provide: NOTIFICATION_PLANNER, useExisting: NotificationPlannerService },
+    ChannelProviders,
+    DispatcherService,
+    LedgerService,
+  ],
+  exports: [NOTIFICATION_PLANNER, DispatcherService, LedgerService],
+})
+export class DeliveryModule {}
+
+@Module({
+  imports: [DeliveryModule, RegistrationsModule],
+  controllers: [LedgerController, DeadLettersController, DevOutboxController],
+  providers: [RegistrationAccessGuard],
+})
+export class DeliveryApiModule {}

@@ -1,0 +1,343 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { InjectDataSource } from '@nestjs/typeorm';
+import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock.js';
+import { FieldCipher } from '../common/crypto/field-cipher.js';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { returning } from '../database/queryable.js';
+import type { EventType } from '../people/custody-status.js';
+import type { Channel } from '../registrations/contact-address.js';
+import { OptOutService } from '../registrations/opt-out.service.js';
+import type { Language, QuietHoursDto } from '../registrations/registration.dto.js';
+import { DELIVERY_CHANNEL } from '../registrations/verification.service.js';
+import type { OutboundMessage } from './channels/channel-provider.js';
+import { ChannelProviders } from './channels/channel-providers.js';
+import { attemptHash } from './ledger.js';
+import { quietHoursEnd } from './quiet-hours.js';
+import { backoffSeconds, type Classified, classifyError } from './retry-policy.js';
+import {
+  type AlertContext,
+  phrases,
+  renderEmail,
+  renderSms,
+  renderVerificationEmail,
+  renderVerificationSms,
+  renderVoice,
+} from './templates.js';
+
+// A lease outlives the slowest provider call (20 s timeouts) by a wide margin; an expired one means the worker died.
+const LEASE_MS = 60_000;
+const BATCH = 64;
+const POLL_MS = 1_000;
+
+interface DeliveryContext {
+  id: string;
+  purpose: 'alert' | 'verification' | 'staff';
+  channel: Channel;
+  status: string;
+  attempts: number;
+  secret: string | null;
+  contact_id: string | null;
+  address: string | null;
+  unsubscribed_at: Date | null;
+  opted_out: boolean;
+  registration_id: string | null;
+  registration_status: string | null;
+  language: Language | null;
+  quiet_hours: QuietHoursDto | null;
+  kind: 'alert' | 'correction' | null;
+  urgent: boolean | null;
+  event_type: EventType | null;
+  occurred_at: Date | null;
+  scheduled_for: Date | null;
+  first_name: string | null;
+  last_name: string | null;
+  facility_name: string | null;
+  to_facility_name: string | null;
+}
+
+/**
+ * The worker: claims due deliveries (FOR UPDATE SKIP LOCKED, with a lease), renders them, sends
+ * them, and writes every attempt to the ledger before and after the provider call. Wakes on
+ * LISTEN/NOTIFY and also polls, so a lost notification never strands a delivery; a dead worker's
+ * leases expire and the work is claimed again. Any number of workers may share one database.
+ */
+@Injectable()
+export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(DispatcherService.name);
+  readonly workerId = `worker-${randomUUID()}`;
+  private listener?: pg.Client;
+  private running?: Promise<void>;
+  private again = false;
+  private stopping = false;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly clock: Clock,
+    private readonly cipher: FieldCipher,
+    private readonly providers: ChannelProviders,
+    private readonly optOut: OptOutService,
+    private readonly scheduler: SchedulerRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    if (this.config.role === 'api' || this.config.env === 'test') return;
+    this.scheduler.addInterval(
+      'dispatch-poll',
+      setInterval(() => this.wake(), POLL_MS),
+    );
+    try {
+      this.listener = new pg.Client({ connectionString: this.config.database.url });
+      this.listener.on('notification', () => this.wake());
+      this.listener.on('error', (error) => this.logger.warn({ err: error.message }, 'LISTEN connection lost; polling continues'));
+      await this.listener.connect();
+      await this.listener.query(`LISTEN ${DELIVERY_CHANNEL}`);
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'LISTEN unavailable; polling only');
+    }
+    this.wake();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    if (this.scheduler.doesExist('interval', 'dispatch-poll')) this.scheduler.deleteInterval('dispatch-poll');
+    await this.listener?.end().catch(() => undefined);
+    await this.running?.catch(() => undefined);
+    await Promise.allSettled([...this.inFlight]);
+    // Whatever this worker still holds goes back to the queue at once rather than after the lease.
+    await this.db
+      .query(
+        `UPDATE delivery SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = $1 AND status = 'sending'`,
+        [this.workerId],
+      )
+      .catch(() => undefined);
+    await this.providers.close();
+  }
+
+  /** Starts a drain unless one is running; a wake during a drain makes it go round once more. */
+  wake(): void {
+    if (this.stopping) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.loop()
+      .catch((error: unknown) => this.logger.warn({ err: (error as Error).message }, 'dispatch pass failed; the next poll retries'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again && !this.stopping) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  /** Sends everything that is due now; returns how many deliveries were processed. For tests and tools. */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const claimed = await this.claim(BATCH);
+      if (!claimed.length) return total;
+      await this.processAll(claimed);
+      total += claimed.length;
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      const claimed = await this.claim(BATCH);
+      if (!claimed.length) return;
+      await this.processAll(claimed);
+    }
+  }
+
+  private async processAll(ids: string[]): Promise<void> {
+    const queue = [...ids];
+    const workers = Array.from({ length: Math.min(this.config.dispatchConcurrency, queue.length) }, async () => {
+      for (let id = queue.shift(); id; id = queue.shift()) {
+        const work = this.process(id).catch((error: unknown) =>
+          this.logger.error(
+            { deliveryId: id, err: (error as Error).message },
+            'delivery processing failed; the lease will expire and it is retried',
+          ),
+        );
+        this.inFlight.add(work);
+        await work;
+        this.inFlight.delete(work);
+      }
+    });
+    await Promise.all(workers);
+  }
+
+  async claim(limit: number): Promise<string[]> {
+    const now = this.clock.now();
+    const rows = await returning<{ id: string }>(
+      this.db,
+      `UPDATE delivery SET status = 'sending', lease_owner = $1, lease_expires_at = $2, updated_at = $3
+       WHERE id IN (
+         SELECT id FROM delivery
+         WHERE (status IN ('pending', 'held') AND due_at <= $3) OR (status = 'sending' AND lease_expires_at < $3)
+         ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+       RETURNING id`,
+      [this.workerId, new Date(now.getTime() + LEASE_MS), now, limit],
+    );
+    return rows.map((row) => row.id);
+  }
+
+  private async process(id: string): Promise<void> {
+    const context = await this.load(id);
+    if (!context) return;
+    if (this.blocked(context)) return this.finish(id, { status: 'suppressed' });
+
+    if (context.purpose === 'alert' && !context.urgent && context.quiet_hours) {
+      const until = quietHoursEnd(context.quiet_hours, this.clock.now());
+      if (until) return this.finish(id, { status: 'held', dueAt: until });
+    }
+
+    const message = this.render(context);
+    const provider = this.providers.for(context.channel);
+    const attemptNo = context.attempts + 1;
+    const startedAt = this.clock.now();
+    const [previous]: { hash: Buffer | null }[] = await this.db.query(
+      `SELECT hash FROM delivery_attempt WHERE delivery_id = $1 ORDER BY attempt_no DESC LIMIT 1`,
+      [id],
+    );
+    const prevHash = previous?.hash ?? null;
+    // Ledger first: the attempt exists before the provider is called.
+    await this.db.query(
+      `INSERT INTO delivery_attempt (delivery_id, attempt_no, started_at, provider, prev_hash) VALUES ($1, $2, $3, $4, $5)`,
+      [id, attemptNo, startedAt, provider.name, prevHash],
+    );
+
+    let providerMessageId: string | null = null;
+    let failure: Classified | undefined;
+    let excerpt: string | null = null;
+    try {
+      providerMessageId = (await provider.send(message)).providerMessageId;
+    } catch (error) {
+      failure = classifyError(error);
+      excerpt = String((error as Error)?.message ?? error).slice(0, 300);
+    }
+    const finishedAt = this.clock.now();
+    const outcome = failure?.outcome ?? 'accepted';
+    const facts = {
+      deliveryId: id,
+      attemptNo,
+      startedAt,
+      finishedAt,
+      provider: provider.name,
+      providerMessageId,
+      outcome,
+      errorCode: failure?.errorCode ?? null,
+      errorClass: failure?.errorClass ?? null,
+    };
+    await this.db.query(
+      `UPDATE delivery_attempt SET finished_at = $3, provider_message_id = $4, outcome = $5, error_code = $6, error_class = $7,
+              response_excerpt = $8, hash = $9
+       WHERE delivery_id = $1 AND attempt_no = $2`,
+      [id, attemptNo, finishedAt, providerMessageId, outcome, facts.errorCode, facts.errorClass, excerpt, attemptHash(prevHash, facts)],
+    );
+
+    if (!failure) return this.finish(id, { status: 'sent', attempts: attemptNo, providerMessageId });
+    if (failure.outcome === 'permanent_error') return this.finish(id, { status: 'failed', attempts: attemptNo, error: failure.errorCode });
+    if (attemptNo >= this.config.retry.maxAttempts)
+      return this.finish(id, { status: 'dead', attempts: attemptNo, error: failure.errorCode });
+    const delay = backoffSeconds(attemptNo - 1, this.config.retry) * 1000;
+    return this.finish(id, {
+      status: 'pending',
+      attempts: attemptNo,
+      dueAt: new Date(finishedAt.getTime() + delay),
+      error: failure.errorCode,
+    });
+  }
+
+  /** Unverified contacts get only verification; stopped, unsubscribed and STOPped ones get nothing. */
+  private blocked(c: DeliveryContext): boolean {
+    if (c.purpose === 'staff') return false;
+    if (c.registration_status === 'stopped' || c.unsubscribed_at) return true;
+    if (c.channel === 'sms' && c.opted_out) return true;
+    return false;
+  }
+
+  private async finish(
+    id: string,
+    change: { status: string; attempts?: number; dueAt?: Date; providerMessageId?: string | null; error?: string; held?: boolean },
+  ): Promise<void> {
+    await this.db.query(
+      `UPDATE delivery SET status = $3, attempts = coalesce($4, attempts), due_at = coalesce($5, due_at),
+              provider_message_id = coalesce($6, provider_message_id), last_error = $7,
+              lease_owner = NULL, lease_expires_at = NULL, updated_at = $8
+       WHERE id = $1 AND lease_owner = $2`,
+      [
+        id,
+        this.workerId,
+        change.status,
+        change.attempts ?? null,
+        change.dueAt ?? null,
+        change.providerMessageId ?? null,
+        change.error ?? null,
+        this.clock.now(),
+      ],
+    );
+  }
+
+  private async load(id: string): Promise<DeliveryContext | undefined> {
+    const rows: DeliveryContext[] = await this.db.query(
+      `SELECT d.id, d.purpose, d.channel, d.status, d.attempts, d.secret, d.contact_id,
+              c.address, c.unsubscribed_at,
+              EXISTS (SELECT 1 FROM phone_opt_out o WHERE o.address_index = c.address_index) AS opted_out,
+              r.id AS registration_id, r.status AS registration_status, r.language, r.quiet_hours,
+              n.kind, n.urgent, e.type AS event_type, e.occurred_at, e.scheduled_for,
+              p.first_name, p.last_name, coalesce(f.name, f.code) AS facility_name, coalesce(tf.name, tf.code) AS to_facility_name
+       FROM delivery d
+       LEFT JOIN contact c ON c.id = d.contact_id
+       LEFT JOIN registration r ON r.id = c.registration_id
+       LEFT JOIN notification n ON n.id = d.notification_id
+       LEFT JOIN custody_event e ON e.id = n.event_id
+       LEFT JOIN person p ON p.id = e.person_id
+       LEFT JOIN facility f ON f.id = e.facility_id
+       LEFT JOIN facility tf ON tf.id = e.to_facility_id
+       WHERE d.id = $1 AND d.lease_owner = $2`,
+      [id, this.workerId],
+    );
+    return rows[0];
+  }
+
+  private render(c: DeliveryContext): OutboundMessage {
+    const language = c.language ?? 'en';
+    const to = c.address ? this.cipher.decrypt(c.address) : '';
+    const base = { deliveryId: c.id, channel: c.channel, to, language };
+    const callbacks = `${this.config.publicBaseUrl}/v1/webhooks/twilio`;
+    const voiceUrl = `${callbacks}/voice/${c.id}`;
+    const statusCallbackUrl = `${callbacks}/status/${c.id}`;
+    if (c.purpose === 'verification') {
+      const code = c.secret ? this.cipher.decrypt(c.secret) : '';
+      if (c.channel === 'email') return { ...base, ...renderVerificationEmail(code, language) };
+      if (c.channel === 'sms') return { ...base, text: renderVerificationSms(code, language), statusCallbackUrl };
+      return { ...base, text: phrases(language).verifyCall, voiceUrl, statusCallbackUrl };
+    }
+    const alert: AlertContext = {
+      kind: c.kind ?? 'alert',
+      eventType: c.event_type!,
+      personName: `${c.first_name} ${c.last_name}`,
+      facilityName: c.facility_name ?? '',
+      toFacilityName: c.to_facility_name,
+      occurredAt: c.occurred_at!,
+      scheduledFor: c.scheduled_for,
+      timeZone: c.quiet_hours?.timeZone ?? this.config.defaultTimeZone,
+      manageUrl: `${this.config.publicBaseUrl}/v1/registrations/${c.registration_id}`,
+      unsubscribeUrl:
+        c.channel === 'email' && c.contact_id
+          ? `${this.config.publicBaseUrl}/v1/unsubscribe/${c.contact_id}?token=${this.optOut.unsubscribeToken(c.contact_id)}`
+          : undefined,
+    };
+    if (c.channel === 'email') return { ...base, ...renderEmail(alert, language), unsubscribeUrl: alert.unsubscribeUrl };
+    if (c.channel === 'sms') return { ...base, text: renderSms(alert, language), statusCallbackUrl };
+    return { ...base, text: renderVoice(alert, language), voiceUrl, statusCallbackUrl };
+  }
+}

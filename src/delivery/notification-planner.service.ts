@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock.js';
+import type { Queryable } from '../database/queryable.js';
+import type { NotificationPlanner } from '../ingestion/notification-planner.js';
+import { URGENT_EVENT_TYPES } from '../people/custody-status.js';
+import { DELIVERY_CHANNEL } from '../registrations/verification.service.js';
+
+/**
+ * Matching and fan-out, inside the ingestion transaction: one notification per event ×
+ * registration that wants this type, one delivery per verified, not opted-out contact. Events
+ * with a notification block (baseline, suppressed facility, protected person, minor) plan nothing;
+ * a CORRECTION goes to everyone who was notified of the event it corrects. One statement.
+ */
+@Injectable()
+export class NotificationPlannerService implements NotificationPlanner {
+  constructor(private readonly clock: Clock) {}
+
+  async plan(db: Queryable, eventIds: string[]): Promise<Map<string, number>> {
+    if (!eventIds.length) return new Map();
+    const rows: { event_id: string; notifications: number }[] = await db.query(
+      `WITH ev AS (
+         SELECT e.id, e.type, e.person_id, e.corrects_event_id FROM custody_event e
+         WHERE e.id = ANY($1::uuid[]) AND e.notification_block IS NULL
+       ), targets AS (
+         SELECT ev.id AS event_id, r.id AS registration_id, 'alert' AS kind, ev.type = ANY($3::text[]) AS urgent
+         FROM ev JOIN registration r ON r.person_id = ev.person_id AND r.status = 'active'
+         WHERE ev.type <> 'CORRECTION' AND (r.event_types IS NULL OR ev.type = ANY(r.event_types))
+         UNION ALL
+         SELECT DISTINCT ev.id, n.registration_id, 'correction', false
+         FROM ev JOIN notification n ON n.event_id = ev.corrects_event_id
+         JOIN registration r ON r.id = n.registration_id AND r.status = 'active'
+         WHERE ev.type = 'CORRECTION'
+       ), notified AS (
+         INSERT INTO notification (event_id, registration_id, kind, urgent, created_at)
+         SELECT event_id, registration_id, kind, urgent, $2 FROM targets
+         ON CONFLICT (event_id, registration_id) DO NOTHING
+         RETURNING id, event_id, registration_id
+       ), planned AS (
+         INSERT INTO delivery (purpose, notification_id, contact_id, channel, due_at, created_at, updated_at)
+         SELECT 'alert', n.id, c.id, c.channel, $2, $2, $2
+         FROM notified n JOIN contact c ON c.registration_id = n.registration_id
+         WHERE c.verified_at IS NOT NULL AND c.unsubscribed_at IS NULL
+           AND NOT (c.channel = 'sms' AND EXISTS (SELECT 1 FROM phone_opt_out o WHERE o.address_index = c.address_index))
+         RETURNING notification_id
+       )
+       -- A data-modifying WITH runs to completion even when nothing reads it (planned).
+       SELECT event_id, count(*)::int AS notifications FROM notified GROUP BY event_id`,
+      [eventIds, this.clock.now(), URGENT_EVENT_TYPES],
+    );
+    if (rows.length) await db.query(`SELECT pg_notify($1, 'due')`, [DELIVERY_CHANNEL]);
+    return new Map(rows.map((row) => [row.event_id, row.notifications]));
+  }
+}
