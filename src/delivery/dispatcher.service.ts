@@ -201,12 +201,14 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
 
     const message = this.render(context);
     const provider = this.providers.for(context.channel);
-    const attemptNo = context.attempts + 1;
+    // Attempt numbers keep counting across an admin's retry; `attempts` counts only the current round.
+    const round = context.attempts + 1;
     const startedAt = this.clock.now();
-    const [previous]: { hash: Buffer | null }[] = await this.db.query(
-      `SELECT hash FROM delivery_attempt WHERE delivery_id = $1 ORDER BY attempt_no DESC LIMIT 1`,
+    const [previous]: { hash: Buffer | null; attempt_no: number }[] = await this.db.query(
+      `SELECT hash, attempt_no FROM delivery_attempt WHERE delivery_id = $1 ORDER BY attempt_no DESC LIMIT 1`,
       [id],
     );
+    const attemptNo = (previous?.attempt_no ?? 0) + 1;
     const prevHash = previous?.hash ?? null;
     // Ledger first: the attempt exists before the provider is called.
     await this.db.query(

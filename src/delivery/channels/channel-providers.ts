@@ -32,6 +32,6 @@ export class ChannelProviders {
   }
 
   async close(): Promise<void> {
-    await Promise.all(Object.values(this.byChannel).map((provider) => provider.close?.()));
+    await Promise.all(Object.values(this.byChannel).map((provider) => provider.close?.() ?? Promise.resolve()));
   }
 }

@@ -1,0 +1,336 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
+import { LedgerService } from '../../src/delivery/ledger.service.js';
+import { countSegments } from '../../src/delivery/sms-segments.js';
+import { FakeTwilio } from '../support/fake-twilio.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { bookPerson, register } from '../support/registrations.js';
+import { SmtpSink } from '../support/smtp-sink.js';
+import { createSource, event, personWith, postEvents, type TestSource } from '../support/sources.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+const ACCOUNT = 'AC00000000000000000000000000000000';
+
+describe('matching, fan-out and delivery', () => {
+  let t: TestApp;
+  let smtp: SmtpSink;
+  let twilio: FakeTwilio;
+  let source: TestSource;
+  let specialist: string;
+  const clock = new ManualClock(new Date('2026-11-26T18:00:00Z'));
+  let phone = 7135550200;
+
+  beforeAll(async () => {
+    smtp = new SmtpSink();
+    twilio = new FakeTwilio();
+    await Promise.all([smtp.start(), twilio.start()]);
+    t = await startTestApp({
+      clock,
+      env: {
+        PUBLIC_RATE_LIMIT_PER_MINUTE: '10000',
+        SMTP_URL: smtp.url,
+        EMAIL_FROM: 'Vigil <alerts@vigil.test>',
+        TWILIO_ACCOUNT_SID: ACCOUNT,
+        TWILIO_AUTH_TOKEN: 'test-token',
+        TWILIO_FROM_NUMBER: '+15005550006',
+        TWILIO_API_BASE_URL: twilio.baseUrl,
+        PUBLIC_BASE_URL: 'https://vigil.test',
+        RETRY_MAX_ATTEMPTS: '3',
+      },
+    });
+    source = await createSource(t);
+    specialist = await t.staffToken('specialist');
+  });
+  afterAll(async () => {
+    await t.close();
+    await Promise.all([smtp.stop(), twilio.stop()]);
+  });
+
+  const drain = () => t.app.get(DispatcherService).drain();
+  const nextPhone = () => `+1${++phone}`;
+
+  async function enrol(identifier: string, extra: Record<string, unknown> = {}) {
+    const personId = await bookPerson(t, source, identifier);
+    const contacts = { email: `${identifier.toLowerCase()}@example.org`, sms: nextPhone(), voice: nextPhone() };
+    const res = await t
+      .http()
+      .post('/v1/enrollments')
+      .set('Authorization', `Bearer ${specialist}`)
+      .send({
+        personId,
+        language: 'es',
+        pin: '2468',
+        contacts: [
+          { channel: 'email', address: contacts.email },
+          { channel: 'sms', address: contacts.sms },
+          { channel: 'voice', address: contacts.voice },
+        ],
+        ...extra,
+      });
+    expect(res.status).toBe(201);
+    await drain();
+    return { ...res.body, personId, contacts } as {
+      registrationId: string;
+      manageToken: string;
+      personId: string;
+      contacts: typeof contacts;
+    };
+  }
+
+  const release = (identifier: string, type = 'RELEASED', extra: Record<string, unknown> = {}) =>
+    postEvents(t, source, event({ person: personWith(identifier), type, occurredAt: '2026-11-26T17:30:00Z', ...extra }));
+
+  it('sends verification codes over each contact’s own channel, in the registrant’s language, and the codes verify', async () => {
+    const personId = await bookPerson(t, source, 'DLV-VERIFY');
+    const sms = nextPhone();
+    const created = await register(t, {
+      personId,
+      language: 'es',
+      contacts: [
+        { channel: 'email', address: 'verify.me@example.org' },
+        { channel: 'sms', address: sms },
+      ],
+    });
+    expect(await drain()).toBe(2);
+    const [mail] = smtp.to('verify.me@example.org');
+    expect(mail.subject).toBe('Su código de verificación de Vigil');
+    const emailCode = /(\d{6})/.exec(mail.text ?? '')![1];
+    const [text] = twilio.messagesTo(sms);
+    expect(text.params.Body).toContain('Código de Vigil');
+    const smsCode = /(\d{6})/.exec(text.params.Body)![1];
+    for (const [contact, code] of [
+      [created.body.contacts[0], emailCode],
+      [created.body.contacts[1], smsCode],
+    ] as const) {
+      const res = await t
+        .http()
+        .post(`/v1/registrations/${created.body.registrationId}/contacts/${contact.contactId}/verify`)
+        .send({ code });
+      expect(res.status).toBe(200);
+    }
+  });
+
+  it('an event plans one notification per registration and one delivery per verified contact, committed with the event', async () => {
+    const victim = await enrol('DLV-1');
+    const res = await release('DLV-1');
+    expect(res.status).toBe(202);
+    expect(res.body.results[0].notificationsPlanned).toBe(1);
+    const { rows } = await t.db.query(
+      `SELECT d.channel, d.status FROM delivery d JOIN notification n ON n.id = d.notification_id WHERE n.event_id = $1 ORDER BY d.channel`,
+      [res.body.results[0].eventId],
+    );
+    expect(rows).toEqual([
+      { channel: 'email', status: 'pending' },
+      { channel: 'sms', status: 'pending' },
+      { channel: 'voice', status: 'pending' },
+    ]);
+
+    expect(await drain()).toBe(3);
+    const [mail] = smtp.to(victim.contacts.email);
+    expect(mail.subject).toContain('Alerta de Vigil');
+    expect(mail.text).toContain('PUESTO EN LIBERTAD');
+    expect(mail.text).toContain('911');
+    expect(mail.headers.get('content-language')).toBe('es');
+    const header = (name: string) => mail.headerLines.find((line) => line.key === name)?.line.replace(/^[^:]+:\s*/, '');
+    expect(header('list-unsubscribe')).toMatch(/^<https:\/\/vigil\.test\/v1\/unsubscribe\/.+\?token=.+>$/);
+    expect(header('list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
+
+    const [sms] = twilio.messagesTo(victim.contacts.sms);
+    expect(sms.params.Body).toContain('911');
+    expect(countSegments(sms.params.Body).segments).toBeLessThanOrEqual(2);
+    expect(sms.params.StatusCallback).toMatch(/^https:\/\/vigil\.test\/v1\/webhooks\/twilio\/status\//);
+    expect(sms.authorization).toMatch(/^Basic /);
+    const [call] = twilio.callsTo(victim.contacts.voice);
+    expect(call.params.Url).toMatch(/^https:\/\/vigil\.test\/v1\/webhooks\/twilio\/voice\//);
+    expect(call.params.MachineDetection).toBe('Enable');
+
+    const ledger = await t
+      .http()
+      .get(`/v1/registrations/${victim.registrationId}/notifications`)
+      .set('Authorization', `Bearer ${victim.manageToken}`);
+    expect(ledger.status).toBe(200);
+    const [notification] = ledger.body.notifications;
+    expect(notification).toMatchObject({ eventId: res.body.results[0].eventId, eventType: 'RELEASED', status: 'sent', escalated: false });
+    expect(notification.deliveries).toHaveLength(3);
+    for (const delivery of notification.deliveries) {
+      expect(delivery.status).toBe('sent');
+      expect(delivery.address).toContain('•');
+      expect(delivery.attempts).toEqual([
+        {
+          attemptNo: 1,
+          startedAt: expect.any(String),
+          finishedAt: expect.any(String),
+          outcome: 'accepted',
+          providerMessageId: expect.any(String),
+          errorCode: null,
+          errorClass: null,
+        },
+      ]);
+    }
+    expect(await t.app.get(LedgerService).verifyChains()).toEqual([]);
+  });
+
+  it('respects eventTypes, and unverified, unsubscribed, stopped and STOPped contacts get nothing', async () => {
+    const picky = await enrol('DLV-PICKY', { eventTypes: ['ESCAPED'] });
+    expect((await release('DLV-PICKY')).body.results[0].notificationsPlanned).toBe(0);
+    expect((await release('DLV-PICKY', 'ESCAPED')).body.results[0].notificationsPlanned).toBe(1);
+    void picky;
+
+    const personId = await bookPerson(t, source, 'DLV-UNVERIFIED');
+    await register(t, { personId, language: 'en', contacts: [{ channel: 'email', address: 'never.verified@example.org' }] });
+    await drain();
+    const res = await release('DLV-UNVERIFIED');
+    expect(res.body.results[0].notificationsPlanned).toBe(1);
+    const { rows } = await t.db.query(
+      `SELECT count(*)::int AS n FROM delivery d JOIN notification n ON n.id = d.notification_id WHERE n.event_id = $1`,
+      [res.body.results[0].eventId],
+    );
+    expect(rows[0].n).toBe(0);
+
+    const stopped = await enrol('DLV-STOPPED');
+    await postEvents(
+      t,
+      source,
+      event({ person: personWith('DLV-STOPPED'), type: 'HEARING_SCHEDULED', scheduledFor: '2026-12-01T15:00:00Z' }),
+    );
+    expect(
+      (await t.http().delete(`/v1/registrations/${stopped.registrationId}`).set('Authorization', `Bearer ${stopped.manageToken}`)).status,
+    ).toBe(204);
+    const before = smtp.to(stopped.contacts.email).length;
+    await drain();
+    expect(smtp.to(stopped.contacts.email)).toHaveLength(before);
+    expect((await release('DLV-STOPPED')).body.results[0].notificationsPlanned).toBe(0);
+  });
+
+  it('suppressed facilities, protected persons and minors plan nothing', async () => {
+    await enrol('DLV-SUPP');
+    const admin = await t.adminToken();
+    await t
+      .http()
+      .put('/v1/admin/facilities/HCJ-9/suppression')
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ suppressed: true, reason: 'maintenance' });
+    const res = await release('DLV-SUPP', 'RELEASED', { facility: { code: 'HCJ-9' } });
+    expect(res.body.results[0].notificationsPlanned).toBe(0);
+  });
+
+  it('a CORRECTION goes to everyone who was notified of the corrected event', async () => {
+    const victim = await enrol('DLV-CORR');
+    const wrong = event({ person: personWith('DLV-CORR'), type: 'ESCAPED', occurredAt: '2026-11-26T17:00:00Z' });
+    expect((await postEvents(t, source, wrong)).body.results[0].notificationsPlanned).toBe(1);
+    await drain();
+    const correction = await postEvents(
+      t,
+      source,
+      event({ person: personWith('DLV-CORR'), type: 'CORRECTION', details: { correctsSourceEventId: wrong.sourceEventId } }),
+    );
+    expect(correction.body.results[0].notificationsPlanned).toBe(1);
+    await drain();
+    const mails = smtp.to(victim.contacts.email);
+    expect(mails[mails.length - 1].text).toContain('CORRECCIÓN');
+  });
+
+  it('retries transient failures with backoff, then gives up as dead; an admin can retry a dead letter', async () => {
+    const victim = await enrol('DLV-RETRY');
+    const res = await release('DLV-RETRY', 'RELEASED');
+    twilio.failNext('message', 503, 20003, 3);
+    await drain();
+    const smsDelivery = async () =>
+      (
+        await t.db.query(
+          `SELECT d.id, d.status, d.attempts, d.due_at FROM delivery d JOIN notification n ON n.id = d.notification_id
+           WHERE n.event_id = $1 AND d.channel = 'sms'`,
+          [res.body.results[0].eventId],
+        )
+      ).rows[0];
+    let row = await smsDelivery();
+    expect(row).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(row.due_at.getTime()).toBeLessThanOrEqual(clock.now().getTime() + 5_000);
+
+    clock.advance(10_000);
+    await drain();
+    clock.advance(20_000);
+    await drain();
+    row = await smsDelivery();
+    expect(row).toMatchObject({ status: 'dead', attempts: 3 });
+
+    const admin = await t.adminToken();
+    const dead = await t.http().get('/v1/admin/deliveries?status=dead').set('Authorization', `Bearer ${admin}`);
+    expect(dead.body.deliveries.map((d: { deliveryId: string }) => d.deliveryId)).toContain(row.id);
+    expect((await t.http().post(`/v1/admin/deliveries/${row.id}/retry`).set('Authorization', `Bearer ${admin}`)).status).toBe(202);
+    await drain();
+    expect((await smsDelivery()).status).toBe('sent');
+    expect(twilio.messagesTo(victim.contacts.sms).length).toBeGreaterThanOrEqual(1);
+
+    const ledger = await t
+      .http()
+      .get(`/v1/registrations/${victim.registrationId}/notifications`)
+      .set('Authorization', `Bearer ${victim.manageToken}`);
+    const sms = ledger.body.notifications[0].deliveries.find((d: { channel: string }) => d.channel === 'sms');
+    expect(sms.attempts.map((a: { outcome: string; errorCode: string | null }) => [a.outcome, a.errorCode])).toEqual([
+      ['transient_error', 'twilio_20003'],
+      ['transient_error', 'twilio_20003'],
+      ['transient_error', 'twilio_20003'],
+      ['accepted', null],
+    ]);
+    expect(await t.app.get(LedgerService).verifyChains()).toEqual([]);
+  });
+
+  it('does not retry a permanent failure on that contact', async () => {
+    await enrol('DLV-PERM');
+    smtp.failNext(550);
+    const res = await release('DLV-PERM', 'ESCAPED');
+    await drain();
+    clock.advance(3_600_000);
+    await drain();
+    const { rows } = await t.db.query(
+      `SELECT d.status, d.attempts, d.last_error FROM delivery d JOIN notification n ON n.id = d.notification_id WHERE n.event_id = $1 AND d.channel = 'email'`,
+      [res.body.results[0].eventId],
+    );
+    expect(rows[0]).toEqual({ status: 'failed', attempts: 1, last_error: 'smtp_550' });
+  });
+
+  it('quiet hours hold non-urgent alerts until they end; urgent ones go at once', async () => {
+    // 18:00Z is 12:00 in Chicago; quiet hours 11:00–13:00 local.
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+    await enrol('DLV-QUIET', { quietHours: { start: '11:00', end: '13:00', timeZone: 'America/Chicago' } });
+    const hearing = await postEvents(
+      t,
+      source,
+      event({ person: personWith('DLV-QUIET'), type: 'HEARING_SCHEDULED', scheduledFor: '2026-12-01T15:00:00Z' }),
+    );
+    const released = await release('DLV-QUIET', 'RELEASED');
+    await drain();
+    const statusOf = async (eventId: string) =>
+      (
+        await t.db.query(
+          `SELECT DISTINCT d.status, d.due_at FROM delivery d JOIN notification n ON n.id = d.notification_id WHERE n.event_id = $1`,
+          [eventId],
+        )
+      ).rows;
+    const held = await statusOf(hearing.body.results[0].eventId);
+    expect(held).toHaveLength(1);
+    expect(held[0].status).toBe('held');
+    expect(held[0].due_at.toISOString()).toBe('2026-11-26T19:00:00.000Z');
+    expect((await statusOf(released.body.results[0].eventId)).map((r) => r.status)).toEqual(['sent']);
+    clock.set(new Date('2026-11-26T19:00:30Z'));
+    await drain();
+    expect((await statusOf(hearing.body.results[0].eventId)).map((r) => r.status)).toEqual(['sent']);
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+  });
+
+  it('the ledger chain detects an edited attempt; attempts cannot be changed once finished', async () => {
+    const { rows } = await t.db.query(`SELECT delivery_id, attempt_no FROM delivery_attempt WHERE outcome = 'accepted' LIMIT 1`);
+    await expect(
+      t.db.query(`UPDATE delivery_attempt SET outcome = 'permanent_error' WHERE delivery_id = $1`, [rows[0].delivery_id]),
+    ).rejects.toThrow(/append-only/);
+    await expect(t.db.query(`DELETE FROM delivery_attempt WHERE delivery_id = $1`, [rows[0].delivery_id])).rejects.toThrow(/append-only/);
+    await t.db.query(`ALTER TABLE delivery_attempt DISABLE TRIGGER delivery_attempt_append_only`);
+    await t.db.query(`UPDATE delivery_attempt SET provider_message_id = 'forged' WHERE delivery_id = $1 AND attempt_no = $2`, [
+      rows[0].delivery_id,
+      rows[0].attempt_no,
+    ]);
+    await t.db.query(`ALTER TABLE delivery_attempt ENABLE TRIGGER delivery_attempt_append_only`);
+    expect(await t.app.get(LedgerService).verifyChains()).toEqual([rows[0].delivery_id]);
+  });
+});
