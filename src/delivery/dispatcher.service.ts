@@ -245,17 +245,11 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
       [id, attemptNo, finishedAt, providerMessageId, outcome, facts.errorCode, facts.errorClass, excerpt, attemptHash(prevHash, facts)],
     );
 
-    if (!failure) return this.finish(id, { status: 'sent', attempts: attemptNo, providerMessageId });
-    if (failure.outcome === 'permanent_error') return this.finish(id, { status: 'failed', attempts: attemptNo, error: failure.errorCode });
-    if (attemptNo >= this.config.retry.maxAttempts)
-      return this.finish(id, { status: 'dead', attempts: attemptNo, error: failure.errorCode });
-    const delay = backoffSeconds(attemptNo - 1, this.config.retry) * 1000;
-    return this.finish(id, {
-      status: 'pending',
-      attempts: attemptNo,
-      dueAt: new Date(finishedAt.getTime() + delay),
-      error: failure.errorCode,
-    });
+    if (!failure) return this.finish(id, { status: 'sent', attempts: round, providerMessageId });
+    if (failure.outcome === 'permanent_error') return this.finish(id, { status: 'failed', attempts: round, error: failure.errorCode });
+    if (round >= this.config.retry.maxAttempts) return this.finish(id, { status: 'dead', attempts: round, error: failure.errorCode });
+    const delay = backoffSeconds(round - 1, this.config.retry) * 1000;
+    return this.finish(id, { status: 'pending', attempts: round, dueAt: new Date(finishedAt.getTime() + delay), error: failure.errorCode });
   }
 
   /** Unverified contacts get only verification; stopped, unsubscribed and STOPped ones get nothing. */
