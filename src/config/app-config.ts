@@ -90,6 +90,7 @@ const envSchema = z.object({
       }
     }, 'must be an IANA time zone'),
   DISPATCH_CONCURRENCY: int(1, 16),
+  DELIVERY_LEASE_SECONDS: int(1, 60),
   GLOBAL_IDENTIFIER_SYSTEMS: z
     .string()
     .default('A_NUMBER,FBI_NUMBER,STATE_ID')
@@ -131,6 +132,8 @@ export interface AppConfig {
   /** Times in messages are local to the registrant's quiet-hours zone, else this one. */
   defaultTimeZone: string;
   dispatchConcurrency: number;
+  /** How long a claimed delivery stays with its worker; longer than any provider call, short enough to recover from a crash. */
+  deliveryLeaseSeconds: number;
   /** Identifier systems that name a person everywhere; any other system only within its source. */
   globalIdentifierSystems: string[];
   /** Things the operator should hear about at boot (never secrets). */
@@ -226,6 +229,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     globalIdentifierSystems: env.GLOBAL_IDENTIFIER_SYSTEMS,
     defaultTimeZone: env.DEFAULT_TIME_ZONE,
     dispatchConcurrency: env.DISPATCH_CONCURRENCY,
+    deliveryLeaseSeconds: env.DELIVERY_LEASE_SECONDS,
     warnings,
   };
 }

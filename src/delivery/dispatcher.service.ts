@@ -28,8 +28,6 @@ import {
   renderVoice,
 } from './templates.js';
 
-// A lease outlives the slowest provider call (20 s timeouts) by a wide margin; an expired one means the worker died.
-const LEASE_MS = 60_000;
 const BATCH = 64;
 const POLL_MS = 1_000;
 
@@ -184,7 +182,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
          WHERE (status IN ('pending', 'held') AND due_at <= $3) OR (status = 'sending' AND lease_expires_at < $3)
          ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED)
        RETURNING id`,
-      [this.workerId, new Date(now.getTime() + LEASE_MS), now, limit],
+      [this.workerId, new Date(now.getTime() + this.config.deliveryLeaseSeconds * 1000), now, limit],
     );
     return rows.map((row) => row.id);
   }

@@ -16,6 +16,8 @@ export class FakeTwilio {
   private readonly failures: Record<'message' | 'call', { status: number; code: number }[]> = { message: [], call: [] };
   private server?: http.Server;
   port = 0;
+  /** Answer every request this much later, to keep sends in flight. */
+  delayMs = 0;
 
   async start(): Promise<void> {
     this.server = http.createServer((req, res) => {
@@ -31,7 +33,10 @@ export class FakeTwilio {
           return this.reply(res, failure.status, { code: failure.code, message: `error ${failure.code}`, status: failure.status });
         this.requests.push({ kind, params, authorization: req.headers.authorization });
         const sid = `${kind === 'message' ? 'SM' : 'CA'}${randomBytes(16).toString('hex')}`;
-        this.reply(res, 201, { sid, account_sid: match[1], to: params.To, from: params.From, status: 'queued', body: params.Body });
+        const answer = () =>
+          this.reply(res, 201, { sid, account_sid: match[1], to: params.To, from: params.From, status: 'queued', body: params.Body });
+        if (this.delayMs) setTimeout(answer, this.delayMs);
+        else answer();
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
