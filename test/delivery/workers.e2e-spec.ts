@@ -97,7 +97,7 @@ describe('several worker processes on one database', () => {
       await waitFor(
         async () => Number((await db.query(`SELECT count(*) FROM delivery WHERE status = 'sending'`)).rows[0].count) > 0,
         30_000,
-        async () => doomed.output.join(''),
+        () => Promise.resolve(doomed.output.join('')),
       );
       await stopVigil(doomed, 'SIGKILL');
       const held = Number((await db.query(`SELECT count(*) FROM delivery WHERE status = 'sending'`)).rows[0].count);
