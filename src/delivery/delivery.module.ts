@@ -4,6 +4,7 @@ import { RegistrationAccessGuard } from '../registrations/registration-access.gu
 import { RegistrationsModule } from '../registrations/registrations.module.js';
 import { ChannelProviders } from './channels/channel-providers.js';
 import { DeadLettersController, DevOutboxController, LedgerController } from './delivery.controller.js';
+import { DeliveryContextService } from './delivery-context.service.js';
 import { DispatcherService } from './dispatcher.service.js';
 import { LedgerService } from './ledger.service.js';
 import { NotificationPlannerService } from './notification-planner.service.js';
@@ -16,10 +17,11 @@ import { NotificationPlannerService } from './notification-planner.service.js';
     NotificationPlannerService,
     { provide: NOTIFICATION_PLANNER, useExisting: NotificationPlannerService },
     ChannelProviders,
+    DeliveryContextService,
     DispatcherService,
     LedgerService,
   ],
-  exports: [NOTIFICATION_PLANNER, DispatcherService, LedgerService],
+  exports: [NOTIFICATION_PLANNER, DispatcherService, LedgerService, DeliveryContextService],
 })
 export class DeliveryModule {}
 

@@ -5,16 +5,11 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
-import { FieldCipher } from '../common/crypto/field-cipher.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { returning } from '../database/queryable.js';
-import type { EventType } from '../people/custody-status.js';
-import type { Channel } from '../registrations/contact-address.js';
-import { OptOutService } from '../registrations/opt-out.service.js';
-import type { Language, QuietHoursDto } from '../registrations/registration.dto.js';
 import { DELIVERY_CHANNEL } from '../registrations/verification.service.js';
-import type { OutboundMessage } from './channels/channel-provider.js';
 import { ChannelProviders } from './channels/channel-providers.js';
+import { type DeliveryContext, DeliveryContextService } from './delivery-context.service.js';
 import { attemptHash } from './ledger.js';
 import { quietHoursEnd } from './quiet-hours.js';
 import { backoffSeconds, type Classified, classifyError } from './retry-policy.js';
@@ -30,32 +25,6 @@ import {
 
 const BATCH = 64;
 const POLL_MS = 1_000;
-
-interface DeliveryContext {
-  id: string;
-  purpose: 'alert' | 'verification' | 'staff';
-  channel: Channel;
-  status: string;
-  attempts: number;
-  secret: string | null;
-  contact_id: string | null;
-  address: string | null;
-  unsubscribed_at: Date | null;
-  opted_out: boolean;
-  registration_id: string | null;
-  registration_status: string | null;
-  language: Language | null;
-  quiet_hours: QuietHoursDto | null;
-  kind: 'alert' | 'correction' | null;
-  urgent: boolean | null;
-  event_type: EventType | null;
-  occurred_at: Date | null;
-  scheduled_for: Date | null;
-  first_name: string | null;
-  last_name: string | null;
-  facility_name: string | null;
-  to_facility_name: string | null;
-}
 
 /**
  * The worker: claims due deliveries (FOR UPDATE SKIP LOCKED, with a lease), renders them, sends
@@ -76,9 +45,8 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly clock: Clock,
-    private readonly cipher: FieldCipher,
+    private readonly contexts: DeliveryContextService,
     private readonly providers: ChannelProviders,
-    private readonly optOut: OptOutService,
     private readonly scheduler: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -176,10 +144,14 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     const now = this.clock.now();
     const rows = await returning<{ id: string }>(
       this.db,
-      `UPDATE delivery SET status = 'sending', lease_owner = $1, lease_expires_at = $2, updated_at = $3
+      // A repeat call of an urgent phone alert is claimed without moving its status back.
+      `UPDATE delivery SET status = CASE WHEN status IN ('sent', 'delivered') THEN status ELSE 'sending' END,
+              lease_owner = $1, lease_expires_at = $2, updated_at = $3
        WHERE id IN (
          SELECT id FROM delivery
-         WHERE (status IN ('pending', 'held') AND due_at <= $3) OR (status = 'sending' AND lease_expires_at < $3)
+         WHERE (status IN ('pending', 'held') AND due_at <= $3)
+            OR (status = 'sending' AND lease_expires_at < $3)
+            OR (status IN ('sent', 'delivered') AND repeat_until > $3 AND due_at <= $3 AND (lease_expires_at IS NULL OR lease_expires_at < $3))
          ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED)
        RETURNING id`,
       [this.workerId, new Date(now.getTime() + this.config.deliveryLeaseSeconds * 1000), now, limit],
@@ -188,16 +160,17 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async process(id: string): Promise<void> {
-    const context = await this.load(id);
+    const context = await this.contexts.load(id, this.workerId);
     if (!context) return;
-    if (this.blocked(context)) return this.finish(id, { status: 'suppressed' });
+    const repeat = context.status === 'sent' || context.status === 'delivered';
+    if (this.blocked(context)) return this.finish(id, { status: repeat ? context.status : 'suppressed', stopRepeats: true });
 
     if (context.purpose === 'alert' && !context.urgent && context.quiet_hours) {
       const until = quietHoursEnd(context.quiet_hours, this.clock.now());
       if (until) return this.finish(id, { status: 'held', dueAt: until });
     }
 
-    const message = this.render(context);
+    const message = this.contexts.render(context);
     const provider = this.providers.for(context.channel);
     // Attempt numbers keep counting across an admin's retry; `attempts` counts only the current round.
     const round = context.attempts + 1;
@@ -243,11 +216,23 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
       [id, attemptNo, finishedAt, providerMessageId, outcome, facts.errorCode, facts.errorClass, excerpt, attemptHash(prevHash, facts)],
     );
 
-    if (!failure) return this.finish(id, { status: 'sent', attempts: round, providerMessageId });
-    if (failure.outcome === 'permanent_error') return this.finish(id, { status: 'failed', attempts: round, error: failure.errorCode });
-    if (round >= this.config.retry.maxAttempts) return this.finish(id, { status: 'dead', attempts: round, error: failure.errorCode });
+    const keep = repeat ? context.status : undefined;
+    if (!failure) {
+      // An urgent phone alert calls again later unless its PIN is entered first.
+      const nextCall = context.repeat_until ? new Date(finishedAt.getTime() + this.config.voice.repeatMinutes * 60_000) : undefined;
+      return this.finish(id, { status: keep ?? 'sent', attempts: context.repeat_until ? 0 : round, providerMessageId, dueAt: nextCall });
+    }
+    if (failure.outcome === 'permanent_error')
+      return this.finish(id, { status: 'failed', attempts: round, error: failure.errorCode, stopRepeats: true });
+    if (round >= this.config.retry.maxAttempts)
+      return this.finish(id, { status: keep ?? 'dead', attempts: round, error: failure.errorCode, stopRepeats: !keep });
     const delay = backoffSeconds(round - 1, this.config.retry) * 1000;
-    return this.finish(id, { status: 'pending', attempts: round, dueAt: new Date(finishedAt.getTime() + delay), error: failure.errorCode });
+    return this.finish(id, {
+      status: keep ?? 'pending',
+      attempts: round,
+      dueAt: new Date(finishedAt.getTime() + delay),
+      error: failure.errorCode,
+    });
   }
 
   /** Unverified contacts get only verification; stopped, unsubscribed and STOPped ones get nothing. */
@@ -260,12 +245,13 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
 
   private async finish(
     id: string,
-    change: { status: string; attempts?: number; dueAt?: Date; providerMessageId?: string | null; error?: string; held?: boolean },
+    change: { status: string; attempts?: number; dueAt?: Date; providerMessageId?: string | null; error?: string; stopRepeats?: boolean },
   ): Promise<void> {
     await this.db.query(
       `UPDATE delivery SET status = $3, attempts = coalesce($4, attempts), due_at = coalesce($5, due_at),
               provider_message_id = coalesce($6, provider_message_id), last_error = $7,
-              lease_owner = NULL, lease_expires_at = NULL, updated_at = $8
+              lease_owner = NULL, lease_expires_at = NULL, updated_at = $8,
+              repeat_until = CASE WHEN $9 THEN NULL ELSE repeat_until END
        WHERE id = $1 AND lease_owner = $2`,
       [
         id,
@@ -276,62 +262,8 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
         change.providerMessageId ?? null,
         change.error ?? null,
         this.clock.now(),
+        change.stopRepeats ?? false,
       ],
     );
-  }
-
-  private async load(id: string): Promise<DeliveryContext | undefined> {
-    const rows: DeliveryContext[] = await this.db.query(
-      `SELECT d.id, d.purpose, d.channel, d.status, d.attempts, d.secret, d.contact_id,
-              c.address, c.unsubscribed_at,
-              EXISTS (SELECT 1 FROM phone_opt_out o WHERE o.address_index = c.address_index) AS opted_out,
-              r.id AS registration_id, r.status AS registration_status, r.language, r.quiet_hours,
-              n.kind, n.urgent, e.type AS event_type, e.occurred_at, e.scheduled_for,
-              p.first_name, p.last_name, coalesce(f.name, f.code) AS facility_name, coalesce(tf.name, tf.code) AS to_facility_name
-       FROM delivery d
-       LEFT JOIN contact c ON c.id = d.contact_id
-       LEFT JOIN registration r ON r.id = c.registration_id
-       LEFT JOIN notification n ON n.id = d.notification_id
-       LEFT JOIN custody_event e ON e.id = n.event_id
-       LEFT JOIN person p ON p.id = e.person_id
-       LEFT JOIN facility f ON f.id = e.facility_id
-       LEFT JOIN facility tf ON tf.id = e.to_facility_id
-       WHERE d.id = $1 AND d.lease_owner = $2`,
-      [id, this.workerId],
-    );
-    return rows[0];
-  }
-
-  private render(c: DeliveryContext): OutboundMessage {
-    const language = c.language ?? 'en';
-    const to = c.address ? this.cipher.decrypt(c.address) : '';
-    const base = { deliveryId: c.id, channel: c.channel, to, language };
-    const callbacks = `${this.config.publicBaseUrl}/v1/webhooks/twilio`;
-    const voiceUrl = `${callbacks}/voice/${c.id}`;
-    const statusCallbackUrl = `${callbacks}/status/${c.id}`;
-    if (c.purpose === 'verification') {
-      const code = c.secret ? this.cipher.decrypt(c.secret) : '';
-      if (c.channel === 'email') return { ...base, ...renderVerificationEmail(code, language) };
-      if (c.channel === 'sms') return { ...base, text: renderVerificationSms(code, language), statusCallbackUrl };
-      return { ...base, text: phrases(language).verifyCall, voiceUrl, statusCallbackUrl };
-    }
-    const alert: AlertContext = {
-      kind: c.kind ?? 'alert',
-      eventType: c.event_type!,
-      personName: `${c.first_name} ${c.last_name}`,
-      facilityName: c.facility_name ?? '',
-      toFacilityName: c.to_facility_name,
-      occurredAt: c.occurred_at!,
-      scheduledFor: c.scheduled_for,
-      timeZone: c.quiet_hours?.timeZone ?? this.config.defaultTimeZone,
-      manageUrl: `${this.config.publicBaseUrl}/v1/registrations/${c.registration_id}`,
-      unsubscribeUrl:
-        c.channel === 'email' && c.contact_id
-          ? `${this.config.publicBaseUrl}/v1/unsubscribe/${c.contact_id}?token=${this.optOut.unsubscribeToken(c.contact_id)}`
-          : undefined,
-    };
-    if (c.channel === 'email') return { ...base, ...renderEmail(alert, language), unsubscribeUrl: alert.unsubscribeUrl };
-    if (c.channel === 'sms') return { ...base, text: renderSms(alert, language), statusCallbackUrl };
-    return { ...base, text: renderVoice(alert, language), voiceUrl, statusCallbackUrl };
   }
 }

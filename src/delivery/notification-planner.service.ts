@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Clock } from '../common/clock.js';
 import type { Queryable } from '../database/queryable.js';
 import type { NotificationPlanner } from '../ingestion/notification-planner.js';
@@ -13,7 +14,10 @@ import { DELIVERY_CHANNEL } from '../registrations/verification.service.js';
  */
 @Injectable()
 export class NotificationPlannerService implements NotificationPlanner {
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   async plan(db: Queryable, eventIds: string[]): Promise<Map<string, number>> {
     if (!eventIds.length) return new Map();
@@ -34,10 +38,11 @@ export class NotificationPlannerService implements NotificationPlanner {
          INSERT INTO notification (event_id, registration_id, kind, urgent, created_at)
          SELECT event_id, registration_id, kind, urgent, $2 FROM targets
          ON CONFLICT (event_id, registration_id) DO NOTHING
-         RETURNING id, event_id, registration_id
+         RETURNING id, event_id, registration_id, urgent
        ), planned AS (
-         INSERT INTO delivery (purpose, notification_id, contact_id, channel, due_at, created_at, updated_at)
-         SELECT 'alert', n.id, c.id, c.channel, $2, $2, $2
+         INSERT INTO delivery (purpose, notification_id, contact_id, channel, due_at, created_at, updated_at, repeat_until)
+         SELECT 'alert', n.id, c.id, c.channel, $2, $2, $2,
+                CASE WHEN n.urgent AND c.channel = 'voice' THEN $2::timestamptz + make_interval(mins => $4) END
          FROM notified n JOIN contact c ON c.registration_id = n.registration_id
          WHERE c.verified_at IS NOT NULL AND c.unsubscribed_at IS NULL
            AND NOT (c.channel = 'sms' AND EXISTS (SELECT 1 FROM phone_opt_out o WHERE o.address_index = c.address_index))
@@ -45,7 +50,7 @@ export class NotificationPlannerService implements NotificationPlanner {
        )
        -- A data-modifying WITH runs to completion even when nothing reads it (planned).
        SELECT event_id, count(*)::int AS notifications FROM notified GROUP BY event_id`,
-      [eventIds, this.clock.now(), URGENT_EVENT_TYPES],
+      [eventIds, this.clock.now(), URGENT_EVENT_TYPES, Math.round(this.config.voice.repeatHours * 60)],
     );
     if (rows.length) await db.query(`SELECT pg_notify($1, 'due')`, [DELIVERY_CHANNEL]);
     return new Map(rows.map((row) => [row.event_id, row.notifications]));

@@ -1,0 +1,155 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { FieldCipher } from '../common/crypto/field-cipher.js';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import type { EventType } from '../people/custody-status.js';
+import type { Channel } from '../registrations/contact-address.js';
+import { OptOutService } from '../registrations/opt-out.service.js';
+import type { Language, QuietHoursDto } from '../registrations/registration.dto.js';
+import type { OutboundMessage } from './channels/channel-provider.js';
+import { escapeHtml } from './templates.js';
+import {
+  type AlertContext,
+  phrases,
+  renderEmail,
+  renderSms,
+  renderVerificationEmail,
+  renderVerificationSms,
+  renderVoice,
+} from './templates.js';
+
+export interface DeliveryContext {
+  id: string;
+  purpose: 'alert' | 'verification' | 'staff';
+  channel: Channel;
+  status: string;
+  attempts: number;
+  secret: string | null;
+  payload: StaffPayload | null;
+  repeat_until: Date | null;
+  contact_id: string | null;
+  address: string | null;
+  staff_email: string | null;
+  unsubscribed_at: Date | null;
+  opted_out: boolean;
+  registration_id: string | null;
+  registration_status: string | null;
+  pin_hash: string | null;
+  language: Language | null;
+  quiet_hours: QuietHoursDto | null;
+  notification_id: string | null;
+  kind: 'alert' | 'correction' | null;
+  urgent: boolean | null;
+  event_type: EventType | null;
+  occurred_at: Date | null;
+  scheduled_for: Date | null;
+  first_name: string | null;
+  last_name: string | null;
+  facility_name: string | null;
+  to_facility_name: string | null;
+}
+
+/** What staff messages (escalations, feed alerts) carry; never a victim's address. */
+export type StaffPayload =
+  | { kind: 'escalation'; notificationId: string; registrationId: string; personName: string; eventType: string; occurredAt: string }
+  | { kind: 'feed'; state: 'stale' | 'recovered'; sourceId: string; sourceName: string; lastContactAt: string | null };
+
+/** Everything a delivery needs to be rendered and sent, loaded in one query; and the rendering itself. */
+@Injectable()
+export class DeliveryContextService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly cipher: FieldCipher,
+    private readonly optOut: OptOutService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** With `leaseOwner`, only while that worker holds the delivery. */
+  async load(id: string, leaseOwner?: string): Promise<DeliveryContext | undefined> {
+    const rows: DeliveryContext[] = await this.db.query(
+      `SELECT d.id, d.purpose, d.channel, d.status, d.attempts, d.secret, d.payload, d.repeat_until, d.contact_id, d.notification_id,
+              c.address, s.email AS staff_email, c.unsubscribed_at,
+              EXISTS (SELECT 1 FROM phone_opt_out o WHERE o.address_index = c.address_index) AS opted_out,
+              r.id AS registration_id, r.status AS registration_status, r.pin_hash, r.language, r.quiet_hours,
+              n.kind, n.urgent, e.type AS event_type, e.occurred_at, e.scheduled_for,
+              p.first_name, p.last_name, coalesce(f.name, f.code) AS facility_name, coalesce(tf.name, tf.code) AS to_facility_name
+       FROM delivery d
+       LEFT JOIN contact c ON c.id = d.contact_id
+       LEFT JOIN staff s ON s.id = d.staff_id
+       LEFT JOIN registration r ON r.id = c.registration_id
+       LEFT JOIN notification n ON n.id = d.notification_id
+       LEFT JOIN custody_event e ON e.id = n.event_id
+       LEFT JOIN person p ON p.id = e.person_id
+       LEFT JOIN facility f ON f.id = e.facility_id
+       LEFT JOIN facility tf ON tf.id = e.to_facility_id
+       WHERE d.id = $1 AND ($2::text IS NULL OR d.lease_owner = $2)`,
+      [id, leaseOwner ?? null],
+    );
+    return rows[0];
+  }
+
+  /** What a phone call says: the alert (or the verification prompt), in the registrant's language. */
+  voiceText(c: DeliveryContext): string {
+    return this.render(c).text;
+  }
+
+  render(c: DeliveryContext): OutboundMessage {
+    const language = c.language ?? 'en';
+    const callbacks = `${this.config.publicBaseUrl}/v1/webhooks/twilio`;
+    const voiceUrl = `${callbacks}/voice/${c.id}`;
+    const statusCallbackUrl = `${callbacks}/status/${c.id}`;
+    if (c.purpose === 'staff') {
+      const text = staffText(c.payload!, this.config.publicBaseUrl);
+      return {
+        deliveryId: c.id,
+        channel: 'email',
+        to: c.staff_email ?? '',
+        language: 'en',
+        subject: text.split('\n')[0],
+        text,
+        html: `<!doctype html><html lang="en"><body><pre>${escapeHtml(text)}</pre></body></html>`,
+      };
+    }
+    const to = c.address ? this.cipher.decrypt(c.address) : '';
+    const base = { deliveryId: c.id, channel: c.channel, to, language };
+    if (c.purpose === 'verification') {
+      const code = c.secret ? this.cipher.decrypt(c.secret) : '';
+      if (c.channel === 'email') return { ...base, ...renderVerificationEmail(code, language) };
+      if (c.channel === 'sms') return { ...base, text: renderVerificationSms(code, language), statusCallbackUrl };
+      return { ...base, text: phrases(language).verifyCall, voiceUrl, statusCallbackUrl };
+    }
+    const alert: AlertContext = {
+      kind: c.kind ?? 'alert',
+      eventType: c.event_type!,
+      personName: `${c.first_name} ${c.last_name}`,
+      facilityName: c.facility_name ?? '',
+      toFacilityName: c.to_facility_name,
+      occurredAt: c.occurred_at!,
+      scheduledFor: c.scheduled_for,
+      timeZone: c.quiet_hours?.timeZone ?? this.config.defaultTimeZone,
+      manageUrl: `${this.config.publicBaseUrl}/v1/registrations/${c.registration_id}`,
+      unsubscribeUrl:
+        c.channel === 'email' && c.contact_id
+          ? `${this.config.publicBaseUrl}/v1/unsubscribe/${c.contact_id}?token=${this.optOut.unsubscribeToken(c.contact_id)}`
+          : undefined,
+    };
+    if (c.channel === 'email') return { ...base, ...renderEmail(alert, language), unsubscribeUrl: alert.unsubscribeUrl };
+    if (c.channel === 'sms') return { ...base, text: renderSms(alert, language), statusCallbackUrl };
+    return { ...base, text: renderVoice(alert, language), voiceUrl, statusCallbackUrl };
+  }
+}
+
+function staffText(payload: StaffPayload, baseUrl: string): string {
+  if (payload.kind === 'feed') {
+    return payload.state === 'stale'
+      ? `Vigil feed STALE: ${payload.sourceName}\n\nNo contact from this source within its expected interval (last contact: ${payload.lastContactAt ?? 'never'}). ` +
+          `Releases it reports are not reaching victims until it recovers.\n\n${baseUrl}/v1/admin/feeds`
+      : `Vigil feed recovered: ${payload.sourceName}\n\nThe source is reporting again (last contact: ${payload.lastContactAt ?? 'unknown'}).\n\n${baseUrl}/v1/admin/feeds`;
+  }
+  return (
+    `Vigil escalation: urgent alert not confirmed\n\n${payload.eventType} for ${payload.personName} at ${payload.occurredAt} ` +
+    `has not been confirmed or delivered to the victim. Please reach them directly.\n\n` +
+    `Registration: ${baseUrl}/v1/registrations/${payload.registrationId}\nNotification: ${payload.notificationId}`
+  );
+}
