@@ -20,11 +20,13 @@ export class Delivery1764147600000 implements MigrationInterface {
     await db.query(`CREATE INDEX delivery_notification_idx ON delivery (notification_id)`);
     // Urgent phone alerts call again until the PIN is entered, up to this time.
     await db.query(`ALTER TABLE delivery ADD COLUMN repeat_until timestamptz`);
+    await db.query(`CREATE INDEX notification_escalation_idx ON notification (created_at) WHERE urgent AND escalated_at IS NULL`);
     await db.query(`CREATE INDEX delivery_repeat_idx ON delivery (due_at) WHERE repeat_until IS NOT NULL AND status IN ('sent', 'delivered')`);
   }
 
   async down(db: QueryRunner): Promise<void> {
     await db.query(`DROP INDEX delivery_repeat_idx`);
+    await db.query(`DROP INDEX notification_escalation_idx`);
     await db.query(`ALTER TABLE delivery DROP COLUMN repeat_until`);
     await db.query(`DROP INDEX delivery_notification_idx`);
     await db.query(`DROP INDEX delivery_attempt_delivery_idx`);

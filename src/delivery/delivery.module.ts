@@ -8,12 +8,16 @@ import { DeliveryContextService } from './delivery-context.service.js';
 import { DispatcherService } from './dispatcher.service.js';
 import { LedgerService } from './ledger.service.js';
 import { NotificationPlannerService } from './notification-planner.service.js';
+import { StaffAlertsService } from './staff-alerts.service.js';
+import { TwilioWebhooksController } from './twilio-webhooks.controller.js';
+import { SourcesModule } from '../sources/sources.module.js';
 
 /** Planning (the ingestion hook), the dispatcher, providers and the ledger. */
 @Global()
 @Module({
-  imports: [RegistrationsModule],
+  imports: [RegistrationsModule, SourcesModule],
   providers: [
+    StaffAlertsService,
     NotificationPlannerService,
     { provide: NOTIFICATION_PLANNER, useExisting: NotificationPlannerService },
     ChannelProviders,
@@ -21,13 +25,13 @@ import { NotificationPlannerService } from './notification-planner.service.js';
     DispatcherService,
     LedgerService,
   ],
-  exports: [NOTIFICATION_PLANNER, DispatcherService, LedgerService, DeliveryContextService],
+  exports: [NOTIFICATION_PLANNER, DispatcherService, LedgerService, DeliveryContextService, StaffAlertsService],
 })
 export class DeliveryModule {}
 
 @Module({
   imports: [DeliveryModule, RegistrationsModule],
-  controllers: [LedgerController, DeadLettersController, DevOutboxController],
+  controllers: [LedgerController, DeadLettersController, DevOutboxController, TwilioWebhooksController],
   providers: [RegistrationAccessGuard],
 })
 export class DeliveryApiModule {}

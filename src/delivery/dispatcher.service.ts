@@ -12,19 +12,12 @@ import { ChannelProviders } from './channels/channel-providers.js';
 import { type DeliveryContext, DeliveryContextService } from './delivery-context.service.js';
 import { attemptHash } from './ledger.js';
 import { quietHoursEnd } from './quiet-hours.js';
+import { StaffAlertsService } from './staff-alerts.service.js';
 import { backoffSeconds, type Classified, classifyError } from './retry-policy.js';
-import {
-  type AlertContext,
-  phrases,
-  renderEmail,
-  renderSms,
-  renderVerificationEmail,
-  renderVerificationSms,
-  renderVoice,
-} from './templates.js';
 
 const BATCH = 64;
 const POLL_MS = 1_000;
+const ESCALATION_CHECK_MS = 15_000;
 
 /**
  * The worker: claims due deliveries (FOR UPDATE SKIP LOCKED, with a lease), renders them, sends
@@ -47,6 +40,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     private readonly clock: Clock,
     private readonly contexts: DeliveryContextService,
     private readonly providers: ChannelProviders,
+    private readonly staffAlerts: StaffAlertsService,
     private readonly scheduler: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -56,6 +50,14 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     this.scheduler.addInterval(
       'dispatch-poll',
       setInterval(() => this.wake(), POLL_MS),
+    );
+    this.scheduler.addInterval(
+      'escalation',
+      setInterval(() => {
+        this.staffAlerts
+          .escalate()
+          .catch((error: unknown) => this.logger.warn({ err: (error as Error).message }, 'escalation pass failed'));
+      }, ESCALATION_CHECK_MS),
     );
     try {
       this.listener = new pg.Client({ connectionString: this.config.database.url });
@@ -71,7 +73,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    if (this.scheduler.doesExist('interval', 'dispatch-poll')) this.scheduler.deleteInterval('dispatch-poll');
+    for (const name of ['dispatch-poll', 'escalation']) if (this.scheduler.doesExist('interval', name)) this.scheduler.deleteInterval(name);
     await this.listener?.end().catch(() => undefined);
     await this.running?.catch(() => undefined);
     await Promise.allSettled([...this.inFlight]);

@@ -3,6 +3,7 @@ import { ApiExcludeEndpoint, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import twilio from 'twilio';
 import type { RequestWithRawBody } from '../app.factory.js';
 import { DomainError } from '../common/problem/domain-error.js';
+import { assertSignedByTwilio } from '../common/twilio-signature.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { HELP_TEXT, OptOutService } from './opt-out.service.js';
 
@@ -21,12 +22,7 @@ export class ConsentController {
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
   async smsInbound(@Req() req: RequestWithRawBody, @Body() body: Record<string, string>): Promise<string> {
-    const authToken = this.config.twilio?.authToken;
-    const signature = req.headers['x-twilio-signature'];
-    const url = `${this.config.publicBaseUrl}${req.originalUrl}`;
-    if (!authToken || typeof signature !== 'string' || !twilio.validateRequest(authToken, signature, url, body ?? {})) {
-      throw new DomainError('forbidden', 'TWILIO_SIGNATURE_INVALID', 'The request is not signed by Twilio.');
-    }
+    assertSignedByTwilio(this.config, req, body);
     const keyword = await this.optOut.smsKeyword(String(body.From ?? ''), String(body.Body ?? ''));
     if (keyword !== 'help') return EMPTY_TWIML;
     const response = new twilio.twiml.MessagingResponse();

@@ -4,7 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { returning } from '../database/queryable.js';
+import { type Queryable, returning } from '../database/queryable.js';
 
 export interface FeedFacilityDto {
   code: string;
@@ -43,7 +43,7 @@ const CONTACT_WRITE_INTERVAL_MS = 1_000;
 export class FeedHealthService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(FeedHealthService.name);
   private readonly lastWrite = new Map<string, number>();
-  private listeners: ((transition: FeedTransition) => Promise<void>)[] = [];
+  private listeners: ((transitions: FeedTransition[], db: Queryable) => Promise<void>)[] = [];
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -64,8 +64,8 @@ export class FeedHealthService implements OnModuleInit, OnModuleDestroy {
     if (this.scheduler.doesExist('interval', 'feed-health')) this.scheduler.deleteInterval('feed-health');
   }
 
-  /** The delivery pipeline subscribes here to email admins; until then transitions are logged. */
-  onTransition(listener: (transition: FeedTransition) => Promise<void>): void {
+  /** The delivery pipeline subscribes here to email admins, inside the transaction that records the transition. */
+  onTransition(listener: (transitions: FeedTransition[], db: Queryable) => Promise<void>): void {
     this.listeners.push(listener);
   }
 
@@ -131,6 +131,7 @@ export class FeedHealthService implements OnModuleInit, OnModuleDestroy {
           [all.map((t) => t.sourceId), all.map((t) => t.kind), all.map((t) => t.lastContactAt), all.map(() => now)],
         );
       }
+      if (all.length) for (const listener of this.listeners) await listener(all, tx);
       // Replay protection only needs ids inside the ±5 minute signature window.
       await tx.query(`DELETE FROM webhook_message WHERE received_at < $1::timestamptz - interval '15 minutes'`, [now]);
       return all;
@@ -138,7 +139,6 @@ export class FeedHealthService implements OnModuleInit, OnModuleDestroy {
     for (const transition of transitions) {
       const message = transition.kind === 'stale' ? 'feed is stale: no contact within its expected interval' : 'feed recovered';
       this.logger.warn({ sourceId: transition.sourceId, source: transition.name, lastContactAt: transition.lastContactAt }, message);
-      for (const listener of this.listeners) await listener(transition);
     }
     return transitions;
   }

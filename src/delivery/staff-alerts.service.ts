@@ -1,0 +1,81 @@
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock.js';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import type { Queryable } from '../database/queryable.js';
+import { DELIVERY_CHANNEL } from '../registrations/verification.service.js';
+import { FeedHealthService, type FeedTransition } from '../sources/feed-health.service.js';
+
+/**
+ * Messages to staff through the same pipeline and ledger: an urgent alert that nobody confirmed
+ * or received goes to the enrolling specialist (else every admin); a stale or recovered feed goes
+ * to every admin, once per transition.
+ */
+@Injectable()
+export class StaffAlertsService implements OnModuleInit {
+  private readonly logger = new Logger(StaffAlertsService.name);
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly clock: Clock,
+    private readonly feeds: FeedHealthService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.feeds.onTransition((transitions, db) => this.feedAlerts(transitions, db));
+  }
+
+  /** Flags and escalates each overdue urgent notification exactly once, whichever worker gets there first. */
+  async escalate(): Promise<number> {
+    const now = this.clock.now();
+    const rows: { escalated: number }[] = await this.db.query(
+      `WITH due AS (
+         UPDATE notification n SET escalated_at = $1
+         WHERE n.urgent AND n.escalated_at IS NULL AND n.created_at <= $1::timestamptz - make_interval(mins => $2)
+           AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.notification_id = n.id AND d.status IN ('delivered', 'confirmed'))
+         RETURNING n.id, n.registration_id, n.event_id
+       ), queued AS (
+         INSERT INTO delivery (purpose, staff_id, channel, payload, due_at, created_at, updated_at)
+         SELECT 'staff', s.id, 'email',
+                json_build_object('kind', 'escalation', 'notificationId', due.id, 'registrationId', due.registration_id,
+                                  'personName', p.first_name || ' ' || p.last_name, 'eventType', e.type, 'occurredAt', e.occurred_at),
+                $1, $1, $1
+         FROM due JOIN registration r ON r.id = due.registration_id
+         JOIN custody_event e ON e.id = due.event_id JOIN person p ON p.id = e.person_id
+         JOIN staff s ON NOT s.disabled AND (s.id = r.enrolled_by OR (s.role = 'admin'
+              AND NOT EXISTS (SELECT 1 FROM staff x WHERE x.id = r.enrolled_by AND NOT x.disabled)))
+         RETURNING id
+       )
+       SELECT (SELECT count(*) FROM due)::int AS escalated, pg_notify($3, 'due') FROM (SELECT 1) one`,
+      [now, this.config.escalateAfterMinutes, DELIVERY_CHANNEL],
+    );
+    const escalated = rows[0]?.escalated ?? 0;
+    if (escalated) this.logger.warn({ escalated }, 'urgent alerts not confirmed in time: escalated to staff');
+    return escalated;
+  }
+
+  private async feedAlerts(transitions: FeedTransition[], db: Queryable): Promise<void> {
+    const now = this.clock.now();
+    await db.query(
+      `INSERT INTO delivery (purpose, staff_id, channel, payload, due_at, created_at, updated_at)
+       SELECT 'staff', s.id, 'email', t.payload, $2, $2, $2
+       FROM staff s CROSS JOIN unnest($1::jsonb[]) AS t(payload)
+       WHERE s.role = 'admin' AND NOT s.disabled`,
+      [
+        transitions.map((t) =>
+          JSON.stringify({
+            kind: 'feed',
+            state: t.kind,
+            sourceId: t.sourceId,
+            sourceName: t.name,
+            lastContactAt: t.lastContactAt?.toISOString() ?? null,
+          }),
+        ),
+        now,
+      ],
+    );
+    await db.query(`SELECT pg_notify($1, 'due')`, [DELIVERY_CHANNEL]);
+  }
+}

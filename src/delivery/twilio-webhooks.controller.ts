@@ -1,0 +1,161 @@
+import { Body, Controller, Header, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Request } from 'express';
+import twilio from 'twilio';
+import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock.js';
+import { verifySecret } from '../common/crypto/password-hasher.js';
+import { DomainError } from '../common/problem/domain-error.js';
+import { assertSignedByTwilio } from '../common/twilio-signature.js';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { DeliveryContextService } from './delivery-context.service.js';
+import { phrases, VOICE_LANGUAGE } from './templates.js';
+
+const PIN_TRIES = 3;
+
+/** Forward-only order of delivery statuses; `failed` only from before `delivered`. */
+const FORWARD = ['pending', 'held', 'sending', 'sent', 'delivered', 'confirmed'];
+
+const SMS_STATUS: Record<string, string> = {
+  queued: 'sent',
+  sending: 'sent',
+  sent: 'sent',
+  delivered: 'delivered',
+  read: 'delivered',
+  undelivered: 'failed',
+  failed: 'failed',
+};
+
+/**
+ * Twilio calls back here: delivery reports, the TwiML of our calls, and PIN entry. Every request
+ * is signature-checked; statuses only ever move forward, so a late or repeated callback is harmless.
+ */
+@ApiExcludeController()
+@Controller('v1/webhooks/twilio')
+export class TwilioWebhooksController {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly contexts: DeliveryContextService,
+    private readonly clock: Clock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Post('status/:deliveryId')
+  @HttpCode(204)
+  async status(@Param('deliveryId', ParseUUIDPipe) id: string, @Req() req: Request, @Body() body: Record<string, string>): Promise<void> {
+    assertSignedByTwilio(this.config, req, body);
+    const sid = body.MessageSid ?? body.CallSid;
+    if (body.MessageStatus) {
+      const next = SMS_STATUS[body.MessageStatus];
+      if (next) await this.advance(id, sid, next, body.ErrorCode ? `twilio_${body.ErrorCode}` : null);
+      return;
+    }
+    if (body.CallStatus === 'completed') {
+      const human = !body.AnsweredBy || body.AnsweredBy === 'human' || body.AnsweredBy === 'unknown';
+      if (Number(body.CallDuration ?? 0) > 0 && human) {
+        await this.advance(id, sid, 'delivered', null);
+        // Answered but the PIN was not entered: call again, less often.
+        await this.db.query(
+          `UPDATE delivery SET due_at = greatest(due_at, $3) WHERE id = $1 AND provider_message_id = $2 AND status = 'delivered' AND repeat_until IS NOT NULL`,
+          [id, sid, new Date(this.clock.now().getTime() + this.config.voice.repeatAnsweredMinutes * 60_000)],
+        );
+      }
+    } else if (['busy', 'no-answer', 'failed', 'canceled'].includes(body.CallStatus ?? '')) {
+      // An unanswered urgent call is simply called again on schedule; others fail.
+      await this.db.query(
+        `UPDATE delivery SET status = 'failed', last_error = $3, updated_at = $4
+         WHERE id = $1 AND provider_message_id = $2 AND repeat_until IS NULL AND status IN ('sending', 'sent')`,
+        [id, sid, `call_${body.CallStatus}`, this.clock.now()],
+      );
+    }
+  }
+
+  @Post('voice/:deliveryId')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  async voice(@Param('deliveryId', ParseUUIDPipe) id: string, @Req() req: Request, @Body() body: Record<string, string>): Promise<string> {
+    assertSignedByTwilio(this.config, req, body);
+    const context = await this.contexts.load(id);
+    if (!context || context.channel !== 'voice') throw new DomainError('not_found', 'DELIVERY_NOT_FOUND', 'No such call.');
+    const language = context.language ?? 'en';
+    return this.gather(id, this.contexts.voiceText(context), language, 1);
+  }
+
+  @Post('voice/:deliveryId/pin')
+  @HttpCode(200)
+  @Header('Content-Type', 'text/xml')
+  async pin(
+    @Param('deliveryId', ParseUUIDPipe) id: string,
+    @Query('try') tryParam: string,
+    @Req() req: Request,
+    @Body() body: Record<string, string>,
+  ): Promise<string> {
+    assertSignedByTwilio(this.config, req, body);
+    const context = await this.contexts.load(id);
+    if (!context || context.channel !== 'voice') throw new DomainError('not_found', 'DELIVERY_NOT_FOUND', 'No such call.');
+    const language = context.language ?? 'en';
+    const t = phrases(language);
+    const attempt = Math.max(1, Number(tryParam) || 1);
+    const right = Boolean(context.pin_hash && /^\d{4}$/.test(body.Digits ?? '') && (await verifySecret(context.pin_hash, body.Digits)));
+    const response = new twilio.twiml.VoiceResponse();
+    if (right) {
+      await this.confirm(id, context.purpose, context.contact_id);
+      response.say({ language: VOICE_LANGUAGE[language] }, context.purpose === 'verification' ? t.verified : t.confirmed);
+      response.hangup();
+      return response.toString();
+    }
+    if (attempt >= PIN_TRIES) {
+      response.say({ language: VOICE_LANGUAGE[language] }, `${t.wrongPin} ${t.goodbye}`);
+      response.hangup();
+      return response.toString();
+    }
+    return this.gather(id, t.wrongPin, language, attempt + 1);
+  }
+
+  private gather(id: string, text: string, language: 'en' | 'es', attempt: number): string {
+    const response = new twilio.twiml.VoiceResponse();
+    const gather = response.gather({
+      numDigits: 4,
+      timeout: 10,
+      method: 'POST',
+      action: `${this.config.publicBaseUrl}/v1/webhooks/twilio/voice/${id}/pin?try=${attempt}`,
+    });
+    gather.say({ language: VOICE_LANGUAGE[language] }, text);
+    response.say({ language: VOICE_LANGUAGE[language] }, phrases(language).goodbye);
+    return response.toString();
+  }
+
+  /** The right PIN: the notification is confirmed (no more calls), or the phone line is verified. */
+  private async confirm(id: string, purpose: string, contactId: string | null): Promise<void> {
+    const now = this.clock.now();
+    await this.db.transaction(async (tx) => {
+      await tx.query(
+        `UPDATE delivery SET status = 'confirmed', repeat_until = NULL, updated_at = $2 WHERE id = $1 AND status <> 'confirmed'`,
+        [id, now],
+      );
+      if (purpose === 'verification' && contactId) {
+        await tx.query(
+          `UPDATE contact SET verified_at = coalesce(verified_at, $2), verified_by = coalesce(verified_by, 'call') WHERE id = $1`,
+          [contactId, now],
+        );
+      }
+      if (purpose === 'alert') {
+        // One confirmation answers for the notification: stop calling its other phone lines too.
+        await tx.query(
+          `UPDATE delivery SET repeat_until = NULL WHERE notification_id = (SELECT notification_id FROM delivery WHERE id = $1) AND id <> $1`,
+          [id],
+        );
+      }
+    });
+  }
+
+  private async advance(id: string, sid: string | undefined, next: string, error: string | null): Promise<void> {
+    const allowedFrom = next === 'failed' ? ['sending', 'sent'] : FORWARD.slice(0, FORWARD.indexOf(next));
+    await this.db.query(
+      `UPDATE delivery SET status = $3, last_error = coalesce($4, last_error), updated_at = $5
+       WHERE id = $1 AND provider_message_id = $2 AND status = ANY($6::text[])`,
+      [id, sid ?? '', next, error, this.clock.now(), allowedFrom],
+    );
+  }
+}
