@@ -21,7 +21,9 @@ export class Delivery1764147600000 implements MigrationInterface {
     // Urgent phone alerts call again until the PIN is entered, up to this time.
     await db.query(`ALTER TABLE delivery ADD COLUMN repeat_until timestamptz`);
     await db.query(`CREATE INDEX notification_escalation_idx ON notification (created_at) WHERE urgent AND escalated_at IS NULL`);
-    await db.query(`CREATE INDEX delivery_repeat_idx ON delivery (due_at) WHERE repeat_until IS NOT NULL AND status IN ('sent', 'delivered')`);
+    await db.query(
+      `CREATE INDEX delivery_repeat_idx ON delivery (due_at) WHERE repeat_until IS NOT NULL AND status IN ('sent', 'delivered')`,
+    );
   }
 
   async down(db: QueryRunner): Promise<void> {

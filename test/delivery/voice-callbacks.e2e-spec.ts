@@ -1,0 +1,266 @@
+import twilio from 'twilio';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
+import { StaffAlertsService } from '../../src/delivery/staff-alerts.service.js';
+import { FeedHealthService } from '../../src/sources/feed-health.service.js';
+import { FakeTwilio } from '../support/fake-twilio.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { bookPerson, register } from '../support/registrations.js';
+import { SmtpSink } from '../support/smtp-sink.js';
+import { createSource, event, personWith, postEvents, type TestSource } from '../support/sources.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+const TOKEN = 'test-token';
+const BASE = 'https://vigil.test';
+const PIN = '2468';
+
+describe('voice, PIN confirmation, callbacks and escalation', () => {
+  let t: TestApp;
+  let smtp: SmtpSink;
+  let fake: FakeTwilio;
+  let source: TestSource;
+  let specialistEmail: string;
+  let specialist: string;
+  const clock = new ManualClock(new Date('2026-11-26T18:00:00Z'));
+  let phone = 7135550600;
+
+  beforeAll(async () => {
+    smtp = new SmtpSink();
+    fake = new FakeTwilio();
+    await Promise.all([smtp.start(), fake.start()]);
+    t = await startTestApp({
+      clock,
+      env: {
+        PUBLIC_RATE_LIMIT_PER_MINUTE: '10000',
+        SMTP_URL: smtp.url,
+        TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
+        TWILIO_AUTH_TOKEN: TOKEN,
+        TWILIO_FROM_NUMBER: '+15005550006',
+        TWILIO_API_BASE_URL: fake.baseUrl,
+        PUBLIC_BASE_URL: BASE,
+      },
+    });
+    source = await createSource(t, { expectedIntervalSeconds: 600 });
+    specialistEmail = 'specialist.voice@test.vigil';
+    specialist = await t.staffToken('specialist', specialistEmail);
+  });
+  afterAll(async () => {
+    await t.close();
+    await Promise.all([smtp.stop(), fake.stop()]);
+  });
+
+  const drain = () => t.app.get(DispatcherService).drain();
+  const signed = (path: string, params: Record<string, string>, signature?: string) =>
+    t
+      .http()
+      .post(path)
+      .type('form')
+      .set('X-Twilio-Signature', signature ?? twilio.getExpectedTwilioSignature(TOKEN, `${BASE}${path}`, params))
+      .send(params);
+  const pathOf = (url: string) => url.slice(BASE.length);
+
+  async function enrolVoice(identifier: string, channels: ('voice' | 'sms')[] = ['voice']) {
+    const personId = await bookPerson(t, source, identifier);
+    const numbers = channels.map(() => `+1${++phone}`);
+    const res = await t
+      .http()
+      .post('/v1/enrollments')
+      .set('Authorization', `Bearer ${specialist}`)
+      .send({ personId, language: 'es', pin: PIN, contacts: channels.map((channel, i) => ({ channel, address: numbers[i] })) });
+    expect(res.status).toBe(201);
+    return { ...res.body, numbers } as { registrationId: string; manageToken: string; numbers: string[] };
+  }
+
+  const release = (identifier: string) =>
+    postEvents(t, source, event({ person: personWith(identifier), type: 'RELEASED', occurredAt: '2026-11-26T17:55:00Z' }));
+  const voiceDelivery = async (eventId: string) =>
+    (
+      await t.db.query(
+        `SELECT d.id, d.status, d.due_at, d.repeat_until FROM delivery d JOIN notification n ON n.id = d.notification_id WHERE n.event_id = $1 AND d.channel = 'voice'`,
+        [eventId],
+      )
+    ).rows[0];
+
+  it('an urgent call asks for the PIN in the registrant’s language; a wrong PIN may be retried, the right one confirms and stops the calls', async () => {
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+    const victim = await enrolVoice('VOICE-1');
+    const res = await release('VOICE-1');
+    await drain();
+    const [call] = fake.callsTo(victim.numbers[0]);
+    expect(call).toBeDefined();
+    const voicePath = pathOf(call.params.Url);
+
+    const twiml = await signed(voicePath, { CallSid: 'CA1', AnsweredBy: 'human' });
+    expect(twiml.status).toBe(200);
+    expect(twiml.text).toContain('<Gather');
+    expect(twiml.text).toContain('numDigits="4"');
+    expect(twiml.text).toContain('language="es-US"');
+    expect(twiml.text).toContain('911');
+    expect(twiml.text).toContain('PUESTO EN LIBERTAD');
+
+    const pinPath = `${voicePath}/pin?try=1`;
+    const wrong = await signed(pinPath, { Digits: '1111' });
+    expect(wrong.text).toContain('<Gather');
+    expect(wrong.text).toContain('try=2');
+    const right = await signed(`${voicePath}/pin?try=2`, { Digits: PIN });
+    expect(right.text).toContain('Gracias');
+    expect((await voiceDelivery(res.body.results[0].eventId)).status).toBe('confirmed');
+
+    clock.advance(31 * 60_000);
+    await drain();
+    expect(fake.callsTo(victim.numbers[0])).toHaveLength(1);
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+  });
+
+  it('three wrong PINs end the call', async () => {
+    const victim = await enrolVoice('VOICE-WRONG');
+    await release('VOICE-WRONG');
+    await drain();
+    const voicePath = pathOf(fake.callsTo(victim.numbers[0])[0].params.Url);
+    const last = await signed(`${voicePath}/pin?try=3`, { Digits: '0000' });
+    expect(last.text).toContain('<Hangup');
+    expect(last.text).not.toContain('<Gather');
+  });
+
+  it('calls again every 30 minutes until the PIN; answered without it, every 2 hours; never after 24 hours', async () => {
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+    const victim = await enrolVoice('VOICE-REPEAT');
+    const res = await release('VOICE-REPEAT');
+    const eventId = res.body.results[0].eventId;
+    await drain();
+    expect(fake.callsTo(victim.numbers[0])).toHaveLength(1);
+    clock.advance(29 * 60_000);
+    await drain();
+    expect(fake.callsTo(victim.numbers[0])).toHaveLength(1);
+    clock.advance(2 * 60_000);
+    await drain();
+    const calls = fake.callsTo(victim.numbers[0]);
+    expect(calls).toHaveLength(2);
+    expect((await voiceDelivery(eventId)).status).toBe('sent');
+
+    // Answered by a person who hung up without the PIN: the next call waits two hours.
+    const delivery = await voiceDelivery(eventId);
+    const { rows } = await t.db.query(`SELECT provider_message_id FROM delivery WHERE id = $1`, [delivery.id]);
+    const statusPath = `/v1/webhooks/twilio/status/${delivery.id}`;
+    expect(
+      (await signed(statusPath, { CallSid: rows[0].provider_message_id, CallStatus: 'completed', CallDuration: '25', AnsweredBy: 'human' }))
+        .status,
+    ).toBe(204);
+    expect((await voiceDelivery(eventId)).status).toBe('delivered');
+    clock.advance(60 * 60_000);
+    await drain();
+    expect(fake.callsTo(victim.numbers[0])).toHaveLength(2);
+    clock.advance(61 * 60_000);
+    await drain();
+    expect(fake.callsTo(victim.numbers[0])).toHaveLength(3);
+
+    const ledger = await t
+      .http()
+      .get(`/v1/registrations/${victim.registrationId}/notifications`)
+      .set('Authorization', `Bearer ${victim.manageToken}`);
+    expect(ledger.body.notifications[0].deliveries[0].attempts.map((a: { attemptNo: number }) => a.attemptNo)).toEqual([1, 2, 3]);
+
+    clock.set(new Date('2026-11-27T18:00:01Z'));
+    await drain();
+    clock.advance(3 * 3_600_000);
+    await drain();
+    expect(fake.callsTo(victim.numbers[0])).toHaveLength(3);
+    expect((await voiceDelivery(eventId)).repeat_until.getTime()).toBeLessThan(clock.now().getTime());
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+  });
+
+  it('SMS delivery reports move statuses forward only; repeats are harmless; forged ones are refused', async () => {
+    const victim = await enrolVoice('SMS-CB', ['sms']);
+    const res = await release('SMS-CB');
+    await drain();
+    const { rows } = await t.db.query(
+      `SELECT d.id, d.provider_message_id FROM delivery d JOIN notification n ON n.id = d.notification_id WHERE n.event_id = $1`,
+      [res.body.results[0].eventId],
+    );
+    const { id, provider_message_id: sid } = rows[0];
+    const path = `/v1/webhooks/twilio/status/${id}`;
+    const statusOf = async () => (await t.db.query(`SELECT status FROM delivery WHERE id = $1`, [id])).rows[0].status;
+
+    expect((await signed(path, { MessageSid: sid, MessageStatus: 'delivered' }, 'Zm9yZ2Vk')).status).toBe(403);
+    expect(await statusOf()).toBe('sent');
+    expect((await signed(path, { MessageSid: sid, MessageStatus: 'delivered' })).status).toBe(204);
+    expect(await statusOf()).toBe('delivered');
+    await signed(path, { MessageSid: sid, MessageStatus: 'sent' });
+    await signed(path, { MessageSid: sid, MessageStatus: 'undelivered', ErrorCode: '30003' });
+    await signed(path, { MessageSid: sid, MessageStatus: 'delivered' });
+    expect(await statusOf()).toBe('delivered');
+    await signed(path, { MessageSid: 'SMsomeoneelse', MessageStatus: 'failed' });
+    expect(await statusOf()).toBe('delivered');
+    const ledger = await t
+      .http()
+      .get(`/v1/registrations/${victim.registrationId}/notifications`)
+      .set('Authorization', `Bearer ${victim.manageToken}`);
+    expect(ledger.body.notifications[0].status).toBe('delivered');
+  });
+
+  it('a phone line verifies by entering the PIN in the verification call', async () => {
+    const personId = await bookPerson(t, source, 'VOICE-VERIFY');
+    const number = `+1${++phone}`;
+    const created = await register(t, { personId, language: 'en', pin: PIN, contacts: [{ channel: 'voice', address: number }] });
+    await drain();
+    const [call] = fake.callsTo(number);
+    const voicePath = pathOf(call.params.Url);
+    const prompt = await signed(voicePath, { CallSid: 'CA2' });
+    expect(prompt.text).toContain('enter your 4 digit PIN');
+    await signed(`${voicePath}/pin?try=1`, { Digits: PIN });
+    const view = await t
+      .http()
+      .get(`/v1/registrations/${created.body.registrationId}`)
+      .set('Authorization', `Bearer ${created.body.manageToken}`);
+    expect(view.body.contacts[0].verified).toBe(true);
+    expect(view.body.status).toBe('active');
+  });
+
+  it('STOP, then an alert: the opted-out number gets no SMS', async () => {
+    const victim = await enrolVoice('STOP-ALERT', ['sms']);
+    const params = { From: victim.numbers[0], Body: 'STOP' };
+    expect((await signed('/v1/webhooks/twilio/sms-inbound', params)).status).toBe(200);
+    const res = await release('STOP-ALERT');
+    expect(res.body.results[0].notificationsPlanned).toBe(1);
+    await drain();
+    expect(fake.messagesTo(victim.numbers[0])).toHaveLength(0);
+  });
+
+  it('an urgent alert nobody confirmed or received within 30 minutes escalates, once, to the enrolling specialist', async () => {
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+    const victim = await enrolVoice('ESCALATE-1');
+    await release('ESCALATE-1');
+    await drain();
+    const escalations = t.app.get(StaffAlertsService);
+    clock.advance(29 * 60_000);
+    expect(await escalations.escalate()).toBe(0);
+    clock.advance(2 * 60_000);
+    expect(await escalations.escalate()).toBeGreaterThanOrEqual(1);
+    expect(await escalations.escalate()).toBe(0);
+    await drain();
+    const mails = smtp.to(specialistEmail);
+    expect(mails.length).toBeGreaterThanOrEqual(1);
+    expect(mails.some((m) => m.subject?.includes('escalation') && m.text?.includes(victim.registrationId))).toBe(true);
+    for (const m of mails) for (const n of victim.numbers) expect(m.text).not.toContain(n);
+    const ledger = await t
+      .http()
+      .get(`/v1/registrations/${victim.registrationId}/notifications`)
+      .set('Authorization', `Bearer ${victim.manageToken}`);
+    expect(ledger.body.notifications[0].escalated).toBe(true);
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+  });
+
+  it('a stale feed emails every admin once, and again on recovery', async () => {
+    const feeds = t.app.get(FeedHealthService);
+    const quiet = await createSource(t, { name: 'Quiet County JMS', expectedIntervalSeconds: 60 });
+    void quiet;
+    clock.advance(120_000);
+    await feeds.check();
+    await feeds.check();
+    await drain();
+    const stale = smtp.messages.filter((m) => m.subject === 'Vigil feed STALE: Quiet County JMS');
+    expect(stale).toHaveLength(1);
+    expect(String((Array.isArray(stale[0].to) ? stale[0].to[0] : stale[0].to)?.text)).toContain('admin@test.vigil');
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+  });
+});
