@@ -107,9 +107,10 @@ export class Registrations1764144000000 implements MigrationInterface {
         lease_expires_at timestamptz,
         provider_message_id text,
         last_error text,
+        round integer NOT NULL DEFAULT 0,
         created_at timestamptz NOT NULL DEFAULT now(),
         updated_at timestamptz NOT NULL DEFAULT now(),
-        CONSTRAINT delivery_notification_contact_key UNIQUE (notification_id, contact_id),
+        CONSTRAINT delivery_notification_contact_key UNIQUE (notification_id, contact_id, round),
         CHECK ((purpose = 'staff') = (staff_id IS NOT NULL)),
         CHECK ((purpose = 'alert') = (notification_id IS NOT NULL))
       )`);

@@ -8,6 +8,7 @@ import { DeliveryContextService } from './delivery-context.service.js';
 import { DispatcherService } from './dispatcher.service.js';
 import { LedgerService } from './ledger.service.js';
 import { NotificationPlannerService } from './notification-planner.service.js';
+import { NotificationsController } from './notifications.controller.js';
 import { StaffAlertsService } from './staff-alerts.service.js';
 import { TwilioWebhooksController } from './twilio-webhooks.controller.js';
 import { SourcesModule } from '../sources/sources.module.js';
@@ -31,7 +32,7 @@ export class DeliveryModule {}
 
 @Module({
   imports: [DeliveryModule, RegistrationsModule],
-  controllers: [LedgerController, DeadLettersController, DevOutboxController, TwilioWebhooksController],
+  controllers: [LedgerController, DeadLettersController, DevOutboxController, TwilioWebhooksController, NotificationsController],
   providers: [RegistrationAccessGuard],
 })
 export class DeliveryApiModule {}

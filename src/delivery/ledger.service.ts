@@ -3,10 +3,11 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { FieldCipher } from '../common/crypto/field-cipher.js';
 import { DomainError } from '../common/problem/domain-error.js';
+import type { StaffPrincipal } from '../auth/staff-auth.guard.js';
 import { Clock } from '../common/clock.js';
 import { type Channel, maskAddress } from '../registrations/contact-address.js';
 import { DELIVERY_CHANNEL } from '../registrations/verification.service.js';
-import { attemptHash } from './ledger.js';
+import { verifyAttemptChains } from './ledger.js';
 
 export interface AttemptView {
   attemptNo: number;
@@ -47,6 +48,38 @@ export class LedgerService {
   ) {}
 
   async forRegistration(registrationId: string): Promise<NotificationView[]> {
+    return this.views('n.registration_id = $1', [registrationId]);
+  }
+
+  /** One notification, for staff: a specialist only for their own enrollees. */
+  async notification(id: string, staff: StaffPrincipal): Promise<NotificationView> {
+    const [view] = await this.views(
+      `n.id = $1 AND ($2::uuid IS NULL OR EXISTS (SELECT 1 FROM registration r WHERE r.id = n.registration_id AND r.enrolled_by = $2))`,
+      [id, staff.role === 'admin' ? null : staff.staffId],
+    );
+    if (!view) throw new DomainError('not_found', 'NOTIFICATION_NOT_FOUND', 'No such notification.');
+    return view;
+  }
+
+  /** A specialist's resend: a new round of deliveries to every contact that may receive it; the old rounds stay in the ledger. */
+  async resend(id: string, staff: StaffPrincipal): Promise<number> {
+    await this.notification(id, staff);
+    const rows: { id: string }[] = await this.db.query(
+      `WITH queued AS (
+         INSERT INTO delivery (purpose, notification_id, contact_id, channel, due_at, created_at, updated_at, round)
+         SELECT 'alert', n.id, c.id, c.channel, $2, $2, $2, coalesce((SELECT max(round) FROM delivery WHERE notification_id = n.id), 0) + 1
+         FROM notification n JOIN registration r ON r.id = n.registration_id AND r.status = 'active'
+         JOIN contact c ON c.registration_id = r.id
+         WHERE n.id = $1 AND c.verified_at IS NOT NULL AND c.unsubscribed_at IS NULL
+           AND NOT (c.channel = 'sms' AND EXISTS (SELECT 1 FROM phone_opt_out o WHERE o.address_index = c.address_index))
+         RETURNING id
+       ) SELECT id, pg_notify($3, 'due') FROM queued`,
+      [id, this.clock.now(), DELIVERY_CHANNEL],
+    );
+    return rows.length;
+  }
+
+  private async views(where: string, params: unknown[]): Promise<NotificationView[]> {
     const rows: {
       notification_id: string;
       event_id: string;
@@ -68,9 +101,9 @@ export class LedgerService {
                FROM delivery_attempt a WHERE a.delivery_id = d.id) AS attempts
        FROM notification n JOIN custody_event e ON e.id = n.event_id
        LEFT JOIN delivery d ON d.notification_id = n.id LEFT JOIN contact c ON c.id = d.contact_id
-       WHERE n.registration_id = $1
-       ORDER BY n.created_at DESC, n.id, c.position`,
-      [registrationId],
+       WHERE ${where}
+       ORDER BY n.created_at DESC, n.id, d.round, c.position`,
+      params,
     );
     const byId = new Map<string, NotificationView>();
     for (const row of rows) {
@@ -137,40 +170,8 @@ export class LedgerService {
   }
 
   /** Walks every attempt chain; returns the deliveries whose chain does not verify. */
-  async verifyChains(): Promise<string[]> {
-    const rows: {
-      delivery_id: string;
-      attempt_no: number;
-      started_at: Date;
-      finished_at: Date | null;
-      provider: string;
-      provider_message_id: string | null;
-      outcome: string | null;
-      error_code: string | null;
-      error_class: string | null;
-      prev_hash: Buffer | null;
-      hash: Buffer | null;
-    }[] = await this.db.query(`SELECT * FROM delivery_attempt WHERE outcome IS NOT NULL ORDER BY delivery_id, attempt_no`);
-    const broken = new Set<string>();
-    let prev: { delivery: string; hash: Buffer | null } | undefined;
-    for (const row of rows) {
-      const expectedPrev = prev?.delivery === row.delivery_id ? prev.hash : null;
-      const facts = {
-        deliveryId: row.delivery_id,
-        attemptNo: row.attempt_no,
-        startedAt: row.started_at,
-        finishedAt: row.finished_at!,
-        provider: row.provider,
-        providerMessageId: row.provider_message_id,
-        outcome: row.outcome!,
-        errorCode: row.error_code,
-        errorClass: row.error_class,
-      };
-      const prevMatches = (expectedPrev === null && row.prev_hash === null) || Boolean(expectedPrev && row.prev_hash?.equals(expectedPrev));
-      if (!prevMatches || !row.hash?.equals(attemptHash(row.prev_hash, facts))) broken.add(row.delivery_id);
-      prev = { delivery: row.delivery_id, hash: row.hash };
-    }
-    return [...broken];
+  verifyChains(): Promise<string[]> {
+    return verifyAttemptChains(this.db);
   }
 }
 

@@ -319,6 +319,35 @@ describe('matching, fan-out and delivery', () => {
     clock.set(new Date('2026-11-26T18:00:00Z'));
   });
 
+  it('a specialist sees and resends their own enrollee’s notification; another specialist cannot', async () => {
+    const victim = await enrol('DLV-RESEND');
+    const res = await release('DLV-RESEND', 'ESCAPED');
+    await drain();
+    const { rows } = await t.db.query(`SELECT id FROM notification WHERE event_id = $1`, [res.body.results[0].eventId]);
+    const notificationId = rows[0].id;
+    const other = await t.staffToken('specialist');
+    expect((await t.http().get(`/v1/notifications/${notificationId}`).set('Authorization', `Bearer ${other}`)).status).toBe(404);
+    expect((await t.http().post(`/v1/notifications/${notificationId}/resend`).set('Authorization', `Bearer ${other}`)).status).toBe(404);
+    expect((await t.http().get(`/v1/notifications/${notificationId}`).set('Authorization', `Bearer ${victim.manageToken}`)).status).toBe(
+      401,
+    );
+
+    const view = await t.http().get(`/v1/notifications/${notificationId}`).set('Authorization', `Bearer ${specialist}`);
+    expect(view.status).toBe(200);
+    expect(view.body.deliveries).toHaveLength(3);
+    const before = smtp.to(victim.contacts.email).length;
+    const resend = await t.http().post(`/v1/notifications/${notificationId}/resend`).set('Authorization', `Bearer ${specialist}`);
+    expect(resend.status).toBe(202);
+    expect(resend.body.deliveries).toBe(3);
+    await drain();
+    expect(smtp.to(victim.contacts.email)).toHaveLength(before + 1);
+    const after = await t
+      .http()
+      .get(`/v1/notifications/${notificationId}`)
+      .set('Authorization', `Bearer ${await t.adminToken()}`);
+    expect(after.body.deliveries).toHaveLength(6);
+  });
+
   it('the ledger chain detects an edited attempt; attempts cannot be changed once finished', async () => {
     const { rows } = await t.db.query(`SELECT delivery_id, attempt_no FROM delivery_attempt WHERE outcome = 'accepted' LIMIT 1`);
     await expect(

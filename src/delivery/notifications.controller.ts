@@ -1,0 +1,53 @@
+import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { CurrentStaff } from '../auth/current-staff.decorator.js';
+import { type StaffPrincipal, StaffOnly } from '../auth/staff-auth.guard.js';
+import { AuditService } from '../common/audit.service.js';
+import { LedgerService, type NotificationView } from './ledger.service.js';
+
+@ApiTags('notifications')
+@Controller('v1/notifications')
+@StaffOnly('specialist')
+export class NotificationsController {
+  constructor(
+    private readonly ledger: LedgerService,
+    private readonly audit: AuditService,
+  ) {}
+
+  @Get(':id')
+  @ApiOkResponse({ description: 'One notification with its deliveries and attempts (a specialist sees only their enrollees)' })
+  async view(
+    @Param('id', ParseUUIDPipe) id: string,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Req() req: Request,
+  ): Promise<NotificationView> {
+    const notification = await this.ledger.notification(id, staff);
+    await this.audit.record([
+      { actor: staff, action: 'notification.view', targetType: 'notification', targetId: id, clientAddress: req.ip },
+    ]);
+    return notification;
+  }
+
+  @Post(':id/resend')
+  @HttpCode(202)
+  @ApiAcceptedResponse({ description: 'New deliveries for every reachable contact; the earlier ones stay in the ledger' })
+  async resend(
+    @Param('id', ParseUUIDPipe) id: string,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Req() req: Request,
+  ): Promise<{ notificationId: string; deliveries: number }> {
+    const deliveries = await this.ledger.resend(id, staff);
+    await this.audit.record([
+      {
+        actor: staff,
+        action: 'notification.resend',
+        targetType: 'notification',
+        targetId: id,
+        clientAddress: req.ip,
+        details: { deliveries },
+      },
+    ]);
+    return { notificationId: id, deliveries };
+  }
+}
