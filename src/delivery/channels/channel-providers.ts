@@ -7,6 +7,7 @@ import type { Channel } from '../../registrations/contact-address.js';
 import type { ChannelProvider } from './channel-provider.js';
 import { DevOutboxProvider } from './dev-outbox.provider.js';
 import { EmailProvider } from './email.provider.js';
+import { RateLimitedProvider } from './rate-limited.provider.js';
 import { twilioClient, TwilioSmsProvider, TwilioVoiceProvider } from './twilio.provider.js';
 
 /** One provider per channel, from configuration; a channel without settings goes to the dev outbox. */
@@ -23,6 +24,10 @@ export class ChannelProviders {
       voice: twilio ? new TwilioVoiceProvider(twilio, config.twilio!.fromNumber) : outbox,
     };
     const unconfigured = (Object.keys(this.byChannel) as Channel[]).filter((channel) => this.byChannel[channel] === outbox);
+    const rates: Record<Channel, number> = { email: config.email.perSecond, sms: config.rates.sms, voice: config.rates.voice };
+    for (const channel of Object.keys(this.byChannel) as Channel[]) {
+      if (rates[channel] > 0) this.byChannel[channel] = new RateLimitedProvider(this.byChannel[channel], rates[channel]);
+    }
     if (unconfigured.length)
       new Logger(ChannelProviders.name).warn(`No provider settings for ${unconfigured.join(', ')}: those messages go to the dev outbox`);
   }

@@ -1,0 +1,249 @@
+import 'reflect-metadata';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { createApp } from '../src/app.factory.js';
+import { FieldCipher } from '../src/common/crypto/field-cipher.js';
+import { loadConfig } from '../src/config/app-config.js';
+import { startEmbeddedPostgres } from '../src/database/embedded-postgres.launcher.js';
+import { ensureDatabase } from '../src/database/ensure-database.js';
+import { runMigrations } from '../src/database/migrate.js';
+import { startInstantTwilio } from './fake-twilio.js';
+import { report } from './support.js';
+
+const RATE = 200;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
+const FAN_OUT = 100_000;
+const DISPATCH_DELIVERIES = Number(process.env.BENCH_DISPATCH ?? 10_000);
+
+async function peakRss(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+}
+
+async function main(): Promise<void> {
+  const folder = await mkdtemp(path.join(tmpdir(), 'vigil-bench-delivery-'));
+  const postgres = await startEmbeddedPostgres({ dataDir: folder, persistent: false, settings: { max_connections: '300' } });
+  const twilio = await startInstantTwilio();
+  const workers: ChildProcess[] = [];
+  try {
+    await ensureDatabase(postgres.url(), 'vigil_bench');
+    const url = postgres.url('vigil_bench');
+    await runMigrations(url);
+    const key = randomBytes(32);
+    const admin = { email: 'bench@vigil.local', password: randomBytes(12).toString('hex') };
+    const env = {
+      DATABASE_URL: url,
+      ENCRYPTION_KEY: key.toString('base64'),
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      BOOTSTRAP_ADMIN_EMAIL: admin.email,
+      BOOTSTRAP_ADMIN_PASSWORD: admin.password,
+      TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
+      TWILIO_AUTH_TOKEN: 'bench',
+      TWILIO_FROM_NUMBER: '+15005550006',
+      TWILIO_API_BASE_URL: twilio.baseUrl,
+      PUBLIC_BASE_URL: 'http://127.0.0.1',
+      LOG_LEVEL: 'warn',
+      MIGRATIONS_RUN: 'false',
+    };
+    const app = await createApp(loadConfig({ ...env, ROLE: 'api', PORT: '0' }));
+    await app.listen(0, '127.0.0.1');
+    const base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+    const call = async (method: string, route: string, token: string, body?: unknown) => {
+      const res = await fetch(`${base}${route}`, {
+        method,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (res.status >= 300) throw new Error(`${method} ${route} answered ${res.status}: ${await res.text()}`);
+      return (await res.json()) as Record<string, unknown>;
+    };
+    const login = await fetch(`${base}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(admin),
+    });
+    const adminToken = ((await login.json()) as { accessToken: string }).accessToken;
+    const { apiKey } = (await call('POST', '/v1/admin/sources', adminToken, { name: 'bench' })) as { apiKey: string };
+    const db = new pg.Pool({ connectionString: url, max: 4 });
+    const cipher = new FieldCipher(key);
+    const spawnWorker = () => {
+      const child = spawn(process.execPath, [path.resolve('dist/src/main.js')], {
+        env: { PATH: process.env.PATH ?? '', NODE_ENV: 'development', ...env, ROLE: 'worker', PORT: '0' },
+        stdio: 'ignore',
+      });
+      workers.push(child);
+      return child;
+    };
+    const stopWorkers = async () => {
+      const rss = await Promise.all(workers.map((w) => peakRss(w.pid!)));
+      await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<void>((resolve) => {
+              w.once('exit', () => resolve());
+              w.kill('SIGTERM');
+            }),
+        ),
+      );
+      workers.length = 0;
+      return Math.max(0, ...rss);
+    };
+    const sentCount = async () => Number((await db.query(`SELECT count(*) FROM delivery WHERE status = 'sent'`)).rows[0].count);
+    const waitAllSent = async (total: number, limitMs: number) => {
+      const deadline = Date.now() + limitMs;
+      while ((await sentCount()) < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    };
+
+    // 1. Event-to-first-attempt latency at 200 events/s (batches of 20 every 100 ms), one worker process.
+    const people = 200;
+    const seeded = await seedRegistrations(db, cipher, people, 1);
+    spawnWorker();
+    await new Promise((r) => setTimeout(r, 3_000));
+    const started = Date.now();
+    let sent = 0;
+    const inFlight: Promise<unknown>[] = [];
+    for (let tick = 0; Date.now() - started < SECONDS * 1000; tick++) {
+      const due = started + tick * 100;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      const events = Array.from({ length: RATE / 10 }, () => ({
+        sourceEventId: randomUUID(),
+        type: 'RELEASED',
+        occurredAt: new Date(Date.now() - 1000).toISOString(),
+        person: {
+          identifiers: [{ system: 'A_NUMBER', value: seeded.identifiers[sent++ % people] }],
+          firstName: 'Bench',
+          lastName: 'Person',
+        },
+        facility: { code: 'BENCH-1' },
+      }));
+      inFlight.push(call('POST', '/v1/custody-events', apiKey, { events }));
+    }
+    await Promise.all(inFlight);
+    const eventsSent = sent;
+    await waitAllSent(eventsSent, 120_000);
+    const latencies = (
+      await db.query(
+        `SELECT extract(epoch FROM (a.started_at - e.received_at)) * 1000 AS ms
+         FROM delivery d JOIN notification n ON n.id = d.notification_id JOIN custody_event e ON e.id = n.event_id
+         JOIN delivery_attempt a ON a.delivery_id = d.id AND a.attempt_no = 1`,
+      )
+    ).rows
+      .map((r) => Number(r.ms))
+      .sort((a, b) => a - b);
+    const latencyWorkerRss = await stopWorkers();
+
+    // 2. Planning one event for 100,000 registrations (inside the ingestion transaction).
+    const crowd = await seedRegistrations(db, cipher, 1, FAN_OUT);
+    const t0 = performance.now();
+    await call('POST', '/v1/custody-events', apiKey, {
+      sourceEventId: randomUUID(),
+      type: 'RELEASED',
+      occurredAt: new Date(Date.now() - 1000).toISOString(),
+      person: { identifiers: [{ system: 'A_NUMBER', value: crowd.identifiers[0] }], firstName: 'Bench', lastName: 'Crowd' },
+      facility: { code: 'BENCH-1' },
+    });
+    const planSeconds = (performance.now() - t0) / 1000;
+    const planned = Number((await db.query(`SELECT count(*) FROM delivery WHERE status = 'pending'`)).rows[0].count);
+    await db.query(`UPDATE delivery SET status = 'suppressed' WHERE status = 'pending'`);
+
+    // 3. Dispatch rate with 1 and with 4 worker processes.
+    const rates: number[] = [];
+    let dispatchRss = 0;
+    for (const count of [1, 4]) {
+      const before = await sentCount();
+      await seedVerifications(db, cipher, DISPATCH_DELIVERIES);
+      const t1 = performance.now();
+      for (let i = 0; i < count; i++) spawnWorker();
+      await waitAllSent(before + DISPATCH_DELIVERIES, 600_000);
+      rates.push((((await sentCount()) - before) / (performance.now() - t1)) * 1000);
+      dispatchRss = Math.max(dispatchRss, await stopWorkers());
+    }
+
+    await app.close();
+    await db.end();
+    report(
+      'delivery',
+      {
+        events_sent: eventsSent,
+        event_to_first_attempt_p50_ms: quantile(latencies, 0.5),
+        event_to_first_attempt_p99_ms: quantile(latencies, 0.99),
+        planning_100k_registrations_s: planSeconds,
+        deliveries_planned: planned,
+        dispatch_per_s_1_worker: rates[0],
+        dispatch_per_s_4_workers: rates[1],
+        peak_rss_worker_mb: Math.max(latencyWorkerRss, dispatchRss),
+        peak_rss_api_mb: process.resourceUsage().maxRSS / 1024,
+      },
+      {
+        event_to_first_attempt_p99_ms: '≤ 250',
+        planning_100k_registrations_s: '≤ 5',
+        dispatch_per_s_4_workers: '≥ 2000',
+        peak_rss_worker_mb: '≤ 300',
+        peak_rss_api_mb: '≤ 300',
+      },
+      [
+        `${RATE} events/s for ${SECONDS} s in batches of ${RATE / 10} every 100 ms, one SMS contact each; instant fake Twilio on loopback.`,
+        `Dispatch: ${DISPATCH_DELIVERIES} queued SMS per run, counted from the first worker's start (includes its boot).`,
+        'peak_rss_api_mb is the benchmark process, which also runs the API and the load generator.',
+      ],
+    );
+  } finally {
+    for (const w of workers) w.kill('SIGKILL');
+    await twilio.stop();
+    await postgres.stop();
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+/** `people` persons, each with `perPerson` active registrations holding one verified SMS contact. */
+async function seedRegistrations(db: pg.Pool, cipher: FieldCipher, people: number, perPerson: number): Promise<{ identifiers: string[] }> {
+  const identifiers = Array.from({ length: people }, () => `BENCH${randomBytes(5).toString('hex').toUpperCase()}`);
+  const address = cipher.encrypt('+18325550100');
+  for (const identifier of identifiers) {
+    const person = await db.query(
+      `INSERT INTO person (first_name, last_name, first_name_key, last_name_key) VALUES ('Bench', 'Person', 'bench', 'person') RETURNING id`,
+    );
+    await db.query(`INSERT INTO person_identifier (person_id, system, value) VALUES ($1, 'A_NUMBER', $2)`, [person.rows[0].id, identifier]);
+    await db.query(
+      `WITH r AS (
+         INSERT INTO registration (person_id, language, manage_token_hash)
+         SELECT $1, 'en', gen_random_bytes_compat FROM (SELECT decode(md5(random()::text || g), 'hex') AS gen_random_bytes_compat FROM generate_series(1, $2) g) s
+         RETURNING id)
+       INSERT INTO contact (registration_id, position, channel, address, address_index, key_id, verified_at, verified_by)
+       SELECT r.id, 1, 'sms', $3, decode(md5(random()::text || r.id), 'hex'), $4, now(), 'specialist' FROM r`,
+      [person.rows[0].id, perPerson, address, cipher.currentKeyId],
+    );
+  }
+  return { identifiers };
+}
+
+async function seedVerifications(db: pg.Pool, cipher: FieldCipher, count: number): Promise<void> {
+  const person = await db.query(
+    `INSERT INTO person (first_name, last_name, first_name_key, last_name_key) VALUES ('W', 'W', 'w', 'w') RETURNING id`,
+  );
+  const registration = await db.query(
+    `INSERT INTO registration (person_id, language, manage_token_hash) VALUES ($1, 'en', $2) RETURNING id`,
+    [person.rows[0].id, randomBytes(32)],
+  );
+  await db.query(
+    `WITH c AS (
+       INSERT INTO contact (registration_id, position, channel, address, address_index, key_id)
+       SELECT $1, g, 'sms', $2, decode(md5(random()::text || g), 'hex'), $3 FROM generate_series(1, $4) g RETURNING id)
+     INSERT INTO delivery (purpose, contact_id, channel, secret, due_at) SELECT 'verification', c.id, 'sms', $5, now() FROM c`,
+    [registration.rows[0].id, cipher.encrypt('+18325550100'), cipher.currentKeyId, count, cipher.encrypt('123456')],
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
