@@ -1,5 +1,6 @@
-import { Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiExcludeController, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiExcludeController, ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { IsIn, IsOptional } from 'class-validator';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { StaffOnly } from '../auth/staff-auth.guard.js';
@@ -32,6 +33,13 @@ export class LedgerController {
   }
 }
 
+class DeadLetterQuery {
+  @ApiPropertyOptional({ enum: ['dead'], default: 'dead' })
+  @IsOptional()
+  @IsIn(['dead'])
+  status?: 'dead';
+}
+
 @ApiTags('admin')
 @Controller('v1/admin/deliveries')
 @StaffOnly('admin')
@@ -40,7 +48,7 @@ export class DeadLettersController {
 
   @Get()
   @ApiOkResponse({ description: 'Dead deliveries (?status=dead)' })
-  async list(): Promise<{ deliveries: Awaited<ReturnType<LedgerService['dead']>> }> {
+  async list(@Query() _query: DeadLetterQuery): Promise<{ deliveries: Awaited<ReturnType<LedgerService['dead']>> }> {
     return { deliveries: await this.ledger.dead() };
   }
 

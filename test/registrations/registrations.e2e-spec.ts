@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../support/manual-clock.js';
 import { bookPerson, latestCode, register } from '../support/registrations.js';
-import { createSource, type TestSource } from '../support/sources.js';
+import { createSource, event, personWith, postEvents, type TestSource } from '../support/sources.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 describe('registrations', () => {
@@ -295,8 +295,35 @@ describe('registrations', () => {
   });
 
   it('follows the person through a merge', async () => {
-    const created = await register(t, body());
+    const older = await bookPerson(t, source, 'MERGE-OLD');
+    const younger = (await postEvents(t, source, event({ person: personWith('MERGE-YOUNG', {}, 'FBI_NUMBER') }))).body.results[0]
+      .eventId as string;
+    const youngerId = (await t.db.query(`SELECT person_id FROM custody_event WHERE id = $1`, [younger])).rows[0].person_id as string;
+    const created = await register(t, body({ personId: youngerId }));
+    expect(created.status).toBe(201);
+    const joined = await postEvents(
+      t,
+      source,
+      event({
+        type: 'TRANSFERRED',
+        toFacility: { code: 'STATE-9' },
+        person: {
+          identifiers: [
+            { system: 'A_NUMBER', value: 'MERGE-OLD' },
+            { system: 'FBI_NUMBER', value: 'MERGE-YOUNG' },
+          ],
+          firstName: 'John',
+          lastName: 'Doe',
+        },
+      }),
+    );
+    expect(joined.status).toBe(202);
     const { rows } = await t.db.query(`SELECT person_id FROM registration WHERE id = $1`, [created.body.registrationId]);
-    expect(rows[0].person_id).toBe(personId);
+    expect(rows[0].person_id).toBe(older);
+    const view = await t
+      .http()
+      .get(`/v1/registrations/${created.body.registrationId}`)
+      .set('Authorization', `Bearer ${created.body.manageToken}`);
+    expect(view.body.person).toMatchObject({ custodyStatus: 'TRANSFERRED', facility: { code: 'STATE-9' } });
   });
 });
