@@ -48,6 +48,8 @@ export interface DeliveryContext {
   last_name: string | null;
   facility_name: string | null;
   to_facility_name: string | null;
+  last_attempt_no: number | null;
+  last_hash: Buffer | null;
 }
 
 /** What staff messages (escalations, feed alerts) carry; never a victim's address. */
@@ -65,15 +67,24 @@ export class DeliveryContextService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** With `leaseOwner`, only while that worker holds the delivery. */
-  async load(id: string, leaseOwner?: string): Promise<DeliveryContext | undefined> {
-    const rows: DeliveryContext[] = await this.db.query(
+  async load(id: string): Promise<DeliveryContext | undefined> {
+    return (await this.query('d.id = $1', [id]))[0];
+  }
+
+  /** The deliveries of a claimed batch that this worker still holds. */
+  loadMany(ids: string[], leaseOwner: string): Promise<DeliveryContext[]> {
+    return this.query('d.id = ANY($1::uuid[]) AND d.lease_owner = $2', [ids, leaseOwner]);
+  }
+
+  private query(where: string, params: unknown[]): Promise<DeliveryContext[]> {
+    return this.db.query(
       `SELECT d.id, d.purpose, d.channel, d.status, d.attempts, d.secret, d.payload, d.repeat_until, d.contact_id, d.notification_id,
               c.address, s.email AS staff_email, c.unsubscribed_at,
               EXISTS (SELECT 1 FROM phone_opt_out o WHERE o.address_index = c.address_index) AS opted_out,
               r.id AS registration_id, r.status AS registration_status, r.pin_hash, r.language, r.quiet_hours,
               n.kind, n.urgent, e.type AS event_type, e.occurred_at, e.scheduled_for,
-              p.first_name, p.last_name, coalesce(f.name, f.code) AS facility_name, coalesce(tf.name, tf.code) AS to_facility_name
+              p.first_name, p.last_name, coalesce(f.name, f.code) AS facility_name, coalesce(tf.name, tf.code) AS to_facility_name,
+              last.attempt_no AS last_attempt_no, last.hash AS last_hash
        FROM delivery d
        LEFT JOIN contact c ON c.id = d.contact_id
        LEFT JOIN staff s ON s.id = d.staff_id
@@ -83,10 +94,10 @@ export class DeliveryContextService {
        LEFT JOIN person p ON p.id = e.person_id
        LEFT JOIN facility f ON f.id = e.facility_id
        LEFT JOIN facility tf ON tf.id = e.to_facility_id
-       WHERE d.id = $1 AND ($2::text IS NULL OR d.lease_owner = $2)`,
-      [id, leaseOwner ?? null],
+       LEFT JOIN LATERAL (SELECT a.attempt_no, a.hash FROM delivery_attempt a WHERE a.delivery_id = d.id ORDER BY a.attempt_no DESC LIMIT 1) last ON true
+       WHERE ${where}`,
+      params,
     );
-    return rows[0];
   }
 
   /** What a phone call says: the alert (or the verification prompt), in the registrant's language. */

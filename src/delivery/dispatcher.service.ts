@@ -124,22 +124,21 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /**
+   * One claimed batch costs a handful of statements whatever its size: load every context, write
+   * every attempt row (ledger first), call the providers concurrently, then record all outcomes and
+   * all status changes. If the process dies in between, the leases expire and the batch is retried.
+   */
   private async processAll(ids: string[]): Promise<void> {
-    const queue = [...ids];
-    const workers = Array.from({ length: Math.min(this.config.dispatchConcurrency, queue.length) }, async () => {
-      for (let id = queue.shift(); id; id = queue.shift()) {
-        const work = this.process(id).catch((error: unknown) =>
-          this.logger.error(
-            { deliveryId: id, err: (error as Error).message },
-            'delivery processing failed; the lease will expire and it is retried',
-          ),
-        );
-        this.inFlight.add(work);
-        await work;
-        this.inFlight.delete(work);
-      }
-    });
-    await Promise.all(workers);
+    const work = this.processBatch(ids).catch((error: unknown) =>
+      this.logger.error(
+        { deliveries: ids.length, err: (error as Error).message },
+        'dispatch batch failed; its leases expire and it is retried',
+      ),
+    );
+    this.inFlight.add(work);
+    await work;
+    this.inFlight.delete(work);
   }
 
   async claim(limit: number): Promise<string[]> {
@@ -161,80 +160,136 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     return rows.map((row) => row.id);
   }
 
-  private async process(id: string): Promise<void> {
-    const context = await this.contexts.load(id, this.workerId);
-    if (!context) return;
-    const repeat = context.status === 'sent' || context.status === 'delivered';
-    if (this.blocked(context)) return this.finish(id, { status: repeat ? context.status : 'suppressed', stopRepeats: true });
-
-    if (context.purpose === 'alert' && !context.urgent && context.quiet_hours) {
-      const until = quietHoursEnd(context.quiet_hours, this.clock.now());
-      if (until) return this.finish(id, { status: 'held', dueAt: until });
+  private async processBatch(ids: string[]): Promise<void> {
+    const contexts = await this.contexts.loadMany(ids, this.workerId);
+    const changes: Change[] = [];
+    const sends: { context: DeliveryContext; attemptNo: number; prevHash: Buffer | null; round: number; repeat: boolean }[] = [];
+    const now = this.clock.now();
+    for (const context of contexts) {
+      const repeat = context.status === 'sent' || context.status === 'delivered';
+      if (this.blocked(context)) {
+        changes.push({ id: context.id, status: repeat ? context.status : 'suppressed', stopRepeats: true });
+        continue;
+      }
+      if (context.purpose === 'alert' && !context.urgent && context.quiet_hours) {
+        const until = quietHoursEnd(context.quiet_hours, now);
+        if (until) {
+          changes.push({ id: context.id, status: 'held', dueAt: until });
+          continue;
+        }
+      }
+      // Attempt numbers keep counting across an admin's retry; `attempts` counts only the current round.
+      sends.push({
+        context,
+        attemptNo: (context.last_attempt_no ?? 0) + 1,
+        prevHash: context.last_hash,
+        round: context.attempts + 1,
+        repeat,
+      });
     }
 
-    const message = this.contexts.render(context);
-    const provider = this.providers.for(context.channel);
-    // Attempt numbers keep counting across an admin's retry; `attempts` counts only the current round.
-    const round = context.attempts + 1;
     const startedAt = this.clock.now();
-    const [previous]: { hash: Buffer | null; attempt_no: number }[] = await this.db.query(
-      `SELECT hash, attempt_no FROM delivery_attempt WHERE delivery_id = $1 ORDER BY attempt_no DESC LIMIT 1`,
-      [id],
-    );
-    const attemptNo = (previous?.attempt_no ?? 0) + 1;
-    const prevHash = previous?.hash ?? null;
-    // Ledger first: the attempt exists before the provider is called.
-    await this.db.query(
-      `INSERT INTO delivery_attempt (delivery_id, attempt_no, started_at, provider, prev_hash) VALUES ($1, $2, $3, $4, $5)`,
-      [id, attemptNo, startedAt, provider.name, prevHash],
-    );
-
-    let providerMessageId: string | null = null;
-    let failure: Classified | undefined;
-    let excerpt: string | null = null;
-    try {
-      providerMessageId = (await provider.send(message)).providerMessageId;
-    } catch (error) {
-      failure = classifyError(error);
-      excerpt = String((error as Error)?.message ?? error).slice(0, 300);
+    const prepared = sends.map((send) => ({ ...send, provider: this.providers.for(send.context.channel) }));
+    if (prepared.length) {
+      // Ledger first: every attempt exists before any provider is called.
+      await this.db.query(
+        `INSERT INTO delivery_attempt (delivery_id, attempt_no, started_at, provider, prev_hash)
+         SELECT d, n, $3, p, h FROM unnest($1::uuid[], $2::int[], $4::text[], $5::bytea[]) AS v(d, n, p, h)`,
+        [
+          prepared.map((s) => s.context.id),
+          prepared.map((s) => s.attemptNo),
+          startedAt,
+          prepared.map((s) => s.provider.name),
+          prepared.map((s) => s.prevHash),
+        ],
+      );
     }
-    const finishedAt = this.clock.now();
-    const outcome = failure?.outcome ?? 'accepted';
-    const facts = {
-      deliveryId: id,
-      attemptNo,
-      startedAt,
-      finishedAt,
-      provider: provider.name,
-      providerMessageId,
-      outcome,
-      errorCode: failure?.errorCode ?? null,
-      errorClass: failure?.errorClass ?? null,
-    };
-    await this.db.query(
-      `UPDATE delivery_attempt SET finished_at = $3, provider_message_id = $4, outcome = $5, error_code = $6, error_class = $7,
-              response_excerpt = $8, hash = $9
-       WHERE delivery_id = $1 AND attempt_no = $2`,
-      [id, attemptNo, finishedAt, providerMessageId, outcome, facts.errorCode, facts.errorClass, excerpt, attemptHash(prevHash, facts)],
-    );
 
-    const keep = repeat ? context.status : undefined;
+    const results = await mapConcurrently(prepared, this.config.dispatchConcurrency, async (send) => {
+      try {
+        const { providerMessageId } = await send.provider.send(this.contexts.render(send.context));
+        return { providerMessageId, failure: undefined, excerpt: null, finishedAt: this.clock.now() };
+      } catch (error) {
+        return {
+          providerMessageId: null,
+          failure: classifyError(error),
+          excerpt: String((error as Error)?.message ?? error).slice(0, 300),
+          finishedAt: this.clock.now(),
+        };
+      }
+    });
+
+    const finished = prepared.map((send, i) => {
+      const result = results[i];
+      const facts = {
+        deliveryId: send.context.id,
+        attemptNo: send.attemptNo,
+        startedAt,
+        finishedAt: result.finishedAt,
+        provider: send.provider.name,
+        providerMessageId: result.providerMessageId,
+        outcome: result.failure?.outcome ?? 'accepted',
+        errorCode: result.failure?.errorCode ?? null,
+        errorClass: result.failure?.errorClass ?? null,
+      };
+      return { facts, excerpt: result.excerpt, hash: attemptHash(send.prevHash, facts) };
+    });
+    if (finished.length) {
+      await this.db.query(
+        `UPDATE delivery_attempt a SET finished_at = v.finished_at, provider_message_id = v.pmid, outcome = v.outcome,
+                error_code = v.code, error_class = v.class, response_excerpt = v.excerpt, hash = v.hash
+         FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[])
+              AS v(delivery_id, attempt_no, finished_at, pmid, outcome, code, class, excerpt, hash)
+         WHERE a.delivery_id = v.delivery_id AND a.attempt_no = v.attempt_no`,
+        [
+          finished.map((f) => f.facts.deliveryId),
+          finished.map((f) => f.facts.attemptNo),
+          finished.map((f) => f.facts.finishedAt),
+          finished.map((f) => f.facts.providerMessageId),
+          finished.map((f) => f.facts.outcome),
+          finished.map((f) => f.facts.errorCode),
+          finished.map((f) => f.facts.errorClass),
+          finished.map((f) => f.excerpt),
+          finished.map((f) => f.hash),
+        ],
+      );
+    }
+
+    prepared.forEach((send, i) => changes.push(this.outcome(send, results[i])));
+    await this.finishMany(changes);
+  }
+
+  private outcome(
+    send: { context: DeliveryContext; round: number; repeat: boolean },
+    result: { providerMessageId: string | null; failure: Classified | undefined; finishedAt: Date },
+  ): Change {
+    const { context, round } = send;
+    const keep = send.repeat ? context.status : undefined;
+    const failure = result.failure;
     if (!failure) {
       // An urgent phone alert calls again later unless its PIN is entered first.
-      const nextCall = context.repeat_until ? new Date(finishedAt.getTime() + this.config.voice.repeatMinutes * 60_000) : undefined;
-      return this.finish(id, { status: keep ?? 'sent', attempts: context.repeat_until ? 0 : round, providerMessageId, dueAt: nextCall });
+      const nextCall = context.repeat_until ? new Date(result.finishedAt.getTime() + this.config.voice.repeatMinutes * 60_000) : undefined;
+      return {
+        id: context.id,
+        status: keep ?? 'sent',
+        attempts: context.repeat_until ? 0 : round,
+        providerMessageId: result.providerMessageId,
+        dueAt: nextCall,
+      };
     }
     if (failure.outcome === 'permanent_error')
-      return this.finish(id, { status: 'failed', attempts: round, error: failure.errorCode, stopRepeats: true });
-    if (round >= this.config.retry.maxAttempts)
-      return this.finish(id, { status: keep ?? 'dead', attempts: round, error: failure.errorCode, stopRepeats: !keep });
+      return { id: context.id, status: 'failed', attempts: round, error: failure.errorCode, stopRepeats: true };
+    if (round >= this.config.retry.maxAttempts) {
+      return { id: context.id, status: keep ?? 'dead', attempts: round, error: failure.errorCode, stopRepeats: !keep };
+    }
     const delay = backoffSeconds(round - 1, this.config.retry) * 1000;
-    return this.finish(id, {
+    return {
+      id: context.id,
       status: keep ?? 'pending',
       attempts: round,
-      dueAt: new Date(finishedAt.getTime() + delay),
+      dueAt: new Date(result.finishedAt.getTime() + delay),
       error: failure.errorCode,
-    });
+    };
   }
 
   /** Unverified contacts get only verification; stopped, unsubscribed and STOPped ones get nothing. */
@@ -245,27 +300,49 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     return false;
   }
 
-  private async finish(
-    id: string,
-    change: { status: string; attempts?: number; dueAt?: Date; providerMessageId?: string | null; error?: string; stopRepeats?: boolean },
-  ): Promise<void> {
+  private async finishMany(changes: Change[]): Promise<void> {
+    if (!changes.length) return;
     await this.db.query(
-      `UPDATE delivery SET status = $3, attempts = coalesce($4, attempts), due_at = coalesce($5, due_at),
-              provider_message_id = coalesce($6, provider_message_id), last_error = $7,
-              lease_owner = NULL, lease_expires_at = NULL, updated_at = $8,
-              repeat_until = CASE WHEN $9 THEN NULL ELSE repeat_until END
-       WHERE id = $1 AND lease_owner = $2`,
+      `UPDATE delivery d SET status = v.status, attempts = coalesce(v.attempts, d.attempts), due_at = coalesce(v.due_at, d.due_at),
+              provider_message_id = coalesce(v.pmid, d.provider_message_id), last_error = v.error,
+              lease_owner = NULL, lease_expires_at = NULL, updated_at = $2,
+              repeat_until = CASE WHEN v.stop THEN NULL ELSE d.repeat_until END
+       FROM unnest($3::uuid[], $4::text[], $5::int[], $6::timestamptz[], $7::text[], $8::text[], $9::boolean[])
+            AS v(id, status, attempts, due_at, pmid, error, stop)
+       WHERE d.id = v.id AND d.lease_owner = $1`,
       [
-        id,
         this.workerId,
-        change.status,
-        change.attempts ?? null,
-        change.dueAt ?? null,
-        change.providerMessageId ?? null,
-        change.error ?? null,
         this.clock.now(),
-        change.stopRepeats ?? false,
+        changes.map((c) => c.id),
+        changes.map((c) => c.status),
+        changes.map((c) => c.attempts ?? null),
+        changes.map((c) => c.dueAt ?? null),
+        changes.map((c) => c.providerMessageId ?? null),
+        changes.map((c) => c.error ?? null),
+        changes.map((c) => c.stopRepeats ?? false),
       ],
     );
   }
+}
+
+interface Change {
+  id: string;
+  status: string;
+  attempts?: number;
+  dueAt?: Date;
+  providerMessageId?: string | null;
+  error?: string;
+  stopRepeats?: boolean;
+}
+
+/** Runs `work` over `items` with at most `limit` at once, keeping the order of results. */
+async function mapConcurrently<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      for (let i = next++; i < items.length; i = next++) results[i] = await work(items[i]);
+    }),
+  );
+  return results;
 }
