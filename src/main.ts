@@ -3,11 +3,11 @@ import { pino } from 'pino';
 import { createApp } from './app.factory.js';
 import { BootstrapAdminService } from './auth/bootstrap-admin.service.js';
 import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js';
+import { EMBEDDED_DATABASE } from './database/cli-database.js';
 import { type RunningPostgres, startEmbeddedPostgres } from './database/embedded-postgres.launcher.js';
 import { ensureDatabase } from './database/ensure-database.js';
 import { runMigrations } from './database/migrate.js';
 
-const EMBEDDED_DATABASE = 'vigil';
 const SHUTDOWN_GRACE_MS = 30_000;
 
 async function main(): Promise<void> {

@@ -4,8 +4,7 @@ import path from 'node:path';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../config/app-config.js';
 import { dataSourceOptions } from './data-source-options.js';
-import { type RunningPostgres, startEmbeddedPostgres } from './embedded-postgres.launcher.js';
-import { ensureDatabase } from './ensure-database.js';
+import { withDatabaseUrl } from './cli-database.js';
 import { revertMigrations, runMigrations } from './migrate.js';
 
 /**
@@ -14,15 +13,7 @@ import { revertMigrations, runMigrations } from './migrate.js';
  */
 async function main(): Promise<void> {
   const [command, ...args] = process.argv.slice(2);
-  const config = loadConfig();
-  let embedded: RunningPostgres | undefined;
-  let url = config.database.url;
-  if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: config.database.dataDir });
-    await ensureDatabase(embedded.url(), 'vigil');
-    url = embedded.url('vigil');
-  }
-  try {
+  await withDatabaseUrl(loadConfig(), async (url) => {
     if (command === 'run') {
       const applied = await runMigrations(url);
       console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'No pending migrations.');
@@ -36,9 +27,7 @@ async function main(): Promise<void> {
     } else {
       throw new Error(`Unknown command "${command ?? ''}": use run, revert or generate`);
     }
-  } finally {
-    await embedded?.stop();
-  }
+  });
 }
 
 /** Writes the SQL that brings the migrated schema in line with the entities, as a new migration file. */

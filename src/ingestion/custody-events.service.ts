@@ -5,11 +5,11 @@ import { canonicalJson } from '../common/canonical-json.js';
 import { Clock } from '../common/clock.js';
 import { sha256 } from '../common/crypto/field-cipher.js';
 import { DomainError, type FieldError } from '../common/problem/domain-error.js';
-import type { Queryable } from '../database/queryable.js';
 import { IdentityResolver, type ResolvedPerson } from '../people/identity-resolver.js';
 import { FacilitiesService, type FacilityRef } from '../sources/facilities.service.js';
 import { FeedHealthService } from '../sources/feed-health.service.js';
 import type { SourceRequest } from '../sources/source-auth.guard.js';
+import { refuseReplayedWebhook } from '../sources/webhook-replay.js';
 import type { AuthenticatedSource } from '../sources/sources.service.js';
 import type { CustodyEventDto } from './custody-event.dto.js';
 import { EventRecorder, findExisting, type NewEvent, type NotificationBlock, type RecordedEvent } from './event-recorder.js';
@@ -41,7 +41,7 @@ export class CustodyEventsService {
     this.checkFacilities(source, incoming);
     this.checkTimes(incoming);
     const { results, facilityIds } = await this.db.transaction(async (tx) => {
-      if (webhookId) await this.refuseReplay(tx, source.id, webhookId);
+      await refuseReplayedWebhook(tx, source.id, webhookId, this.clock.now());
       const facilities = await this.facilities.resolve(
         tx,
         incoming.flatMap(({ dto }) => [dto.facility, ...(dto.toFacility ? [dto.toFacility] : [])]),
@@ -129,15 +129,6 @@ export class CustodyEventsService {
       .filter(({ dto }) => Date.parse(dto.occurredAt) > limit)
       .map(({ path }) => ({ path: `${path}occurredAt`, message: 'is in the future' }));
     if (errors.length) throw new DomainError('invalid', 'EVENT_IN_FUTURE', 'An event cannot have happened in the future.', { errors });
-  }
-
-  /** Recorded in the same transaction as the events, so a failed attempt does not burn its webhook-id. */
-  private async refuseReplay(db: Queryable, sourceId: string, webhookId: string): Promise<void> {
-    const rows: unknown[] = await db.query(
-      `INSERT INTO webhook_message (source_id, webhook_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1`,
-      [sourceId, webhookId, this.clock.now()],
-    );
-    if (!rows.length) throw new DomainError('unauthorized', 'WEBHOOK_REPLAYED', 'This webhook-id was already received.');
   }
 }
 

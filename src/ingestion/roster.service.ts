@@ -12,6 +12,7 @@ import { IdentityResolver } from '../people/identity-resolver.js';
 import { FacilitiesService } from '../sources/facilities.service.js';
 import { FeedHealthService } from '../sources/feed-health.service.js';
 import type { SourceRequest } from '../sources/source-auth.guard.js';
+import { refuseReplayedWebhook } from '../sources/webhook-replay.js';
 import { isMinorAt } from './custody-events.service.js';
 import { EventRecorder, type NewEvent, type NotificationBlock } from './event-recorder.js';
 import { diffRoster, mustHold } from './roster-diff.js';
@@ -62,13 +63,7 @@ export class RosterService {
       });
     }
     const { result, facilityId, population } = await this.db.transaction(async (tx) => {
-      if (webhookId) {
-        const fresh: unknown[] = await tx.query(
-          `INSERT INTO webhook_message (source_id, webhook_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1`,
-          [source.id, webhookId, this.clock.now()],
-        );
-        if (!fresh.length) throw new DomainError('unauthorized', 'WEBHOOK_REPLAYED', 'This webhook-id was already received.');
-      }
+      await refuseReplayedWebhook(tx, source.id, webhookId, this.clock.now());
       const facility = (await this.facilities.resolve(tx, [{ code }])).get(code)!;
       await tx.query(`SELECT pg_advisory_xact_lock(${FACILITY_LOCK_NAMESPACE}, hashtext($1))`, [facility.id]);
 

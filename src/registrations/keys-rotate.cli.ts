@@ -1,9 +1,7 @@
 import 'reflect-metadata';
-import { DataSource } from 'typeorm';
 import { FieldCipher } from '../common/crypto/field-cipher.js';
 import { loadConfig } from '../config/app-config.js';
-import { dataSourceOptions } from '../database/data-source-options.js';
-import { type RunningPostgres, startEmbeddedPostgres } from '../database/embedded-postgres.launcher.js';
+import { withDataSource } from '../database/cli-database.js';
 import { rotateEncryptionKey } from './key-rotation.js';
 
 /**
@@ -13,26 +11,15 @@ import { rotateEncryptionKey } from './key-rotation.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.security.previousEncryptionKeys.length) {
-    console.log('ENCRYPTION_KEYS_PREVIOUS is empty: rows under keys not listed there cannot be read. Nothing to do.');
+    console.log('ENCRYPTION_KEYS_PREVIOUS is empty: rows under keys not listed there cannot be read.');
   }
-  let embedded: RunningPostgres | undefined;
-  let url = config.database.url;
-  if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: config.database.dataDir });
-    url = embedded.url('vigil');
-  }
-  const db = new DataSource(dataSourceOptions(url, { poolSize: 2 }));
-  await db.initialize();
-  try {
+  await withDataSource(config, async (db) => {
     const cipher = new FieldCipher(config.security.encryptionKey, config.security.previousEncryptionKeys);
     const result = await rotateEncryptionKey((work) => db.transaction((tx) => work(tx)), cipher);
     console.log(
       `Re-encrypted ${result.contacts} contacts, ${result.registrants} registrant names, ${result.sources} source secrets under key ${cipher.currentKeyId}.`,
     );
-  } finally {
-    await db.destroy();
-    await embedded?.stop();
-  }
+  });
 }
 
 main().catch((error: unknown) => {

@@ -1,0 +1,34 @@
+import { DataSource } from 'typeorm';
+import type { AppConfig } from '../config/app-config.js';
+import { dataSourceOptions } from './data-source-options.js';
+import { startEmbeddedPostgres } from './embedded-postgres.launcher.js';
+import { ensureDatabase } from './ensure-database.js';
+
+export const EMBEDDED_DATABASE = 'vigil';
+
+/**
+ * For command-line tools: DATABASE_URL, or the embedded PostgreSQL under DATA_DIR (started for the
+ * tool and stopped after; it refuses while a running Vigil holds that folder).
+ */
+export async function withDatabaseUrl<T>(config: AppConfig, work: (url: string) => Promise<T>): Promise<T> {
+  if (config.database.url) return work(config.database.url);
+  const embedded = await startEmbeddedPostgres({ dataDir: config.database.dataDir });
+  try {
+    await ensureDatabase(embedded.url(), EMBEDDED_DATABASE);
+    return await work(embedded.url(EMBEDDED_DATABASE));
+  } finally {
+    await embedded.stop();
+  }
+}
+
+export async function withDataSource<T>(config: AppConfig, work: (db: DataSource) => Promise<T>): Promise<T> {
+  return withDatabaseUrl(config, async (url) => {
+    const db = new DataSource(dataSourceOptions(url, { poolSize: 2 }));
+    await db.initialize();
+    try {
+      return await work(db);
+    } finally {
+      await db.destroy();
+    }
+  });
+}
