@@ -213,7 +213,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
         return {
           providerMessageId: null,
           failure: classifyError(error),
-          excerpt: String((error as Error)?.message ?? error).slice(0, 300),
+          excerpt: redactAddresses(String((error as Error)?.message ?? error)).slice(0, 300),
           finishedAt: this.clock.now(),
         };
       }
@@ -333,6 +333,13 @@ interface Change {
   providerMessageId?: string | null;
   error?: string;
   stopRepeats?: boolean;
+}
+
+/** Provider errors quote the recipient ("The 'To' number +1… is not valid"); the ledger keeps the error, not the address. */
+export function redactAddresses(text: string): string {
+  return text
+    .replace(/[^\s@<>'"]+@[^\s@<>'"]+/g, '[address]')
+    .replace(/\+?\(?\d[\d\s().-]{6,}\d/g, (match) => (match.replace(/\D/g, '').length >= 9 ? '[number]' : match));
 }
 
 /** Runs `work` over `items` with at most `limit` at once, keeping the order of results. */
