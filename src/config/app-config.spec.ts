@@ -64,6 +64,18 @@ describe('loadConfig', () => {
     expect(problems.some((p) => p.startsWith(`${variable}:`))).toBe(true);
   });
 
+  it('lets each channel override the retry policy', () => {
+    const config = loadConfig({ ...server, RETRY_MAX_ATTEMPTS_VOICE: '20', RETRY_BASE_SECONDS_SMS: '2' });
+    expect(config.retry.byChannel).toEqual({
+      email: { baseSeconds: 5, capSeconds: 900, maxAttempts: 8 },
+      sms: { baseSeconds: 2, capSeconds: 900, maxAttempts: 8 },
+      voice: { baseSeconds: 5, capSeconds: 900, maxAttempts: 20 },
+    });
+    expect(problemsOf({ ...server, RETRY_CAP_SECONDS_EMAIL: '1' })).toEqual([
+      'RETRY_CAP_SECONDS_EMAIL: must not be smaller than RETRY_BASE_SECONDS_EMAIL',
+    ]);
+  });
+
   it('names every bad variable at once', () => {
     const problems = problemsOf({ ...server, PORT: '-1', ROLE: 'x', FEED_CHECK_SECONDS: '0' });
     expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['FEED_CHECK_SECONDS', 'PORT', 'ROLE']);

@@ -72,6 +72,13 @@ const envSchema = z.object({
   RETRY_BASE_SECONDS: z.coerce.number().positive().default(5),
   RETRY_CAP_SECONDS: z.coerce.number().positive().default(900),
   RETRY_MAX_ATTEMPTS: int(1, 8),
+  ...(Object.fromEntries(
+    (['EMAIL', 'SMS', 'VOICE'] as const).flatMap((channel) => [
+      [`RETRY_BASE_SECONDS_${channel}`, z.coerce.number().positive().optional()],
+      [`RETRY_CAP_SECONDS_${channel}`, z.coerce.number().positive().optional()],
+      [`RETRY_MAX_ATTEMPTS_${channel}`, z.coerce.number().int().min(1).optional()],
+    ]),
+  ) as Record<`RETRY_${'BASE_SECONDS' | 'CAP_SECONDS' | 'MAX_ATTEMPTS'}_${'EMAIL' | 'SMS' | 'VOICE'}`, z.ZodOptional<z.ZodCoercedNumber>>),
   VOICE_REPEAT_MINUTES: z.coerce.number().positive().default(30),
   VOICE_REPEAT_ANSWERED_MINUTES: z.coerce.number().positive().default(120),
   VOICE_REPEAT_HOURS: z.coerce.number().positive().default(24),
@@ -124,7 +131,7 @@ export interface AppConfig {
   twilio?: { accountSid: string; authToken: string; fromNumber: string; apiBaseUrl?: string };
   rates: { sms: number; voice: number };
   roster: { holdPercent: number; holdMin: number };
-  retry: { baseSeconds: number; capSeconds: number; maxAttempts: number };
+  retry: RetryPolicy & { byChannel: Record<'email' | 'sms' | 'voice', RetryPolicy> };
   voice: { repeatMinutes: number; repeatAnsweredMinutes: number; repeatHours: number };
   escalateAfterMinutes: number;
   publicRateLimitPerMinute: number;
@@ -138,6 +145,12 @@ export interface AppConfig {
   globalIdentifierSystems: string[];
   /** Things the operator should hear about at boot (never secrets). */
   warnings: string[];
+}
+
+export interface RetryPolicy {
+  baseSeconds: number;
+  capSeconds: number;
+  maxAttempts: number;
 }
 
 export class ConfigError extends Error {
@@ -170,8 +183,29 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
   if (Boolean(env.BOOTSTRAP_ADMIN_EMAIL) !== Boolean(env.BOOTSTRAP_ADMIN_PASSWORD) && !embedded) {
     problems.push('BOOTSTRAP_ADMIN_PASSWORD: BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD go together');
   }
-  if (env.RETRY_CAP_SECONDS < env.RETRY_BASE_SECONDS) {
-    problems.push('RETRY_CAP_SECONDS: must not be smaller than RETRY_BASE_SECONDS');
+  const retryDefault: RetryPolicy = {
+    baseSeconds: env.RETRY_BASE_SECONDS,
+    capSeconds: env.RETRY_CAP_SECONDS,
+    maxAttempts: env.RETRY_MAX_ATTEMPTS,
+  };
+  const byChannel = Object.fromEntries(
+    (['email', 'sms', 'voice'] as const).map((channel) => {
+      const suffix = channel.toUpperCase() as 'EMAIL' | 'SMS' | 'VOICE';
+      return [
+        channel,
+        {
+          baseSeconds: env[`RETRY_BASE_SECONDS_${suffix}`] ?? retryDefault.baseSeconds,
+          capSeconds: env[`RETRY_CAP_SECONDS_${suffix}`] ?? retryDefault.capSeconds,
+          maxAttempts: env[`RETRY_MAX_ATTEMPTS_${suffix}`] ?? retryDefault.maxAttempts,
+        },
+      ];
+    }),
+  ) as Record<'email' | 'sms' | 'voice', RetryPolicy>;
+  for (const [channel, policy] of Object.entries({ '': retryDefault, ...byChannel })) {
+    if (policy.capSeconds < policy.baseSeconds) {
+      const suffix = channel ? `_${channel.toUpperCase()}` : '';
+      problems.push(`RETRY_CAP_SECONDS${suffix}: must not be smaller than RETRY_BASE_SECONDS${suffix}`);
+    }
   }
   if (!embedded && !env.ENCRYPTION_KEY) problems.push('ENCRYPTION_KEY: required when DATABASE_URL is set');
   if (!embedded && !env.JWT_SECRET) problems.push('JWT_SECRET: required when DATABASE_URL is set');
@@ -217,7 +251,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       : undefined,
     rates: { sms: env.SMS_PER_SECOND, voice: env.VOICE_PER_SECOND },
     roster: { holdPercent: env.ROSTER_HOLD_PERCENT, holdMin: env.ROSTER_HOLD_MIN },
-    retry: { baseSeconds: env.RETRY_BASE_SECONDS, capSeconds: env.RETRY_CAP_SECONDS, maxAttempts: env.RETRY_MAX_ATTEMPTS },
+    retry: { ...retryDefault, byChannel },
     voice: {
       repeatMinutes: env.VOICE_REPEAT_MINUTES,
       repeatAnsweredMinutes: env.VOICE_REPEAT_ANSWERED_MINUTES,

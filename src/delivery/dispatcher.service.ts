@@ -279,10 +279,11 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     }
     if (failure.outcome === 'permanent_error')
       return { id: context.id, status: 'failed', attempts: round, error: failure.errorCode, stopRepeats: true };
-    if (round >= this.config.retry.maxAttempts) {
+    const policy = this.config.retry.byChannel[context.channel];
+    if (round >= policy.maxAttempts) {
       return { id: context.id, status: keep ?? 'dead', attempts: round, error: failure.errorCode, stopRepeats: !keep };
     }
-    const delay = backoffSeconds(round - 1, this.config.retry) * 1000;
+    const delay = backoffSeconds(round - 1, policy) * 1000;
     return {
       id: context.id,
       status: keep ?? 'pending',

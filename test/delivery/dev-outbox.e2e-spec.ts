@@ -29,7 +29,9 @@ describe('dev outbox (no SMTP or Twilio settings)', () => {
 
     const outbox = await t.http().get('/dev/outbox');
     expect(outbox.status).toBe(200);
-    const mine = outbox.body.messages.filter((m: { to: string }) => ['outbox.victim@example.org', '+17135550777', '+17135550778'].includes(m.to));
+    const mine = outbox.body.messages.filter((m: { to: string }) =>
+      ['outbox.victim@example.org', '+17135550777', '+17135550778'].includes(m.to),
+    );
     expect(mine.map((m: { channel: string }) => m.channel).sort()).toEqual(['email', 'sms', 'voice']);
     expect(mine.find((m: { channel: string }) => m.channel === 'sms').body).toMatch(/Vigil code: \d{6}/);
 
@@ -40,9 +42,10 @@ describe('dev outbox (no SMTP or Twilio settings)', () => {
     expect(logs).toContain('dev outbox');
     expect(logs).toContain('+1•••••0777');
     expect(logs).not.toContain('5550777');
-    const statuses = await t.db.query(`SELECT DISTINCT status FROM delivery d JOIN contact c ON c.id = d.contact_id WHERE c.registration_id = $1`, [
-      created.body.registrationId,
-    ]);
+    const statuses = await t.db.query(
+      `SELECT DISTINCT status FROM delivery d JOIN contact c ON c.id = d.contact_id WHERE c.registration_id = $1`,
+      [created.body.registrationId],
+    );
     expect(statuses.rows).toEqual([{ status: 'sent' }]);
   });
 });
