@@ -17,7 +17,6 @@ export class Delivery1764147600000 implements MigrationInterface {
       )`);
     await db.query(`CREATE INDEX dev_outbox_created_idx ON dev_outbox (created_at)`);
     await db.query(`CREATE INDEX delivery_attempt_delivery_idx ON delivery_attempt (delivery_id, attempt_no)`);
-    await db.query(`CREATE INDEX delivery_notification_idx ON delivery (notification_id)`);
     // Urgent phone alerts call again until the PIN is entered, up to this time.
     await db.query(`ALTER TABLE delivery ADD COLUMN repeat_until timestamptz`);
     await db.query(`CREATE INDEX notification_escalation_idx ON notification (created_at) WHERE urgent AND escalated_at IS NULL`);
@@ -30,7 +29,6 @@ export class Delivery1764147600000 implements MigrationInterface {
     await db.query(`DROP INDEX delivery_repeat_idx`);
     await db.query(`DROP INDEX notification_escalation_idx`);
     await db.query(`ALTER TABLE delivery DROP COLUMN repeat_until`);
-    await db.query(`DROP INDEX delivery_notification_idx`);
     await db.query(`DROP INDEX delivery_attempt_delivery_idx`);
     await db.query(`DROP TABLE dev_outbox`);
   }
