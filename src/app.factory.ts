@@ -46,6 +46,12 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.useGlobalPipes(createValidationPipe());
 
+  // Workers serve only health; the API description would be memory for nothing.
+  if (config.role !== 'worker') setupDocs(app);
+  return app;
+}
+
+function setupDocs(app: NestExpressApplication): void {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -58,7 +64,6 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
-  return app;
 }
 
 function jsonTypes(req: IncomingMessage): boolean {
