@@ -60,9 +60,13 @@ export class DeadLettersController {
   }
 }
 
-/** Outside production: what the dev outbox holds, newest first. */
+/**
+ * Outside production: what the dev outbox holds, newest first. Admins only, since it shows
+ * addresses and codes in clear and a forgotten NODE_ENV must not publish them.
+ */
 @ApiExcludeController()
 @Controller('dev/outbox')
+@StaffOnly('admin')
 export class DevOutboxController {
   constructor(
     @InjectDataSource() private readonly db: DataSource,

@@ -27,7 +27,19 @@ describe('dev outbox (no SMTP or Twilio settings)', () => {
     expect(created.status).toBe(201);
     expect(await t.app.get(DispatcherService).drain()).toBe(3);
 
-    const outbox = await t.http().get('/dev/outbox');
+    expect((await t.http().get('/dev/outbox')).status).toBe(401);
+    expect(
+      (
+        await t
+          .http()
+          .get('/dev/outbox')
+          .set('Authorization', `Bearer ${await t.staffToken('specialist')}`)
+      ).status,
+    ).toBe(403);
+    const outbox = await t
+      .http()
+      .get('/dev/outbox')
+      .set('Authorization', `Bearer ${await t.adminToken()}`);
     expect(outbox.status).toBe(200);
     const mine = outbox.body.messages.filter((m: { to: string }) =>
       ['outbox.victim@example.org', '+17135550777', '+17135550778'].includes(m.to),
@@ -54,7 +66,14 @@ describe('dev outbox in production', () => {
   it('is not served', async () => {
     const t = await startTestApp({ env: { NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://vigil.test' } });
     try {
-      expect((await t.http().get('/dev/outbox')).status).toBe(404);
+      expect(
+        (
+          await t
+            .http()
+            .get('/dev/outbox')
+            .set('Authorization', `Bearer ${await t.adminToken()}`)
+        ).status,
+      ).toBe(404);
     } finally {
       await t.close();
     }
