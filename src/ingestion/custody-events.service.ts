@@ -12,10 +12,15 @@ import type { SourceRequest } from '../sources/source-auth.guard.js';
 import { refuseReplayedWebhook } from '../sources/webhook-replay.js';
 import type { AuthenticatedSource } from '../sources/sources.service.js';
 import type { CustodyEventDto } from './custody-event.dto.js';
-import { EventRecorder, findExisting, type NewEvent, type NotificationBlock, type RecordedEvent } from './event-recorder.js';
-
-// Upstream clocks drift a little; an event further in the future than this is a data error.
-const FUTURE_TOLERANCE_MS = 5 * 60_000;
+import {
+  EventRecorder,
+  findExisting,
+  FUTURE_TOLERANCE_MS,
+  isMinorAt,
+  type NewEvent,
+  notificationBlock,
+  type RecordedEvent,
+} from './event-recorder.js';
 
 export interface IncomingEvent {
   dto: CustodyEventDto;
@@ -89,13 +94,7 @@ export class CustodyEventsService {
     const occurredAt = new Date(dto.occurredAt);
     const facility = facilities.get(dto.facility.code)!;
     const minor = isMinorAt(person.dateOfBirth ?? dto.person.dateOfBirth ?? null, occurredAt);
-    const block: NotificationBlock | null = facility.suppressed
-      ? 'facility_suppressed'
-      : person.protected
-        ? 'person_protected'
-        : minor
-          ? 'minor'
-          : null;
+    const block = notificationBlock(facility.suppressed, person.protected, minor);
     return {
       sourceEventId: dto.sourceEventId,
       type: dto.type,
@@ -130,12 +129,4 @@ export class CustodyEventsService {
       .map(({ path }) => ({ path: `${path}occurredAt`, message: 'is in the future' }));
     if (errors.length) throw new DomainError('invalid', 'EVENT_IN_FUTURE', 'An event cannot have happened in the future.', { errors });
   }
-}
-
-/** Under 18 at the time of the event (birthday counted). */
-export function isMinorAt(dateOfBirth: string | null, at: Date): boolean {
-  if (!dateOfBirth) return false;
-  const [year, month, day] = dateOfBirth.split('-').map(Number);
-  const adulthood = Date.UTC(year + 18, month - 1, day);
-  return at.getTime() < adulthood;
 }

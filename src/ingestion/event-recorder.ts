@@ -7,6 +7,23 @@ import { NOTIFICATION_PLANNER, type NotificationPlanner } from './notification-p
 
 export type NotificationBlock = 'baseline' | 'facility_suppressed' | 'person_protected' | 'minor';
 
+/** Upstream clocks drift a little; an event further in the future than this is a data error. */
+export const FUTURE_TOLERANCE_MS = 5 * 60_000;
+
+/** Under 18 at the time of the event (birthday counted). */
+export function isMinorAt(dateOfBirth: string | null, at: Date): boolean {
+  if (!dateOfBirth) return false;
+  const [year, month, day] = dateOfBirth.split('-').map(Number);
+  return at.getTime() < Date.UTC(year + 18, month - 1, day);
+}
+
+/** Why nobody may be told about an event, if anything: suppression, then protection, then age. */
+export function notificationBlock(facilitySuppressed: boolean, personProtected: boolean, minor: boolean): NotificationBlock | null {
+  if (facilitySuppressed) return 'facility_suppressed';
+  if (personProtected) return 'person_protected';
+  return minor ? 'minor' : null;
+}
+
 export interface NewEvent {
   sourceEventId: string;
   type: EventType;

@@ -13,13 +13,18 @@ import { FacilitiesService } from '../sources/facilities.service.js';
 import { FeedHealthService } from '../sources/feed-health.service.js';
 import type { SourceRequest } from '../sources/source-auth.guard.js';
 import { refuseReplayedWebhook } from '../sources/webhook-replay.js';
-import { isMinorAt } from './custody-events.service.js';
-import { EventRecorder, type NewEvent, type NotificationBlock } from './event-recorder.js';
+import {
+  EventRecorder,
+  FUTURE_TOLERANCE_MS,
+  isMinorAt,
+  type NewEvent,
+  type NotificationBlock,
+  notificationBlock,
+} from './event-recorder.js';
 import { diffRoster, mustHold } from './roster-diff.js';
 import type { RosterDto, RosterResultDto, RosterSnapshotDto } from './roster.dto.js';
 
 const FACILITY_LOCK_NAMESPACE = 7317;
-const FUTURE_TOLERANCE_MS = 5 * 60_000;
 
 interface Snapshot {
   id: string;
@@ -213,8 +218,7 @@ export class RosterService {
       const details = { derivedFrom: 'roster', snapshotId: snapshot.id };
       const payload = { ...details, type, personId: person.id, asOf: snapshot.asOf.toISOString() };
       const minor = isMinorAt(person.dateOfBirth, snapshot.asOf);
-      const block: NotificationBlock | null =
-        forced ?? (snapshot.facilitySuppressed ? 'facility_suppressed' : person.protected ? 'person_protected' : minor ? 'minor' : null);
+      const block = forced ?? notificationBlock(snapshot.facilitySuppressed, person.protected, minor);
       return {
         sourceEventId: `roster:${snapshot.id}:${type}:${person.id}`,
         type,

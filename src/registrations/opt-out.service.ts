@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { FieldCipher } from '../common/crypto/field-cipher.js';
 import { indexInput, normalizeAddress } from './contact-address.js';
+import { suppressWaitingDeliveries } from './waiting-deliveries.js';
 
 export const STOP_WORDS = ['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT'];
 export const START_WORDS = ['START', 'UNSTOP', 'YES'];
@@ -47,11 +48,7 @@ export class OptOutService {
           `INSERT INTO phone_opt_out (address_index, opted_out_at) SELECT unnest($1::bytea[]), $2 ON CONFLICT (address_index) DO NOTHING`,
           [indexes, now],
         );
-        await tx.query(
-          `UPDATE delivery d SET status = 'suppressed', updated_at = $2, lease_owner = NULL, lease_expires_at = NULL
-           FROM contact c WHERE c.id = d.contact_id AND c.address_index = ANY($1::bytea[]) AND d.channel = 'sms' AND d.status IN ('pending', 'held')`,
-          [indexes, now],
-        );
+        await suppressWaitingDeliveries(tx, { smsTo: indexes }, now);
       } else {
         await tx.query(`DELETE FROM phone_opt_out WHERE address_index = ANY($1::bytea[])`, [indexes]);
       }
@@ -70,11 +67,7 @@ export class OptOutService {
     const now = this.clock.now();
     await this.db.transaction(async (tx) => {
       await tx.query(`UPDATE contact SET unsubscribed_at = coalesce(unsubscribed_at, $2) WHERE id = $1`, [contactId, now]);
-      await tx.query(
-        `UPDATE delivery SET status = 'suppressed', updated_at = $2, lease_owner = NULL, lease_expires_at = NULL
-         WHERE contact_id = $1 AND status IN ('pending', 'held')`,
-        [contactId, now],
-      );
+      await suppressWaitingDeliveries(tx, { contactId }, now);
     });
     return true;
   }

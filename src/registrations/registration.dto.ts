@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -42,6 +43,18 @@ function IsTimeZone(options?: ValidationOptions): PropertyDecorator {
     });
 }
 
+/** A non-empty set of event types; omitted means all of them. */
+function EventTypesField(): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({ enum: EVENT_TYPES, isArray: true, description: 'Omitted = all types' }),
+    IsOptional(),
+    IsArray(),
+    ArrayMinSize(1),
+    ArrayUnique(),
+    IsIn(EVENT_TYPES, { each: true }),
+  );
+}
+
 const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
 
 export class QuietHoursDto {
@@ -73,12 +86,7 @@ export class CreateRegistrationDto {
   @Type(() => ContactInputDto)
   contacts: ContactInputDto[];
 
-  @ApiPropertyOptional({ enum: EVENT_TYPES, isArray: true, description: 'Omitted = all types' })
-  @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayUnique()
-  @IsIn(EVENT_TYPES, { each: true })
+  @EventTypesField()
   eventTypes?: EventType[];
 
   @ApiPropertyOptional({ type: QuietHoursDto, description: 'Non-urgent alerts wait until the end of quiet hours' })
@@ -99,12 +107,7 @@ export class CreateEnrollmentDto extends CreateRegistrationDto {
 export class UpdateRegistrationDto {
   @ApiPropertyOptional({ enum: LANGUAGES }) @IsOptional() @IsIn(LANGUAGES) language?: Language;
 
-  @ApiPropertyOptional({ enum: EVENT_TYPES, isArray: true })
-  @IsOptional()
-  @IsArray()
-  @ArrayMinSize(1)
-  @ArrayUnique()
-  @IsIn(EVENT_TYPES, { each: true })
+  @EventTypesField()
   eventTypes?: EventType[];
 
   @ApiPropertyOptional({ type: QuietHoursDto, nullable: true, description: 'null removes quiet hours' })

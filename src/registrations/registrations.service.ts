@@ -20,6 +20,7 @@ import type {
   UpdateRegistrationDto,
 } from './registration.dto.js';
 import { VerificationService } from './verification.service.js';
+import { suppressWaitingDeliveries } from './waiting-deliveries.js';
 
 /** Who is asking: the victim holding the manage token, or a staff member (audited). */
 export type RegistrationAccess = { kind: 'token' } | { kind: 'staff'; staff: StaffPrincipal; clientAddress?: string };
@@ -161,11 +162,7 @@ export class RegistrationsService {
         id,
         now,
       ]);
-      await tx.query(
-        `UPDATE delivery d SET status = 'suppressed', updated_at = $2, lease_owner = NULL, lease_expires_at = NULL
-         FROM contact c WHERE c.id = d.contact_id AND c.registration_id = $1 AND d.status IN ('pending', 'held')`,
-        [id, now],
-      );
+      await suppressWaitingDeliveries(tx, { registrationId: id }, now);
       await this.auditStaff(access, 'registration.stop', id, tx);
     });
   }
