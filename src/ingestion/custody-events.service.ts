@@ -9,7 +9,7 @@ import { IdentityResolver, type ResolvedPerson } from '../people/identity-resolv
 import { FacilitiesService, type FacilityRef } from '../sources/facilities.service.js';
 import { FeedHealthService } from '../sources/feed-health.service.js';
 import type { SourceRequest } from '../sources/source-auth.guard.js';
-import { refuseReplayedWebhook } from '../sources/webhook-replay.js';
+import { refuseReplayedWebhooks } from '../sources/webhook-replay.js';
 import type { AuthenticatedSource } from '../sources/sources.service.js';
 import type { CustodyEventDto } from './custody-event.dto.js';
 import {
@@ -21,6 +21,7 @@ import {
   notificationBlock,
   type RecordedEvent,
 } from './event-recorder.js';
+import { GroupCommit } from './group-commit.js';
 
 export interface IncomingEvent {
   dto: CustodyEventDto;
@@ -29,6 +30,15 @@ export interface IncomingEvent {
   /** `events[3].` in a batch, empty for a single event. */
   path: string;
 }
+
+interface IngestRequest {
+  request: SourceRequest;
+  incoming: IncomingEvent[];
+}
+
+// Enough to keep PostgreSQL busy while the next group gathers; more only adds lock waits.
+const MAX_TRANSACTIONS_PER_SOURCE = 2;
+const MAX_EVENTS_PER_GROUP = 1000;
 
 @Injectable()
 export class CustodyEventsService {
@@ -41,12 +51,36 @@ export class CustodyEventsService {
     private readonly feeds: FeedHealthService,
   ) {}
 
-  /** Records a batch atomically: all of it with its planned deliveries, or (on any error) none of it. */
-  async ingest({ source, webhookId }: SourceRequest, incoming: IncomingEvent[]): Promise<RecordedEvent[]> {
-    this.checkFacilities(source, incoming);
+  private readonly groups = new GroupCommit<IngestRequest, RecordedEvent[]>({
+    maxInFlight: MAX_TRANSACTIONS_PER_SOURCE,
+    maxWeight: MAX_EVENTS_PER_GROUP,
+    weight: ({ incoming }) => incoming.length,
+    runGroup: (requests) => this.record(requests),
+    runAlone: async (request) => (await this.record([request]))[0],
+  });
+
+  /**
+   * Records a request's events atomically: all of them with their planned deliveries, or (on any
+   * error) none. Requests from a busy source share transactions (see GroupCommit); each still
+   * succeeds or fails on its own.
+   */
+  async ingest(request: SourceRequest, incoming: IncomingEvent[]): Promise<RecordedEvent[]> {
+    this.checkFacilities(request.source, incoming);
     this.checkTimes(incoming);
+    return this.groups.submit(request.source.id, { request, incoming });
+  }
+
+  /** One transaction for requests of one source; later items see earlier ones (a repeated sourceEventId is a duplicate). */
+  private async record(requests: IngestRequest[]): Promise<RecordedEvent[][]> {
+    const sourceId = requests[0].request.source.id;
+    const incoming = requests.flatMap((r) => r.incoming);
     const { results, facilityIds } = await this.db.transaction(async (tx) => {
-      await refuseReplayedWebhook(tx, source.id, webhookId, this.clock.now());
+      await refuseReplayedWebhooks(
+        tx,
+        sourceId,
+        requests.flatMap(({ request }) => (request.webhookId ? [request.webhookId] : [])),
+        this.clock.now(),
+      );
       const facilities = await this.facilities.resolve(
         tx,
         incoming.flatMap(({ dto }) => [dto.facility, ...(dto.toFacility ? [dto.toFacility] : [])]),
@@ -54,7 +88,7 @@ export class CustodyEventsService {
 
       // Replays are classified before any identity work; the unique constraint stays the arbiter.
       const hashes = incoming.map(({ raw }) => sha256(canonicalJson(raw)));
-      const existing = await findExisting(tx, source.id, [...new Set(incoming.map(({ dto }) => dto.sourceEventId))]);
+      const existing = await findExisting(tx, sourceId, [...new Set(incoming.map(({ dto }) => dto.sourceEventId))]);
       const firstIndex = new Map<string, number>();
       const fresh: number[] = [];
       incoming.forEach(({ dto }, index) => {
@@ -65,11 +99,11 @@ export class CustodyEventsService {
 
       const persons = await this.identity.resolve(
         tx,
-        source.id,
+        sourceId,
         fresh.map((index) => incoming[index].dto.person),
       );
       const events = fresh.map((index, i) => this.toNewEvent(incoming[index], hashes[index], persons[i], facilities));
-      const recorded = new Map((await this.recorder.record(tx, source.id, events)).map((r) => [r.sourceEventId, r]));
+      const recorded = new Map((await this.recorder.record(tx, sourceId, events)).map((r) => [r.sourceEventId, r]));
 
       const results = incoming.map(({ dto }, index): RecordedEvent => {
         const first = firstIndex.get(dto.sourceEventId);
@@ -85,8 +119,9 @@ export class CustodyEventsService {
       });
       return { results, facilityIds: [...new Set(incoming.map(({ dto }) => facilities.get(dto.facility.code)!.id))] };
     });
-    await this.feeds.recordContact(source.id, facilityIds);
-    return results;
+    await this.feeds.recordContact(sourceId, facilityIds);
+    let offset = 0;
+    return requests.map(({ incoming: own }) => results.slice(offset, (offset += own.length)));
   }
 
   private toNewEvent(item: IncomingEvent, bodyHash: Buffer, person: ResolvedPerson, facilities: Map<string, FacilityRef>): NewEvent {

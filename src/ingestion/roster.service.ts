@@ -12,7 +12,7 @@ import { IdentityResolver } from '../people/identity-resolver.js';
 import { FacilitiesService } from '../sources/facilities.service.js';
 import { FeedHealthService } from '../sources/feed-health.service.js';
 import type { SourceRequest } from '../sources/source-auth.guard.js';
-import { refuseReplayedWebhook } from '../sources/webhook-replay.js';
+import { refuseReplayedWebhooks } from '../sources/webhook-replay.js';
 import {
   EventRecorder,
   FUTURE_TOLERANCE_MS,
@@ -68,7 +68,7 @@ export class RosterService {
       });
     }
     const { result, facilityId, population } = await this.db.transaction(async (tx) => {
-      await refuseReplayedWebhook(tx, source.id, webhookId, this.clock.now());
+      await refuseReplayedWebhooks(tx, source.id, webhookId ? [webhookId] : [], this.clock.now());
       const facility = (await this.facilities.resolve(tx, [{ code }])).get(code)!;
       await tx.query(`SELECT pg_advisory_xact_lock(${FACILITY_LOCK_NAMESPACE}, hashtext($1))`, [facility.id]);
 

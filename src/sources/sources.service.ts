@@ -16,9 +16,18 @@ export interface AuthenticatedSource {
 }
 
 const MAX_ACTIVE_KEYS = 2;
+/**
+ * A busy feed authenticates on every request; a key that checked out is trusted this long without
+ * asking PostgreSQL again. Revoking a key clears this process's cache at once; other API processes
+ * stop accepting it within this time.
+ */
+const AUTH_CACHE_MS = 5_000;
+const AUTH_CACHE_ENTRIES = 1_000;
 
 @Injectable()
 export class SourcesService {
+  private readonly authenticated = new Map<string, { source: AuthenticatedSource; until: number }>();
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly cipher: FieldCipher,
@@ -108,9 +117,21 @@ export class SourcesService {
       }
       await tx.query(`UPDATE source_key SET revoked_at = now() WHERE id = $1`, [keyId]);
     });
+    this.authenticated.clear();
   }
 
   async authenticate(apiKey: string): Promise<AuthenticatedSource | undefined> {
+    const keyHash = sha256(apiKey).toString('base64');
+    const cached = this.authenticated.get(keyHash);
+    if (cached && cached.until > performance.now()) return cached.source;
+    const source = await this.lookUp(apiKey);
+    if (this.authenticated.size >= AUTH_CACHE_ENTRIES) this.authenticated.clear();
+    if (source) this.authenticated.set(keyHash, { source, until: performance.now() + AUTH_CACHE_MS });
+    else this.authenticated.delete(keyHash);
+    return source;
+  }
+
+  private async lookUp(apiKey: string): Promise<AuthenticatedSource | undefined> {
     const rows: { id: string; name: string; facility_codes: string[] | null; signing_required: boolean; signing_secret: string }[] =
       await this.db.query(
         `SELECT s.id, s.name, s.facility_codes, s.signing_required, s.signing_secret

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSource, event, personWith, postEvents, type TestSource } from '../support/sources.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -95,6 +96,32 @@ describe('POST /v1/custody-events', () => {
       await count(
         `SELECT count(*)::int AS n FROM person p WHERE NOT EXISTS (SELECT 1 FROM person_identifier i WHERE i.person_id = p.id) AND merged_into IS NULL`,
       ),
+    ).toBe(0);
+  });
+
+  it('a burst from one source shares transactions, yet a bad request or a replayed webhook fails alone', async () => {
+    const signed = event();
+    const webhookId = `msg_${randomUUID()}`;
+    expect((await postEvents(t, source, signed, { sign: true, webhookId })).status).toBe(202);
+    const good = Array.from({ length: 16 }, () => event());
+    const orphanCorrection = event({ type: 'CORRECTION', details: { correctsSourceEventId: `never-${randomUUID()}` } });
+    const replay = event();
+    const responses = await Promise.all([
+      ...good.slice(0, 8).map((body) => postEvents(t, source, body)),
+      postEvents(t, source, orphanCorrection),
+      postEvents(t, source, replay, { sign: true, webhookId }),
+      ...good.slice(8).map((body) => postEvents(t, source, body)),
+    ]);
+    expect(responses.map((r) => r.status)).toEqual([...Array(8).fill(202), 422, 401, ...Array(8).fill(202)]);
+    expect(responses[8].body.errors).toEqual([{ path: 'details.correctsSourceEventId', message: expect.any(String) }]);
+    expect(responses[9].body.code).toBe('WEBHOOK_REPLAYED');
+    expect(
+      await count(`SELECT count(*)::int AS n FROM custody_event WHERE source_event_id = ANY($1)`, [good.map((e) => e.sourceEventId)]),
+    ).toBe(16);
+    expect(
+      await count(`SELECT count(*)::int AS n FROM custody_event WHERE source_event_id = ANY($1)`, [
+        [orphanCorrection.sourceEventId, replay.sourceEventId],
+      ]),
     ).toBe(0);
   });
 

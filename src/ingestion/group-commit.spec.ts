@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { GroupCommit } from './group-commit.js';
+
+interface Gate {
+  release: () => void;
+  opened: Promise<void>;
+}
+
+function gate(): Gate {
+  let release = () => {};
+  const opened = new Promise<void>((resolve) => (release = resolve));
+  return { release, opened };
+}
+
+/** A fake transaction runner that records which items ran together and can be held open. */
+function recorder(options: { maxInFlight: number; maxWeight?: number; failWhen?: (items: string[]) => boolean }) {
+  const runs: string[][] = [];
+  const holds: Gate[] = [];
+  const run = async (items: string[]) => {
+    runs.push(items);
+    const hold = gate();
+    holds.push(hold);
+    await hold.opened;
+    if (options.failWhen?.(items)) throw new Error(`failed: ${items.join(',')}`);
+    return items.map((item) => `done ${item}`);
+  };
+  const commit = new GroupCommit<string, string>({
+    maxInFlight: options.maxInFlight,
+    maxWeight: options.maxWeight ?? 100,
+    weight: (item) => (item.startsWith('big') ? 50 : 1),
+    runGroup: run,
+    runAlone: async (item) => (await run([item]))[0],
+  });
+  const settle = async () => {
+    for (let i = 0; i < 20; i++) {
+      holds.forEach((hold) => hold.release());
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  return { commit, runs, settle };
+}
+
+describe('GroupCommit', () => {
+  it('starts a request at once while the key has a free slot', () => {
+    const { commit, runs } = recorder({ maxInFlight: 2 });
+    void commit.submit('s', 'a');
+    void commit.submit('s', 'b');
+    void commit.submit('other', 'c');
+    expect(runs).toEqual([['a'], ['b'], ['c']]);
+  });
+
+  it('sends what waited for a busy key in one group, and answers each request with its own result', async () => {
+    const { commit, runs, settle } = recorder({ maxInFlight: 1 });
+    const answers = ['a', 'b', 'c', 'd'].map((item) => commit.submit('s', item));
+    expect(runs).toEqual([['a']]);
+    await settle();
+    expect(runs).toEqual([['a'], ['b', 'c', 'd']]);
+    expect(await Promise.all(answers)).toEqual(['done a', 'done b', 'done c', 'done d']);
+  });
+
+  it('stops a group at the weight limit', async () => {
+    const { commit, runs, settle } = recorder({ maxInFlight: 1, maxWeight: 60 });
+    const answers = ['a', 'big1', 'b', 'big2', 'c'].map((item) => commit.submit('s', item));
+    await settle();
+    await Promise.all(answers);
+    expect(runs).toEqual([['a'], ['big1', 'b'], ['big2', 'c']]);
+  });
+
+  it('runs a failed group again one request at a time, so only the bad request fails', async () => {
+    const { commit, runs, settle } = recorder({ maxInFlight: 1, failWhen: (items) => items.includes('bad') });
+    const answers = ['a', 'b', 'bad', 'c'].map((item) => commit.submit('s', item).catch((error: Error) => error.message));
+    await settle();
+    expect(await Promise.all(answers)).toEqual(['done a', 'done b', 'failed: bad', 'done c']);
+    expect(runs).toEqual([['a'], ['b', 'bad', 'c'], ['b'], ['bad'], ['c']]);
+  });
+});

@@ -1,0 +1,81 @@
+interface Waiting<T, R> {
+  item: T;
+  resolve: (result: R) => void;
+  reject: (error: unknown) => void;
+}
+
+interface Lane<T, R> {
+  inFlight: number;
+  waiting: Waiting<T, R>[];
+}
+
+export interface GroupCommitOptions<T, R> {
+  /** Transactions one key may have running at once; requests beyond wait and then go together. */
+  maxInFlight: number;
+  /** A group stops growing at this weight (a request heavier than this goes alone). */
+  maxWeight: number;
+  weight: (item: T) => number;
+  /** Runs several requests in one transaction: all commit together, or it throws and none did. */
+  runGroup: (items: T[]) => Promise<R[]>;
+  /** Runs one request in its own transaction. */
+  runAlone: (item: T) => Promise<R>;
+}
+
+/**
+ * Group commit for many small requests from one upstream system. A request starts at once while
+ * its key has fewer than `maxInFlight` transactions running; otherwise it waits, and everything
+ * that waited goes in the next transaction together, so a busy feed pays one transaction's round
+ * trips for several events instead of one each. A quiet feed waits for nothing. When a group
+ * fails, each of its requests runs again alone, so an error reaches only the request it belongs to
+ * and a good request never fails because of a neighbour.
+ */
+export class GroupCommit<T, R> {
+  private readonly lanes = new Map<string, Lane<T, R>>();
+
+  constructor(private readonly options: GroupCommitOptions<T, R>) {}
+
+  submit(key: string, item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      let lane = this.lanes.get(key);
+      if (!lane) this.lanes.set(key, (lane = { inFlight: 0, waiting: [] }));
+      lane.waiting.push({ item, resolve, reject });
+      this.pump(key, lane);
+    });
+  }
+
+  private pump(key: string, lane: Lane<T, R>): void {
+    while (lane.inFlight < this.options.maxInFlight && lane.waiting.length) {
+      const group = this.take(lane);
+      lane.inFlight++;
+      void this.run(group).finally(() => {
+        lane.inFlight--;
+        if (!lane.inFlight && !lane.waiting.length) this.lanes.delete(key);
+        else this.pump(key, lane);
+      });
+    }
+  }
+
+  private take(lane: Lane<T, R>): Waiting<T, R>[] {
+    const group = [lane.waiting.shift()!];
+    let weight = this.options.weight(group[0].item);
+    while (lane.waiting.length && weight + this.options.weight(lane.waiting[0].item) <= this.options.maxWeight) {
+      const next = lane.waiting.shift()!;
+      weight += this.options.weight(next.item);
+      group.push(next);
+    }
+    return group;
+  }
+
+  private async run(group: Waiting<T, R>[]): Promise<void> {
+    if (group.length > 1) {
+      try {
+        const results = await this.options.runGroup(group.map((waiting) => waiting.item));
+        group.forEach((waiting, index) => waiting.resolve(results[index]));
+        return;
+      } catch {
+        // Fall through: each request alone, so the error finds its owner.
+      }
+    }
+    await Promise.all(group.map((waiting) => this.options.runAlone(waiting.item).then(waiting.resolve, waiting.reject)));
+  }
+}
