@@ -1,13 +1,14 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBody, ApiConflictResponse, ApiExtraModels, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBody, ApiConflictResponse, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
 import { DomainError } from '../common/problem/domain-error.js';
-import { validatePlain } from '../common/problem/validation.js';
+import { openApiSchema, parseWith } from '../common/problem/validation.js';
 import { CurrentSource, type SourceRequest, SourceOnly } from '../sources/source-auth.guard.js';
-import { CustodyEventBatchDto, CustodyEventDto, IngestResponseDto } from './custody-event.dto.js';
+import { IngestResponseDto } from './ingest-response.dto.js';
+import { custodyEventBatchSchema, custodyEventSchema } from './custody-event.schema.js';
 import { CustodyEventsService, type IncomingEvent } from './custody-events.service.js';
 
 @ApiTags('ingestion')
-@ApiExtraModels(CustodyEventDto, CustodyEventBatchDto)
 @Controller('v1/custody-events')
 @SourceOnly()
 export class CustodyEventsController {
@@ -15,11 +16,11 @@ export class CustodyEventsController {
 
   @Post()
   @HttpCode(202)
-  @ApiBody({ schema: { oneOf: [{ $ref: getSchemaPath(CustodyEventDto) }, { $ref: getSchemaPath(CustodyEventBatchDto) }] } })
+  @ApiBody({ schema: openApiSchema(z.union([custodyEventSchema, custodyEventBatchSchema])) })
   @ApiAcceptedResponse({ type: IngestResponseDto, description: 'Committed with every planned delivery' })
   @ApiConflictResponse({ description: 'A single event whose sourceEventId was used with a different body' })
   async ingest(@Body() body: unknown, @CurrentSource() source: SourceRequest): Promise<IngestResponseDto> {
-    const incoming = await parseEvents(body);
+    const incoming = parseEvents(body);
     const results = await this.events.ingest(source, incoming);
     if (!isBatch(body) && results[0].status === 'conflict') {
       throw new DomainError(
@@ -36,15 +37,15 @@ function isBatch(body: unknown): body is { events: unknown[] } {
   return typeof body === 'object' && body !== null && !Array.isArray(body) && 'events' in body;
 }
 
-async function parseEvents(body: unknown): Promise<IncomingEvent[]> {
+function parseEvents(body: unknown): IncomingEvent[] {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new DomainError('invalid', 'EVENTS_BODY', 'The body must be one event or {"events": [...]}.', {
       errors: [{ path: '', message: 'must be an object' }],
     });
   }
   if (isBatch(body)) {
-    const batch = await validatePlain(CustodyEventBatchDto, body);
+    const batch = parseWith(custodyEventBatchSchema, body);
     return batch.events.map((dto, index) => ({ dto, raw: body.events[index], path: `events[${index}].` }));
   }
-  return [{ dto: await validatePlain(CustodyEventDto, body), raw: body, path: '' }];
+  return [{ dto: parseWith(custodyEventSchema, body), raw: body, path: '' }];
 }

@@ -11,7 +11,7 @@ import { FeedHealthService } from '../sources/feed-health.service.js';
 import type { SourceRequest } from '../sources/source-auth.guard.js';
 import { refuseReplayedWebhooks } from '../sources/webhook-replay.js';
 import type { AuthenticatedSource } from '../sources/sources.service.js';
-import type { CustodyEventDto } from './custody-event.dto.js';
+import type { CustodyEventInput } from './custody-event.schema.js';
 import {
   EventRecorder,
   findExisting,
@@ -24,7 +24,7 @@ import {
 import { GroupCommit } from './group-commit.js';
 
 export interface IncomingEvent {
-  dto: CustodyEventDto;
+  dto: CustodyEventInput;
   /** The item exactly as received; kept, and hashed to tell a replay from a conflicting reuse of an id. */
   raw: unknown;
   /** `events[3].` in a batch, empty for a single event. */

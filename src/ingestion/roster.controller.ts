@@ -1,12 +1,14 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiNoContentResponse, ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBody, ApiNoContentResponse, ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import { CurrentStaff } from '../auth/current-staff.decorator.js';
 import { type StaffPrincipal, StaffOnly } from '../auth/staff-auth.guard.js';
 import { FACILITY_CODE, upperTrim } from '../sources/source.dto.js';
 import { CurrentSource, type SourceRequest, SourceOnly } from '../sources/source-auth.guard.js';
-import { RosterDto, RosterResultDto, RosterSnapshotDto } from './roster.dto.js';
+import { openApiSchema, parseWith } from '../common/problem/validation.js';
+import { rosterSchema } from './custody-event.schema.js';
+import { RosterResultDto, RosterSnapshotDto } from './roster.dto.js';
 import { RosterService } from './roster.service.js';
 
 class FacilityCodeParam {
@@ -31,8 +33,9 @@ export class RosterController {
   @Put(':code/roster')
   @HttpCode(202)
   @ApiAcceptedResponse({ type: RosterResultDto, description: 'Counts are what the diff found, whether or not it was held' })
-  submit(@Param() params: FacilityCodeParam, @Body() body: RosterDto, @CurrentSource() source: SourceRequest): Promise<RosterResultDto> {
-    return this.rosters.submit(source, params.code, body);
+  @ApiBody({ schema: openApiSchema(rosterSchema) })
+  submit(@Param() params: FacilityCodeParam, @Body() body: unknown, @CurrentSource() source: SourceRequest): Promise<RosterResultDto> {
+    return this.rosters.submit(source, params.code, parseWith(rosterSchema, body));
   }
 }
 

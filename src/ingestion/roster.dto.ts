@@ -1,22 +1,4 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, ValidateNested } from 'class-validator';
-import { IsTimestampWithOffset, PersonDto } from './custody-event.dto.js';
-
-export const MAX_ROSTER = 100_000;
-
-export class RosterDto {
-  @ApiProperty({ example: '2026-11-26T06:00:00-06:00' })
-  @IsTimestampWithOffset()
-  asOf: string;
-
-  @ApiProperty({ type: [PersonDto], maxItems: MAX_ROSTER })
-  @IsArray()
-  @ArrayMaxSize(MAX_ROSTER)
-  @ValidateNested({ each: true })
-  @Type(() => PersonDto)
-  people: PersonDto[];
-}
 
 export class RosterResultDto {
   @ApiProperty({ format: 'uuid' }) snapshotId: string;

@@ -22,7 +22,8 @@ import {
   notificationBlock,
 } from './event-recorder.js';
 import { diffRoster, mustHold } from './roster-diff.js';
-import type { RosterDto, RosterResultDto, RosterSnapshotDto } from './roster.dto.js';
+import type { RosterInput } from './custody-event.schema.js';
+import type { RosterResultDto, RosterSnapshotDto } from './roster.dto.js';
 
 const FACILITY_LOCK_NAMESPACE = 7317;
 
@@ -57,7 +58,7 @@ export class RosterService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async submit({ source, webhookId }: SourceRequest, code: string, roster: RosterDto): Promise<RosterResultDto> {
+  async submit({ source, webhookId }: SourceRequest, code: string, roster: RosterInput): Promise<RosterResultDto> {
     if (source.facilityCodes && !source.facilityCodes.includes(code)) {
       throw new DomainError('forbidden', 'FACILITY_NOT_ALLOWED', `This source may not report facility ${code}.`);
     }

@@ -1,3 +1,5 @@
+import type { ApiBodyOptions } from '@nestjs/swagger';
+import { z, type ZodType } from 'zod';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { HttpException, ValidationPipe, type ValidationError } from '@nestjs/common';
@@ -42,4 +44,32 @@ export async function validatePlain<T extends object>(cls: new () => T, plain: u
   });
   if (errors.length) throw new ValidationProblem(toFieldErrors(errors));
   return instance;
+}
+
+/** Parses with a zod schema; any problem becomes a 422 with `events[3].person.lastName` style paths. */
+export function parseWith<S extends ZodType>(schema: S, value: unknown): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new ValidationProblem(zodFieldErrors(result.error.issues));
+}
+
+function zodFieldErrors(issues: z.core.$ZodIssue[]): FieldError[] {
+  return issues.flatMap((issue) => {
+    const path = issue.path.reduce<string>(
+      (joined, part) => (typeof part === 'number' ? `${joined}[${part}]` : joined ? `${joined}.${String(part)}` : String(part)),
+      '',
+    );
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ path: path ? `${path}.${key}` : key, message: 'is not a known field' }));
+    }
+    if (issue.code === 'invalid_type' && issue.input === undefined) return [{ path, message: 'is required' }];
+    return [{ path, message: issue.message }];
+  });
+}
+
+type OpenApiSchema = Extract<ApiBodyOptions, { schema: unknown }>['schema'];
+
+/** The OpenAPI description of a zod schema (what the body may be, before transforms). */
+export function openApiSchema(schema: ZodType): OpenApiSchema {
+  return z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input' }) as OpenApiSchema;
 }
