@@ -29,7 +29,7 @@ interface ExistingIdentifier {
   person_id: string;
   protected: boolean;
   date_of_birth: string | null;
-  created_at: Date;
+  created_ms: number;
 }
 
 /**
@@ -86,49 +86,45 @@ export class IdentityResolver {
   ): Promise<ResolvedPerson[] | undefined> {
     const allKeys = new Map<string, IdentifierKey>();
     for (const keys of keysOf) for (const key of keys) allKeys.set(identifierKey(key), key);
-    const keyList = [...allKeys.values()];
-    const existing: ExistingIdentifier[] = await db.query(
-      `SELECT i.system, i.value, i.scope_source_id, i.person_id, p.protected, p.date_of_birth::text, p.created_at
-       FROM unnest($1::text[], $2::text[], $3::uuid[]) AS k(system, value, scope)
-       JOIN person_identifier i ON i.system = k.system AND i.value = k.value AND i.scope_source_id IS NOT DISTINCT FROM k.scope
-       JOIN person p ON p.id = i.person_id`,
-      [keyList.map((k) => k.system), keyList.map((k) => k.value), keyList.map((k) => k.scope)],
-    );
+    const existing = await this.owners(db, [...allKeys.values()]);
     const ownerOfKey = new Map(
       existing.map((row) => [identifierKey({ system: row.system, value: row.value, scope: row.scope_source_id }), row]),
     );
     const known = new Map(existing.map((row) => [row.person_id, row]));
 
-    // Union-find over inputs and known persons: one component is one person.
-    const sets = new UnionFind();
+    // Union-find over inputs (0…n-1) and known persons (n…): one component is one person.
+    const personIds = [...known.keys()];
+    const nodeOfPerson = new Map(personIds.map((id, i) => [id, inputs.length + i]));
+    const sets = new UnionFind(inputs.length + personIds.length);
     const firstInputWithKey = new Map<string, number>();
     keysOf.forEach((keys, index) => {
-      sets.add(`i${index}`);
       for (const key of keys) {
         const id = identifierKey(key);
         const owner = ownerOfKey.get(id);
-        if (owner) sets.union(`i${index}`, `p${owner.person_id}`);
+        if (owner) sets.union(index, nodeOfPerson.get(owner.person_id)!);
         const first = firstInputWithKey.get(id);
         if (first === undefined) firstInputWithKey.set(id, index);
-        else sets.union(`i${index}`, `i${first}`);
+        else sets.union(index, first);
       }
     });
 
-    const componentPersons = new Map<string, string[]>();
-    for (const personId of known.keys()) {
-      const root = sets.find(`p${personId}`);
-      componentPersons.set(root, [...(componentPersons.get(root) ?? []), personId]);
-    }
-    const personOfRoot = new Map<string, string>();
+    const componentPersons = new Map<number, string[]>();
+    personIds.forEach((personId, i) => {
+      const root = sets.find(inputs.length + i);
+      const persons = componentPersons.get(root);
+      if (persons) persons.push(personId);
+      else componentPersons.set(root, [personId]);
+    });
+    const personOfRoot = new Map<number, string>();
     const fresh: string[] = [];
     const merges: { survivor: string; losers: string[] }[] = [];
     const latestInput = new Map<string, PersonInput>();
     inputs.forEach((input, index) => {
-      const root = sets.find(`i${index}`);
+      const root = sets.find(index);
       let personId = personOfRoot.get(root);
       if (!personId) {
         const persons = (componentPersons.get(root) ?? []).sort(
-          (a, b) => known.get(a)!.created_at.getTime() - known.get(b)!.created_at.getTime() || a.localeCompare(b),
+          (a, b) => known.get(a)!.created_ms - known.get(b)!.created_ms || a.localeCompare(b),
         );
         if (persons.length === 0) {
           personId = randomUUID();
@@ -164,17 +160,19 @@ export class IdentityResolver {
     // Sorted, so two transactions claiming overlapping identifiers wait on each other in one order (no deadlock).
     const newKeys = [...allKeys.entries()].filter(([id]) => !ownerOfKey.has(id)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     if (newKeys.length) {
-      const owners = newKeys.map(([id]) => personOfRoot.get(sets.find(`i${firstInputWithKey.get(id)!}`))!);
-      const claimed: { system: string; value: string; scope_source_id: string | null }[] = await db.query(
-        `INSERT INTO person_identifier (person_id, system, value, scope_source_id)
-         SELECT person_id, system, value, scope
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[]) WITH ORDINALITY AS v(person_id, system, value, scope, n)
-         ORDER BY n
-         ON CONFLICT DO NOTHING
-         RETURNING system, value, scope_source_id`,
+      const owners = newKeys.map(([id]) => personOfRoot.get(sets.find(firstInputWithKey.get(id)!))!);
+      const claimed: { n: number }[] = await db.query(
+        `WITH claimed AS (
+           INSERT INTO person_identifier (person_id, system, value, scope_source_id)
+           SELECT person_id, system, value, scope
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[]) WITH ORDINALITY AS v(person_id, system, value, scope, n)
+           ORDER BY n
+           ON CONFLICT DO NOTHING
+           RETURNING 1
+         ) SELECT count(*)::int AS n FROM claimed`,
         [owners, newKeys.map(([, k]) => k.system), newKeys.map(([, k]) => k.value), newKeys.map(([, k]) => k.scope)],
       );
-      if (claimed.length < newKeys.length) {
+      if (claimed[0].n < newKeys.length) {
         if (last) throw new Error('identity resolution did not settle under concurrent writes');
         return undefined;
       }
@@ -191,7 +189,7 @@ export class IdentityResolver {
       if ([merge.survivor, ...merge.losers].some((id) => known.get(id)?.protected)) protectedPersons.add(merge.survivor);
     }
     return inputs.map((input, index) => {
-      const id = personOfRoot.get(sets.find(`i${index}`))!;
+      const id = personOfRoot.get(sets.find(index))!;
       const row = known.get(id);
       return {
         id,
@@ -199,6 +197,33 @@ export class IdentityResolver {
         dateOfBirth: input.dateOfBirth ?? row?.date_of_birth ?? null,
       };
     });
+  }
+
+  /**
+   * Who holds these identifiers now. Global and source-scoped keys are looked up apart, so the
+   * planner can match on plain equality (IS NOT DISTINCT FROM hid the row count from it and turned a
+   * 50,000-key roster into 50,000 index probes).
+   */
+  private async owners(db: Queryable, keys: IdentifierKey[]): Promise<ExistingIdentifier[]> {
+    const global = keys.filter((k) => k.scope === null);
+    const scoped = keys.filter((k) => k.scope !== null);
+    return db.query(
+      `SELECT i.system, i.value, i.scope_source_id, i.person_id, p.protected, p.date_of_birth::text,
+              (extract(epoch FROM p.created_at) * 1000)::float8 AS created_ms
+       FROM (SELECT i.* FROM unnest($1::text[], $2::text[]) AS k(system, value)
+             JOIN person_identifier i ON i.system = k.system AND i.value = k.value AND i.scope_source_id IS NULL
+             UNION ALL
+             SELECT i.* FROM unnest($3::text[], $4::text[], $5::uuid[]) AS k(system, value, scope)
+             JOIN person_identifier i ON i.system = k.system AND i.value = k.value AND i.scope_source_id = k.scope) i
+       JOIN person p ON p.id = i.person_id`,
+      [
+        global.map((k) => k.system),
+        global.map((k) => k.value),
+        scoped.map((k) => k.system),
+        scoped.map((k) => k.value),
+        scoped.map((k) => k.scope),
+      ],
+    );
   }
 
   private keys(sourceId: string, input: PersonInput): IdentifierKey[] {
@@ -270,27 +295,26 @@ function quoteIdent(name: string): string {
 }
 
 class UnionFind {
-  private readonly parent = new Map<string, string>();
+  private readonly parent: Int32Array;
 
-  add(node: string): void {
-    if (!this.parent.has(node)) this.parent.set(node, node);
+  constructor(size: number) {
+    this.parent = Int32Array.from({ length: size }, (_, i) => i);
   }
 
-  find(node: string): string {
-    this.add(node);
+  find(node: number): number {
     let root = node;
-    while (this.parent.get(root) !== root) root = this.parent.get(root)!;
+    while (this.parent[root] !== root) root = this.parent[root];
     for (let current = node; current !== root;) {
-      const next = this.parent.get(current)!;
-      this.parent.set(current, root);
+      const next = this.parent[current];
+      this.parent[current] = root;
       current = next;
     }
     return root;
   }
 
-  union(a: string, b: string): void {
+  union(a: number, b: number): void {
     const rootA = this.find(a);
     const rootB = this.find(b);
-    if (rootA !== rootB) this.parent.set(rootB, rootA);
+    if (rootA !== rootB) this.parent[rootB] = rootA;
   }
 }
