@@ -30,6 +30,9 @@ interface ExistingIdentifier {
   protected: boolean;
   date_of_birth: string | null;
   created_ms: number;
+  first_name: string;
+  last_name: string;
+  country_of_birth: string | null;
 }
 
 /**
@@ -179,9 +182,13 @@ export class IdentityResolver {
     }
 
     for (const merge of merges) await this.merge(db, merge.survivor, merge.losers);
+    // Most records repeat what Vigil holds (a roster names everyone each time): write only what changed.
     await this.refreshDetails(
       db,
-      [...latestInput.entries()].filter(([id]) => known.has(id)),
+      [...latestInput.entries()].filter(([id, input]) => {
+        const row = known.get(id);
+        return row && detailsDiffer(row, input);
+      }),
     );
 
     const protectedPersons = new Set<string>();
@@ -209,7 +216,7 @@ export class IdentityResolver {
     const scoped = keys.filter((k) => k.scope !== null);
     return db.query(
       `SELECT i.system, i.value, i.scope_source_id, i.person_id, p.protected, p.date_of_birth::text,
-              (extract(epoch FROM p.created_at) * 1000)::float8 AS created_ms
+              (extract(epoch FROM p.created_at) * 1000)::float8 AS created_ms, p.first_name, p.last_name, p.country_of_birth
        FROM (SELECT i.* FROM unnest($1::text[], $2::text[]) AS k(system, value)
              JOIN person_identifier i ON i.system = k.system AND i.value = k.value AND i.scope_source_id IS NULL
              UNION ALL
@@ -285,6 +292,15 @@ export class IdentityResolver {
     await this.status.recompute(db, [survivor]);
     this.logger.log({ survivor, merged: losers.length }, 'merged person records that share an identifier');
   }
+}
+
+function detailsDiffer(row: ExistingIdentifier, input: PersonInput): boolean {
+  return (
+    row.first_name !== input.firstName ||
+    row.last_name !== input.lastName ||
+    (input.dateOfBirth !== undefined && input.dateOfBirth !== row.date_of_birth) ||
+    (input.countryOfBirth !== undefined && input.countryOfBirth !== row.country_of_birth)
+  );
 }
 
 function quoteIdent(name: string): string {
