@@ -142,12 +142,25 @@ export class IdentityResolver {
       latestInput.set(personId, input);
     });
 
-    if (fresh.length) {
+    // New persons and every identifier nobody holds yet, in one statement. Identifiers are sorted, so
+    // two transactions claiming overlapping ones wait on each other in one order (no deadlock).
+    const newKeys = [...allKeys.entries()].filter(([id]) => !ownerOfKey.has(id)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (newKeys.length) {
       // The newest input for a new person carries its best-known details.
       const rows = fresh.map((id) => ({ id, input: latestInput.get(id)! }));
-      await db.query(
-        `INSERT INTO person (id, first_name, last_name, first_name_key, last_name_key, date_of_birth, country_of_birth)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::text[])`,
+      const owners = newKeys.map(([id]) => personOfRoot.get(sets.find(firstInputWithKey.get(id)!))!);
+      const claimed: { n: number }[] = await db.query(
+        `WITH persons AS (
+           INSERT INTO person (id, first_name, last_name, first_name_key, last_name_key, date_of_birth, country_of_birth)
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::text[])
+         ), claimed AS (
+           INSERT INTO person_identifier (person_id, system, value, scope_source_id)
+           SELECT person_id, system, value, scope
+           FROM unnest($8::uuid[], $9::text[], $10::text[], $11::uuid[]) WITH ORDINALITY AS v(person_id, system, value, scope, n)
+           ORDER BY n
+           ON CONFLICT DO NOTHING
+           RETURNING 1
+         ) SELECT count(*)::int AS n FROM claimed`,
         [
           rows.map((r) => r.id),
           rows.map((r) => r.input.firstName),
@@ -156,24 +169,11 @@ export class IdentityResolver {
           rows.map((r) => foldName(r.input.lastName)),
           rows.map((r) => r.input.dateOfBirth ?? null),
           rows.map((r) => r.input.countryOfBirth ?? null),
+          owners,
+          newKeys.map(([, k]) => k.system),
+          newKeys.map(([, k]) => k.value),
+          newKeys.map(([, k]) => k.scope),
         ],
-      );
-    }
-
-    // Sorted, so two transactions claiming overlapping identifiers wait on each other in one order (no deadlock).
-    const newKeys = [...allKeys.entries()].filter(([id]) => !ownerOfKey.has(id)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    if (newKeys.length) {
-      const owners = newKeys.map(([id]) => personOfRoot.get(sets.find(firstInputWithKey.get(id)!))!);
-      const claimed: { n: number }[] = await db.query(
-        `WITH claimed AS (
-           INSERT INTO person_identifier (person_id, system, value, scope_source_id)
-           SELECT person_id, system, value, scope
-           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[]) WITH ORDINALITY AS v(person_id, system, value, scope, n)
-           ORDER BY n
-           ON CONFLICT DO NOTHING
-           RETURNING 1
-         ) SELECT count(*)::int AS n FROM claimed`,
-        [owners, newKeys.map(([, k]) => k.system), newKeys.map(([, k]) => k.value), newKeys.map(([, k]) => k.scope)],
       );
       if (claimed[0].n < newKeys.length) {
         if (last) throw new Error('identity resolution did not settle under concurrent writes');
