@@ -112,6 +112,18 @@ async function main(): Promise<void> {
     const insertsPerSecond = inserts / ((performance.now() - insertStart) / 1000);
     await pool.end();
 
+    // Baseline 3: the framework's own floor, the app answering GET /health/live (no body, no database).
+    const nestFloor = !PHASES.has('baselines')
+      ? skipped
+      : await load({
+          url: `${base}/health/live`,
+          method: 'GET',
+          body: () => '',
+          concurrency: CONCURRENCY,
+          seconds: SECONDS,
+          expectStatus: 200,
+        });
+
     const single = !PHASES.has('single')
       ? skipped
       : await load({
@@ -149,12 +161,13 @@ async function main(): Promise<void> {
       : await putRoster([...roster.slice(500), ...Array.from({ length: 500 }, (_, i) => person(ROSTER_SIZE + i))]);
 
     await app.close();
-    const errors = noWorkRun.errors + single.errors + batch.errors;
+    const errors = noWorkRun.errors + nestFloor.errors + single.errors + batch.errors;
     report(
       'ingest',
       {
         no_work_server_requests_per_s: noWorkRun.perSecond,
         raw_pg_insert_commits_per_s: insertsPerSecond,
+        app_health_live_requests_per_s: nestFloor.perSecond,
         single_events_per_s: single.perSecond,
         single_event_p50_ms: single.p50Ms,
         single_event_p99_ms: single.p99Ms,
