@@ -10,11 +10,12 @@ import { DomainError } from '../common/problem/domain-error.js';
 import { assertSignedByTwilio } from '../common/twilio-signature.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { DeliveryContextService } from './delivery-context.service.js';
+import { backoffSeconds, classifyError } from './retry-policy.js';
 import { phrases, VOICE_LANGUAGE } from './templates.js';
 
 const PIN_TRIES = 3;
 
-/** Forward-only order of delivery statuses; `failed` only from before `delivered`. */
+/** Forward-only order of delivery statuses; an undelivered report applies only before `delivered`. */
 const FORWARD = ['pending', 'held', 'sending', 'sent', 'delivered', 'confirmed'];
 
 const SMS_STATUS: Record<string, string> = {
@@ -48,13 +49,14 @@ export class TwilioWebhooksController {
     const sid = body.MessageSid ?? body.CallSid;
     if (body.MessageStatus) {
       const next = SMS_STATUS[body.MessageStatus];
-      if (next) await this.advance(id, sid, next, body.ErrorCode ? `twilio_${body.ErrorCode}` : null);
+      if (next === 'failed') await this.undelivered(id, sid, body.ErrorCode);
+      else if (next) await this.advance(id, sid, next);
       return;
     }
     if (body.CallStatus === 'completed') {
       const human = !body.AnsweredBy || body.AnsweredBy === 'human' || body.AnsweredBy === 'unknown';
       if (Number(body.CallDuration ?? 0) > 0 && human) {
-        await this.advance(id, sid, 'delivered', null);
+        await this.advance(id, sid, 'delivered');
         // Answered but the PIN was not entered: call again, less often.
         await this.db.query(
           `UPDATE delivery SET due_at = greatest(due_at, $3) WHERE id = $1 AND provider_message_id = $2 AND status = 'delivered' AND repeat_until IS NOT NULL`,
@@ -150,12 +152,41 @@ export class TwilioWebhooksController {
     });
   }
 
-  private async advance(id: string, sid: string | undefined, next: string, error: string | null): Promise<void> {
-    const allowedFrom = next === 'failed' ? ['sending', 'sent'] : FORWARD.slice(0, FORWARD.indexOf(next));
+  /**
+   * The carrier could not deliver a message Twilio accepted. A transient reason (a full queue, a
+   * handset out of reach, an unknown code) sends it again on the channel's backoff, like a failed
+   * send; a permanent one fails it, and running out of attempts makes it dead for an admin to see.
+   */
+  private async undelivered(id: string, sid: string | undefined, errorCode: string | undefined): Promise<void> {
+    const failure = classifyError({ code: Number(errorCode) || undefined });
+    const error = errorCode ? `twilio_${errorCode}` : failure.errorCode;
+    const rows: { attempts: number; channel: 'email' | 'sms' | 'voice' }[] = await this.db.query(
+      `SELECT attempts, channel FROM delivery WHERE id = $1 AND provider_message_id = $2 AND status IN ('sending', 'sent')`,
+      [id, sid ?? ''],
+    );
+    if (!rows.length) return;
+    const { attempts, channel } = rows[0];
+    const policy = this.config.retry.byChannel[channel];
+    const now = this.clock.now();
+    const [status, dueAt] =
+      failure.outcome === 'permanent_error'
+        ? ['failed', null]
+        : attempts >= policy.maxAttempts
+          ? ['dead', null]
+          : ['pending', new Date(now.getTime() + backoffSeconds(Math.max(attempts - 1, 0), policy) * 1000)];
+    // Guarded by the attempts read above: a concurrent report or a new attempt leaves this one without effect.
     await this.db.query(
-      `UPDATE delivery SET status = $3, last_error = coalesce($4, last_error), updated_at = $5
-       WHERE id = $1 AND provider_message_id = $2 AND status = ANY($6::text[])`,
-      [id, sid ?? '', next, error, this.clock.now(), allowedFrom],
+      `UPDATE delivery SET status = $3, due_at = coalesce($4, due_at), last_error = $5, updated_at = $6
+       WHERE id = $1 AND provider_message_id = $2 AND status IN ('sending', 'sent') AND attempts = $7`,
+      [id, sid ?? '', status, dueAt, error, now, attempts],
+    );
+  }
+
+  private async advance(id: string, sid: string | undefined, next: string): Promise<void> {
+    await this.db.query(
+      `UPDATE delivery SET status = $3, updated_at = $4
+       WHERE id = $1 AND provider_message_id = $2 AND status = ANY($5::text[])`,
+      [id, sid ?? '', next, this.clock.now(), FORWARD.slice(0, FORWARD.indexOf(next))],
     );
   }
 }

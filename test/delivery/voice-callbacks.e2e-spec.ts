@@ -198,6 +198,45 @@ describe('voice, PIN confirmation, callbacks and escalation', () => {
     expect(ledger.body.notifications[0].status).toBe('delivered');
   });
 
+  it('an SMS the carrier could not deliver goes again for a transient reason, and fails for a permanent one', async () => {
+    const victim = await enrolVoice('SMS-UNDELIVERED', ['sms']);
+    const res = await release('SMS-UNDELIVERED');
+    await drain();
+    const delivery = async () =>
+      (
+        await t.db.query(
+          `SELECT d.id, d.status, d.due_at, d.provider_message_id, d.last_error FROM delivery d JOIN notification n ON n.id = d.notification_id
+           WHERE n.event_id = $1`,
+          [res.body.results[0].eventId],
+        )
+      ).rows[0];
+    const first = await delivery();
+    const path = `/v1/webhooks/twilio/status/${first.id}`;
+    expect(fake.messagesTo(victim.numbers[0])).toHaveLength(1);
+
+    await signed(path, { MessageSid: first.provider_message_id, MessageStatus: 'undelivered', ErrorCode: '30003' });
+    const queued = await delivery();
+    expect(queued).toMatchObject({ status: 'pending', last_error: 'twilio_30003' });
+    expect(queued.due_at.getTime()).toBeGreaterThanOrEqual(clock.now().getTime());
+    // The same report again, or one for the old message after a resend, changes nothing.
+    await signed(path, { MessageSid: first.provider_message_id, MessageStatus: 'undelivered', ErrorCode: '30003' });
+    expect((await delivery()).due_at.getTime()).toBe(queued.due_at.getTime());
+
+    clock.advance(3_600_000);
+    await drain();
+    expect(fake.messagesTo(victim.numbers[0])).toHaveLength(2);
+    const second = await delivery();
+    expect(second.status).toBe('sent');
+    expect(second.provider_message_id).not.toBe(first.provider_message_id);
+
+    await signed(path, { MessageSid: second.provider_message_id, MessageStatus: 'failed', ErrorCode: '30006' });
+    expect(await delivery()).toMatchObject({ status: 'failed', last_error: 'twilio_30006' });
+    clock.advance(3_600_000);
+    await drain();
+    expect(fake.messagesTo(victim.numbers[0])).toHaveLength(2);
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+  });
+
   it('a phone line verifies by entering the PIN in the verification call', async () => {
     const personId = await bookPerson(t, source, 'VOICE-VERIFY');
     const number = `+1${++phone}`;
