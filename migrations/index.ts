@@ -2,9 +2,16 @@ import { Foundation1764136800000 } from './1764136800000-Foundation.js';
 import { Ingestion1764140400000 } from './1764140400000-Ingestion.js';
 import { Registrations1764144000000 } from './1764144000000-Registrations.js';
 import { Delivery1764147600000 } from './1764147600000-Delivery.js';
+import { IngestionReplays1764154800000 } from './1764154800000-IngestionReplays.js';
 
 /**
  * Every migration, oldest first. Listed rather than globbed so the app, the CLI and the tests
  * (which run TypeScript directly) load the same set. Add each new migration here.
  */
-export const MIGRATIONS = [Foundation1764136800000, Ingestion1764140400000, Registrations1764144000000, Delivery1764147600000];
+export const MIGRATIONS = [
+  Foundation1764136800000,
+  Ingestion1764140400000,
+  Registrations1764144000000,
+  Delivery1764147600000,
+  IngestionReplays1764154800000,
+];

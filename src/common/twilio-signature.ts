@@ -12,6 +12,6 @@ export function assertSignedByTwilio(config: AppConfig, req: Request, params: Re
   const signature = req.headers['x-twilio-signature'];
   const url = `${config.publicBaseUrl}${req.originalUrl}`;
   if (!authToken || typeof signature !== 'string' || !twilio.validateRequest(authToken, signature, url, params ?? {})) {
-    throw new DomainError('forbidden', 'TWILIO_SIGNATURE_INVALID', 'The request is not signed by Twilio.');
+    throw new DomainError('unauthorized', 'TWILIO_SIGNATURE_INVALID', 'The request is not signed by Twilio.');
   }
 }

@@ -78,7 +78,7 @@ export class CustodyEventsService {
       await refuseReplayedWebhooks(
         tx,
         sourceId,
-        requests.flatMap(({ request }) => (request.webhookId ? [request.webhookId] : [])),
+        requests.flatMap(({ request }) => (request.webhook ? [request.webhook] : [])),
         this.clock.now(),
       );
       const facilities = await this.facilities.resolve(

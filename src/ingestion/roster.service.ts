@@ -60,7 +60,7 @@ export class RosterService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async submit({ source, webhookId }: SourceRequest, code: string, roster: RosterInput): Promise<RosterResultDto> {
+  async submit({ source, webhook }: SourceRequest, code: string, roster: RosterInput): Promise<RosterResultDto> {
     if (source.facilityCodes && !source.facilityCodes.includes(code)) {
       throw new DomainError('forbidden', 'FACILITY_NOT_ALLOWED', `This source may not report facility ${code}.`);
     }
@@ -71,9 +71,11 @@ export class RosterService {
       });
     }
     const { result, facilityId, population } = await this.db.transaction(async (tx) => {
-      await refuseReplayedWebhooks(tx, source.id, webhookId ? [webhookId] : [], this.clock.now());
+      await refuseReplayedWebhooks(tx, source.id, webhook ? [webhook] : [], this.clock.now());
       const facility = (await this.facilities.resolve(tx, [{ code }])).get(code)!;
       await tx.query(`SELECT pg_advisory_xact_lock(${FACILITY_LOCK_NAMESPACE}, hashtext($1))`, [facility.id]);
+      const replayed = await this.inOrder(tx, facility.id, source.id, asOf);
+      if (replayed) return { result: replayed, facilityId: facility.id, population: undefined };
 
       const resolved = await this.identity.resolve(tx, source.id, roster.people);
       const facts = new Map(resolved.map((person) => [person.id, person]));
@@ -120,11 +122,49 @@ export class RosterService {
       };
       return { result, facilityId: facility.id, population: inSnapshot.size };
     });
-    await this.feeds.recordContact(source.id, [facilityId], { facilityId, count: population, asOf });
+    await this.feeds.recordContact(source.id, [facilityId], population === undefined ? undefined : { facilityId, count: population, asOf });
     // A large baseline bulk-loads people faster than autovacuum notices; fresh statistics keep the
     // next snapshot's identity lookup a hash join instead of one index probe per person.
     if (result.baseline && roster.people.length >= ANALYZE_AFTER_BASELINE) await this.db.query(`ANALYZE person, person_identifier`);
     return result;
+  }
+
+  /**
+   * Snapshots apply in asOf order: one no newer than the latest the facility has would move people
+   * back to an older truth (a late delivery of 06:00 after 06:15), so it is refused. The same
+   * snapshot again (same source and asOf, e.g. a sender's retry) gets the first one's answer.
+   */
+  private async inOrder(db: Queryable, facilityId: string, sourceId: string, asOf: Date): Promise<RosterResultDto | undefined> {
+    const rows: {
+      id: string;
+      source_id: string;
+      as_of: Date;
+      status: string;
+      booked: number;
+      released: number;
+      unchanged: number;
+    }[] = await db.query(
+      `SELECT id, source_id, as_of, status, booked, released, unchanged FROM roster_snapshot
+       WHERE facility_id = $1 AND status <> 'discarded' ORDER BY as_of DESC, received_at DESC LIMIT 1`,
+      [facilityId],
+    );
+    const latest = rows[0];
+    if (!latest || latest.as_of.getTime() < asOf.getTime()) return undefined;
+    if (latest.as_of.getTime() === asOf.getTime() && latest.source_id === sourceId) {
+      return {
+        snapshotId: latest.id,
+        baseline: latest.status === 'baseline',
+        booked: latest.booked,
+        released: latest.released,
+        unchanged: latest.unchanged,
+        held: latest.status === 'held',
+      };
+    }
+    throw new DomainError(
+      'conflict',
+      'ROSTER_OUT_OF_ORDER',
+      `This facility already has a snapshot as of ${latest.as_of.toISOString()}; a roster must be newer than the last one.`,
+    );
   }
 
   async approve(snapshotId: string, staffId: string): Promise<RosterResultDto> {

@@ -4,13 +4,15 @@ import type { Request } from 'express';
 import { Webhook } from 'standardwebhooks';
 import type { RequestWithRawBody } from '../app.factory.js';
 import { bearerToken } from '../auth/staff-auth.guard.js';
+import { sha256 } from '../common/crypto/field-cipher.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import { type AuthenticatedSource, SourcesService } from './sources.service.js';
+import type { WebhookMessage } from './webhook-replay.js';
 
 export interface SourceRequest {
   source: AuthenticatedSource;
-  /** The Standard Webhooks message id, when the request was signed; recorded with the events to refuse replays. */
-  webhookId?: string;
+  /** The Standard Webhooks message, when the request was signed; recorded with the events to tell retries from replays. */
+  webhook?: WebhookMessage;
 }
 
 type RequestWithSource = RequestWithRawBody & { sourceRequest?: SourceRequest };
@@ -55,7 +57,7 @@ export class SourceAuthGuard implements CanActivate {
         'The webhook signature is invalid or its timestamp is outside ±5 minutes.',
       );
     }
-    req.sourceRequest = { source, webhookId: headers['webhook-id'] };
+    req.sourceRequest = { source, webhook: { webhookId: headers['webhook-id'], bodyHash: sha256(req.rawBody ?? Buffer.alloc(0)) } };
     return true;
   }
 }

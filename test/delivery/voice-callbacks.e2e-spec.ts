@@ -181,7 +181,7 @@ describe('voice, PIN confirmation, callbacks and escalation', () => {
     const path = `/v1/webhooks/twilio/status/${id}`;
     const statusOf = async () => (await t.db.query(`SELECT status FROM delivery WHERE id = $1`, [id])).rows[0].status;
 
-    expect((await signed(path, { MessageSid: sid, MessageStatus: 'delivered' }, 'Zm9yZ2Vk')).status).toBe(403);
+    expect((await signed(path, { MessageSid: sid, MessageStatus: 'delivered' }, 'Zm9yZ2Vk')).status).toBe(401);
     expect(await statusOf()).toBe('sent');
     expect((await signed(path, { MessageSid: sid, MessageStatus: 'delivered' })).status).toBe(204);
     expect(await statusOf()).toBe('delivered');

@@ -40,6 +40,28 @@ describe('roster snapshots', () => {
     expect(events.every((e) => e.type === 'BOOKED' && e.notification_block === 'baseline')).toBe(true);
   });
 
+  it('applies snapshots in asOf order: the same one again gets the first answer, an older one is refused', async () => {
+    const first = await putRoster(t, source, 'ORDER-1', { asOf: '2026-11-20T06:00:00-06:00', people: people('ORD', 0, 5) });
+    const newer = { asOf: '2026-11-20T06:15:00-06:00', people: people('ORD', 1, 5) };
+    const applied = await putRoster(t, source, 'ORDER-1', newer);
+    expect(applied.body).toMatchObject({ baseline: false, released: 1 });
+
+    const retried = await putRoster(t, source, 'ORDER-1', newer);
+    expect(retried.status).toBe(202);
+    expect(retried.body).toEqual(applied.body);
+
+    // 06:00 delivered late would put ORD-0 back in custody and release the others' news: refused.
+    const late = await putRoster(t, source, 'ORDER-1', { asOf: '2026-11-20T06:00:00-06:00', people: people('ORD', 0, 5) });
+    expect(late.status).toBe(409);
+    expect(late.body.code).toBe('ROSTER_OUT_OF_ORDER');
+    expect((await statusOf('ORD0')).custody_status).toBe('RELEASED');
+    const { rows } = await t.db.query(
+      `SELECT count(*)::int AS n FROM roster_snapshot r JOIN facility f ON f.id = r.facility_id WHERE f.code = 'ORDER-1'`,
+    );
+    expect(rows[0].n).toBe(2);
+    expect(first.body.baseline).toBe(true);
+  });
+
   it('later snapshots book newcomers and release whoever vanished, as roster-derived events', async () => {
     const res = await putRoster(t, source, 'R1', {
       asOf: '2026-11-21T06:00:00-06:00',

@@ -103,6 +103,11 @@ describe('sources, keys and signatures', () => {
       expect(ok.status).toBe(202);
       expect(ok.body.results[0].status).toBe('accepted');
 
+      // A sender retrying the message (same id, same body) is answered like any replay: duplicate.
+      const retry = await postEvents(t, source, body, { sign: true, webhookId: 'msg_once' });
+      expect(retry.status).toBe(202);
+      expect(retry.body.results[0]).toMatchObject({ status: 'duplicate', eventId: ok.body.results[0].eventId });
+
       const replay = await postEvents(t, source, event(), { sign: true, webhookId: 'msg_once' });
       expect(replay.status).toBe(401);
       expect(replay.body.code).toBe('WEBHOOK_REPLAYED');

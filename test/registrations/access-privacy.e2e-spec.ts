@@ -174,7 +174,7 @@ describe('who may see a registration, and what is stored', () => {
         .body.contacts[0].optedOut;
 
     const forged = await send({ From: ADDRESSES[1], Body: 'STOP' }, 'bm90IGEgc2lnbmF0dXJl');
-    expect(forged.status).toBe(403);
+    expect(forged.status).toBe(401);
     expect(await optedOut(selfRegistered)).toBe(false);
 
     const stop = await send({ From: ADDRESSES[1], Body: 'stop' });
