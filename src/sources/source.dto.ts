@@ -1,6 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBoolean, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
 
 export const FACILITY_CODE = /^[A-Z0-9][A-Z0-9_.-]{0,31}$/;
 export const upperTrim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toUpperCase() : value);
@@ -15,6 +28,7 @@ export class CreateSourceDto {
   @ApiPropertyOptional({ type: [String], description: 'Facilities this source may report; omitted = any', example: ['HCJ-1'] })
   @IsOptional()
   @IsArray()
+  @ArrayMinSize(1, { message: 'must name at least one facility; omit it to allow any' })
   @ArrayMaxSize(1000)
   @Transform(({ value }: { value: unknown }) => (Array.isArray(value) ? value.map((code) => upperTrim({ value: code })) : value))
   @Matches(FACILITY_CODE, { each: true, message: 'each facility code must be 1-32 letters, digits, dot, dash or underscore' })

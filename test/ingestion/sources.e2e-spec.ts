@@ -45,6 +45,14 @@ describe('sources, keys and signatures', () => {
       .send({ name: '', facilityCodes: ['ok', 'bad code!'], expectedIntervalSeconds: 0 });
     expect(bad.status).toBe(422);
     expect(bad.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['expectedIntervalSeconds', 'facilityCodes', 'name']);
+    // An empty list would let the source report nowhere; omitting it is how to allow any facility.
+    const none = await t
+      .http()
+      .post('/v1/admin/sources')
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ name: 'Nowhere', facilityCodes: [] });
+    expect(none.status).toBe(422);
+    expect(none.body.errors).toEqual([{ path: 'facilityCodes', message: expect.stringContaining('at least one') }]);
     const specialist = await t.staffToken('specialist');
     expect((await t.http().post('/v1/admin/sources').set('Authorization', `Bearer ${specialist}`).send({ name: 'x' })).status).toBe(403);
     expect((await t.http().get('/v1/admin/sources')).status).toBe(401);
