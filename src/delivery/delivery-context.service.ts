@@ -55,7 +55,15 @@ export interface DeliveryContext {
 /** What staff messages (escalations, feed alerts) carry; never a victim's address. */
 export type StaffPayload =
   | { kind: 'escalation'; notificationId: string; registrationId: string; personName: string; eventType: string; occurredAt: string }
-  | { kind: 'feed'; state: 'stale' | 'recovered'; sourceId: string; sourceName: string; lastContactAt: string | null };
+  | {
+      kind: 'feed';
+      state: 'stale' | 'recovered';
+      sourceId: string;
+      sourceName: string;
+      /** One facility's roster feed, when the source as a whole is fine (absent in alerts stored before it existed). */
+      facilityCode?: string | null;
+      lastContactAt: string | null;
+    };
 
 /** Everything a delivery needs to be rendered and sent, loaded in one query; and the rendering itself. */
 @Injectable()
@@ -153,10 +161,12 @@ export class DeliveryContextService {
 
 function staffText(payload: StaffPayload, baseUrl: string): string {
   if (payload.kind === 'feed') {
+    const feed = payload.facilityCode ? `${payload.sourceName}, facility ${payload.facilityCode}` : payload.sourceName;
+    const what = payload.facilityCode ? 'No roster for this facility' : 'No contact from this source';
     return payload.state === 'stale'
-      ? `Vigil feed STALE: ${payload.sourceName}\n\nNo contact from this source within its expected interval (last contact: ${payload.lastContactAt ?? 'never'}). ` +
+      ? `Vigil feed STALE: ${feed}\n\n${what} within its expected interval (last contact: ${payload.lastContactAt ?? 'never'}). ` +
           `Releases it reports are not reaching victims until it recovers.\n\n${baseUrl}/v1/admin/feeds`
-      : `Vigil feed recovered: ${payload.sourceName}\n\nThe source is reporting again (last contact: ${payload.lastContactAt ?? 'unknown'}).\n\n${baseUrl}/v1/admin/feeds`;
+      : `Vigil feed recovered: ${feed}\n\nThe feed is reporting again (last contact: ${payload.lastContactAt ?? 'unknown'}).\n\n${baseUrl}/v1/admin/feeds`;
   }
   return (
     `Vigil escalation: urgent alert not confirmed\n\n${payload.eventType} for ${payload.personName} at ${payload.occurredAt} ` +

@@ -70,6 +70,7 @@ export class StaffAlertsService implements OnModuleInit {
             state: t.kind,
             sourceId: t.sourceId,
             sourceName: t.name,
+            facilityCode: t.facility?.code ?? null,
             lastContactAt: t.lastContactAt?.toISOString() ?? null,
           }),
         ),

@@ -12,6 +12,8 @@ export interface FeedFacilityDto {
   lastContactAt: string;
   population: number | null;
   populationAsOf: string | null;
+  /** Silent past the source's expected interval. */
+  stale: boolean;
 }
 
 export interface FeedDto {
@@ -29,6 +31,8 @@ export interface FeedTransition {
   name: string;
   kind: 'stale' | 'recovered';
   lastContactAt: Date | null;
+  /** Set when one facility's roster went silent (or came back) while its source kept reporting. */
+  facility?: { id: string; code: string };
 }
 
 // Contact is written at most this often per source, so a flood of events does not queue on one row.
@@ -124,11 +128,19 @@ export class FeedHealthService implements OnModuleInit, OnModuleDestroy {
       const all: FeedTransition[] = [
         ...stale.map((row) => ({ sourceId: row.id, name: row.name, kind: 'stale' as const, lastContactAt: row.last_contact_at })),
         ...recovered.map((row) => ({ sourceId: row.id, name: row.name, kind: 'recovered' as const, lastContactAt: row.last_contact_at })),
+        ...(await this.checkRosterFeeds(tx, now)),
       ];
       if (all.length) {
         await tx.query(
-          `INSERT INTO feed_alert (source_id, kind, last_contact_at, created_at) SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[])`,
-          [all.map((t) => t.sourceId), all.map((t) => t.kind), all.map((t) => t.lastContactAt), all.map(() => now)],
+          `INSERT INTO feed_alert (source_id, kind, last_contact_at, created_at, facility_id)
+           SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::uuid[])`,
+          [
+            all.map((t) => t.sourceId),
+            all.map((t) => t.kind),
+            all.map((t) => t.lastContactAt),
+            all.map(() => now),
+            all.map((t) => t.facility?.id ?? null),
+          ],
         );
       }
       if (all.length) for (const listener of this.listeners) await listener(all, tx);
@@ -138,9 +150,52 @@ export class FeedHealthService implements OnModuleInit, OnModuleDestroy {
     });
     for (const transition of transitions) {
       const message = transition.kind === 'stale' ? 'feed is stale: no contact within its expected interval' : 'feed recovered';
-      this.logger.warn({ sourceId: transition.sourceId, source: transition.name, lastContactAt: transition.lastContactAt }, message);
+      this.logger.warn(
+        {
+          sourceId: transition.sourceId,
+          source: transition.name,
+          facility: transition.facility?.code,
+          lastContactAt: transition.lastContactAt,
+        },
+        message,
+      );
     }
     return transitions;
+  }
+
+  /**
+   * Roster feeds, one facility at a time: a source sending rosters for several jails can keep
+   * reporting while one of them goes quiet. Only facilities that send rosters are watched (event
+   * feeds are bursty: a quiet hour at a small jail is not an outage), and not while the whole
+   * source is stale (that alert already covers them).
+   */
+  private async checkRosterFeeds(db: Queryable, now: Date): Promise<FeedTransition[]> {
+    type Row = { source_id: string; name: string; facility_id: string; code: string; last_contact_at: Date };
+    const stale = await returning<Row>(
+      db,
+      `UPDATE feed f SET stale_since = $1 FROM source s, facility fa
+       WHERE s.id = f.source_id AND fa.id = f.facility_id AND f.population_as_of IS NOT NULL AND f.stale_since IS NULL
+         AND s.expected_interval_seconds IS NOT NULL AND s.stale_since IS NULL
+         AND f.last_contact_at < $1::timestamptz - make_interval(secs => s.expected_interval_seconds)
+       RETURNING f.source_id, s.name, f.facility_id, fa.code, f.last_contact_at`,
+      [now],
+    );
+    const recovered = await returning<Row>(
+      db,
+      `UPDATE feed f SET stale_since = NULL FROM source s, facility fa
+       WHERE s.id = f.source_id AND fa.id = f.facility_id AND f.stale_since IS NOT NULL
+         AND (s.expected_interval_seconds IS NULL OR f.last_contact_at >= $1::timestamptz - make_interval(secs => s.expected_interval_seconds))
+       RETURNING f.source_id, s.name, f.facility_id, fa.code, f.last_contact_at`,
+      [now],
+    );
+    const transition = (kind: 'stale' | 'recovered') => (row: Row) => ({
+      sourceId: row.source_id,
+      name: row.name,
+      kind,
+      lastContactAt: row.last_contact_at,
+      facility: { id: row.facility_id, code: row.code },
+    });
+    return [...stale.map(transition('stale')), ...recovered.map(transition('recovered'))];
   }
 
   async list(): Promise<FeedDto[]> {
@@ -152,13 +207,23 @@ export class FeedHealthService implements OnModuleInit, OnModuleDestroy {
       expected_interval_seconds: number | null;
       stale: boolean;
       stale_since: Date | null;
-      facilities: { code: string; name: string | null; lastContactAt: string; population: number | null; populationAsOf: string | null }[];
+      facilities: {
+        code: string;
+        name: string | null;
+        lastContactAt: string;
+        population: number | null;
+        populationAsOf: string | null;
+        stale: boolean;
+      }[];
     }[] = await this.db.query(
       `SELECT s.id, s.name, s.last_contact_at, s.expected_interval_seconds, s.stale_since,
               (s.expected_interval_seconds IS NOT NULL
                AND coalesce(s.last_contact_at, s.created_at) < $1::timestamptz - make_interval(secs => s.expected_interval_seconds)) AS stale,
               coalesce(json_agg(json_build_object('code', f.code, 'name', f.name, 'lastContactAt', fd.last_contact_at,
-                                                  'population', fd.population, 'populationAsOf', fd.population_as_of) ORDER BY f.code)
+                                                  'population', fd.population, 'populationAsOf', fd.population_as_of,
+                                                  'stale', s.expected_interval_seconds IS NOT NULL
+                                                           AND fd.last_contact_at < $1::timestamptz - make_interval(secs => s.expected_interval_seconds))
+                                ORDER BY f.code)
                        FILTER (WHERE f.id IS NOT NULL), '[]') AS facilities
        FROM source s LEFT JOIN feed fd ON fd.source_id = s.id LEFT JOIN facility f ON f.id = fd.facility_id
        GROUP BY s.id ORDER BY s.name`,

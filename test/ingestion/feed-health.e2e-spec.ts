@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
 import { FeedHealthService } from '../../src/sources/feed-health.service.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { createSource, event, postEvents } from '../support/sources.js';
+import { createSource, event, personWith, postEvents, putRoster } from '../support/sources.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 describe('feed health', () => {
@@ -61,5 +62,38 @@ describe('feed health', () => {
     expect(await alerts(silent.sourceId)).toEqual(['stale']);
     expect(await alerts(relaxed.sourceId)).toEqual([]);
     expect((await feedOf(relaxed.sourceId)).stale).toBe(false);
+  });
+
+  it('a facility whose roster stops arriving is an outage of its own while its source reports others', async () => {
+    const checker = t.app.get(FeedHealthService);
+    const source = await createSource(t, { expectedIntervalSeconds: 600 });
+    const roster = (code: string) =>
+      putRoster(t, source, code, { asOf: clock.now().toISOString(), people: [personWith(`${code}-1`), personWith(`${code}-2`)] });
+    expect((await roster('FEED-A')).status).toBe(202);
+    expect((await roster('FEED-B')).status).toBe(202);
+    await checker.check();
+
+    clock.advance(300_000);
+    expect((await roster('FEED-A')).status).toBe(202);
+    clock.advance(400_000);
+    const transitions = (await checker.check()).filter((x) => x.sourceId === source.sourceId);
+    expect(transitions).toEqual([expect.objectContaining({ kind: 'stale', facility: { id: expect.any(String), code: 'FEED-B' } })]);
+    const feed = await feedOf(source.sourceId);
+    expect(feed.stale).toBe(false);
+    expect(feed.facilities.map((f: { code: string; stale: boolean }) => [f.code, f.stale])).toEqual([
+      ['FEED-A', false],
+      ['FEED-B', true],
+    ]);
+    await checker.check();
+    expect(await alerts(source.sourceId)).toEqual(['stale']);
+    // Admins are emailed through the delivery pipeline (the dev outbox here), naming the facility.
+    await t.app.get(DispatcherService).drain();
+    const { rows } = await t.db.query(`SELECT subject FROM dev_outbox WHERE channel = 'email' AND subject LIKE '%facility FEED-B%'`);
+    expect(rows.map((r) => r.subject)).toContain(`Vigil feed STALE: ${feed.name}, facility FEED-B`);
+
+    clock.advance(1_000);
+    expect((await roster('FEED-B')).status).toBe(202);
+    await checker.check();
+    expect(await alerts(source.sourceId)).toEqual(['stale', 'recovered']);
   });
 });
