@@ -28,6 +28,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
 
   // Signatures (sources, Twilio) are computed over the exact bytes received.
   const keepRaw = (req: RequestWithRawBody, _res: Response, buffer: Buffer) => {

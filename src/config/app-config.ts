@@ -84,6 +84,11 @@ const envSchema = z.object({
   VOICE_REPEAT_HOURS: z.coerce.number().positive().default(24),
   ESCALATE_AFTER_MINUTES: z.coerce.number().positive().default(30),
   PUBLIC_RATE_LIMIT_PER_MINUTE: int(1, 60),
+  // Express's "trust proxy": behind a load balancer, rate limits must count the client, not the balancer.
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|\d+|[\w.:/, -]+)$/, 'true, false, a hop count, or addresses/subnets (e.g. loopback, 10.0.0.0/8)')
+    .optional(),
   FEED_CHECK_SECONDS: int(1, 60),
   DEFAULT_TIME_ZONE: z
     .string()
@@ -118,6 +123,8 @@ export interface AppConfig {
   role: Role;
   logLevel: Env['LOG_LEVEL'];
   publicBaseUrl: string;
+  /** Passed to Express's "trust proxy" when set. */
+  trustProxy?: boolean | number | string;
   database: { url?: string; embedded: boolean; dataDir: string; migrationsRun: boolean };
   security: {
     encryptionKey: Buffer;
@@ -259,6 +266,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     escalateAfterMinutes: env.ESCALATE_AFTER_MINUTES,
     publicRateLimitPerMinute: env.PUBLIC_RATE_LIMIT_PER_MINUTE,
+    trustProxy: trustProxy(env.TRUST_PROXY),
     feedCheckSeconds: env.FEED_CHECK_SECONDS,
     globalIdentifierSystems: env.GLOBAL_IDENTIFIER_SYSTEMS,
     defaultTimeZone: env.DEFAULT_TIME_ZONE,
@@ -266,6 +274,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     deliveryLeaseSeconds: env.DELIVERY_LEASE_SECONDS,
     warnings,
   };
+}
+
+function trustProxy(value: string | undefined): boolean | number | string | undefined {
+  if (value === undefined || value === 'false') return undefined;
+  if (value === 'true') return true;
+  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 function readOrCreateLocalSecrets(dataDir: string): { file: string; encryptionKey: string; jwtSecret: string } {

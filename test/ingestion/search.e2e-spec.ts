@@ -87,4 +87,17 @@ describe('search rate limit', () => {
       await t.close();
     }
   });
+
+  it('counts each client behind a trusted proxy (TRUST_PROXY), not the proxy', async () => {
+    const t = await startTestApp({ env: { PUBLIC_RATE_LIMIT_PER_MINUTE: '2', TRUST_PROXY: 'loopback' } });
+    try {
+      const from = (client: string) => t.http().get('/v1/people').query({ lastName: 'a', firstName: 'b' }).set('X-Forwarded-For', client);
+      expect((await from('203.0.113.7')).status).toBe(200);
+      expect((await from('203.0.113.7')).status).toBe(200);
+      expect((await from('203.0.113.7')).status).toBe(429);
+      expect((await from('198.51.100.9')).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
 });
