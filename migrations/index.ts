@@ -2,6 +2,7 @@ import { Foundation1764136800000 } from './1764136800000-Foundation.js';
 import { Ingestion1764140400000 } from './1764140400000-Ingestion.js';
 import { Registrations1764144000000 } from './1764144000000-Registrations.js';
 import { Delivery1764147600000 } from './1764147600000-Delivery.js';
+import { DeliveryThroughput1764151200000 } from './1764151200000-DeliveryThroughput.js';
 import { IngestionReplays1764154800000 } from './1764154800000-IngestionReplays.js';
 
 /**
@@ -13,5 +14,6 @@ export const MIGRATIONS = [
   Ingestion1764140400000,
   Registrations1764144000000,
   Delivery1764147600000,
+  DeliveryThroughput1764151200000,
   IngestionReplays1764154800000,
 ];

@@ -15,7 +15,7 @@ import { quietHoursEnd } from './quiet-hours.js';
 import { StaffAlertsService } from './staff-alerts.service.js';
 import { backoffSeconds, type Classified, classifyError } from './retry-policy.js';
 
-const BATCH = 64;
+const BATCH = 256;
 const POLL_MS = 1_000;
 const ESCALATION_CHECK_MS = 15_000;
 
@@ -116,45 +116,79 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /** Claims the next batch while the previous one is still sending: at most two batches in hand. */
   private async loop(): Promise<void> {
+    let previous: Promise<void> | undefined;
     while (!this.stopping) {
       const claimed = await this.claim(BATCH);
-      if (!claimed.length) return;
-      await this.processAll(claimed);
+      if (!claimed.length) break;
+      const current = this.processAll(claimed);
+      await previous;
+      previous = current;
     }
+    await previous;
   }
 
   /**
    * One claimed batch costs a handful of statements whatever its size: load every context, write
    * every attempt row (ledger first), call the providers concurrently, then record all outcomes and
    * all status changes. If the process dies in between, the leases expire and the batch is retried.
+   * While the batch is in hand its leases are extended, so a slow provider (a batch of timeouts)
+   * never lets another worker claim what this one is still sending.
    */
   private async processAll(ids: string[]): Promise<void> {
-    const work = this.processBatch(ids).catch((error: unknown) =>
-      this.logger.error(
-        { deliveries: ids.length, err: (error as Error).message },
-        'dispatch batch failed; its leases expire and it is retried',
-      ),
+    const renewal = setInterval(
+      () => {
+        this.renewLeases(ids).catch((error: unknown) => this.logger.warn({ err: (error as Error).message }, 'lease renewal failed'));
+      },
+      (this.config.deliveryLeaseSeconds * 1000) / 3,
     );
+    const work = this.processBatch(ids)
+      .catch((error: unknown) =>
+        this.logger.error(
+          { deliveries: ids.length, err: (error as Error).message },
+          'dispatch batch failed; its leases expire and it is retried',
+        ),
+      )
+      .finally(() => clearInterval(renewal));
     this.inFlight.add(work);
     await work;
     this.inFlight.delete(work);
   }
 
+  private async renewLeases(ids: string[]): Promise<void> {
+    const until = new Date(this.clock.now().getTime() + this.config.deliveryLeaseSeconds * 1000);
+    await this.db.query(`UPDATE delivery SET lease_expires_at = $3 WHERE id = ANY($1::uuid[]) AND lease_owner = $2`, [
+      ids,
+      this.workerId,
+      until,
+    ]);
+  }
+
   async claim(limit: number): Promise<string[]> {
     const now = this.clock.now();
+    // Each kind of due work is read in due order from its own partial index, so a claim costs the
+    // same however many deliveries the table holds. A repeat call of an urgent phone alert is
+    // claimed without moving its status back.
     const rows = await returning<{ id: string }>(
       this.db,
-      // A repeat call of an urgent phone alert is claimed without moving its status back.
-      `UPDATE delivery SET status = CASE WHEN status IN ('sent', 'delivered') THEN status ELSE 'sending' END,
+      `WITH waiting AS (
+         SELECT id, due_at FROM delivery
+         WHERE status IN ('pending', 'held', 'sending')
+           AND ((status IN ('pending', 'held') AND due_at <= $3) OR (status = 'sending' AND lease_expires_at < $3))
+         ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED
+       ), repeating AS (
+         SELECT id, due_at FROM delivery
+         WHERE repeat_until IS NOT NULL AND status IN ('sent', 'delivered')
+           AND repeat_until > $3 AND due_at <= $3 AND (lease_expires_at IS NULL OR lease_expires_at < $3)
+         ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED
+       ), picked AS (
+         SELECT id FROM (SELECT * FROM waiting UNION ALL SELECT * FROM repeating) due ORDER BY due_at LIMIT $4
+       )
+       UPDATE delivery d SET status = CASE WHEN d.status IN ('sent', 'delivered') THEN d.status ELSE 'sending' END,
               lease_owner = $1, lease_expires_at = $2, updated_at = $3
-       WHERE id IN (
-         SELECT id FROM delivery
-         WHERE (status IN ('pending', 'held') AND due_at <= $3)
-            OR (status = 'sending' AND lease_expires_at < $3)
-            OR (status IN ('sent', 'delivered') AND repeat_until > $3 AND due_at <= $3 AND (lease_expires_at IS NULL OR lease_expires_at < $3))
-         ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-       RETURNING id`,
+       WHERE d.id = ANY (ARRAY(SELECT id FROM picked))
+       RETURNING d.id`,
       [this.workerId, new Date(now.getTime() + this.config.deliveryLeaseSeconds * 1000), now, limit],
     );
     return rows.map((row) => row.id);
@@ -240,7 +274,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
                 error_code = v.code, error_class = v.class, response_excerpt = v.excerpt, hash = v.hash
          FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[])
               AS v(delivery_id, attempt_no, finished_at, pmid, outcome, code, class, excerpt, hash)
-         WHERE a.delivery_id = v.delivery_id AND a.attempt_no = v.attempt_no`,
+         WHERE a.delivery_id = v.delivery_id AND a.attempt_no = v.attempt_no AND a.delivery_id = ANY($1::uuid[])`,
         [
           finished.map((f) => f.facts.deliveryId),
           finished.map((f) => f.facts.attemptNo),
@@ -308,11 +342,13 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
               provider_message_id = coalesce(v.pmid, d.provider_message_id), last_error = v.error,
               lease_owner = NULL, lease_expires_at = NULL, updated_at = $2,
               repeat_until = CASE WHEN v.stop THEN NULL ELSE d.repeat_until END
-       FROM unnest($3::uuid[], $4::text[], $5::int[], $6::timestamptz[], $7::text[], $8::text[], $9::boolean[])
-            AS v(id, status, attempts, due_at, pmid, error, stop)
-       WHERE d.id = v.id AND d.lease_owner = $1`,
+       FROM unnest($3::uuid[], $4::text[], $5::int[], $6::timestamptz[], $7::text[], $8::text[], $9::boolean[], $1::text[])
+            AS v(id, status, attempts, due_at, pmid, error, stop, owner)
+       -- The lease is compared through v, not with a constant: an estimate of "one row holds this
+       -- lease" made the planner rescan v once per row of the batch.
+       WHERE d.id = v.id AND d.id = ANY($3::uuid[]) AND d.lease_owner = v.owner`,
       [
-        this.workerId,
+        changes.map(() => this.workerId),
         this.clock.now(),
         changes.map((c) => c.id),
         changes.map((c) => c.status),

@@ -362,4 +362,46 @@ describe('matching, fan-out and delivery', () => {
     await t.db.query(`ALTER TABLE delivery_attempt ENABLE TRIGGER delivery_attempt_append_only`);
     expect(await t.app.get(LedgerService).verifyChains()).toEqual([rows[0].delivery_id]);
   });
+
+  it('notifications and deliveries only point at rows that exist, and those rows stay', async () => {
+    const { rows } = await t.db.query(
+      `SELECT d.id, d.notification_id, d.contact_id, n.event_id, n.registration_id
+       FROM delivery d JOIN notification n ON n.id = d.notification_id LIMIT 1`,
+    );
+    const [row] = rows;
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const refused = { code: '23503' };
+    await expect(
+      t.db.query(`INSERT INTO delivery (purpose, notification_id, contact_id, channel, due_at) VALUES ('alert', $1, $2, 'sms', now())`, [
+        missing,
+        row.contact_id,
+      ]),
+    ).rejects.toMatchObject(refused);
+    await expect(
+      t.db.query(
+        `INSERT INTO delivery (purpose, notification_id, contact_id, channel, due_at, round) VALUES ('alert', $1, $2, 'sms', now(), 99)`,
+        [row.notification_id, missing],
+      ),
+    ).rejects.toMatchObject(refused);
+    await expect(
+      t.db.query(`INSERT INTO notification (event_id, registration_id, kind, urgent) VALUES ($1, $2, 'alert', false)`, [
+        missing,
+        row.registration_id,
+      ]),
+    ).rejects.toMatchObject(refused);
+    await expect(t.db.query(`UPDATE delivery SET contact_id = $2 WHERE id = $1`, [row.id, missing])).rejects.toMatchObject(refused);
+    await expect(t.db.query(`UPDATE notification SET event_id = $2 WHERE id = $1`, [row.notification_id, missing])).rejects.toMatchObject(
+      refused,
+    );
+    const parents: [string, string][] = [
+      ['notification', row.notification_id],
+      ['contact', row.contact_id],
+      ['registration', row.registration_id],
+      ['custody_event', row.event_id],
+    ];
+    for (const [table, id] of parents) {
+      await expect(t.db.query(`DELETE FROM ${table} WHERE id = $1`, [id])).rejects.toThrow(/kept for the delivery ledger/);
+    }
+    await expect(t.db.query(`TRUNCATE contact CASCADE`)).rejects.toThrow(/kept for the delivery ledger/);
+  });
 });

@@ -1,30 +1,10 @@
 import twilio from 'twilio';
-import RequestClient from 'twilio/lib/base/RequestClient.js';
 import type { ChannelProvider, OutboundMessage, SendResult } from './channel-provider.js';
-
-/**
- * Twilio's SDK has no base-URL option: this client sends every REST call to TWILIO_API_BASE_URL
- * (scheme, host, port), keeping the SDK's paths (/2010-04-01/…). For regional edges and test fakes.
- */
-class RedirectingRequestClient extends RequestClient {
-  constructor(private readonly baseUrl: string) {
-    super({ timeout: 20_000, keepAlive: true });
-  }
-
-  override request<TData>(opts: RequestClient.RequestOptions<TData>) {
-    const target = new URL(opts.uri);
-    const base = new URL(this.baseUrl);
-    target.protocol = base.protocol;
-    target.host = base.host;
-    return super.request({ ...opts, uri: target.toString() });
-  }
-}
+import { TwilioHttpClient } from './twilio-http-client.js';
 
 export function twilioClient(settings: { accountSid: string; authToken: string; apiBaseUrl?: string }): twilio.Twilio {
   return twilio(settings.accountSid, settings.authToken, {
-    httpClient: settings.apiBaseUrl
-      ? new RedirectingRequestClient(settings.apiBaseUrl)
-      : new RequestClient({ timeout: 20_000, keepAlive: true }),
+    httpClient: new TwilioHttpClient({ baseUrl: settings.apiBaseUrl, timeoutMs: 20_000 }) as unknown as twilio.RequestClient,
   });
 }
 
