@@ -46,6 +46,8 @@ export interface DeliveryContext {
   scheduled_for: Date | null;
   first_name: string | null;
   last_name: string | null;
+  /** The person the alert is about is protected now (set after it was planned, perhaps). */
+  person_protected: boolean | null;
   facility_name: string | null;
   to_facility_name: string | null;
   last_attempt_no: number | null;
@@ -91,7 +93,7 @@ export class DeliveryContextService {
               EXISTS (SELECT 1 FROM phone_opt_out o WHERE o.address_index = c.address_index) AS opted_out,
               r.id AS registration_id, r.status AS registration_status, r.pin_hash, r.language, r.quiet_hours,
               n.kind, n.urgent, e.type AS event_type, e.occurred_at, e.scheduled_for,
-              p.first_name, p.last_name, coalesce(f.name, f.code) AS facility_name, coalesce(tf.name, tf.code) AS to_facility_name,
+              p.first_name, p.last_name, p.protected AS person_protected, coalesce(f.name, f.code) AS facility_name, coalesce(tf.name, tf.code) AS to_facility_name,
               last.attempt_no AS last_attempt_no, last.hash AS last_hash
        FROM delivery d
        LEFT JOIN contact c ON c.id = d.contact_id

@@ -312,10 +312,15 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
       };
     }
     if (failure.outcome === 'permanent_error')
-      return { id: context.id, status: 'failed', attempts: round, error: failure.errorCode, stopRepeats: true };
+      return { id: context.id, status: keep ?? 'failed', attempts: round, error: failure.errorCode, stopRepeats: true };
     const policy = this.config.retry.byChannel[context.channel];
     if (round >= policy.maxAttempts) {
-      return { id: context.id, status: keep ?? 'dead', attempts: round, error: failure.errorCode, stopRepeats: !keep };
+      // A repeating urgent call that keeps failing waits for its next regular call, never redials at once.
+      if (keep) {
+        const nextCall = new Date(result.finishedAt.getTime() + this.config.voice.repeatMinutes * 60_000);
+        return { id: context.id, status: keep, attempts: 0, dueAt: nextCall, error: failure.errorCode };
+      }
+      return { id: context.id, status: 'dead', attempts: round, error: failure.errorCode, stopRepeats: true };
     }
     const delay = backoffSeconds(round - 1, policy) * 1000;
     return {
@@ -327,18 +332,25 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     };
   }
 
-  /** Unverified contacts get only verification; stopped, unsubscribed and STOPped ones get nothing. */
+  /**
+   * Unverified contacts get only verification; stopped, unsubscribed and STOPped ones get nothing;
+   * and nothing goes out about a person who is protected now, whenever the protection was set.
+   */
   private blocked(c: DeliveryContext): boolean {
     if (c.purpose === 'staff') return false;
     if (c.registration_status === 'stopped' || c.unsubscribed_at) return true;
     if (c.channel === 'sms' && c.opted_out) return true;
-    return false;
+    return c.purpose === 'alert' && Boolean(c.person_protected);
   }
 
   private async finishMany(changes: Change[]): Promise<void> {
     if (!changes.length) return;
     await this.db.query(
-      `UPDATE delivery d SET status = v.status, attempts = coalesce(v.attempts, d.attempts), due_at = coalesce(v.due_at, d.due_at),
+      // Statuses only move forward: a PIN entered or a delivery report received while the batch was
+      // in hand (confirmed, delivered) is not overwritten by the send's own "sent".
+      `UPDATE delivery d SET status = CASE WHEN d.status = 'confirmed' OR (d.status = 'delivered' AND v.status = 'sent') THEN d.status
+                                           ELSE v.status END,
+              attempts = coalesce(v.attempts, d.attempts), due_at = coalesce(v.due_at, d.due_at),
               provider_message_id = coalesce(v.pmid, d.provider_message_id), last_error = v.error,
               lease_owner = NULL, lease_expires_at = NULL, updated_at = $2,
               repeat_until = CASE WHEN v.stop THEN NULL ELSE d.repeat_until END

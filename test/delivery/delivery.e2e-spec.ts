@@ -214,6 +214,36 @@ describe('matching, fan-out and delivery', () => {
     expect(res.body.results[0].notificationsPlanned).toBe(0);
   });
 
+  it('a person protected after an alert was planned: what has not gone never goes, and repeat calls stop', async () => {
+    const victim = await enrol('DLV-PROT-LATE');
+    const sent = () => [
+      smtp.to(victim.contacts.email).length,
+      twilio.messagesTo(victim.contacts.sms).length,
+      twilio.callsTo(victim.contacts.voice).length,
+    ];
+    const before = sent();
+    const res = await release('DLV-PROT-LATE');
+    expect(res.body.results[0].notificationsPlanned).toBe(1);
+    const protect = await t
+      .http()
+      .put(`/v1/admin/people/${victim.personId}/protection`)
+      .set('Authorization', `Bearer ${await t.adminToken()}`)
+      .send({ protected: true, reason: 'court order' });
+    expect(protect.status).toBe(200);
+    await drain();
+    const { rows } = await t.db.query(
+      `SELECT d.channel, d.status, d.repeat_until FROM delivery d JOIN notification n ON n.id = d.notification_id
+       WHERE n.event_id = $1 ORDER BY d.channel`,
+      [res.body.results[0].eventId],
+    );
+    expect(rows).toEqual([
+      { channel: 'email', status: 'suppressed', repeat_until: null },
+      { channel: 'sms', status: 'suppressed', repeat_until: null },
+      { channel: 'voice', status: 'suppressed', repeat_until: null },
+    ]);
+    expect(sent()).toEqual(before);
+  });
+
   it('a CORRECTION goes to everyone who was notified of the corrected event', async () => {
     const victim = await enrol('DLV-CORR');
     const wrong = event({ person: personWith('DLV-CORR'), type: 'ESCAPED', occurredAt: '2026-11-26T17:00:00Z' });

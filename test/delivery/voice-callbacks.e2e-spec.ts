@@ -112,6 +112,40 @@ describe('voice, PIN confirmation, callbacks and escalation', () => {
     clock.set(new Date('2026-11-26T18:00:00Z'));
   });
 
+  it('a repeating urgent call that keeps failing waits for its next regular call, never redials at once', async () => {
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+    const victim = await enrolVoice('VOICE-FAILING');
+    const res = await release('VOICE-FAILING');
+    await drain();
+    expect(fake.callsTo(victim.numbers[0])).toHaveLength(1);
+    const { id } = await voiceDelivery(res.body.results[0].eventId);
+    const attempts = async () =>
+      (await t.db.query(`SELECT count(*)::int AS n FROM delivery_attempt WHERE delivery_id = $1`, [id])).rows[0].n;
+
+    fake.failNext('call', 503, 20003, 1000);
+    try {
+      clock.advance(31 * 60_000);
+      // Eight failing tries (RETRY_MAX_ATTEMPTS) on the backoff schedule (cap 15 min).
+      for (let i = 0; i < 8; i++) {
+        await drain();
+        clock.advance(16 * 60_000);
+      }
+      const afterFailures = await attempts();
+      // The answered first call, then one failing try per drain: no burst of redials.
+      expect(afterFailures).toBe(9);
+      const row = await voiceDelivery(res.body.results[0].eventId);
+      expect(row.status).toBe('sent');
+      expect(row.repeat_until).not.toBeNull();
+      expect(row.due_at.getTime()).toBeGreaterThan(clock.now().getTime());
+      await drain();
+      await drain();
+      expect(await attempts()).toBe(afterFailures);
+    } finally {
+      fake.clearFailures();
+      clock.set(new Date('2026-11-26T18:00:00Z'));
+    }
+  });
+
   it('three wrong PINs end the call', async () => {
     const victim = await enrolVoice('VOICE-WRONG');
     await release('VOICE-WRONG');

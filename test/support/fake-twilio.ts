@@ -51,6 +51,11 @@ export class FakeTwilio {
     for (let i = 0; i < times; i++) this.failures[kind].push({ status, code });
   }
 
+  clearFailures(): void {
+    this.failures.message = [];
+    this.failures.call = [];
+  }
+
   messagesTo(to: string): TwilioRequest[] {
     return this.requests.filter((r) => r.kind === 'message' && r.params.To === to);
   }
