@@ -4,6 +4,7 @@ import { Registrations1764144000000 } from './1764144000000-Registrations.js';
 import { Delivery1764147600000 } from './1764147600000-Delivery.js';
 import { DeliveryThroughput1764151200000 } from './1764151200000-DeliveryThroughput.js';
 import { IngestionReplays1764154800000 } from './1764154800000-IngestionReplays.js';
+import { ProviderReports1764158400000 } from './1764158400000-ProviderReports.js';
 
 /**
  * Every migration, oldest first. Listed rather than globbed so the app, the CLI and the tests
@@ -16,4 +17,5 @@ export const MIGRATIONS = [
   Delivery1764147600000,
   DeliveryThroughput1764151200000,
   IngestionReplays1764154800000,
+  ProviderReports1764158400000,
 ];

@@ -5,6 +5,7 @@ import { RegistrationsModule } from '../registrations/registrations.module.js';
 import { ChannelProviders } from './channels/channel-providers.js';
 import { DeadLettersController, DevOutboxController, LedgerController } from './delivery.controller.js';
 import { DeliveryContextService } from './delivery-context.service.js';
+import { DeliveryReportsService } from './delivery-reports.service.js';
 import { DispatcherService } from './dispatcher.service.js';
 import { LedgerService } from './ledger.service.js';
 import { NotificationPlannerService } from './notification-planner.service.js';
@@ -23,10 +24,11 @@ import { SourcesModule } from '../sources/sources.module.js';
     { provide: NOTIFICATION_PLANNER, useExisting: NotificationPlannerService },
     ChannelProviders,
     DeliveryContextService,
+    DeliveryReportsService,
     DispatcherService,
     LedgerService,
   ],
-  exports: [NOTIFICATION_PLANNER, DispatcherService, LedgerService, DeliveryContextService, StaffAlertsService],
+  exports: [NOTIFICATION_PLANNER, DispatcherService, LedgerService, DeliveryContextService, DeliveryReportsService, StaffAlertsService],
 })
 export class DeliveryModule {}
 

@@ -10,6 +10,7 @@ import { returning } from '../database/queryable.js';
 import { DELIVERY_CHANNEL } from '../registrations/verification.service.js';
 import { ChannelProviders } from './channels/channel-providers.js';
 import { type DeliveryContext, DeliveryContextService } from './delivery-context.service.js';
+import { DeliveryReportsService } from './delivery-reports.service.js';
 import { attemptHash } from './ledger.js';
 import { quietHoursEnd } from './quiet-hours.js';
 import { StaffAlertsService } from './staff-alerts.service.js';
@@ -39,6 +40,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     @InjectDataSource() private readonly db: DataSource,
     private readonly clock: Clock,
     private readonly contexts: DeliveryContextService,
+    private readonly reports: DeliveryReportsService,
     private readonly providers: ChannelProviders,
     private readonly staffAlerts: StaffAlertsService,
     private readonly scheduler: SchedulerRegistry,
@@ -291,6 +293,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
 
     prepared.forEach((send, i) => changes.push(this.outcome(send, results[i])));
     await this.finishMany(changes);
+    await this.reports.applyEarly(changes.filter((change) => change.providerMessageId).map((change) => change.id));
   }
 
   private outcome(

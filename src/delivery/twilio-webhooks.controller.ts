@@ -10,23 +10,10 @@ import { DomainError } from '../common/problem/domain-error.js';
 import { assertSignedByTwilio } from '../common/twilio-signature.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { DeliveryContextService } from './delivery-context.service.js';
-import { backoffSeconds, classifyError } from './retry-policy.js';
+import { DeliveryReportsService } from './delivery-reports.service.js';
 import { phrases, VOICE_LANGUAGE } from './templates.js';
 
 const PIN_TRIES = 3;
-
-/** Forward-only order of delivery statuses; an undelivered report applies only before `delivered`. */
-const FORWARD = ['pending', 'held', 'sending', 'sent', 'delivered', 'confirmed'];
-
-const SMS_STATUS: Record<string, string> = {
-  queued: 'sent',
-  sending: 'sent',
-  sent: 'sent',
-  delivered: 'delivered',
-  read: 'delivered',
-  undelivered: 'failed',
-  failed: 'failed',
-};
 
 /**
  * Twilio calls back here: delivery reports, the TwiML of our calls, and PIN entry. Every request
@@ -38,6 +25,7 @@ export class TwilioWebhooksController {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly contexts: DeliveryContextService,
+    private readonly reports: DeliveryReportsService,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -48,15 +36,13 @@ export class TwilioWebhooksController {
     assertSignedByTwilio(this.config, req, body);
     const sid = body.MessageSid ?? body.CallSid;
     if (body.MessageStatus) {
-      const next = SMS_STATUS[body.MessageStatus];
-      if (next === 'failed') await this.undelivered(id, sid, body.ErrorCode);
-      else if (next) await this.advance(id, sid, next);
+      if (sid) await this.reports.message(id, sid, body.MessageStatus, body.ErrorCode);
       return;
     }
     if (body.CallStatus === 'completed') {
       const human = !body.AnsweredBy || body.AnsweredBy === 'human' || body.AnsweredBy === 'unknown';
       if (Number(body.CallDuration ?? 0) > 0 && human) {
-        await this.advance(id, sid, 'delivered');
+        if (sid) await this.reports.advance(id, sid, 'delivered');
         // Answered but the PIN was not entered: call again, less often.
         await this.db.query(
           `UPDATE delivery SET due_at = greatest(due_at, $3) WHERE id = $1 AND provider_message_id = $2 AND status = 'delivered' AND repeat_until IS NOT NULL`,
@@ -150,43 +136,5 @@ export class TwilioWebhooksController {
         );
       }
     });
-  }
-
-  /**
-   * The carrier could not deliver a message Twilio accepted. A transient reason (a full queue, a
-   * handset out of reach, an unknown code) sends it again on the channel's backoff, like a failed
-   * send; a permanent one fails it, and running out of attempts makes it dead for an admin to see.
-   */
-  private async undelivered(id: string, sid: string | undefined, errorCode: string | undefined): Promise<void> {
-    const failure = classifyError({ code: Number(errorCode) || undefined });
-    const error = errorCode ? `twilio_${errorCode}` : failure.errorCode;
-    const rows: { attempts: number; channel: 'email' | 'sms' | 'voice' }[] = await this.db.query(
-      `SELECT attempts, channel FROM delivery WHERE id = $1 AND provider_message_id = $2 AND status IN ('sending', 'sent')`,
-      [id, sid ?? ''],
-    );
-    if (!rows.length) return;
-    const { attempts, channel } = rows[0];
-    const policy = this.config.retry.byChannel[channel];
-    const now = this.clock.now();
-    const [status, dueAt] =
-      failure.outcome === 'permanent_error'
-        ? ['failed', null]
-        : attempts >= policy.maxAttempts
-          ? ['dead', null]
-          : ['pending', new Date(now.getTime() + backoffSeconds(Math.max(attempts - 1, 0), policy) * 1000)];
-    // Guarded by the attempts read above: a concurrent report or a new attempt leaves this one without effect.
-    await this.db.query(
-      `UPDATE delivery SET status = $3, due_at = coalesce($4, due_at), last_error = $5, updated_at = $6
-       WHERE id = $1 AND provider_message_id = $2 AND status IN ('sending', 'sent') AND attempts = $7`,
-      [id, sid ?? '', status, dueAt, error, now, attempts],
-    );
-  }
-
-  private async advance(id: string, sid: string | undefined, next: string): Promise<void> {
-    await this.db.query(
-      `UPDATE delivery SET status = $3, updated_at = $4
-       WHERE id = $1 AND provider_message_id = $2 AND status = ANY($5::text[])`,
-      [id, sid ?? '', next, this.clock.now(), FORWARD.slice(0, FORWARD.indexOf(next))],
-    );
   }
 }

@@ -271,6 +271,44 @@ describe('voice, PIN confirmation, callbacks and escalation', () => {
     clock.set(new Date('2026-11-26T18:00:00Z'));
   });
 
+  it('a report or a PIN that arrives while its batch is still being sent is kept, not lost or overwritten', async () => {
+    const texted = await enrolVoice('SMS-EARLY', ['sms']);
+    const called = await enrolVoice('VOICE-EARLY');
+    const smsEvent = (await release('SMS-EARLY')).body.results[0].eventId;
+    const callEvent = (await release('VOICE-EARLY')).body.results[0].eventId;
+    const deliveryOf = async (eventId: string) =>
+      (
+        await t.db.query(
+          `SELECT d.id, d.status, d.provider_message_id FROM delivery d JOIN notification n ON n.id = d.notification_id WHERE n.event_id = $1`,
+          [eventId],
+        )
+      ).rows[0];
+    const sms = await deliveryOf(smsEvent);
+
+    fake.delayMs = 400;
+    const draining = drain();
+    try {
+      // Wait (on the fake, not the clock) until both sends are in flight, then report and confirm meanwhile.
+      while (fake.messagesTo(texted.numbers[0]).length === 0 || fake.callsTo(called.numbers[0]).length === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const { sid } = fake.messagesTo(texted.numbers[0])[0];
+      expect((await signed(`/v1/webhooks/twilio/status/${sms.id}`, { MessageSid: sid, MessageStatus: 'delivered' })).status).toBe(204);
+      const voicePath = pathOf(fake.callsTo(called.numbers[0])[0].params.Url);
+      expect((await signed(`${voicePath}/pin?try=1`, { Digits: PIN })).text).toContain('Gracias');
+      expect((await deliveryOf(smsEvent)).status).toBe('sending');
+    } finally {
+      await draining;
+      fake.delayMs = 0;
+    }
+    expect(await deliveryOf(smsEvent)).toMatchObject({
+      status: 'delivered',
+      provider_message_id: fake.messagesTo(texted.numbers[0])[0].sid,
+    });
+    expect((await deliveryOf(callEvent)).status).toBe('confirmed');
+    expect((await t.db.query(`SELECT count(*)::int AS n FROM provider_report WHERE delivery_id = $1`, [sms.id])).rows[0].n).toBe(0);
+  });
+
   it('a phone line verifies by entering the PIN in the verification call', async () => {
     const personId = await bookPerson(t, source, 'VOICE-VERIFY');
     const number = `+1${++phone}`;

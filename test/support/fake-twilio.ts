@@ -5,6 +5,8 @@ export interface TwilioRequest {
   kind: 'message' | 'call';
   params: Record<string, string>;
   authorization: string | undefined;
+  /** The SM…/CA… id the answer carries (known before a delayed answer is sent). */
+  sid: string;
 }
 
 /**
@@ -31,8 +33,8 @@ export class FakeTwilio {
         const failure = this.failures[kind].shift();
         if (failure)
           return this.reply(res, failure.status, { code: failure.code, message: `error ${failure.code}`, status: failure.status });
-        this.requests.push({ kind, params, authorization: req.headers.authorization });
         const sid = `${kind === 'message' ? 'SM' : 'CA'}${randomBytes(16).toString('hex')}`;
+        this.requests.push({ kind, params, authorization: req.headers.authorization, sid });
         const answer = () =>
           this.reply(res, 201, { sid, account_sid: match[1], to: params.To, from: params.From, status: 'queued', body: params.Body });
         if (this.delayMs) setTimeout(answer, this.delayMs);
