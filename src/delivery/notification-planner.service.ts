@@ -30,20 +30,22 @@ export class NotificationPlannerService implements NotificationPlanner {
          FROM ev JOIN registration r ON r.person_id = ev.person_id AND r.status = 'active'
          WHERE ev.type <> 'CORRECTION' AND (r.event_types IS NULL OR ev.type = ANY(r.event_types))
          UNION ALL
-         SELECT DISTINCT ev.id, n.registration_id, 'correction', false
+         -- A correction is as urgent as what it corrects: a false release alert is withdrawn at once, quiet hours or not.
+         SELECT ev.id, n.registration_id, 'correction', bool_or(n.urgent)
          FROM ev JOIN notification n ON n.event_id = ev.corrects_event_id
          JOIN registration r ON r.id = n.registration_id AND r.status = 'active'
          WHERE ev.type = 'CORRECTION'
+         GROUP BY ev.id, n.registration_id
        ), notified AS (
          -- Time-ordered ids in key order: the rows append to the indexes instead of scattering over them.
          INSERT INTO notification (id, event_id, registration_id, kind, urgent, created_at)
          SELECT time_ordered_uuid(), event_id, registration_id, kind, urgent, $2 FROM targets ORDER BY event_id, registration_id
          ON CONFLICT (event_id, registration_id) DO NOTHING
-         RETURNING id, event_id, registration_id, urgent
+         RETURNING id, event_id, registration_id, urgent, kind
        ), planned AS (
          INSERT INTO delivery (id, purpose, notification_id, contact_id, channel, due_at, created_at, updated_at, repeat_until)
          SELECT time_ordered_uuid(), 'alert', n.id, c.id, c.channel, $2, $2, $2,
-                CASE WHEN n.urgent AND c.channel = 'voice' THEN $2::timestamptz + make_interval(mins => $4) END
+                CASE WHEN n.urgent AND n.kind = 'alert' AND c.channel = 'voice' THEN $2::timestamptz + make_interval(mins => $4) END
          FROM notified n JOIN contact c ON c.registration_id = n.registration_id
          WHERE c.verified_at IS NOT NULL AND c.unsubscribed_at IS NULL
            AND NOT (c.channel = 'sms' AND EXISTS (SELECT 1 FROM phone_opt_out o WHERE o.address_index = c.address_index))

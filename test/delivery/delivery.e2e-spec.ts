@@ -349,6 +349,30 @@ describe('matching, fan-out and delivery', () => {
     clock.set(new Date('2026-11-26T18:00:00Z'));
   });
 
+  it('during quiet hours, the correction of an urgent alert goes at once too, with no repeat calls', async () => {
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+    await enrol('DLV-QUIET-CORR', { quietHours: { start: '11:00', end: '13:00', timeZone: 'America/Chicago' } });
+    const wrong = event({ person: personWith('DLV-QUIET-CORR'), type: 'RELEASED', occurredAt: '2026-11-26T17:30:00Z' });
+    await postEvents(t, source, wrong);
+    await drain();
+    const correction = await postEvents(
+      t,
+      source,
+      event({ person: personWith('DLV-QUIET-CORR'), type: 'CORRECTION', details: { correctsSourceEventId: wrong.sourceEventId } }),
+    );
+    await drain();
+    const { rows } = await t.db.query(
+      `SELECT n.kind, n.urgent, d.channel, d.status, d.repeat_until FROM delivery d JOIN notification n ON n.id = d.notification_id
+       WHERE n.event_id = $1 ORDER BY d.channel`,
+      [correction.body.results[0].eventId],
+    );
+    expect(rows.map((r) => [r.kind, r.urgent, r.channel, r.status, r.repeat_until])).toEqual([
+      ['correction', true, 'email', 'sent', null],
+      ['correction', true, 'sms', 'sent', null],
+      ['correction', true, 'voice', 'sent', null],
+    ]);
+  });
+
   it('a specialist sees and resends their own enrollee’s notification; another specialist cannot', async () => {
     const victim = await enrol('DLV-RESEND');
     const res = await release('DLV-RESEND', 'ESCAPED');
