@@ -6,6 +6,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module.js';
 import { Clock, SystemClock } from './common/clock.js';
 import { FieldCipher } from './common/crypto/field-cipher.js';
+import { MANUAL_DISPATCH } from './common/manual-dispatch.js';
 import { DeliveryApiModule, DeliveryModule } from './delivery/delivery.module.js';
 import { loggerParams } from './common/logging.js';
 import { rateLimits } from './common/rate-limit.js';
@@ -22,6 +23,8 @@ export interface AppModuleOptions {
   clock?: Clock;
   /** Where JSON log lines go (tests capture them); stdout otherwise. */
   logDestination?: NodeJS.WritableStream;
+  /** The caller drains the delivery queue itself (tests); workers otherwise dispatch on their own. */
+  manualDispatch?: boolean;
 }
 
 @Global()
@@ -31,6 +34,7 @@ class CoreModule {
     const providers: Provider[] = [
       { provide: APP_CONFIG, useValue: config },
       { provide: Clock, useValue: options.clock ?? new SystemClock() },
+      { provide: MANUAL_DISPATCH, useValue: options.manualDispatch ?? false },
       { provide: FieldCipher, useValue: new FieldCipher(config.security.encryptionKey, config.security.previousEncryptionKeys) },
     ];
     return { module: CoreModule, providers, exports: providers };

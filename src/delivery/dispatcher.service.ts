@@ -5,6 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
+import { MANUAL_DISPATCH } from '../common/manual-dispatch.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { returning } from '../database/queryable.js';
 import { DELIVERY_CHANNEL } from '../registrations/verification.service.js';
@@ -45,10 +46,11 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     private readonly staffAlerts: StaffAlertsService,
     private readonly scheduler: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(MANUAL_DISPATCH) private readonly manualDispatch: boolean,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    if (this.config.role === 'api' || this.config.env === 'test') return;
+    if (this.config.role === 'api' || this.manualDispatch) return;
     this.scheduler.addInterval(
       'dispatch-poll',
       setInterval(() => this.wake(), POLL_MS),

@@ -52,7 +52,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       done();
     },
   });
-  const app = await createApp(config, { clock: options.clock, logDestination });
+  const app = await createApp(config, { clock: options.clock, logDestination, manualDispatch: true });
   await app.listen(0, '127.0.0.1');
   const db = new pg.Pool({ connectionString: url, max: 4 });
   const http = () => supertest(app.getHttpServer());

@@ -4,11 +4,14 @@ import path from 'node:path';
 
 const MAIN = path.resolve('dist/src/main.js');
 
-/** A real Vigil process (the built app, as `npm start` runs it), for tests that need several or need to kill one. */
+/**
+ * A real Vigil process (the built app, as `npm start` runs it), for tests that need several or need
+ * to kill one. NODE_ENV=test, as a test runner's child inherits it: it must not silence delivery.
+ */
 export function spawnVigil(env: Record<string, string>): ChildProcess & { output: string[] } {
   if (!existsSync(MAIN)) throw new Error('dist/src/main.js is missing: npm test builds it before the suites run');
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'development', LOG_LEVEL: 'warn', PORT: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   }) as ChildProcess & { output: string[] };
   child.output = [];
