@@ -3,6 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
+import { every, stopEvery } from '../common/intervals.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { returning } from '../database/queryable.js';
 import { backoffSeconds, classifyError } from './retry-policy.js';
@@ -43,19 +44,21 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     if (this.config.role === 'api') return;
-    const timer = setInterval(() => {
-      this.db
-        .query(`DELETE FROM provider_report WHERE received_at < $1::timestamptz - make_interval(hours => $2)`, [
+    every(
+      this.scheduler,
+      'provider-report-cleanup',
+      CLEANUP_MS,
+      () =>
+        this.db.query(`DELETE FROM provider_report WHERE received_at < $1::timestamptz - make_interval(hours => $2)`, [
           this.clock.now(),
           EARLY_REPORT_HOURS,
-        ])
-        .catch((error: unknown) => this.logger.warn({ err: (error as Error).message }, 'provider report cleanup failed'));
-    }, CLEANUP_MS);
-    this.scheduler.addInterval('provider-report-cleanup', timer);
+        ]),
+      this.logger,
+    );
   }
 
   onModuleDestroy(): void {
-    if (this.scheduler.doesExist('interval', 'provider-report-cleanup')) this.scheduler.deleteInterval('provider-report-cleanup');
+    stopEvery(this.scheduler, 'provider-report-cleanup');
   }
 
   /** A Twilio message status callback. */

@@ -5,6 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
+import { every, stopEvery } from '../common/intervals.js';
 import { MANUAL_DISPATCH } from '../common/manual-dispatch.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { returning } from '../database/queryable.js';
@@ -51,18 +52,8 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     if (this.config.role === 'api' || this.manualDispatch) return;
-    this.scheduler.addInterval(
-      'dispatch-poll',
-      setInterval(() => this.wake(), POLL_MS),
-    );
-    this.scheduler.addInterval(
-      'escalation',
-      setInterval(() => {
-        this.staffAlerts
-          .escalate()
-          .catch((error: unknown) => this.logger.warn({ err: (error as Error).message }, 'escalation pass failed'));
-      }, ESCALATION_CHECK_MS),
-    );
+    every(this.scheduler, 'dispatch-poll', POLL_MS, () => Promise.resolve(this.wake()), this.logger);
+    every(this.scheduler, 'escalation', ESCALATION_CHECK_MS, () => this.staffAlerts.escalate(), this.logger);
     try {
       this.listener = new pg.Client({ connectionString: this.config.database.url });
       this.listener.on('notification', () => this.wake());
@@ -77,7 +68,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    for (const name of ['dispatch-poll', 'escalation']) if (this.scheduler.doesExist('interval', name)) this.scheduler.deleteInterval(name);
+    stopEvery(this.scheduler, 'dispatch-poll', 'escalation');
     await this.listener?.end().catch(() => undefined);
     await this.running?.catch(() => undefined);
     await Promise.allSettled([...this.inFlight]);

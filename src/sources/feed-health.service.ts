@@ -3,6 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
+import { every, stopEvery } from '../common/intervals.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { type Queryable, returning } from '../database/queryable.js';
 
@@ -58,14 +59,11 @@ export class FeedHealthService implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     if (this.config.role === 'api') return;
-    const timer = setInterval(() => {
-      this.check().catch((error: unknown) => this.logger.warn({ err: error }, 'feed check failed; will retry'));
-    }, this.config.feedCheckSeconds * 1000);
-    this.scheduler.addInterval('feed-health', timer);
+    every(this.scheduler, 'feed-health', this.config.feedCheckSeconds * 1000, () => this.check(), this.logger);
   }
 
   onModuleDestroy(): void {
-    if (this.scheduler.doesExist('interval', 'feed-health')) this.scheduler.deleteInterval('feed-health');
+    stopEvery(this.scheduler, 'feed-health');
   }
 
   /** The delivery pipeline subscribes here to email admins, inside the transaction that records the transition. */
@@ -207,14 +205,7 @@ export class FeedHealthService implements OnModuleInit, OnModuleDestroy {
       expected_interval_seconds: number | null;
       stale: boolean;
       stale_since: Date | null;
-      facilities: {
-        code: string;
-        name: string | null;
-        lastContactAt: string;
-        population: number | null;
-        populationAsOf: string | null;
-        stale: boolean;
-      }[];
+      facilities: FeedFacilityDto[];
     }[] = await this.db.query(
       `SELECT s.id, s.name, s.last_contact_at, s.expected_interval_seconds, s.stale_since,
               (s.expected_interval_seconds IS NOT NULL
