@@ -11,7 +11,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { returning } from '../database/queryable.js';
 import { DELIVERY_CHANNEL } from '../registrations/verification.service.js';
 import { ChannelProviders } from './channels/channel-providers.js';
-import { type DeliveryContext, DeliveryContextService } from './delivery-context.service.js';
+import { type DeliveryContext, DeliveryContextService, mayNotSend } from './delivery-context.service.js';
 import { DeliveryReportsService } from './delivery-reports.service.js';
 import { attemptHash } from './ledger.js';
 import { quietHoursEnd } from './quiet-hours.js';
@@ -196,7 +196,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     const now = this.clock.now();
     for (const context of contexts) {
       const repeat = context.status === 'sent' || context.status === 'delivered';
-      if (this.blocked(context)) {
+      if (mayNotSend(context)) {
         changes.push({ id: context.id, status: repeat ? context.status : 'suppressed', stopRepeats: true });
         continue;
       }
@@ -326,17 +326,6 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
       dueAt: new Date(result.finishedAt.getTime() + delay),
       error: failure.errorCode,
     };
-  }
-
-  /**
-   * Unverified contacts get only verification; stopped, unsubscribed and STOPped ones get nothing;
-   * and nothing goes out about a person who is protected now, whenever the protection was set.
-   */
-  private blocked(c: DeliveryContext): boolean {
-    if (c.purpose === 'staff') return false;
-    if (c.registration_status === 'stopped' || c.unsubscribed_at) return true;
-    if (c.channel === 'sms' && c.opted_out) return true;
-    return c.purpose === 'alert' && Boolean(c.person_protected);
   }
 
   private async finishMany(changes: Change[]): Promise<void> {

@@ -9,7 +9,7 @@ import { verifySecret } from '../common/crypto/password-hasher.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import { assertSignedByTwilio } from '../common/twilio-signature.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { DeliveryContextService } from './delivery-context.service.js';
+import { DeliveryContextService, mayNotSend } from './delivery-context.service.js';
 import { DeliveryReportsService } from './delivery-reports.service.js';
 import { phrases, VOICE_LANGUAGE } from './templates.js';
 
@@ -67,6 +67,13 @@ export class TwilioWebhooksController {
     const context = await this.contexts.load(id);
     if (!context || context.channel !== 'voice') throw new DomainError('not_found', 'DELIVERY_NOT_FOUND', 'No such call.');
     const language = context.language ?? 'en';
+    // Consent ended or the person became protected while the phone rang: say nothing about anyone.
+    if (mayNotSend(context)) {
+      const response = new twilio.twiml.VoiceResponse();
+      response.say({ language: VOICE_LANGUAGE[language] }, phrases(language).goodbye);
+      response.hangup();
+      return response.toString();
+    }
     return this.gather(id, this.contexts.voiceText(context), language, 1);
   }
 

@@ -146,6 +146,26 @@ describe('voice, PIN confirmation, callbacks and escalation', () => {
     }
   });
 
+  it('a call answered after its person became protected says nothing about them', async () => {
+    const victim = await enrolVoice('VOICE-PROTECTED');
+    const res = await release('VOICE-PROTECTED');
+    await drain();
+    const [call] = fake.callsTo(victim.numbers[0]);
+    const { rows } = await t.db.query(`SELECT person_id FROM custody_event WHERE id = $1`, [res.body.results[0].eventId]);
+    const protect = await t
+      .http()
+      .put(`/v1/admin/people/${rows[0].person_id}/protection`)
+      .set('Authorization', `Bearer ${await t.adminToken()}`)
+      .send({ protected: true, reason: 'court order' });
+    expect(protect.status).toBe(200);
+    const twiml = await signed(pathOf(call.params.Url), { CallSid: call.sid, AnsweredBy: 'human' });
+    expect(twiml.status).toBe(200);
+    expect(twiml.text).toContain('<Hangup');
+    expect(twiml.text).not.toContain('<Gather');
+    expect(twiml.text).not.toContain('PUESTO EN LIBERTAD');
+    expect(twiml.text).not.toContain('911');
+  });
+
   it('three wrong PINs end the call', async () => {
     const victim = await enrolVoice('VOICE-WRONG');
     await release('VOICE-WRONG');
