@@ -296,15 +296,15 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     const { context, round } = send;
     const keep = send.repeat ? context.status : undefined;
     const failure = result.failure;
+    // An urgent phone alert calls again later unless its PIN is entered first.
+    const nextCall = new Date(result.finishedAt.getTime() + this.config.voice.repeatMinutes * 60_000);
     if (!failure) {
-      // An urgent phone alert calls again later unless its PIN is entered first.
-      const nextCall = context.repeat_until ? new Date(result.finishedAt.getTime() + this.config.voice.repeatMinutes * 60_000) : undefined;
       return {
         id: context.id,
         status: keep ?? 'sent',
         attempts: context.repeat_until ? 0 : round,
         providerMessageId: result.providerMessageId,
-        dueAt: nextCall,
+        dueAt: context.repeat_until ? nextCall : undefined,
       };
     }
     if (failure.outcome === 'permanent_error')
@@ -312,10 +312,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     const policy = this.config.retry.byChannel[context.channel];
     if (round >= policy.maxAttempts) {
       // A repeating urgent call that keeps failing waits for its next regular call, never redials at once.
-      if (keep) {
-        const nextCall = new Date(result.finishedAt.getTime() + this.config.voice.repeatMinutes * 60_000);
-        return { id: context.id, status: keep, attempts: 0, dueAt: nextCall, error: failure.errorCode };
-      }
+      if (keep) return { id: context.id, status: keep, attempts: 0, dueAt: nextCall, error: failure.errorCode };
       return { id: context.id, status: 'dead', attempts: round, error: failure.errorCode, stopRepeats: true };
     }
     const delay = backoffSeconds(round - 1, policy) * 1000;

@@ -68,12 +68,7 @@ export class TwilioWebhooksController {
     if (!context || context.channel !== 'voice') throw new DomainError('not_found', 'DELIVERY_NOT_FOUND', 'No such call.');
     const language = context.language ?? 'en';
     // Consent ended or the person became protected while the phone rang: say nothing about anyone.
-    if (mayNotSend(context)) {
-      const response = new twilio.twiml.VoiceResponse();
-      response.say({ language: VOICE_LANGUAGE[language] }, phrases(language).goodbye);
-      response.hangup();
-      return response.toString();
-    }
+    if (mayNotSend(context)) return hangUp(phrases(language).goodbye, language);
     return this.gather(id, this.contexts.voiceText(context), language, 1);
   }
 
@@ -93,18 +88,11 @@ export class TwilioWebhooksController {
     const t = phrases(language);
     const attempt = Math.max(1, Number(tryParam) || 1);
     const right = Boolean(context.pin_hash && /^\d{4}$/.test(body.Digits ?? '') && (await verifySecret(context.pin_hash, body.Digits)));
-    const response = new twilio.twiml.VoiceResponse();
     if (right) {
       await this.confirm(id, context.purpose, context.contact_id);
-      response.say({ language: VOICE_LANGUAGE[language] }, context.purpose === 'verification' ? t.verified : t.confirmed);
-      response.hangup();
-      return response.toString();
+      return hangUp(context.purpose === 'verification' ? t.verified : t.confirmed, language);
     }
-    if (attempt >= PIN_TRIES) {
-      response.say({ language: VOICE_LANGUAGE[language] }, `${t.wrongPin} ${t.goodbye}`);
-      response.hangup();
-      return response.toString();
-    }
+    if (attempt >= PIN_TRIES) return hangUp(`${t.wrongPin} ${t.goodbye}`, language);
     return this.gather(id, t.wrongPin, language, attempt + 1);
   }
 
@@ -144,4 +132,11 @@ export class TwilioWebhooksController {
       }
     });
   }
+}
+
+function hangUp(text: string, language: 'en' | 'es'): string {
+  const response = new twilio.twiml.VoiceResponse();
+  response.say({ language: VOICE_LANGUAGE[language] }, text);
+  response.hangup();
+  return response.toString();
 }

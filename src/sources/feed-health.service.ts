@@ -36,6 +36,14 @@ export interface FeedTransition {
   facility?: { id: string; code: string };
 }
 
+/**
+ * SQL: a feed of source `s` whose last contact is `contact` has been silent past the source's
+ * expected interval, as of $1. Without an interval a feed is never stale.
+ */
+function silent(contact: string): string {
+  return `(s.expected_interval_seconds IS NOT NULL AND ${contact} < $1::timestamptz - make_interval(secs => s.expected_interval_seconds))`;
+}
+
 // Contact is written at most this often per source, so a flood of events does not queue on one row.
 const CONTACT_WRITE_INTERVAL_MS = 1_000;
 
@@ -109,18 +117,16 @@ export class FeedHealthService implements OnModuleInit, OnModuleDestroy {
     const transitions = await this.db.transaction(async (tx) => {
       const stale = await returning<{ id: string; name: string; last_contact_at: Date | null }>(
         tx,
-        `UPDATE source SET stale_since = $1
-         WHERE expected_interval_seconds IS NOT NULL AND stale_since IS NULL
-           AND coalesce(last_contact_at, created_at) < $1::timestamptz - make_interval(secs => expected_interval_seconds)
-         RETURNING id, name, last_contact_at`,
+        `UPDATE source s SET stale_since = $1
+         WHERE s.stale_since IS NULL AND ${silent('coalesce(s.last_contact_at, s.created_at)')}
+         RETURNING s.id, s.name, s.last_contact_at`,
         [now],
       );
       const recovered = await returning<{ id: string; name: string; last_contact_at: Date | null }>(
         tx,
-        `UPDATE source SET stale_since = NULL
-         WHERE stale_since IS NOT NULL
-           AND (expected_interval_seconds IS NULL OR last_contact_at >= $1::timestamptz - make_interval(secs => expected_interval_seconds))
-         RETURNING id, name, last_contact_at`,
+        `UPDATE source s SET stale_since = NULL
+         WHERE s.stale_since IS NOT NULL AND NOT (${silent('coalesce(s.last_contact_at, s.created_at)')})
+         RETURNING s.id, s.name, s.last_contact_at`,
         [now],
       );
       const all: FeedTransition[] = [
@@ -173,16 +179,14 @@ export class FeedHealthService implements OnModuleInit, OnModuleDestroy {
       db,
       `UPDATE feed f SET stale_since = $1 FROM source s, facility fa
        WHERE s.id = f.source_id AND fa.id = f.facility_id AND f.population_as_of IS NOT NULL AND f.stale_since IS NULL
-         AND s.expected_interval_seconds IS NOT NULL AND s.stale_since IS NULL
-         AND f.last_contact_at < $1::timestamptz - make_interval(secs => s.expected_interval_seconds)
+         AND s.stale_since IS NULL AND ${silent('f.last_contact_at')}
        RETURNING f.source_id, s.name, f.facility_id, fa.code, f.last_contact_at`,
       [now],
     );
     const recovered = await returning<Row>(
       db,
       `UPDATE feed f SET stale_since = NULL FROM source s, facility fa
-       WHERE s.id = f.source_id AND fa.id = f.facility_id AND f.stale_since IS NOT NULL
-         AND (s.expected_interval_seconds IS NULL OR f.last_contact_at >= $1::timestamptz - make_interval(secs => s.expected_interval_seconds))
+       WHERE s.id = f.source_id AND fa.id = f.facility_id AND f.stale_since IS NOT NULL AND NOT (${silent('f.last_contact_at')})
        RETURNING f.source_id, s.name, f.facility_id, fa.code, f.last_contact_at`,
       [now],
     );
@@ -208,12 +212,10 @@ export class FeedHealthService implements OnModuleInit, OnModuleDestroy {
       facilities: FeedFacilityDto[];
     }[] = await this.db.query(
       `SELECT s.id, s.name, s.last_contact_at, s.expected_interval_seconds, s.stale_since,
-              (s.expected_interval_seconds IS NOT NULL
-               AND coalesce(s.last_contact_at, s.created_at) < $1::timestamptz - make_interval(secs => s.expected_interval_seconds)) AS stale,
+              (${silent('coalesce(s.last_contact_at, s.created_at)')}) AS stale,
               coalesce(json_agg(json_build_object('code', f.code, 'name', f.name, 'lastContactAt', fd.last_contact_at,
                                                   'population', fd.population, 'populationAsOf', fd.population_as_of,
-                                                  'stale', s.expected_interval_seconds IS NOT NULL
-                                                           AND fd.last_contact_at < $1::timestamptz - make_interval(secs => s.expected_interval_seconds))
+                                                  'stale', ${silent('fd.last_contact_at')})
                                 ORDER BY f.code)
                        FILTER (WHERE f.id IS NOT NULL), '[]') AS facilities
        FROM source s LEFT JOIN feed fd ON fd.source_id = s.id LEFT JOIN facility f ON f.id = fd.facility_id

@@ -121,23 +121,24 @@ export class SourcesService {
   }
 
   async authenticate(apiKey: string): Promise<AuthenticatedSource | undefined> {
-    const keyHash = sha256(apiKey).toString('base64');
-    const cached = this.authenticated.get(keyHash);
+    const keyHash = sha256(apiKey);
+    const cacheKey = keyHash.toString('base64');
+    const cached = this.authenticated.get(cacheKey);
     if (cached && cached.until > performance.now()) return cached.source;
-    const source = await this.lookUp(apiKey);
+    const source = await this.lookUp(keyHash);
     if (this.authenticated.size >= AUTH_CACHE_ENTRIES) this.authenticated.clear();
-    if (source) this.authenticated.set(keyHash, { source, until: performance.now() + AUTH_CACHE_MS });
-    else this.authenticated.delete(keyHash);
+    if (source) this.authenticated.set(cacheKey, { source, until: performance.now() + AUTH_CACHE_MS });
+    else this.authenticated.delete(cacheKey);
     return source;
   }
 
-  private async lookUp(apiKey: string): Promise<AuthenticatedSource | undefined> {
+  private async lookUp(keyHash: Buffer): Promise<AuthenticatedSource | undefined> {
     const rows: { id: string; name: string; facility_codes: string[] | null; signing_required: boolean; signing_secret: string }[] =
       await this.db.query(
         `SELECT s.id, s.name, s.facility_codes, s.signing_required, s.signing_secret
          FROM source_key k JOIN source s ON s.id = k.source_id
          WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
-        [sha256(apiKey)],
+        [keyHash],
       );
     const row = rows[0];
     if (!row) return undefined;
