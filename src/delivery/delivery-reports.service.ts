@@ -8,6 +8,11 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { returning } from '../database/queryable.js';
 import { backoffSeconds, classifyError } from './retry-policy.js';
 
+/** What Twilio says about a message or a call after the send (the callback's fields Vigil uses). */
+export type ProviderReport =
+  | { kind: 'message'; status: string; errorCode?: string }
+  | { kind: 'call'; status: string; /** a person picked up and the call lasted */ answered: boolean };
+
 /** Forward-only order of delivery statuses; an undelivered report applies only before `delivered`. */
 const FORWARD = ['pending', 'held', 'sending', 'sent', 'delivered', 'confirmed'];
 
@@ -20,16 +25,18 @@ const MESSAGE_STATUS: Record<string, 'sent' | 'delivered' | 'failed'> = {
   undelivered: 'failed',
   failed: 'failed',
 };
+const CALL_FAILED = new Set(['busy', 'no-answer', 'failed', 'canceled']);
 
 // A report for a message Vigil never recorded (its worker died mid-batch) is of no use after this.
 const EARLY_REPORT_HOURS = 24;
 const CLEANUP_MS = 10 * 60_000;
 
 /**
- * What providers report after a send: statuses move forward only, and an undelivered message goes
- * again on its channel's backoff when the reason is transient. A report can reach Vigil before the
- * worker that sent the message has recorded its message id (ids are written once per batch); it
- * then waits in provider_report and is applied when the batch records its ids.
+ * What providers report after a send: statuses move forward only; an undelivered message goes
+ * again on its channel's backoff when the reason is transient; an answered urgent call is repeated
+ * less often, an unanswered ordinary one fails. A report can reach Vigil before the worker that
+ * sent the message has recorded its id (ids are written once per batch); it then waits in
+ * provider_report and is applied when the batch records its ids.
  */
 @Injectable()
 export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
@@ -61,54 +68,90 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
     stopEvery(this.scheduler, 'provider-report-cleanup');
   }
 
-  /** A Twilio message status callback. */
-  async message(id: string, sid: string, messageStatus: string, errorCode: string | undefined): Promise<void> {
-    if (!MESSAGE_STATUS[messageStatus]) return;
-    if (await this.applyMessage(id, sid, messageStatus, errorCode)) return;
+  /** A Twilio status callback for delivery `id` about message or call `sid`. */
+  async report(id: string, sid: string, report: ProviderReport): Promise<void> {
+    if (await this.apply(id, sid, report)) return;
     // Still being sent: keep the report for the worker's batch to apply once the id is recorded.
     await this.db.query(
-      `INSERT INTO provider_report (delivery_id, provider_message_id, message_status, error_code, received_at)
-       SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM delivery WHERE id = $1 AND status = 'sending')
+      `INSERT INTO provider_report (delivery_id, provider_message_id, kind, status, error_code, answered, received_at)
+       SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM delivery WHERE id = $1 AND status = 'sending')
        ON CONFLICT DO NOTHING`,
-      [id, sid, messageStatus, errorCode ?? null, this.clock.now()],
+      [
+        id,
+        sid,
+        report.kind,
+        report.status,
+        report.kind === 'message' ? (report.errorCode ?? null) : null,
+        report.kind === 'call' && report.answered,
+        this.clock.now(),
+      ],
     );
   }
 
   /** After a batch has recorded its message ids: the reports that arrived before them. */
   async applyEarly(deliveryIds: string[]): Promise<void> {
     if (!deliveryIds.length) return;
-    const reports = await returning<{
+    const rows = await returning<{
       delivery_id: string;
       provider_message_id: string;
-      message_status: string;
+      kind: 'message' | 'call';
+      status: string;
       error_code: string | null;
+      answered: boolean;
     }>(
       this.db,
       `DELETE FROM provider_report r USING delivery d
        WHERE r.delivery_id = ANY($1::uuid[]) AND d.id = r.delivery_id AND d.provider_message_id = r.provider_message_id
-       RETURNING r.delivery_id, r.provider_message_id, r.message_status, r.error_code`,
+       RETURNING r.delivery_id, r.provider_message_id, r.kind, r.status, r.error_code, r.answered`,
       [deliveryIds],
     );
-    const rank = (status: string) => FORWARD.indexOf(MESSAGE_STATUS[status]);
-    for (const report of reports.sort((a, b) => rank(a.message_status) - rank(b.message_status))) {
-      await this.applyMessage(report.delivery_id, report.provider_message_id, report.message_status, report.error_code ?? undefined);
+    const rank = (row: (typeof rows)[number]) => (row.kind === 'message' ? FORWARD.indexOf(MESSAGE_STATUS[row.status]) : 0);
+    for (const row of rows.sort((a, b) => rank(a) - rank(b))) {
+      const report: ProviderReport =
+        row.kind === 'message'
+          ? { kind: 'message', status: row.status, errorCode: row.error_code ?? undefined }
+          : { kind: 'call', status: row.status, answered: row.answered };
+      await this.apply(row.delivery_id, row.provider_message_id, report);
     }
   }
 
-  /** Moves a delivery forward to `next` if its current message is `sid`; false if no such message is on record. */
-  async advance(id: string, sid: string, next: 'sent' | 'delivered'): Promise<boolean> {
+  /** Applies a report to delivery `id`; false when `sid` is not (yet) the message on record there. */
+  private async apply(id: string, sid: string, report: ProviderReport): Promise<boolean> {
+    if (report.kind === 'message') {
+      const next = MESSAGE_STATUS[report.status];
+      if (!next) return true;
+      return next === 'failed' ? this.undelivered(id, sid, report.errorCode) : this.advance(id, sid, next);
+    }
+    if (report.status === 'completed' && report.answered) {
+      // Answered but the PIN was not entered: an urgent call comes again, less often.
+      const later = new Date(this.clock.now().getTime() + this.config.voice.repeatAnsweredMinutes * 60_000);
+      return this.advance(id, sid, 'delivered', later);
+    }
+    if (!CALL_FAILED.has(report.status)) return true;
+    // An unanswered urgent call is simply called again on schedule; an ordinary one fails.
     const matched = await returning<{ id: string }>(
       this.db,
-      `UPDATE delivery SET status = CASE WHEN status = ANY($5::text[]) THEN $3 ELSE status END, updated_at = $4
+      `UPDATE delivery SET status = CASE WHEN repeat_until IS NULL AND status = 'sent' THEN 'failed' ELSE status END,
+              last_error = CASE WHEN repeat_until IS NULL AND status = 'sent' THEN $3 ELSE last_error END, updated_at = $4
        WHERE id = $1 AND provider_message_id = $2 RETURNING id`,
-      [id, sid, next, this.clock.now(), FORWARD.slice(0, FORWARD.indexOf(next))],
+      [id, sid, `call_${report.status}`, this.clock.now()],
     );
     return matched.length > 0;
   }
 
-  private applyMessage(id: string, sid: string, messageStatus: string, errorCode: string | undefined): Promise<boolean> {
-    const next = MESSAGE_STATUS[messageStatus];
-    return next === 'failed' ? this.undelivered(id, sid, errorCode) : this.advance(id, sid, next);
+  /**
+   * Moves a delivery forward to `next` if its current message is `sid`; false if no such message is
+   * on record. With `repeatAfter`, a repeating urgent call's next call is no earlier than that.
+   */
+  private async advance(id: string, sid: string, next: 'sent' | 'delivered', repeatAfter?: Date): Promise<boolean> {
+    const matched = await returning<{ id: string }>(
+      this.db,
+      `UPDATE delivery SET status = CASE WHEN status = ANY($5::text[]) THEN $3 ELSE status END, updated_at = $4,
+              due_at = CASE WHEN $6::timestamptz IS NOT NULL AND repeat_until IS NOT NULL THEN greatest(due_at, $6) ELSE due_at END
+       WHERE id = $1 AND provider_message_id = $2 RETURNING id`,
+      [id, sid, next, this.clock.now(), FORWARD.slice(0, FORWARD.indexOf(next)), repeatAfter ?? null],
+    );
+    return matched.length > 0;
   }
 
   /**

@@ -35,27 +35,12 @@ export class TwilioWebhooksController {
   async status(@Param('deliveryId', ParseUUIDPipe) id: string, @Req() req: Request, @Body() body: Record<string, string>): Promise<void> {
     assertSignedByTwilio(this.config, req, body);
     const sid = body.MessageSid ?? body.CallSid;
+    if (!sid) return;
     if (body.MessageStatus) {
-      if (sid) await this.reports.message(id, sid, body.MessageStatus, body.ErrorCode);
-      return;
-    }
-    if (body.CallStatus === 'completed') {
+      await this.reports.report(id, sid, { kind: 'message', status: body.MessageStatus, errorCode: body.ErrorCode });
+    } else if (body.CallStatus) {
       const human = !body.AnsweredBy || body.AnsweredBy === 'human' || body.AnsweredBy === 'unknown';
-      if (Number(body.CallDuration ?? 0) > 0 && human) {
-        if (sid) await this.reports.advance(id, sid, 'delivered');
-        // Answered but the PIN was not entered: call again, less often.
-        await this.db.query(
-          `UPDATE delivery SET due_at = greatest(due_at, $3) WHERE id = $1 AND provider_message_id = $2 AND status = 'delivered' AND repeat_until IS NOT NULL`,
-          [id, sid, new Date(this.clock.now().getTime() + this.config.voice.repeatAnsweredMinutes * 60_000)],
-        );
-      }
-    } else if (['busy', 'no-answer', 'failed', 'canceled'].includes(body.CallStatus ?? '')) {
-      // An unanswered urgent call is simply called again on schedule; others fail.
-      await this.db.query(
-        `UPDATE delivery SET status = 'failed', last_error = $3, updated_at = $4
-         WHERE id = $1 AND provider_message_id = $2 AND repeat_until IS NULL AND status IN ('sending', 'sent')`,
-        [id, sid, `call_${body.CallStatus}`, this.clock.now()],
-      );
+      await this.reports.report(id, sid, { kind: 'call', status: body.CallStatus, answered: human && Number(body.CallDuration ?? 0) > 0 });
     }
   }
 

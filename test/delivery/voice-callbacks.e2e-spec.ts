@@ -294,8 +294,10 @@ describe('voice, PIN confirmation, callbacks and escalation', () => {
   it('a report or a PIN that arrives while its batch is still being sent is kept, not lost or overwritten', async () => {
     const texted = await enrolVoice('SMS-EARLY', ['sms']);
     const called = await enrolVoice('VOICE-EARLY');
+    const answered = await enrolVoice('VOICE-EARLY-ANSWERED');
     const smsEvent = (await release('SMS-EARLY')).body.results[0].eventId;
     const callEvent = (await release('VOICE-EARLY')).body.results[0].eventId;
+    const answeredEvent = (await release('VOICE-EARLY-ANSWERED')).body.results[0].eventId;
     const deliveryOf = async (eventId: string) =>
       (
         await t.db.query(
@@ -304,18 +306,23 @@ describe('voice, PIN confirmation, callbacks and escalation', () => {
         )
       ).rows[0];
     const sms = await deliveryOf(smsEvent);
+    const answeredCall = await deliveryOf(answeredEvent);
 
     fake.delayMs = 400;
     const draining = drain();
     try {
       // Wait (on the fake, not the clock) until both sends are in flight, then report and confirm meanwhile.
-      while (fake.messagesTo(texted.numbers[0]).length === 0 || fake.callsTo(called.numbers[0]).length === 0) {
+      const inFlight = () => [fake.messagesTo(texted.numbers[0]), fake.callsTo(called.numbers[0]), fake.callsTo(answered.numbers[0])];
+      while (inFlight().some((requests) => requests.length === 0)) {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       const { sid } = fake.messagesTo(texted.numbers[0])[0];
       expect((await signed(`/v1/webhooks/twilio/status/${sms.id}`, { MessageSid: sid, MessageStatus: 'delivered' })).status).toBe(204);
       const voicePath = pathOf(fake.callsTo(called.numbers[0])[0].params.Url);
       expect((await signed(`${voicePath}/pin?try=1`, { Digits: PIN })).text).toContain('Gracias');
+      const callSid = fake.callsTo(answered.numbers[0])[0].sid;
+      const completed = { CallSid: callSid, CallStatus: 'completed', AnsweredBy: 'human', CallDuration: '40' };
+      expect((await signed(`/v1/webhooks/twilio/status/${answeredCall.id}`, completed)).status).toBe(204);
       expect((await deliveryOf(smsEvent)).status).toBe('sending');
     } finally {
       await draining;
@@ -326,7 +333,14 @@ describe('voice, PIN confirmation, callbacks and escalation', () => {
       provider_message_id: fake.messagesTo(texted.numbers[0])[0].sid,
     });
     expect((await deliveryOf(callEvent)).status).toBe('confirmed');
-    expect((await t.db.query(`SELECT count(*)::int AS n FROM provider_report WHERE delivery_id = $1`, [sms.id])).rows[0].n).toBe(0);
+    // Answered without the PIN: delivered, and the next call waits the longer, answered interval.
+    const { rows } = await t.db.query(`SELECT status, due_at FROM delivery WHERE id = $1`, [answeredCall.id]);
+    expect(rows[0].status).toBe('delivered');
+    expect(rows[0].due_at.getTime()).toBeGreaterThanOrEqual(clock.now().getTime() + 119 * 60_000);
+    expect(
+      (await t.db.query(`SELECT count(*)::int AS n FROM provider_report WHERE delivery_id = ANY($1::uuid[])`, [[sms.id, answeredCall.id]]))
+        .rows[0].n,
+    ).toBe(0);
   });
 
   it('a phone line verifies by entering the PIN in the verification call', async () => {
