@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -20,7 +20,32 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const FAN_OUT = 100_000;
 const DISPATCH_DELIVERIES = Number(process.env.BENCH_DISPATCH ?? 10_000);
 /** How a worker is deployed: V8 otherwise sizes its heap from the machine's 24 GiB and grows it freely. */
-const WORKER_NODE_OPTIONS = ['--max-old-space-size=192'];
+const WORKER_NODE_OPTIONS = ['--max-old-space-size=192', ...(process.env.BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean)];
+/** Which parts run (for profiling one of them): latency, planning, dispatch. */
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'latency,planning,dispatch').split(','));
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+}
+
+/** The PostgreSQL server's processes: the postmaster (found by its data folder) and its children. */
+async function postgresPids(dataDir: string): Promise<number[]> {
+  const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number);
+  const parents = new Map<number, number>();
+  let postmaster = 0;
+  for (const pid of pids) {
+    const [stat, cmdline] = await Promise.all([
+      readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ''),
+      readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''),
+    ]);
+    parents.set(pid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    if (cmdline.includes(dataDir) && cmdline.includes('postgres')) postmaster ||= pid;
+  }
+  return [postmaster, ...pids.filter((pid) => parents.get(pid) === postmaster)].filter(Boolean);
+}
 
 async function peakRss(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
@@ -117,76 +142,113 @@ async function main(): Promise<void> {
     };
 
     // 1. Event-to-first-attempt latency at 200 events/s (batches of 20 every 100 ms), one worker process.
-    const people = 200;
-    const seeded = await seedRegistrations(db, cipher, people, 1);
-    await spawnWorker();
-    const started = Date.now();
-    let sent = 0;
-    const inFlight: Promise<unknown>[] = [];
-    for (let tick = 0; Date.now() - started < SECONDS * 1000; tick++) {
-      const due = started + tick * 100;
-      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-      const events = Array.from({ length: RATE / 10 }, () => ({
+    let eventsSent = 0;
+    let latencies: number[] = [];
+    let latencyWorkerRss = 0;
+    if (PHASES.has('latency')) {
+      const people = 200;
+      const seeded = await seedRegistrations(db, cipher, people, 1);
+      await spawnWorker();
+      const started = Date.now();
+      let sent = 0;
+      const inFlight: Promise<unknown>[] = [];
+      for (let tick = 0; Date.now() - started < SECONDS * 1000; tick++) {
+        const due = started + tick * 100;
+        if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+        const events = Array.from({ length: RATE / 10 }, () => ({
+          sourceEventId: randomUUID(),
+          type: 'RELEASED',
+          occurredAt: new Date(Date.now() - 1000).toISOString(),
+          person: {
+            identifiers: [{ system: 'A_NUMBER', value: seeded.identifiers[sent++ % people] }],
+            firstName: 'Bench',
+            lastName: 'Person',
+          },
+          facility: { code: 'BENCH-1' },
+        }));
+        inFlight.push(call('POST', '/v1/custody-events', apiKey, { events }));
+      }
+      await Promise.all(inFlight);
+      eventsSent = sent;
+      await waitDrained(120_000);
+      latencies = (
+        await db.query(
+          `SELECT extract(epoch FROM (a.started_at - e.received_at)) * 1000 AS ms
+         FROM delivery d JOIN notification n ON n.id = d.notification_id JOIN custody_event e ON e.id = n.event_id
+         JOIN delivery_attempt a ON a.delivery_id = d.id AND a.attempt_no = 1`,
+        )
+      ).rows
+        .map((r) => Number(r.ms))
+        .sort((a, b) => a - b);
+      latencyWorkerRss = await stopWorkers();
+    }
+
+    // 2. Planning one event for 100,000 registrations (inside the ingestion transaction).
+    let planSeconds = 0;
+    let planned = 0;
+    if (PHASES.has('planning')) {
+      const crowd = await seedRegistrations(db, cipher, 1, FAN_OUT);
+      const t0 = performance.now();
+      await call('POST', '/v1/custody-events', apiKey, {
         sourceEventId: randomUUID(),
         type: 'RELEASED',
         occurredAt: new Date(Date.now() - 1000).toISOString(),
-        person: {
-          identifiers: [{ system: 'A_NUMBER', value: seeded.identifiers[sent++ % people] }],
-          firstName: 'Bench',
-          lastName: 'Person',
-        },
+        person: { identifiers: [{ system: 'A_NUMBER', value: crowd.identifiers[0] }], firstName: 'Bench', lastName: 'Crowd' },
         facility: { code: 'BENCH-1' },
-      }));
-      inFlight.push(call('POST', '/v1/custody-events', apiKey, { events }));
+      });
+      planSeconds = (performance.now() - t0) / 1000;
+      planned = Number((await db.query(`SELECT count(*) FROM delivery WHERE status = 'pending'`)).rows[0].count);
+      await db.query(`UPDATE delivery SET status = 'suppressed' WHERE status = 'pending'`);
     }
-    await Promise.all(inFlight);
-    const eventsSent = sent;
-    await waitDrained(120_000);
-    const latencies = (
-      await db.query(
-        `SELECT extract(epoch FROM (a.started_at - e.received_at)) * 1000 AS ms
-         FROM delivery d JOIN notification n ON n.id = d.notification_id JOIN custody_event e ON e.id = n.event_id
-         JOIN delivery_attempt a ON a.delivery_id = d.id AND a.attempt_no = 1`,
-      )
-    ).rows
-      .map((r) => Number(r.ms))
-      .sort((a, b) => a - b);
-    const latencyWorkerRss = await stopWorkers();
-
-    // 2. Planning one event for 100,000 registrations (inside the ingestion transaction).
-    const crowd = await seedRegistrations(db, cipher, 1, FAN_OUT);
-    const t0 = performance.now();
-    await call('POST', '/v1/custody-events', apiKey, {
-      sourceEventId: randomUUID(),
-      type: 'RELEASED',
-      occurredAt: new Date(Date.now() - 1000).toISOString(),
-      person: { identifiers: [{ system: 'A_NUMBER', value: crowd.identifiers[0] }], firstName: 'Bench', lastName: 'Crowd' },
-      facility: { code: 'BENCH-1' },
-    });
-    const planSeconds = (performance.now() - t0) / 1000;
-    const planned = Number((await db.query(`SELECT count(*) FROM delivery WHERE status = 'pending'`)).rows[0].count);
-    await db.query(`UPDATE delivery SET status = 'suppressed' WHERE status = 'pending'`);
 
     // 3. Dispatch rate with 1 and with 4 worker processes: the workers boot first (timed apart), then
     // the deliveries are queued in one transaction and announced; timed from that transaction to the
     // last attempt's end in the ledger.
-    const rates: number[] = [];
+    const rates: Record<string, number> = {};
     const boots: number[] = [];
+    const cpu: Record<string, { worker: number; postgres: number; bench: number }> = {};
     let dispatchRss = 0;
-    for (const count of [1, 4]) {
-      const spawned = performance.now();
-      await Promise.all(Array.from({ length: count }, () => spawnWorker()));
-      boots.push((performance.now() - spawned) / 1000);
+    // Server processes are listed at the end too: the workers' pools open connections as load grows.
+    const used = async () => {
+      const pids = [...workers.map((w) => w.pid!), ...(await postgresPids(folder))];
+      return new Map(await Promise.all(pids.map(async (pid) => [pid, await cpuSeconds(pid)] as const)));
+    };
+    /** Queues DISPATCH_DELIVERIES, waits for them to drain; the rate, and the CPU time per delivery by process. */
+    const round = async () => {
       const registrationId = await seedVerifications(db, cipher, DISPATCH_DELIVERIES);
+      const workerPids = new Set(workers.map((w) => w.pid!));
+      const before = { processes: await used(), bench: process.cpuUsage() };
       await db.query(`SELECT pg_notify($1, 'due')`, [DELIVERY_CHANNEL]);
       await waitDrained(600_000);
+      const after = await used();
+      const spent = { worker: 0, postgres: 0, bench: 0 };
+      for (const [pid, seconds] of after) spent[workerPids.has(pid) ? 'worker' : 'postgres'] += seconds - (before.processes.get(pid) ?? 0);
+      const bench = process.cpuUsage(before.bench);
+      spent.bench = (bench.user + bench.system) / 1e6;
       const { rows } = await db.query(
         `SELECT count(DISTINCT d.id) FILTER (WHERE d.status = 'sent') AS sent, extract(epoch FROM max(a.finished_at) - min(d.created_at)) AS seconds
          FROM delivery d JOIN contact c ON c.id = d.contact_id LEFT JOIN delivery_attempt a ON a.delivery_id = d.id
          WHERE c.registration_id = $1`,
         [registrationId],
       );
-      rates.push(Number(rows[0].sent) / Number(rows[0].seconds));
+      const perDelivery = (seconds: number) => (seconds * 1000) / DISPATCH_DELIVERIES;
+      return {
+        rate: Number(rows[0].sent) / Number(rows[0].seconds),
+        cpu: { worker: perDelivery(spent.worker), postgres: perDelivery(spent.postgres), bench: perDelivery(spent.bench) },
+      };
+    };
+    for (const count of PHASES.has('dispatch') ? [1, 4] : []) {
+      const spawned = performance.now();
+      await Promise.all(Array.from({ length: count }, () => spawnWorker()));
+      boots.push((performance.now() - spawned) / 1000);
+      // The first round runs in freshly booted workers, whose code V8 is still compiling (on its own
+      // threads, counted as the worker's CPU); the second is the steady state of a long-lived worker.
+      for (const phase of ['cold', 'warm']) {
+        const result = await round();
+        const key = `${count}_worker${count > 1 ? 's' : ''}${phase === 'cold' ? '_cold' : ''}`;
+        rates[key] = result.rate;
+        cpu[key] = result.cpu;
+      }
       dispatchRss = Math.max(dispatchRss, await stopWorkers());
     }
 
@@ -200,8 +262,12 @@ async function main(): Promise<void> {
         event_to_first_attempt_p99_ms: quantile(latencies, 0.99),
         planning_100k_registrations_s: planSeconds,
         deliveries_planned: planned,
-        dispatch_per_s_1_worker: rates[0],
-        dispatch_per_s_4_workers: rates[1],
+        ...Object.fromEntries(Object.entries(rates).map(([key, rate]) => [`dispatch_per_s_${key}`, rate])),
+        ...Object.fromEntries(
+          Object.entries(cpu).flatMap(([key, used]) =>
+            Object.entries(used).map(([part, ms]) => [`cpu_ms_per_delivery_${part}_${key}`, ms]),
+          ),
+        ),
         worker_boot_s_1: boots[0],
         worker_boot_s_4_at_once: boots[1],
         peak_rss_worker_mb: Math.max(latencyWorkerRss, dispatchRss),
@@ -216,9 +282,11 @@ async function main(): Promise<void> {
       },
       [
         `${RATE} events/s for ${SECONDS} s in batches of ${RATE / 10} every 100 ms, one SMS contact each; instant fake Twilio on loopback.`,
-        `Dispatch: ${DISPATCH_DELIVERIES} SMS queued in one transaction once the workers are up, timed from that transaction to the last attempt's end; worker boot is timed apart.`,
+        `Dispatch: ${DISPATCH_DELIVERIES} SMS queued in one transaction once the workers are up, timed from that transaction to the last attempt's end; worker boot is timed apart. ` +
+          `Two rounds per worker count: "cold" right after boot, while V8 is still compiling the send path in every process, then the steady state of long-lived workers.`,
         `Workers run with ${WORKER_NODE_OPTIONS.join(' ')}.`,
         'peak_rss_api_mb is the benchmark process, which also runs the API and the load generator.',
+        'cpu_ms_per_delivery: CPU time used while draining, per delivery: all workers, the PostgreSQL server, and the benchmark process (the fake Twilio, the API idling, the drain poll).',
       ],
     );
   } finally {

@@ -27,9 +27,11 @@ const NETWORK_CODES = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
   'ECONNECTION',
-  'ETIMEDOUT',
   'EDNS',
+  // undici, under the twilio SDK: connect timeout, a socket closed mid-request, a pool closed under it.
   'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
 ]);
 
 /**

@@ -8,16 +8,19 @@ import type { ChannelProvider } from './channel-provider.js';
 import { DevOutboxProvider } from './dev-outbox.provider.js';
 import { EmailProvider } from './email.provider.js';
 import { RateLimitedProvider } from './rate-limited.provider.js';
+import { TwilioHttpClient } from './twilio-http-client.js';
 import { twilioClient, TwilioSmsProvider, TwilioVoiceProvider } from './twilio.provider.js';
 
 /** One provider per channel, from configuration; a channel without settings goes to the dev outbox. */
 @Injectable()
 export class ChannelProviders {
   private readonly byChannel: Record<Channel, ChannelProvider>;
+  private readonly twilioTransport?: TwilioHttpClient;
 
   constructor(@InjectDataSource() db: DataSource, cipher: FieldCipher, @Inject(APP_CONFIG) config: AppConfig) {
     const outbox = new DevOutboxProvider(db, cipher);
-    const twilio = config.twilio ? twilioClient(config.twilio) : undefined;
+    if (config.twilio) this.twilioTransport = new TwilioHttpClient({ baseUrl: config.twilio.apiBaseUrl, timeoutMs: 20_000 });
+    const twilio = config.twilio ? twilioClient(config.twilio, this.twilioTransport!) : undefined;
     this.byChannel = {
       email: config.email.smtpUrl ? new EmailProvider(config.email.smtpUrl, config.email.from) : outbox,
       sms: twilio ? new TwilioSmsProvider(twilio, config.twilio!.fromNumber) : outbox,
@@ -38,5 +41,6 @@ export class ChannelProviders {
 
   async close(): Promise<void> {
     await Promise.all(Object.values(this.byChannel).map((provider) => provider.close?.() ?? Promise.resolve()));
+    await this.twilioTransport?.close();
   }
 }

@@ -1,5 +1,4 @@
-import http from 'node:http';
-import https from 'node:https';
+import { Agent, errors } from 'undici';
 
 /** What the twilio SDK hands its `httpClient` (the shape of its own RequestClient's `request`). */
 export interface TwilioHttpRequest {
@@ -17,72 +16,77 @@ export interface TwilioHttpRequest {
 export interface TwilioHttpResponse {
   statusCode: number;
   body: string;
-  headers: http.IncomingHttpHeaders;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 /**
  * The transport under the twilio SDK: the SDK still builds every request (paths, parameters, auth,
- * user agent) and parses every answer and error; this only moves bytes, over keep-alive sockets.
- * Its stock client goes through axios, which cost more CPU per message than the rest of a send.
+ * user agent) and parses every answer and error; this only moves bytes, over undici's keep-alive
+ * connection pools. The SDK's stock client goes through axios, and node:http cost ~100 µs more CPU
+ * per message than undici: more than the rest of a send.
  * With `baseUrl` (TWILIO_API_BASE_URL: scheme, host, port) every call goes there, paths unchanged.
  */
 export class TwilioHttpClient {
-  private readonly base?: URL;
+  private readonly origin?: string;
   private readonly timeoutMs: number;
-  private readonly agents = {
-    'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
-    'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
-  };
+  private readonly agent: Agent;
+  private basic?: { user: string; password: string; header: string };
 
   constructor(options: { baseUrl?: string; timeoutMs: number }) {
-    this.base = options.baseUrl ? new URL(options.baseUrl) : undefined;
+    this.origin = options.baseUrl ? new URL(options.baseUrl).origin : undefined;
     this.timeoutMs = options.timeoutMs;
+    this.agent = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
   }
 
   async request(opts: TwilioHttpRequest): Promise<TwilioHttpResponse> {
-    const url = new URL(opts.uri);
-    if (this.base) {
-      url.protocol = this.base.protocol;
-      url.host = this.base.host;
-    }
-    for (const [key, value] of Object.entries(opts.params ?? {})) appendField(url.searchParams, key, value);
-    const headers: Record<string, string | number> = { ...opts.headers };
-    if (opts.username && opts.password)
-      headers.Authorization = `Basic ${Buffer.from(`${opts.username}:${opts.password}`).toString('base64')}`;
+    // The SDK's uri is absolute ("https://api.twilio.com/2010-04-01/..."); the path starts at the first "/" after the scheme.
+    const pathStart = opts.uri.indexOf('/', opts.uri.indexOf('://') + 3);
+    const origin = this.origin ?? (pathStart < 0 ? opts.uri : opts.uri.slice(0, pathStart));
+    let path = pathStart < 0 ? '/' : opts.uri.slice(pathStart);
+    const query = formEncode(opts.params);
+    if (query) path += (path.includes('?') ? '&' : '?') + query;
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.username && opts.password) headers.Authorization = this.basicAuth(opts.username, opts.password);
     else if (opts.authStrategy) headers.Authorization = await opts.authStrategy.getAuthString();
-    let body: string | undefined;
-    if (opts.data) {
-      const form = new URLSearchParams();
-      for (const [key, value] of Object.entries(opts.data)) appendField(form, key, value);
-      body = form.toString();
-      headers['Content-Length'] = Buffer.byteLength(body);
-    }
-    const transport = url.protocol === 'https:' ? https : http;
-    const agent = url.protocol === 'https:' ? this.agents['https:'] : this.agents['http:'];
     const timeout = opts.timeout ?? this.timeoutMs;
-    return new Promise((resolve, reject) => {
-      const req = transport.request(url, { method: opts.method.toUpperCase(), headers, agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () =>
-          resolve({ statusCode: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }),
-        );
+    try {
+      const res = await this.agent.request({
+        origin,
+        path,
+        method: opts.method.toUpperCase() as 'GET',
+        headers,
+        body: opts.data ? formEncode(opts.data) : undefined,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
       });
-      req.setTimeout(timeout, () =>
-        req.destroy(Object.assign(new Error(`Twilio did not answer within ${timeout} ms`), { code: 'ETIMEDOUT' })),
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+      return { statusCode: res.statusCode, body: await res.body.text(), headers: res.headers };
+    } catch (error) {
+      if (error instanceof errors.HeadersTimeoutError || error instanceof errors.BodyTimeoutError)
+        throw Object.assign(new Error(`Twilio did not answer within ${timeout} ms`), { code: 'ETIMEDOUT' });
+      throw error;
+    }
   }
 
-  close(): void {
-    for (const agent of Object.values(this.agents)) agent.destroy();
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  /** The account's credentials never change while running: encode them once. */
+  private basicAuth(user: string, password: string): string {
+    if (this.basic?.user !== user || this.basic.password !== password)
+      this.basic = { user, password, header: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
+    return this.basic.header;
   }
 }
 
 /** Form fields as the SDK's own client sends them: arrays repeat the key, undefined is left out. */
+function formEncode(fields: Record<string, unknown> | undefined): string {
+  if (!fields) return '';
+  const form = new URLSearchParams();
+  for (const [key, value] of Object.entries(fields)) appendField(form, key, value);
+  return form.toString();
+}
+
 function appendField(target: URLSearchParams, key: string, value: unknown): void {
   if (value === undefined || value === null) return;
   if (Array.isArray(value)) for (const item of value) appendField(target, key, item);

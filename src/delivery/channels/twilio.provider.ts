@@ -1,23 +1,27 @@
 import twilio from 'twilio';
+import type { CallListInstance } from 'twilio/lib/rest/api/v2010/account/call.js';
+import type { MessageListInstance } from 'twilio/lib/rest/api/v2010/account/message.js';
 import type { ChannelProvider, OutboundMessage, SendResult } from './channel-provider.js';
-import { TwilioHttpClient } from './twilio-http-client.js';
+import type { TwilioHttpClient } from './twilio-http-client.js';
 
-export function twilioClient(settings: { accountSid: string; authToken: string; apiBaseUrl?: string }): twilio.Twilio {
-  return twilio(settings.accountSid, settings.authToken, {
-    httpClient: new TwilioHttpClient({ baseUrl: settings.apiBaseUrl, timeoutMs: 20_000 }) as unknown as twilio.RequestClient,
-  });
+export function twilioClient(settings: { accountSid: string; authToken: string }, transport: TwilioHttpClient): twilio.Twilio {
+  return twilio(settings.accountSid, settings.authToken, { httpClient: transport as unknown as twilio.RequestClient });
 }
 
 export class TwilioSmsProvider implements ChannelProvider {
   readonly name = 'twilio-sms';
+  /** Resolved once: the SDK loads its REST modules on first use, which would otherwise land on the first alert. */
+  private readonly messages: MessageListInstance;
 
   constructor(
-    private readonly client: twilio.Twilio,
+    client: twilio.Twilio,
     private readonly from: string,
-  ) {}
+  ) {
+    this.messages = client.messages;
+  }
 
   async send(message: OutboundMessage): Promise<SendResult> {
-    const sent = await this.client.messages.create({
+    const sent = await this.messages.create({
       to: message.to,
       from: this.from,
       body: message.text,
@@ -29,14 +33,17 @@ export class TwilioSmsProvider implements ChannelProvider {
 
 export class TwilioVoiceProvider implements ChannelProvider {
   readonly name = 'twilio-voice';
+  private readonly calls: CallListInstance;
 
   constructor(
-    private readonly client: twilio.Twilio,
+    client: twilio.Twilio,
     private readonly from: string,
-  ) {}
+  ) {
+    this.calls = client.calls;
+  }
 
   async send(message: OutboundMessage): Promise<SendResult> {
-    const call = await this.client.calls.create({
+    const call = await this.calls.create({
       to: message.to,
       from: this.from,
       url: message.voiceUrl!,
