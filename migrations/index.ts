@@ -5,6 +5,7 @@ import { Delivery1764147600000 } from './1764147600000-Delivery.js';
 import { DeliveryThroughput1764151200000 } from './1764151200000-DeliveryThroughput.js';
 import { IngestionReplays1764154800000 } from './1764154800000-IngestionReplays.js';
 import { ProviderReports1764158400000 } from './1764158400000-ProviderReports.js';
+import { EscalationWatch1764162000000 } from './1764162000000-EscalationWatch.js';
 
 /**
  * Every migration, oldest first. Listed rather than globbed so the app, the CLI and the tests
@@ -18,4 +19,5 @@ export const MIGRATIONS = [
   DeliveryThroughput1764151200000,
   IngestionReplays1764154800000,
   ProviderReports1764158400000,
+  EscalationWatch1764162000000,
 ];

@@ -50,8 +50,13 @@ export class NotificationPlannerService implements NotificationPlanner {
          WHERE c.verified_at IS NOT NULL AND c.unsubscribed_at IS NULL
            AND NOT (c.channel = 'sms' AND EXISTS (SELECT 1 FROM phone_opt_out o WHERE o.address_index = c.address_index))
          RETURNING notification_id
+       ), watched AS (
+         -- Urgent alerts not confirmed or delivered in time escalate to staff: one watch per event.
+         INSERT INTO escalation_watch (event_id, planned_at)
+         SELECT DISTINCT event_id, $2::timestamptz FROM notified WHERE urgent
+         ON CONFLICT (event_id) DO NOTHING
        )
-       -- A data-modifying WITH runs to completion even when nothing reads it (planned).
+       -- A data-modifying WITH runs to completion even when nothing reads it (planned, watched).
        SELECT event_id, count(*)::int AS notifications FROM notified GROUP BY event_id`,
       [eventIds, this.clock.now(), URGENT_EVENT_TYPES, Math.round(this.config.voice.repeatHours * 60)],
     );

@@ -7,6 +7,9 @@ import type { Queryable } from '../database/queryable.js';
 import { DELIVERY_CHANNEL } from '../registrations/verification.service.js';
 import { FeedHealthService, type FeedTransition } from '../sources/feed-health.service.js';
 
+/** Events checked per statement: a crowded release can escalate a great many notifications at once. */
+const ESCALATION_EVENTS_PER_PASS = 50;
+
 /**
  * Messages to staff through the same pipeline and ledger: an urgent alert that nobody confirmed
  * or received goes to the enrolling specialist (else every admin); a stale or recovered feed goes
@@ -27,31 +30,47 @@ export class StaffAlertsService implements OnModuleInit {
     this.feeds.onTransition((transitions, db) => this.feedAlerts(transitions, db));
   }
 
-  /** Flags and escalates each overdue urgent notification exactly once, whichever worker gets there first. */
+  /**
+   * Flags and escalates each overdue urgent notification exactly once, whichever worker gets there
+   * first: each due watch (an event that planned urgent notifications) is checked once, locked by
+   * the worker that checks it.
+   */
   async escalate(): Promise<number> {
-    const now = this.clock.now();
-    const rows: { escalated: number }[] = await this.db.query(
-      `WITH due AS (
-         UPDATE notification n SET escalated_at = $1
-         WHERE n.urgent AND n.escalated_at IS NULL AND n.created_at <= $1::timestamptz - make_interval(mins => $2)
-           AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.notification_id = n.id AND d.status IN ('delivered', 'confirmed'))
-         RETURNING n.id, n.registration_id, n.event_id
-       ), queued AS (
-         INSERT INTO delivery (purpose, staff_id, channel, payload, due_at, created_at, updated_at)
-         SELECT 'staff', s.id, 'email',
-                json_build_object('kind', 'escalation', 'notificationId', due.id, 'registrationId', due.registration_id,
-                                  'personName', p.first_name || ' ' || p.last_name, 'eventType', e.type, 'occurredAt', e.occurred_at),
-                $1, $1, $1
-         FROM due JOIN registration r ON r.id = due.registration_id
-         JOIN custody_event e ON e.id = due.event_id JOIN person p ON p.id = e.person_id
-         JOIN staff s ON NOT s.disabled AND (s.id = r.enrolled_by OR (s.role = 'admin'
-              AND NOT EXISTS (SELECT 1 FROM staff x WHERE x.id = r.enrolled_by AND NOT x.disabled)))
-         RETURNING id
-       )
-       SELECT (SELECT count(*) FROM due)::int AS escalated, pg_notify($3, 'due') FROM (SELECT 1) one`,
-      [now, this.config.escalateAfterMinutes, DELIVERY_CHANNEL],
-    );
-    const escalated = rows[0]?.escalated ?? 0;
+    let escalated = 0;
+    for (;;) {
+      const now = this.clock.now();
+      const rows: { escalated: number; events: number }[] = await this.db.query(
+        `WITH watched AS (
+           SELECT event_id FROM escalation_watch
+           WHERE checked_at IS NULL AND planned_at <= $1::timestamptz - make_interval(mins => $2)
+           ORDER BY planned_at LIMIT $4 FOR UPDATE SKIP LOCKED
+         ), checked AS (
+           UPDATE escalation_watch w SET checked_at = $1 FROM watched WHERE w.event_id = watched.event_id RETURNING w.event_id
+         ), due AS (
+           UPDATE notification n SET escalated_at = $1
+           FROM watched
+           WHERE n.event_id = watched.event_id AND n.urgent AND n.escalated_at IS NULL
+             AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.notification_id = n.id AND d.status IN ('delivered', 'confirmed'))
+           RETURNING n.id, n.registration_id, n.event_id
+         ), queued AS (
+           INSERT INTO delivery (purpose, staff_id, channel, payload, due_at, created_at, updated_at)
+           SELECT 'staff', s.id, 'email',
+                  json_build_object('kind', 'escalation', 'notificationId', due.id, 'registrationId', due.registration_id,
+                                    'personName', p.first_name || ' ' || p.last_name, 'eventType', e.type, 'occurredAt', e.occurred_at),
+                  $1, $1, $1
+           FROM due JOIN registration r ON r.id = due.registration_id
+           JOIN custody_event e ON e.id = due.event_id JOIN person p ON p.id = e.person_id
+           JOIN staff s ON NOT s.disabled AND (s.id = r.enrolled_by OR (s.role = 'admin'
+                AND NOT EXISTS (SELECT 1 FROM staff x WHERE x.id = r.enrolled_by AND NOT x.disabled)))
+           RETURNING id
+         )
+         SELECT (SELECT count(*) FROM due)::int AS escalated, (SELECT count(*) FROM checked)::int AS events,
+                (SELECT pg_notify($3, 'due') WHERE EXISTS (SELECT 1 FROM queued)) AS announced`,
+        [now, this.config.escalateAfterMinutes, DELIVERY_CHANNEL, ESCALATION_EVENTS_PER_PASS],
+      );
+      escalated += rows[0]?.escalated ?? 0;
+      if ((rows[0]?.events ?? 0) < ESCALATION_EVENTS_PER_PASS) break;
+    }
     if (escalated) this.logger.warn({ escalated }, 'urgent alerts not confirmed in time: escalated to staff');
     return escalated;
   }

@@ -395,6 +395,46 @@ describe('voice, PIN confirmation, callbacks and escalation', () => {
     clock.set(new Date('2026-11-26T18:00:00Z'));
   });
 
+  it('escalation looks at each victim of an urgent event: an SMS delivered in time is not escalated, an unanswered call is', async () => {
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+    const personId = await bookPerson(t, source, 'ESCALATE-2');
+    const enrol = async (channel: 'voice' | 'sms') => {
+      const res = await t
+        .http()
+        .post('/v1/enrollments')
+        .set('Authorization', `Bearer ${specialist}`)
+        .send({ personId, language: 'en', pin: PIN, contacts: [{ channel, address: `+1${++phone}` }] });
+      expect(res.status).toBe(201);
+      return res.body as { registrationId: string; manageToken: string };
+    };
+    const called = await enrol('voice');
+    const texted = await enrol('sms');
+    await release('ESCALATE-2');
+    await drain();
+    const { rows } = await t.db.query(
+      `SELECT d.id, d.provider_message_id FROM delivery d JOIN contact c ON c.id = d.contact_id WHERE c.registration_id = $1`,
+      [texted.registrationId],
+    );
+    const report = { MessageSid: rows[0].provider_message_id, MessageStatus: 'delivered' };
+    expect((await signed(`/v1/webhooks/twilio/status/${rows[0].id}`, report)).status).toBe(204);
+
+    clock.advance(31 * 60_000);
+    const escalations = t.app.get(StaffAlertsService);
+    expect(await escalations.escalate()).toBeGreaterThanOrEqual(1);
+    expect(await escalations.escalate()).toBe(0);
+
+    const escalated = async (victim: { registrationId: string; manageToken: string }) =>
+      (await t.http().get(`/v1/registrations/${victim.registrationId}/notifications`).set('Authorization', `Bearer ${victim.manageToken}`))
+        .body.notifications[0].escalated;
+    expect(await escalated(called)).toBe(true);
+    expect(await escalated(texted)).toBe(false);
+    await drain();
+    const mails = smtp.to(specialistEmail).map((m) => m.text ?? '');
+    expect(mails.some((text) => text.includes(called.registrationId))).toBe(true);
+    expect(mails.some((text) => text.includes(texted.registrationId))).toBe(false);
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+  });
+
   it('a stale feed emails every admin once, and again on recovery', async () => {
     const feeds = t.app.get(FeedHealthService);
     const quiet = await createSource(t, { name: 'Quiet County JMS', expectedIntervalSeconds: 60 });

@@ -53,7 +53,7 @@ export class TwilioHttpClient {
       const res = await this.agent.request({
         origin,
         path,
-        method: opts.method.toUpperCase() as 'GET',
+        method: opts.method.toUpperCase(),
         headers,
         body: opts.data ? formEncode(opts.data) : undefined,
         headersTimeout: timeout,
