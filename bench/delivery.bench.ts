@@ -144,8 +144,12 @@ async function main(): Promise<void> {
     const waitDrained = async (limitMs: number) => {
       const deadline = Date.now() + limitMs;
       const waiting = async () =>
-        Number((await db.query(`SELECT count(*) FROM delivery WHERE status IN ('pending', 'held', 'sending')`)).rows[0].count);
-      while ((await waiting()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        (
+          await db.query(
+            `SELECT EXISTS (SELECT 1 FROM delivery WHERE status IN ('pending', 'held')) OR EXISTS (SELECT 1 FROM delivery WHERE status = 'sending') AS waiting`,
+          )
+        ).rows[0].waiting as boolean;
+      while ((await waiting()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     };
 
     // 1. Event-to-first-attempt latency at 200 events/s (batches of 20 every 100 ms), one worker process.
@@ -248,7 +252,7 @@ async function main(): Promise<void> {
       };
     };
     if (pgStats) await db.query(`SELECT pg_stat_statements_reset()`);
-    for (const count of PHASES.has('dispatch') ? [1, 4] : []) {
+    for (const count of PHASES.has('dispatch') ? (process.env.BENCH_WORKER_COUNTS ?? '1,4').split(',').map(Number) : []) {
       const spawned = performance.now();
       await Promise.all(Array.from({ length: count }, () => spawnWorker()));
       boots.push((performance.now() - spawned) / 1000);
@@ -269,6 +273,10 @@ async function main(): Promise<void> {
          FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15`,
       );
       console.table(top.rows);
+      const tables = await db.query(
+        `SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname IN ('delivery', 'delivery_attempt')`,
+      );
+      console.table(tables.rows);
     }
     await app.close();
     await db.end();

@@ -6,6 +6,7 @@ import { DeliveryThroughput1764151200000 } from './1764151200000-DeliveryThrough
 import { IngestionReplays1764154800000 } from './1764154800000-IngestionReplays.js';
 import { ProviderReports1764158400000 } from './1764158400000-ProviderReports.js';
 import { EscalationWatch1764162000000 } from './1764162000000-EscalationWatch.js';
+import { ClaimIndexes1764165600000 } from './1764165600000-ClaimIndexes.js';
 
 /**
  * Every migration, oldest first. Listed rather than globbed so the app, the CLI and the tests
@@ -20,4 +21,5 @@ export const MIGRATIONS = [
   IngestionReplays1764154800000,
   ProviderReports1764158400000,
   EscalationWatch1764162000000,
+  ClaimIndexes1764165600000,
 ];

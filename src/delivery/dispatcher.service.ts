@@ -169,16 +169,20 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
       this.db,
       `WITH waiting AS (
          SELECT id, due_at FROM delivery
-         WHERE status IN ('pending', 'held', 'sending')
-           AND ((status IN ('pending', 'held') AND due_at <= $3) OR (status = 'sending' AND lease_expires_at < $3))
+         WHERE status IN ('pending', 'held') AND due_at <= $3
          ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED
+       ), expired AS (
+         -- A worker died holding these (or is too slow to renew): another one sends them.
+         SELECT id, due_at FROM delivery
+         WHERE status = 'sending' AND lease_expires_at < $3
+         ORDER BY lease_expires_at LIMIT $4 FOR UPDATE SKIP LOCKED
        ), repeating AS (
          SELECT id, due_at FROM delivery
          WHERE repeat_until IS NOT NULL AND status IN ('sent', 'delivered')
            AND repeat_until > $3 AND due_at <= $3 AND (lease_expires_at IS NULL OR lease_expires_at < $3)
          ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED
        ), picked AS (
-         SELECT id FROM (SELECT * FROM waiting UNION ALL SELECT * FROM repeating) due ORDER BY due_at LIMIT $4
+         SELECT id FROM (SELECT * FROM waiting UNION ALL SELECT * FROM expired UNION ALL SELECT * FROM repeating) due ORDER BY due_at LIMIT $4
        )
        UPDATE delivery d SET status = CASE WHEN d.status IN ('sent', 'delivered') THEN d.status ELSE 'sending' END,
               lease_owner = $1, lease_expires_at = $2, updated_at = $3

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock.js';
 import { FieldCipher, sha256 } from '../common/crypto/field-cipher.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import type { CreatedSourceDto, CreatedSourceKeyDto, CreateSourceDto, SourceDto } from './source.dto.js';
@@ -31,6 +32,7 @@ export class SourcesService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly cipher: FieldCipher,
+    private readonly clock: Clock,
   ) {}
 
   async create(dto: CreateSourceDto): Promise<CreatedSourceDto> {
@@ -38,14 +40,16 @@ export class SourcesService {
     const apiKey = newApiKey();
     return this.db.transaction(async (tx) => {
       const rows: { id: string }[] = await tx.query(
-        `INSERT INTO source (name, facility_codes, signing_required, signing_secret, expected_interval_seconds)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING RETURNING id`,
+        // Created on the service's clock: a never-heard-from source goes stale one interval after this.
+        `INSERT INTO source (name, facility_codes, signing_required, signing_secret, expected_interval_seconds, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING RETURNING id`,
         [
           dto.name,
           dto.facilityCodes ?? null,
           dto.signingRequired ?? false,
           this.cipher.encrypt(signingSecret),
           dto.expectedIntervalSeconds ?? null,
+          this.clock.now(),
         ],
       );
       if (!rows.length) throw new DomainError('conflict', 'SOURCE_NAME_TAKEN', 'A source with that name exists.');

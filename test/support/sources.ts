@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
+import { testNow } from './manual-clock.js';
 import type { TestApp } from './test-app.js';
 
 export interface TestSource {
@@ -38,7 +39,7 @@ export function event(overrides: EventOverrides = {}): Record<string, unknown> {
   return {
     sourceEventId: `evt-${randomUUID()}`,
     type: 'BOOKED',
-    occurredAt: new Date(Date.now() - 60_000).toISOString(),
+    occurredAt: new Date(testNow().getTime() - 60_000).toISOString(),
     person: {
       identifiers: [{ system: 'A_NUMBER', value: `A${String(counter).padStart(3, '0')}${randomUUID().slice(0, 6)}` }],
       firstName: 'John',
@@ -72,7 +73,7 @@ export function postEvents(
   return req.send(raw);
 }
 
-export function signature(secret: string, raw: string, webhookId = `msg_${randomUUID()}`, timestamp = new Date()): Record<string, string> {
+export function signature(secret: string, raw: string, webhookId = `msg_${randomUUID()}`, timestamp = testNow()): Record<string, string> {
   return {
     'webhook-id': webhookId,
     'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
