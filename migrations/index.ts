@@ -7,6 +7,7 @@ import { IngestionReplays1764154800000 } from './1764154800000-IngestionReplays.
 import { ProviderReports1764158400000 } from './1764158400000-ProviderReports.js';
 import { EscalationWatch1764162000000 } from './1764162000000-EscalationWatch.js';
 import { ClaimIndexes1764165600000 } from './1764165600000-ClaimIndexes.js';
+import { AlertWaitingByNotification1764169200000 } from './1764169200000-AlertWaitingByNotification.js';
 
 /**
  * Every migration, oldest first. Listed rather than globbed so the app, the CLI and the tests
@@ -22,4 +23,5 @@ export const MIGRATIONS = [
   ProviderReports1764158400000,
   EscalationWatch1764162000000,
   ClaimIndexes1764165600000,
+  AlertWaitingByNotification1764169200000,
 ];

@@ -86,6 +86,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     listen_addresses: '127.0.0.1',
     unix_socket_directories: '',
     max_connections: '200',
+    // Sized for Vigil rather than PostgreSQL's 128 MB defaults: a crowded release writes 200,000 rows
+    // (and ~100 MB of WAL) in one transaction, and sorts its 100,000 recipients in memory.
+    shared_buffers: '256MB',
+    wal_buffers: '16MB',
+    work_mem: '32MB',
+    max_wal_size: '2GB',
     ...options.settings,
   };
   const pg = new EmbeddedPostgres({

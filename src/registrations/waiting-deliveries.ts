@@ -14,10 +14,17 @@ export async function suppressWaitingDeliveries(db: Queryable, scope: WaitingSco
       ? ['c.registration_id = $1', scope.registrationId]
       : 'contactId' in scope
         ? ['c.id = $1', scope.contactId]
-        : [`c.address_index = ANY($1::bytea[]) AND d.channel = 'sms'`, scope.smsTo];
+        : [`c.address_index = ANY($1::bytea[]) AND c.channel = 'sms'`, scope.smsTo];
+  // Alerts are reached through the registration's notifications, verification codes through their own
+  // small index: planning a crowded release writes no index entry for this.
   await db.query(
-    `UPDATE delivery d SET status = 'suppressed', updated_at = $2, lease_owner = NULL, lease_expires_at = NULL
-     FROM contact c WHERE c.id = d.contact_id AND ${filter} AND d.status IN ('pending', 'held')`,
+    `WITH target AS (SELECT c.id, c.registration_id FROM contact c WHERE ${filter})
+     UPDATE delivery d SET status = 'suppressed', updated_at = $2, lease_owner = NULL, lease_expires_at = NULL
+     WHERE d.status IN ('pending', 'held') AND d.id IN (
+       SELECT w.id FROM target t JOIN notification n ON n.registration_id = t.registration_id
+       JOIN delivery w ON w.notification_id = n.id AND w.contact_id = t.id
+       UNION ALL
+       SELECT w.id FROM target t JOIN delivery w ON w.contact_id = t.id AND w.notification_id IS NULL AND w.status IN ('pending', 'held'))`,
     [value, at],
   );
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
 import { LedgerService } from '../../src/delivery/ledger.service.js';
 import { countSegments } from '../../src/delivery/sms-segments.js';
+import { OptOutService } from '../../src/registrations/opt-out.service.js';
 import { FakeTwilio } from '../support/fake-twilio.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { bookPerson, register } from '../support/registrations.js';
@@ -346,6 +347,52 @@ describe('matching, fan-out and delivery', () => {
     clock.set(new Date('2026-11-26T19:00:30Z'));
     await drain();
     expect((await statusOf(hearing.body.results[0].eventId)).map((r) => r.status)).toEqual(['sent']);
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+  });
+
+  it('an alert held for quiet hours never goes once consent ends: an unsubscribed email at once, then the whole registration', async () => {
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+    const victim = await enrol('DLV-QUIET-STOP', { quietHours: { start: '11:00', end: '13:00', timeZone: 'America/Chicago' } });
+    const hearing = await postEvents(
+      t,
+      source,
+      event({ person: personWith('DLV-QUIET-STOP'), type: 'HEARING_SCHEDULED', scheduledFor: '2026-12-01T15:00:00Z' }),
+    );
+    await drain();
+    const statuses = async () =>
+      Object.fromEntries(
+        (
+          await t.db.query(
+            `SELECT d.channel, d.status FROM delivery d JOIN notification n ON n.id = d.notification_id WHERE n.event_id = $1`,
+            [hearing.body.results[0].eventId],
+          )
+        ).rows.map((row) => [row.channel, row.status]),
+      );
+    expect(await statuses()).toEqual({ email: 'held', sms: 'held', voice: 'held' });
+
+    const { rows } = await t.db.query(`SELECT id FROM contact WHERE registration_id = $1 AND channel = 'email'`, [victim.registrationId]);
+    const token = t.app.get(OptOutService).unsubscribeToken(rows[0].id);
+    expect(
+      (await t.http().post(`/v1/unsubscribe/${rows[0].id}?token=${token}`).type('form').send('List-Unsubscribe=One-Click')).status,
+    ).toBe(200);
+    expect(await statuses()).toEqual({ email: 'suppressed', sms: 'held', voice: 'held' });
+
+    const removed = await t
+      .http()
+      .delete(`/v1/registrations/${victim.registrationId}`)
+      .set('Authorization', `Bearer ${victim.manageToken}`);
+    expect(removed.status).toBe(204);
+    expect(await statuses()).toEqual({ email: 'suppressed', sms: 'suppressed', voice: 'suppressed' });
+
+    const sent = () => ({
+      email: smtp.to(victim.contacts.email).length,
+      sms: twilio.messagesTo(victim.contacts.sms).length,
+      voice: twilio.callsTo(victim.contacts.voice).length,
+    });
+    const before = sent();
+    clock.set(new Date('2026-11-26T19:00:30Z'));
+    await drain();
+    expect(sent()).toEqual(before);
     clock.set(new Date('2026-11-26T18:00:00Z'));
   });
 
