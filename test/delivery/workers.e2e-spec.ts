@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/common/crypto/field-cipher.js';
 import { FakeTwilio } from '../support/fake-twilio.js';
 import { createTestDatabase } from '../support/test-database.js';
-import { spawnVigil, stopVigil, waitFor } from '../support/worker-process.js';
+import { spawnVigil, stopAllVigils, stopVigil, waitFor } from '../support/worker-process.js';
 
 /** Queues `count` SMS verification deliveries straight into the database, each to its own number. */
 async function seed(db: pg.Pool, cipher: FieldCipher, count: number): Promise<void> {
@@ -40,7 +40,10 @@ describe('several worker processes on one database', () => {
     twilio = new FakeTwilio();
     await twilio.start();
   });
-  afterAll(() => twilio.stop());
+  afterAll(async () => {
+    await stopAllVigils();
+    await twilio.stop();
+  });
 
   const workerEnv = (url: string, extra: Record<string, string> = {}) => ({
     ROLE: 'worker',

@@ -4,6 +4,14 @@ import path from 'node:path';
 
 const MAIN = path.resolve('dist/src/main.js');
 
+/** Every process a test started and has not stopped. */
+const spawned = new Set<ChildProcess>();
+
+/** For afterAll: a test that timed out never reached its own stopVigil, and its workers would outlive the run. */
+export async function stopAllVigils(): Promise<void> {
+  await Promise.all([...spawned].map((child) => stopVigil(child, 'SIGKILL')));
+}
+
 /**
  * A real Vigil process (the built app, as `npm start` runs it), for tests that need several or need
  * to kill one. NODE_ENV=test, as a test runner's child inherits it: it must not silence delivery.
@@ -14,6 +22,8 @@ export function spawnVigil(env: Record<string, string>): ChildProcess & { output
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   }) as ChildProcess & { output: string[] };
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
   child.output = [];
   child.stdout?.on('data', (chunk: Buffer) => child.output.push(chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => child.output.push(chunk.toString()));
