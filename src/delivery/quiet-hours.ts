@@ -1,3 +1,4 @@
+import { dateTimeFormat } from '../common/date-time-format.js';
 import type { QuietHoursDto } from '../registrations/registration.dto.js';
 
 function minutesOf(hhmm: string): number {
@@ -7,7 +8,7 @@ function minutesOf(hhmm: string): number {
 
 /** Local wall-clock minutes since midnight at `at` in `timeZone`. */
 function localMinutes(at: Date, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at);
+  const parts = dateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at);
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
   return get('hour') * 60 + get('minute');
 }

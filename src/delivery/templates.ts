@@ -1,6 +1,7 @@
 import type { EventType } from '../people/custody-status.js';
 import type { Language } from '../registrations/registration.dto.js';
 import { countSegments } from './sms-segments.js';
+import { dateTimeFormat } from '../common/date-time-format.js';
 
 export const SAFETY_LINE: Record<Language, string> = {
   en: 'If you are in danger, call 911.',
@@ -101,7 +102,9 @@ function formatTime(at: Date, language: Language, timeZone: string, compact = fa
   const options: Intl.DateTimeFormatOptions = compact
     ? { timeZone, day: 'numeric', month: 'short', hour: 'numeric', minute: '2-digit' }
     : { timeZone, dateStyle: 'medium', timeStyle: 'short' };
-  return new Intl.DateTimeFormat(language === 'es' ? 'es-US' : 'en-US', options).format(at).replace(/\u202f/g, ' ');
+  return dateTimeFormat(language === 'es' ? 'es-US' : 'en-US', options)
+    .format(at)
+    .replace(/\u202f/g, ' ');
 }
 
 /** The one sentence that says what happened; `compact` for SMS, where every character counts. */
