@@ -64,7 +64,10 @@ async function main(): Promise<void> {
   const postgres = await startEmbeddedPostgres({
     dataDir: folder,
     persistent: false,
-    settings: { max_connections: '300', ...(pgStats ? { shared_preload_libraries: 'pg_stat_statements' } : {}) },
+    settings: {
+      max_connections: '300',
+      ...(pgStats ? { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track_planning': 'on' } : {}),
+    },
   });
   const twilio = await startInstantTwilio();
   const workers: ChildProcess[] = [];
@@ -273,7 +276,7 @@ async function main(): Promise<void> {
 
     if (pgStats) {
       const top = await db.query(
-        `SELECT round(total_exec_time) AS ms, calls, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query
+        `SELECT round(total_exec_time) AS ms, round(total_plan_time) AS plan_ms, calls, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query
          FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15`,
       );
       console.table(top.rows);

@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type pg from 'pg';
 import { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 import { FieldCipher } from '../common/crypto/field-cipher.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import type { EventType } from '../people/custody-status.js';
@@ -90,17 +92,23 @@ export class DeliveryContextService {
   ) {}
 
   async load(id: string): Promise<DeliveryContext | undefined> {
-    return (await this.query('d.id = $1', [id]))[0];
+    return (await this.query('vigil_delivery_context', 'd.id = $1', [id]))[0];
   }
 
   /** The deliveries of a claimed batch that this worker still holds. */
   loadMany(ids: string[], leaseOwner: string): Promise<DeliveryContext[]> {
-    return this.query('d.id = ANY($1::uuid[]) AND d.lease_owner = $2', [ids, leaseOwner]);
+    return this.query('vigil_delivery_contexts', 'd.id = ANY($1::uuid[]) AND d.lease_owner = $2', [ids, leaseOwner]);
   }
 
-  private query(where: string, params: unknown[]): Promise<DeliveryContext[]> {
-    return this.db.query(
-      `SELECT d.id, d.purpose, d.channel, d.status, d.attempts, d.secret, d.payload, d.repeat_until, d.contact_id, d.notification_id,
+  /**
+   * A named (prepared) statement: PostgreSQL plans this nine-way join once per connection instead
+   * of for every batch, where planning took 5 ms a call (pg_stat_statements, track_planning).
+   */
+  private async query(name: string, where: string, params: unknown[]): Promise<DeliveryContext[]> {
+    const pool = (this.db.driver as PostgresDriver).master as pg.Pool;
+    const result = await pool.query<DeliveryContext>({
+      name,
+      text: `SELECT d.id, d.purpose, d.channel, d.status, d.attempts, d.secret, d.payload, d.repeat_until, d.contact_id, d.notification_id,
               c.address, s.email AS staff_email, c.unsubscribed_at,
               EXISTS (SELECT 1 FROM phone_opt_out o WHERE o.address_index = c.address_index) AS opted_out,
               r.id AS registration_id, r.status AS registration_status, r.pin_hash, r.language, r.quiet_hours,
@@ -118,8 +126,9 @@ export class DeliveryContextService {
        LEFT JOIN facility tf ON tf.id = e.to_facility_id
        LEFT JOIN LATERAL (SELECT a.attempt_no, a.hash FROM delivery_attempt a WHERE a.delivery_id = d.id ORDER BY a.attempt_no DESC LIMIT 1) last ON true
        WHERE ${where}`,
-      params,
-    );
+      values: params,
+    });
+    return result.rows;
   }
 
   /** What a phone call says: the alert (or the verification prompt), in the registrant's language. */
