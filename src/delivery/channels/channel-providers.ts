@@ -20,7 +20,7 @@ export class ChannelProviders {
   constructor(@InjectDataSource() db: DataSource, cipher: FieldCipher, @Inject(APP_CONFIG) config: AppConfig) {
     const outbox = new DevOutboxProvider(db, cipher);
     if (config.twilio) this.twilioTransport = new TwilioHttpClient({ baseUrl: config.twilio.apiBaseUrl, timeoutMs: 20_000 });
-    const twilio = config.twilio ? twilioClient(config.twilio, this.twilioTransport!) : undefined;
+    const twilio = config.twilio && this.twilioTransport ? twilioClient(config.twilio, this.twilioTransport) : undefined;
     this.byChannel = {
       email: config.email.smtpUrl ? new EmailProvider(config.email.smtpUrl, config.email.from) : outbox,
       sms: twilio ? new TwilioSmsProvider(twilio, config.twilio!.fromNumber) : outbox,
