@@ -8,6 +8,7 @@ import { ProviderReports1764158400000 } from './1764158400000-ProviderReports.js
 import { EscalationWatch1764162000000 } from './1764162000000-EscalationWatch.js';
 import { ClaimIndexes1764165600000 } from './1764165600000-ClaimIndexes.js';
 import { AlertWaitingByNotification1764169200000 } from './1764169200000-AlertWaitingByNotification.js';
+import { PlanningIds1764172800000 } from './1764172800000-PlanningIds.js';
 
 /**
  * Every migration, oldest first. Listed rather than globbed so the app, the CLI and the tests
@@ -24,4 +25,5 @@ export const MIGRATIONS = [
   EscalationWatch1764162000000,
   ClaimIndexes1764165600000,
   AlertWaitingByNotification1764169200000,
+  PlanningIds1764172800000,
 ];

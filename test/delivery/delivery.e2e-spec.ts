@@ -3,6 +3,7 @@ import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
 import { LedgerService } from '../../src/delivery/ledger.service.js';
 import { countSegments } from '../../src/delivery/sms-segments.js';
 import { OptOutService } from '../../src/registrations/opt-out.service.js';
+import { DELIVERY_CHANNEL } from '../../src/registrations/verification.service.js';
 import { FakeTwilio } from '../support/fake-twilio.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { bookPerson, register } from '../support/registrations.js';
@@ -113,18 +114,39 @@ describe('matching, fan-out and delivery', () => {
 
   it('an event plans one notification per registration and one delivery per verified contact, committed with the event', async () => {
     const victim = await enrol('DLV-1');
+    // The workers are woken when something was planned, and only then.
+    const listener = await t.db.connect();
+    const heard: string[] = [];
+    listener.on('notification', (message) => heard.push(message.payload ?? ''));
+    await listener.query(`LISTEN ${DELIVERY_CHANNEL}`);
+    const heardMarker = async (marker: string) => {
+      await t.db.query(`SELECT pg_notify($1, $2)`, [DELIVERY_CHANNEL, marker]);
+      for (let i = 0; i < 100 && !heard.includes(marker); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      return heard.splice(0);
+    };
+    await bookPerson(t, source, 'DLV-NOBODY');
+    expect(await heardMarker('nobody')).toEqual(['nobody']);
+
     const res = await release('DLV-1');
     expect(res.status).toBe(202);
     expect(res.body.results[0].notificationsPlanned).toBe(1);
+    expect(await heardMarker('release')).toEqual(['due', 'release']);
+    listener.release();
     const { rows } = await t.db.query(
-      `SELECT d.channel, d.status FROM delivery d JOIN notification n ON n.id = d.notification_id WHERE n.event_id = $1 ORDER BY d.channel`,
+      `SELECT n.id AS notification_id, d.id, d.channel, d.status FROM delivery d JOIN notification n ON n.id = d.notification_id
+       WHERE n.event_id = $1 ORDER BY d.id`,
       [res.body.results[0].eventId],
     );
-    expect(rows).toEqual([
+    expect(rows.map(({ channel, status }) => ({ channel, status })).sort((a, b) => a.channel.localeCompare(b.channel))).toEqual([
       { channel: 'email', status: 'pending' },
       { channel: 'sms', status: 'pending' },
       { channel: 'voice', status: 'pending' },
     ]);
+    // Time-ordered ids (uuidv7), the deliveries of one plan consecutive.
+    const v7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    expect(rows.every((row) => v7.test(row.id) && v7.test(row.notification_id))).toBe(true);
+    const low = (id: string) => BigInt(`0x${id.slice(24)}`);
+    expect(rows.map((row) => low(row.id) - low(rows[0].id))).toEqual([0n, 1n, 2n]);
 
     expect(await drain()).toBe(3);
     const [mail] = smtp.to(victim.contacts.email);

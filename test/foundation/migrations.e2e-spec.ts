@@ -66,4 +66,30 @@ describe('migrations', () => {
       expect(key, key.table_name).toMatchObject({ data_type: 'uuid', column_default: 'gen_random_uuid()' });
     }
   });
+
+  it('fan-out ids: a run counts up from one time-ordered start, keeping its version and variant, and wraps in its random bits', async () => {
+    const url = await createTestDatabase({ empty: true });
+    await runMigrations(url);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const run = await client.query<{ id: string }>(
+      `SELECT uuid_run(start, n)::text AS id FROM time_ordered_uuid() start, generate_series(0, 2) n`,
+    );
+    const wrapped = await client.query<{ id: string }>(
+      `SELECT uuid_run('018f0000-0000-7abc-bfff-fffffffffffe', n)::text AS id FROM generate_series(0, 3) n`,
+    );
+    await client.end();
+    const [first, second, third] = run.rows.map((row) => row.id);
+    expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // The same timestamp, version and random high bits; the low 62 bits count up by one.
+    expect(second.slice(0, 19)).toBe(first.slice(0, 19));
+    const low = (id: string) => BigInt(`0x${id.slice(19).replace('-', '')}`) & ((1n << 62n) - 1n);
+    expect([low(second) - low(first), low(third) - low(second)]).toEqual([1n, 1n]);
+    expect(wrapped.rows.map((row) => row.id)).toEqual([
+      '018f0000-0000-7abc-bfff-fffffffffffe',
+      '018f0000-0000-7abc-bfff-ffffffffffff',
+      '018f0000-0000-7abc-8000-000000000000',
+      '018f0000-0000-7abc-8000-000000000001',
+    ]);
+  });
 });
