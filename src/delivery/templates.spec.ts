@@ -61,6 +61,9 @@ describe('templates', () => {
   it('speaks local time in the registrant’s zone', () => {
     expect(renderSms(base, 'en')).toContain('2:03');
     expect(renderSms({ ...base, timeZone: 'America/New_York' }, 'en')).toContain('3:03');
+    // Formatted instants are kept per language, zone and format: asking again gives the same answers.
+    expect(renderSms(base, 'en')).toContain('2:03');
+    expect(renderEmail({ ...base, timeZone: 'America/New_York' }, 'es').text).toContain('3:03');
   });
 
   it('escapes HTML in names', () => {
