@@ -9,6 +9,7 @@ import { EscalationWatch1764162000000 } from './1764162000000-EscalationWatch.js
 import { ClaimIndexes1764165600000 } from './1764165600000-ClaimIndexes.js';
 import { AlertWaitingByNotification1764169200000 } from './1764169200000-AlertWaitingByNotification.js';
 import { PlanningIds1764172800000 } from './1764172800000-PlanningIds.js';
+import { WithdrawnAttempts1764176400000 } from './1764176400000-WithdrawnAttempts.js';
 
 /**
  * Every migration, oldest first. Listed rather than globbed so the app, the CLI and the tests
@@ -26,4 +27,5 @@ export const MIGRATIONS = [
   ClaimIndexes1764165600000,
   AlertWaitingByNotification1764169200000,
   PlanningIds1764172800000,
+  WithdrawnAttempts1764176400000,
 ];

@@ -32,6 +32,8 @@ export interface DeliveryContext {
   repeat_until: Date | null;
   contact_id: string | null;
   address: string | null;
+  /** The address's blind index: STOP is heard by phone number. */
+  address_index: Buffer | null;
   staff_email: string | null;
   unsubscribed_at: Date | null;
   opted_out: boolean;
@@ -46,6 +48,7 @@ export interface DeliveryContext {
   event_type: EventType | null;
   occurred_at: Date | null;
   scheduled_for: Date | null;
+  person_id: string | null;
   first_name: string | null;
   last_name: string | null;
   /** The person the alert is about is protected now (set after it was planned, perhaps). */
@@ -109,11 +112,11 @@ export class DeliveryContextService {
     const result = await pool.query<DeliveryContext>({
       name,
       text: `SELECT d.id, d.purpose, d.channel, d.status, d.attempts, d.secret, d.payload, d.repeat_until, d.contact_id, d.notification_id,
-              c.address, s.email AS staff_email, c.unsubscribed_at,
+              c.address, c.address_index, s.email AS staff_email, c.unsubscribed_at,
               EXISTS (SELECT 1 FROM phone_opt_out o WHERE o.address_index = c.address_index) AS opted_out,
               r.id AS registration_id, r.status AS registration_status, r.pin_hash, r.language, r.quiet_hours,
               n.kind, n.urgent, e.type AS event_type, e.occurred_at, e.scheduled_for,
-              p.first_name, p.last_name, p.protected AS person_protected, coalesce(f.name, f.code) AS facility_name, coalesce(tf.name, tf.code) AS to_facility_name,
+              e.person_id, p.first_name, p.last_name, p.protected AS person_protected, coalesce(f.name, f.code) AS facility_name, coalesce(tf.name, tf.code) AS to_facility_name,
               last.attempt_no AS last_attempt_no, last.hash AS last_hash
        FROM delivery d
        LEFT JOIN contact c ON c.id = d.contact_id

@@ -10,6 +10,7 @@ import { DispatcherService } from './dispatcher.service.js';
 import { LedgerService } from './ledger.service.js';
 import { NotificationPlannerService } from './notification-planner.service.js';
 import { NotificationsController } from './notifications.controller.js';
+import { RevocationsService } from './revocations.service.js';
 import { StaffAlertsService } from './staff-alerts.service.js';
 import { TwilioWebhooksController } from './twilio-webhooks.controller.js';
 import { SourcesModule } from '../sources/sources.module.js';
@@ -27,8 +28,17 @@ import { SourcesModule } from '../sources/sources.module.js';
     DeliveryReportsService,
     DispatcherService,
     LedgerService,
+    RevocationsService,
   ],
-  exports: [NOTIFICATION_PLANNER, DispatcherService, LedgerService, DeliveryContextService, DeliveryReportsService, StaffAlertsService],
+  exports: [
+    NOTIFICATION_PLANNER,
+    DispatcherService,
+    RevocationsService,
+    LedgerService,
+    DeliveryContextService,
+    DeliveryReportsService,
+    StaffAlertsService,
+  ],
 })
 export class DeliveryModule {}
 

@@ -15,6 +15,7 @@ import { type DeliveryContext, DeliveryContextService, mayNotSend } from './deli
 import { DeliveryReportsService } from './delivery-reports.service.js';
 import { attemptHash } from './ledger.js';
 import { quietHoursEnd } from './quiet-hours.js';
+import { RevocationsService } from './revocations.service.js';
 import { StaffAlertsService } from './staff-alerts.service.js';
 import { backoffSeconds, type Classified, classifyError } from './retry-policy.js';
 
@@ -45,6 +46,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     private readonly reports: DeliveryReportsService,
     private readonly providers: ChannelProviders,
     private readonly staffAlerts: StaffAlertsService,
+    private readonly revocations: RevocationsService,
     private readonly scheduler: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(MANUAL_DISPATCH) private readonly manualDispatch: boolean,
@@ -194,6 +196,8 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async processBatch(ids: string[]): Promise<void> {
+    // Revocations heard from now on concern this batch: it is checked against the database as it loads.
+    const loadedAt = performance.now();
     const contexts = await this.contexts.loadMany(ids, this.workerId);
     const changes: Change[] = [];
     const sends: { context: DeliveryContext; attemptNo: number; prevHash: Buffer | null; round: number; repeat: boolean }[] = [];
@@ -239,13 +243,17 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     }
 
     const results = await mapConcurrently(prepared, this.config.dispatchConcurrency, async (send) => {
+      // Consent ended, or the person became protected, since the batch was loaded: no provider call.
+      if (this.revocations.withdraws(send.context, loadedAt))
+        return { providerMessageId: null, failure: undefined, withdrawn: true, excerpt: null, finishedAt: this.clock.now() };
       try {
         const { providerMessageId } = await send.provider.send(this.contexts.render(send.context));
-        return { providerMessageId, failure: undefined, excerpt: null, finishedAt: this.clock.now() };
+        return { providerMessageId, failure: undefined, withdrawn: false, excerpt: null, finishedAt: this.clock.now() };
       } catch (error) {
         return {
           providerMessageId: null,
           failure: classifyError(error),
+          withdrawn: false,
           excerpt: redactAddresses(String((error as Error)?.message ?? error)).slice(0, 300),
           finishedAt: this.clock.now(),
         };
@@ -261,7 +269,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
         finishedAt: result.finishedAt,
         provider: send.provider.name,
         providerMessageId: result.providerMessageId,
-        outcome: result.failure?.outcome ?? 'accepted',
+        outcome: result.withdrawn ? 'withdrawn' : (result.failure?.outcome ?? 'accepted'),
         errorCode: result.failure?.errorCode ?? null,
         errorClass: result.failure?.errorClass ?? null,
       };
@@ -295,10 +303,11 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
 
   private outcome(
     send: { context: DeliveryContext; round: number; repeat: boolean },
-    result: { providerMessageId: string | null; failure: Classified | undefined; finishedAt: Date },
+    result: { providerMessageId: string | null; failure: Classified | undefined; withdrawn: boolean; finishedAt: Date },
   ): Change {
     const { context, round } = send;
     const keep = send.repeat ? context.status : undefined;
+    if (result.withdrawn) return { id: context.id, status: keep ?? 'suppressed', stopRepeats: true };
     const failure = result.failure;
     // An urgent phone alert calls again later unless its PIN is entered first.
     const nextCall = new Date(result.finishedAt.getTime() + this.config.voice.repeatMinutes * 60_000);

@@ -1,7 +1,8 @@
-export type AttemptOutcome = 'accepted' | 'transient_error' | 'permanent_error';
+/** `withdrawn`: consent ended (or the person became protected) while the batch was in hand; no provider was called. */
+export type AttemptOutcome = 'accepted' | 'transient_error' | 'permanent_error' | 'withdrawn';
 
 export interface Classified {
-  outcome: Exclude<AttemptOutcome, 'accepted'>;
+  outcome: 'transient_error' | 'permanent_error';
   errorCode: string;
   errorClass: string;
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
+import { announceRevocation } from '../registrations/consent-revocation.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import { foldName, normalizeIdentifierValue } from './identifiers.js';
 import type { PeopleQueryDto, PersonSummaryDto, ProtectionDto } from './people.dto.js';
@@ -88,6 +89,7 @@ export class PeopleService {
       [personId, isProtected, reason, now, staffId],
     );
     if (!rows.length) throw new DomainError('not_found', 'PERSON_NOT_FOUND', 'No such person.');
+    if (isProtected) await announceRevocation(this.db, { personId });
     return { personId, protected: isProtected, reason, changedAt: now.toISOString() };
   }
 }

@@ -1,12 +1,13 @@
 import type { Queryable } from '../database/queryable.js';
+import { announceRevocation } from './consent-revocation.js';
 
 /** Which contacts' waiting deliveries to stop: a whole registration, one contact, or a phone number's SMS. */
 export type WaitingScope = { registrationId: string } | { contactId: string } | { smsTo: Buffer[] };
 
 /**
  * When consent ends (DELETE, unsubscribe, STOP), what has not gone yet never goes: pending and held
- * deliveries become suppressed at once. One that a worker is sending right now is checked again by
- * the dispatcher before it is rendered.
+ * deliveries become suppressed at once, and the workers are told, so that a batch already in hand
+ * sends nothing more for this scope either.
  */
 export async function suppressWaitingDeliveries(db: Queryable, scope: WaitingScope, at: Date): Promise<void> {
   const [filter, value] =
@@ -27,4 +28,5 @@ export async function suppressWaitingDeliveries(db: Queryable, scope: WaitingSco
        SELECT w.id FROM target t JOIN delivery w ON w.contact_id = t.id AND w.notification_id IS NULL AND w.status IN ('pending', 'held'))`,
     [value, at],
   );
+  await announceRevocation(db, 'smsTo' in scope ? { smsTo: scope.smsTo.map((index) => index.toString('hex')) } : scope);
 }

@@ -1,0 +1,86 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import pg from 'pg';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { type Revocation, REVOCATION_CHANNEL } from '../registrations/consent-revocation.js';
+import type { DeliveryContext } from './delivery-context.service.js';
+
+/** Longer than any batch stays in hand; only batches loaded before a revocation was heard consult it. */
+const KEEP_MS = 15 * 60_000;
+
+/**
+ * Consent that ended, and persons that became protected, while this worker may hold batches loaded
+ * before: heard on REVOCATION_CHANNEL. The dispatcher asks before every provider call, so a STOP,
+ * an unsubscribe, a DELETE or a protection stops what is still to go out of a batch in hand; what
+ * it loads afterwards is checked against the database anyway. A lost notification (the LISTEN
+ * connection dropped) only widens the window back to one batch.
+ */
+@Injectable()
+export class RevocationsService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(RevocationsService.name);
+  private listener?: pg.Client;
+  /** Scope key → when it was heard (performance.now()). */
+  private readonly heardAt = new Map<string, number>();
+  /** How many revocations this process has heard; for tests and tools. */
+  heard = 0;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  async onModuleInit(): Promise<void> {
+    if (this.config.role === 'api') return;
+    try {
+      this.listener = new pg.Client({ connectionString: this.config.database.url });
+      this.listener.on('notification', (message) => {
+        if (message.channel === REVOCATION_CHANNEL && message.payload) this.hear(message.payload);
+      });
+      this.listener.on('error', (error) => this.logger.warn({ err: error.message }, 'revocation LISTEN connection lost'));
+      await this.listener.connect();
+      await this.listener.query(`LISTEN ${REVOCATION_CHANNEL}`);
+    } catch (error) {
+      this.logger.warn({ err: (error as Error).message }, 'revocations unavailable; batches are checked when loaded only');
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.listener?.end().catch(() => undefined);
+  }
+
+  /** Whether this delivery, in a batch loaded at `loadedAt` (performance.now()), must not go out now. */
+  withdraws(c: DeliveryContext, loadedAt: number): boolean {
+    if (!this.heardAt.size || c.purpose === 'staff') return false;
+    const since = (key: string | null) => key !== null && (this.heardAt.get(key) ?? -Infinity) >= loadedAt;
+    return (
+      since(c.registration_id && `registration:${c.registration_id}`) ||
+      since(c.contact_id && `contact:${c.contact_id}`) ||
+      (c.channel === 'sms' && since(c.address_index && `sms:${c.address_index.toString('hex')}`)) ||
+      (c.purpose === 'alert' && since(c.person_id && `person:${c.person_id}`))
+    );
+  }
+
+  private hear(payload: string): void {
+    let revocation: Revocation;
+    try {
+      revocation = JSON.parse(payload) as Revocation;
+    } catch {
+      return;
+    }
+    const now = performance.now();
+    // Kept in the order heard, so the expired ones are at the front.
+    for (const [key, at] of this.heardAt) {
+      if (now - at <= KEEP_MS) break;
+      this.heardAt.delete(key);
+    }
+    const keys =
+      'registrationId' in revocation
+        ? [`registration:${revocation.registrationId}`]
+        : 'contactId' in revocation
+          ? [`contact:${revocation.contactId}`]
+          : 'smsTo' in revocation
+            ? revocation.smsTo.map((index) => `sms:${index}`)
+            : [`person:${revocation.personId}`];
+    for (const key of keys) {
+      this.heardAt.delete(key);
+      this.heardAt.set(key, now);
+    }
+    this.heard++;
+  }
+}

@@ -1,0 +1,154 @@
+import twilioSdk from 'twilio';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
+import { RevocationsService } from '../../src/delivery/revocations.service.js';
+import { FakeTwilio } from '../support/fake-twilio.js';
+import { bookPerson } from '../support/registrations.js';
+import { createSource, event, personWith, postEvents, type TestSource } from '../support/sources.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+/**
+ * Consent that ends while a worker holds a batch: the waiting deliveries are suppressed in the
+ * database, but the batch was loaded before. One provider call at a time, each answered slowly,
+ * keeps the batch in hand while the victim (or an admin) acts.
+ */
+describe('consent ending while a batch is in hand', () => {
+  let t: TestApp;
+  let twilio: FakeTwilio;
+  let source: TestSource;
+  let specialist: string;
+  let admin: string;
+  let phone = 7135559000;
+
+  beforeAll(async () => {
+    twilio = new FakeTwilio();
+    await twilio.start();
+    twilio.delayMs = 400;
+    t = await startTestApp({
+      env: {
+        TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
+        TWILIO_AUTH_TOKEN: 'test-token',
+        TWILIO_FROM_NUMBER: '+15005550006',
+        TWILIO_API_BASE_URL: twilio.baseUrl,
+        PUBLIC_BASE_URL: 'https://vigil.test',
+        DISPATCH_CONCURRENCY: '1',
+      },
+    });
+    source = await createSource(t);
+    specialist = await t.staffToken('specialist');
+    admin = await t.adminToken();
+  });
+  afterAll(async () => {
+    await t.close();
+    await twilio.stop();
+  });
+
+  /** Two victims of one person, each with one verified SMS contact (enrolled by a specialist). */
+  async function twoVictims(identifier: string) {
+    const personId = await bookPerson(t, source, identifier);
+    const victims = [];
+    for (let i = 0; i < 2; i++) {
+      const sms = `+1${++phone}`;
+      const res = await t
+        .http()
+        .post('/v1/enrollments')
+        .set('Authorization', `Bearer ${specialist}`)
+        .send({ personId, language: 'en', pin: '2468', contacts: [{ channel: 'sms', address: sms }] });
+      expect(res.status).toBe(201);
+      victims.push({ sms, registrationId: res.body.registrationId as string, manageToken: res.body.manageToken as string });
+    }
+    return { personId, victims };
+  }
+
+  /** Releases the person and starts sending; resolves once the first message is at the provider. */
+  async function releaseAndStartSending(identifier: string) {
+    const before = twilio.requests.length;
+    const res = await postEvents(t, source, event({ person: personWith(identifier), type: 'RELEASED' }));
+    expect(res.status).toBe(202);
+    const sending = t.app.get(DispatcherService).drain();
+    while (twilio.requests.length === before) await new Promise((resolve) => setTimeout(resolve, 10));
+    return { eventId: res.body.results[0].eventId as string, sending, first: twilio.requests[before].params.To };
+  }
+
+  async function heard(count: number) {
+    const revocations = t.app.get(RevocationsService);
+    for (let i = 0; i < 200 && revocations.heard < count; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(revocations.heard).toBeGreaterThanOrEqual(count);
+  }
+
+  async function ledger(eventId: string) {
+    const { rows } = await t.db.query(
+      `SELECT r.id AS registration_id, d.status, array_agg(a.outcome ORDER BY a.attempt_no) AS outcomes
+       FROM delivery d JOIN notification n ON n.id = d.notification_id JOIN registration r ON r.id = n.registration_id
+       LEFT JOIN delivery_attempt a ON a.delivery_id = d.id WHERE n.event_id = $1 GROUP BY r.id, d.status`,
+      [eventId],
+    );
+    return new Map(rows.map((row) => [row.registration_id as string, { status: row.status, outcomes: row.outcomes }]));
+  }
+
+  it('a registration stopped (DELETE) after its batch was loaded gets nothing; the ledger shows the attempt withdrawn', async () => {
+    const { victims } = await twoVictims('REV-DELETE');
+    const heardBefore = t.app.get(RevocationsService).heard;
+    const { eventId, sending, first } = await releaseAndStartSending('REV-DELETE');
+    const [sent, stopped] = first === victims[0].sms ? victims : [victims[1], victims[0]];
+    const del = await t.http().delete(`/v1/registrations/${stopped.registrationId}`).set('Authorization', `Bearer ${stopped.manageToken}`);
+    expect(del.status).toBe(204);
+    await heard(heardBefore + 1);
+    await sending;
+
+    expect(twilio.messagesTo(sent.sms)).toHaveLength(1);
+    expect(twilio.messagesTo(stopped.sms)).toHaveLength(0);
+    const rows = await ledger(eventId);
+    expect(rows.get(sent.registrationId)).toEqual({ status: 'sent', outcomes: ['accepted'] });
+    expect(rows.get(stopped.registrationId)).toEqual({ status: 'suppressed', outcomes: ['withdrawn'] });
+  });
+
+  it('a person protected after the batch was loaded: nothing more goes out about them', async () => {
+    const { personId, victims } = await twoVictims('REV-PROTECT');
+    const heardBefore = t.app.get(RevocationsService).heard;
+    const { eventId, sending, first } = await releaseAndStartSending('REV-PROTECT');
+    const protect = await t
+      .http()
+      .put(`/v1/admin/people/${personId}/protection`)
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ protected: true, reason: 'court order' });
+    expect(protect.status).toBe(200);
+    await heard(heardBefore + 1);
+    await sending;
+
+    const other = victims.find((v) => v.sms !== first)!;
+    expect(twilio.messagesTo(other.sms)).toHaveLength(0);
+    expect((await ledger(eventId)).get(other.registrationId)).toEqual({ status: 'suppressed', outcomes: ['withdrawn'] });
+  });
+
+  it('STOP from a phone after its batch was loaded: no more SMS to that number, and a batch loaded after START sends again', async () => {
+    const { victims } = await twoVictims('REV-STOP');
+    const heardBefore = t.app.get(RevocationsService).heard;
+    const { eventId, sending, first } = await releaseAndStartSending('REV-STOP');
+    const stopped = victims.find((v) => v.sms !== first)!;
+    const inbound = (body: string) => {
+      const params = { From: stopped.sms, Body: body };
+      return t
+        .http()
+        .post('/v1/webhooks/twilio/sms-inbound')
+        .type('form')
+        .set(
+          'X-Twilio-Signature',
+          twilioSdk.getExpectedTwilioSignature('test-token', 'https://vigil.test/v1/webhooks/twilio/sms-inbound', params),
+        )
+        .send(params);
+    };
+    expect((await inbound('STOP')).status).toBe(200);
+    await heard(heardBefore + 1);
+    await sending;
+    expect(twilio.messagesTo(stopped.sms)).toHaveLength(0);
+    expect((await ledger(eventId)).get(stopped.registrationId)).toEqual({ status: 'suppressed', outcomes: ['withdrawn'] });
+
+    // START again: the revocation heard earlier concerns only batches loaded before it.
+    expect((await inbound('START')).status).toBe(200);
+    const again = await postEvents(t, source, event({ person: personWith('REV-STOP'), type: 'ESCAPED' }));
+    expect(again.status).toBe(202);
+    await t.app.get(DispatcherService).drain();
+    expect(twilio.messagesTo(stopped.sms)).toHaveLength(1);
+  });
+});
