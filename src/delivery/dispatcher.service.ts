@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { InjectDataSource } from '@nestjs/typeorm';
-import pg from 'pg';
+import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { every, stopEvery } from '../common/intervals.js';
 import { MANUAL_DISPATCH } from '../common/manual-dispatch.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { listenOn } from '../database/listen.js';
 import { returning } from '../database/queryable.js';
 import { DELIVERY_CHANNEL } from '../registrations/verification.service.js';
 import { ChannelProviders } from './channels/channel-providers.js';
@@ -57,11 +58,12 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     every(this.scheduler, 'dispatch-poll', POLL_MS, () => Promise.resolve(this.wake()), this.logger);
     every(this.scheduler, 'escalation', ESCALATION_CHECK_MS, () => this.staffAlerts.escalate(), this.logger);
     try {
-      this.listener = new pg.Client({ connectionString: this.config.database.url });
-      this.listener.on('notification', () => this.wake());
-      this.listener.on('error', (error) => this.logger.warn({ err: error.message }, 'LISTEN connection lost; polling continues'));
-      await this.listener.connect();
-      await this.listener.query(`LISTEN ${DELIVERY_CHANNEL}`);
+      this.listener = await listenOn(
+        this.config.database.url,
+        DELIVERY_CHANNEL,
+        () => this.wake(),
+        (error) => this.logger.warn({ err: error.message }, 'LISTEN connection lost; polling continues'),
+      );
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'LISTEN unavailable; polling only');
     }

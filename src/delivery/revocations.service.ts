@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import pg from 'pg';
+import type pg from 'pg';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { listenOn } from '../database/listen.js';
 import { type Revocation, REVOCATION_CHANNEL } from '../registrations/consent-revocation.js';
 import type { DeliveryContext } from './delivery-context.service.js';
 
@@ -18,8 +19,9 @@ const KEEP_MS = 15 * 60_000;
 export class RevocationsService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(RevocationsService.name);
   private listener?: pg.Client;
-  /** Scope key → when it was heard (performance.now()). */
+  /** Scope key → when it was heard (performance.now()), in the order heard. */
   private readonly heardAt = new Map<string, number>();
+  private lastHeardAt = -Infinity;
   /** How many revocations this process has heard; for tests and tools. */
   heard = 0;
 
@@ -28,13 +30,12 @@ export class RevocationsService implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     if (this.config.role === 'api') return;
     try {
-      this.listener = new pg.Client({ connectionString: this.config.database.url });
-      this.listener.on('notification', (message) => {
-        if (message.channel === REVOCATION_CHANNEL && message.payload) this.hear(message.payload);
-      });
-      this.listener.on('error', (error) => this.logger.warn({ err: error.message }, 'revocation LISTEN connection lost'));
-      await this.listener.connect();
-      await this.listener.query(`LISTEN ${REVOCATION_CHANNEL}`);
+      this.listener = await listenOn(
+        this.config.database.url,
+        REVOCATION_CHANNEL,
+        (payload) => this.hear(payload),
+        (error) => this.logger.warn({ err: error.message }, 'revocation LISTEN connection lost'),
+      );
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'revocations unavailable; batches are checked when loaded only');
     }
@@ -46,7 +47,8 @@ export class RevocationsService implements OnModuleInit, OnApplicationShutdown {
 
   /** Whether this delivery, in a batch loaded at `loadedAt` (performance.now()), must not go out now. */
   withdraws(c: DeliveryContext, loadedAt: number): boolean {
-    if (!this.heardAt.size || c.purpose === 'staff') return false;
+    // Nearly every batch was loaded after the last revocation: one comparison, no keys built.
+    if (this.lastHeardAt < loadedAt || c.purpose === 'staff') return false;
     const since = (key: string | null) => key !== null && (this.heardAt.get(key) ?? -Infinity) >= loadedAt;
     return (
       since(c.registration_id && `registration:${c.registration_id}`) ||
@@ -81,6 +83,7 @@ export class RevocationsService implements OnModuleInit, OnApplicationShutdown {
       this.heardAt.delete(key);
       this.heardAt.set(key, now);
     }
+    this.lastHeardAt = now;
     this.heard++;
   }
 }
