@@ -151,9 +151,13 @@ export class CustodyEventsService {
   private checkFacilities(source: AuthenticatedSource, incoming: IncomingEvent[]): void {
     if (!source.facilityCodes) return;
     const allowed = new Set(source.facilityCodes);
-    const refused = incoming.filter(({ dto }) => !allowed.has(dto.facility.code));
-    if (refused.length) {
-      throw new DomainError('forbidden', 'FACILITY_NOT_ALLOWED', `This source may not report facility ${refused[0].dto.facility.code}.`);
+    // A transfer's destination is in the source's scope too: a source restricted to its own jails
+    // cannot move people into (and alert about) a facility it does not report for.
+    const refused = incoming
+      .flatMap(({ dto }) => [dto.facility.code, ...(dto.toFacility ? [dto.toFacility.code] : [])])
+      .find((code) => !allowed.has(code));
+    if (refused !== undefined) {
+      throw new DomainError('forbidden', 'FACILITY_NOT_ALLOWED', `This source may not report facility ${refused}.`);
     }
   }
 

@@ -93,6 +93,29 @@ describe('sources, keys and signatures', () => {
     expect(rowCount).toBe(0);
   });
 
+  it('#11.18 a transfer to a facility outside the source is refused like a facility outside it, alone or in a batch', async () => {
+    const source = await createSource(t, { facilityCodes: ['HCJ-1', 'HCJ-2'] });
+    const transfer = (to: string) => event({ type: 'TRANSFERRED', toFacility: { code: to, name: 'Elsewhere' } });
+    const outside = await postEvents(t, source, event({ facility: { code: 'OTHER-8' } }));
+    expect(outside.status).toBe(403);
+
+    const single = await postEvents(t, source, transfer('OTHER-7'));
+    expect(single.status).toBe(outside.status);
+    expect(single.body.code).toBe(outside.body.code);
+    const batchBody = { events: [transfer('HCJ-2'), transfer('other-6')] };
+    const batch = await postEvents(t, source, batchBody);
+    expect(batch.status).toBe(outside.status);
+    expect(batch.body.code).toBe(outside.body.code);
+    // Nothing of a refused request is recorded, the in-scope transfer of the batch included.
+    const { rowCount } = await t.db.query(`SELECT 1 FROM facility WHERE code IN ('OTHER-6', 'OTHER-7')`);
+    expect(rowCount).toBe(0);
+    const recorded = await t.db.query(`SELECT 1 FROM custody_event WHERE source_event_id = $1`, [batchBody.events[0].sourceEventId]);
+    expect(recorded.rowCount).toBe(0);
+
+    const inside = await postEvents(t, source, transfer('hcj-2'));
+    expect(inside.status).toBe(202);
+  });
+
   describe('Standard Webhooks signatures', () => {
     it('a signing source needs a valid, fresh, unreplayed signature', async () => {
       const source = await createSource(t, { signingRequired: true });
