@@ -134,12 +134,15 @@ export class DeliveryContextService {
     return result.rows;
   }
 
-  /** What a phone call says: the alert (or the verification prompt), in the registrant's language. */
-  voiceText(c: DeliveryContext): string {
-    return this.render(c).text;
+  /**
+   * What a phone call says: the alert (or the verification prompt), in the registrant's language;
+   * `afterPin`: to someone who has just entered the PIN to hear it, without asking for it again.
+   */
+  voiceText(c: DeliveryContext, afterPin = false): string {
+    return this.render(c, afterPin).text;
   }
 
-  render(c: DeliveryContext): OutboundMessage {
+  render(c: DeliveryContext, afterPin = false): OutboundMessage {
     const language = c.language ?? 'en';
     const callbacks = `${this.config.publicBaseUrl}/v1/webhooks/twilio`;
     const voiceUrl = `${callbacks}/voice/${c.id}`;
@@ -181,7 +184,7 @@ export class DeliveryContextService {
     };
     if (c.channel === 'email') return { ...base, ...renderEmail(alert, language), unsubscribeUrl: alert.unsubscribeUrl };
     if (c.channel === 'sms') return { ...base, text: renderSms(alert, language), statusCallbackUrl };
-    return { ...base, text: renderVoice(alert, language), voiceUrl, statusCallbackUrl };
+    return { ...base, text: renderVoice(alert, language, !afterPin), voiceUrl, statusCallbackUrl };
   }
 }
 

@@ -25,7 +25,8 @@ const MESSAGE_STATUS: Record<string, 'sent' | 'delivered' | 'failed'> = {
   undelivered: 'failed',
   failed: 'failed',
 };
-const CALL_FAILED = new Set(['busy', 'no-answer', 'failed', 'canceled']);
+// 'machine': completed, but not by a person Twilio recognised (see the webhook); the alert was not heard.
+const CALL_FAILED = new Set(['busy', 'no-answer', 'failed', 'canceled', 'machine']);
 
 // A report for a message Vigil never recorded (its worker died mid-batch) is of no use after this.
 const EARLY_REPORT_HOURS = 24;

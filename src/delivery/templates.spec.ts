@@ -8,6 +8,7 @@ import {
   renderSms,
   renderVerificationEmail,
   renderVerificationSms,
+  phrases,
   renderVoice,
   SAFETY_LINE,
 } from './templates.js';
@@ -55,6 +56,18 @@ describe('templates', () => {
       expect(renderVerificationSms('123456', language)).toContain('123456');
       expect(countSegments(renderVerificationSms('123456', language)).segments).toBe(language === 'en' ? 1 : 2);
       expect(renderVerificationEmail('123456', language).text).toContain('123456');
+    });
+    it(`#11.11 ${language}: what an answering machine may record names Vigil and where to look, nothing of the alert`, () => {
+      const t = phrases(language);
+      for (const text of [t.machine, t.callAgain, t.machineVerify]) {
+        expect(text).not.toMatch(/PIN|911|custod|releas|libertad|\d/i);
+      }
+      for (const text of [t.machine, t.machineVerify, t.offer, t.offerVerify]) expect(text).toContain('Vigil');
+      expect(t.machine).toMatch(language === 'en' ? /email and text messages/ : /correo electrónico y sus mensajes de texto/);
+      const afterPin = renderVoice(base, language, false);
+      expect(afterPin).toContain('John Doe');
+      expect(afterPin).toContain(SAFETY_LINE[language]);
+      expect(afterPin).not.toContain(t.confirm);
     });
   }
 

@@ -75,6 +75,14 @@ const TEXT = {
     goodbye: 'Goodbye.',
     confirmed: 'Thank you. Your alert is confirmed.',
     verified: 'Thank you. This phone will now receive custody alerts.',
+    // Said when it may not be the registrant listening: no person, event, place or PIN prompt.
+    machine:
+      'Hello, this is Vigil with an important message for you. We do not leave details in a recording. Please check your email and text messages from Vigil.',
+    callAgain: 'We will call again.',
+    machineVerify:
+      'Hello, this is Vigil, calling to confirm this phone number. Please ask for a new call on the Vigil website when you can answer it.',
+    offer: 'Hello, this is Vigil with an important message. If it is for you, enter your 4 digit PIN now to hear it.',
+    offerVerify: 'Hello, this is Vigil, calling to confirm this phone number. If you asked for this call, enter your 4 digit PIN now.',
   },
   es: {
     at: 'a las',
@@ -91,6 +99,14 @@ const TEXT = {
     goodbye: 'Adiós.',
     confirmed: 'Gracias. Su alerta quedó confirmada.',
     verified: 'Gracias. Este teléfono recibirá alertas de custodia.',
+    machine:
+      'Hola, le llama Vigil con un mensaje importante para usted. No dejamos detalles en un mensaje grabado. Revise su correo electrónico y sus mensajes de texto de Vigil.',
+    callAgain: 'Volveremos a llamar.',
+    machineVerify:
+      'Hola, le llama Vigil para confirmar este número de teléfono. Pida una nueva llamada en el sitio web de Vigil cuando pueda contestar.',
+    offer: 'Hola, le llama Vigil con un mensaje importante. Si es para usted, marque ahora su PIN de 4 dígitos para escucharlo.',
+    offerVerify:
+      'Hola, le llama Vigil para confirmar este número de teléfono. Si usted pidió esta llamada, marque ahora su PIN de 4 dígitos.',
   },
 } as const;
 
@@ -166,8 +182,10 @@ export function renderSms(c: AlertContext, language: Language): string {
   return build(ctx);
 }
 
-export function renderVoice(c: AlertContext, language: Language): string {
-  return `${headline(c, language)} ${SAFETY_LINE[language]} ${TEXT[language].confirm}`;
+/** The alert read out in a call; `askPin` false for someone who has just entered the PIN to hear it. */
+export function renderVoice(c: AlertContext, language: Language, askPin = true): string {
+  const said = `${headline(c, language)} ${SAFETY_LINE[language]}`;
+  return askPin ? `${said} ${TEXT[language].confirm}` : said;
 }
 
 export function renderVerificationSms(code: string, language: Language): string {

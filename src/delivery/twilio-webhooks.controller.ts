@@ -39,8 +39,11 @@ export class TwilioWebhooksController {
     if (body.MessageStatus) {
       await this.reports.report(id, sid, { kind: 'message', status: body.MessageStatus, errorCode: body.ErrorCode });
     } else if (body.CallStatus) {
-      const human = !body.AnsweredBy || body.AnsweredBy === 'human' || body.AnsweredBy === 'unknown';
-      await this.reports.report(id, sid, { kind: 'call', status: body.CallStatus, answered: human && Number(body.CallDuration ?? 0) > 0 });
+      // Only a person heard the alert unprompted. A machine's recording, or an answer detection could
+      // not place, holds the neutral message alone: the call counts as unanswered and repeats as such.
+      const human = answerOf(body.AnsweredBy) === 'human';
+      const status = body.CallStatus === 'completed' && !human ? 'machine' : body.CallStatus;
+      await this.reports.report(id, sid, { kind: 'call', status, answered: human && Number(body.CallDuration ?? 0) > 0 });
     }
   }
 
@@ -52,9 +55,21 @@ export class TwilioWebhooksController {
     const context = await this.contexts.load(id);
     if (!context || context.channel !== 'voice') throw new DomainError('not_found', 'DELIVERY_NOT_FOUND', 'No such call.');
     const language = context.language ?? 'en';
+    const t = phrases(language);
     // Consent ended or the person became protected while the phone rang: say nothing about anyone.
-    if (mayNotSend(context)) return hangUp(phrases(language).goodbye, language);
-    return this.gather(id, this.contexts.voiceText(context), language, 1);
+    if (mayNotSend(context)) return hangUp(t.goodbye, language);
+    const verification = context.purpose === 'verification';
+    // What a recording on a shared phone may hold: that Vigil called, and where to look.
+    const neutral = verification ? t.machineVerify : context.repeat_until ? `${t.machine} ${t.callAgain}` : t.machine;
+    switch (answerOf(body.AnsweredBy)) {
+      case 'machine':
+        return hangUp(neutral, language);
+      case 'unsure':
+        // Maybe a person who said nothing: the alert only after the PIN; silence leaves the neutral message.
+        return this.gather(id, verification ? t.offerVerify : t.offer, language, 1, { hear: true, after: neutral });
+      case 'human':
+        return this.gather(id, this.contexts.voiceText(context), language, 1);
+    }
   }
 
   @Post('voice/:deliveryId/pin')
@@ -63,6 +78,7 @@ export class TwilioWebhooksController {
   async pin(
     @Param('deliveryId', ParseUUIDPipe) id: string,
     @Query('try') tryParam: string,
+    @Query('hear') hearParam: string | undefined,
     @Req() req: Request,
     @Body() body: Record<string, string>,
   ): Promise<string> {
@@ -72,25 +88,37 @@ export class TwilioWebhooksController {
     const language = context.language ?? 'en';
     const t = phrases(language);
     const attempt = Math.max(1, Number(tryParam) || 1);
+    // The caller has not heard the alert yet (see voice): it is read out once the PIN is right.
+    const hear = hearParam === '1' && context.purpose === 'alert';
+    if (hear && mayNotSend(context)) return hangUp(t.goodbye, language);
     const right = Boolean(context.pin_hash && /^\d{4}$/.test(body.Digits ?? '') && (await verifySecret(context.pin_hash, body.Digits)));
     if (right) {
       await this.confirm(id, context.purpose, context.contact_id);
+      if (hear) return hangUp(`${this.contexts.voiceText(context, true)} ${t.confirmed}`, language);
       return hangUp(context.purpose === 'verification' ? t.verified : t.confirmed, language);
     }
     if (attempt >= PIN_TRIES) return hangUp(`${t.wrongPin} ${t.goodbye}`, language);
-    return this.gather(id, t.wrongPin, language, attempt + 1);
+    return this.gather(id, t.wrongPin, language, attempt + 1, { hear });
   }
 
-  private gather(id: string, text: string, language: 'en' | 'es', attempt: number): string {
+  /** Says `text` while listening for the PIN; `after` is said if none is entered. */
+  private gather(
+    id: string,
+    text: string,
+    language: 'en' | 'es',
+    attempt: number,
+    options: { hear?: boolean; after?: string } = {},
+  ): string {
     const response = new twilio.twiml.VoiceResponse();
     const gather = response.gather({
       numDigits: 4,
       timeout: 10,
       method: 'POST',
-      action: `${this.config.publicBaseUrl}/v1/webhooks/twilio/voice/${id}/pin?try=${attempt}`,
+      action: `${this.config.publicBaseUrl}/v1/webhooks/twilio/voice/${id}/pin?try=${attempt}${options.hear ? '&hear=1' : ''}`,
     });
     gather.say({ language: VOICE_LANGUAGE[language] }, text);
-    response.say({ language: VOICE_LANGUAGE[language] }, phrases(language).goodbye);
+    response.say({ language: VOICE_LANGUAGE[language] }, options.after ?? phrases(language).goodbye);
+    if (options.after) response.hangup();
     return response.toString();
   }
 
@@ -117,6 +145,17 @@ export class TwilioWebhooksController {
       }
     });
   }
+}
+
+/**
+ * Who answered, by Twilio's answering machine detection (`AnsweredBy`): `unknown`, or no result at
+ * all, may be a person who stayed silent or a machine it could not place, so it is treated as
+ * neither: nothing about anyone is said before the PIN.
+ */
+function answerOf(answeredBy: string | undefined): 'human' | 'machine' | 'unsure' {
+  if (answeredBy === 'human') return 'human';
+  if (answeredBy?.startsWith('machine_') || answeredBy === 'fax') return 'machine';
+  return 'unsure';
 }
 
 function hangUp(text: string, language: 'en' | 'es'): string {

@@ -165,7 +165,7 @@ describe('matching, fan-out and delivery', () => {
     expect(sms.authorization).toMatch(/^Basic /);
     const [call] = twilio.callsTo(victim.contacts.voice);
     expect(call.params.Url).toMatch(/^https:\/\/vigil\.test\/v1\/webhooks\/twilio\/voice\//);
-    expect(call.params.MachineDetection).toBe('Enable');
+    expect(call.params.MachineDetection).toBe('DetectMessageEnd');
 
     const ledger = await t
       .http()

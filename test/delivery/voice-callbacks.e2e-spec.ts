@@ -59,14 +59,14 @@ describe('voice, PIN confirmation, callbacks and escalation', () => {
       .send(params);
   const pathOf = (url: string) => url.slice(BASE.length);
 
-  async function enrolVoice(identifier: string, channels: ('voice' | 'sms')[] = ['voice']) {
+  async function enrolVoice(identifier: string, channels: ('voice' | 'sms')[] = ['voice'], language: 'en' | 'es' = 'es') {
     const personId = await bookPerson(t, source, identifier);
     const numbers = channels.map(() => `+1${++phone}`);
     const res = await t
       .http()
       .post('/v1/enrollments')
       .set('Authorization', `Bearer ${specialist}`)
-      .send({ personId, language: 'es', pin: PIN, contacts: channels.map((channel, i) => ({ channel, address: numbers[i] })) });
+      .send({ personId, language, pin: PIN, contacts: channels.map((channel, i) => ({ channel, address: numbers[i] })) });
     expect(res.status).toBe(201);
     return { ...res.body, numbers } as { registrationId: string; manageToken: string; numbers: string[] };
   }
@@ -221,6 +221,146 @@ describe('voice, PIN confirmation, callbacks and escalation', () => {
     expect(fake.callsTo(victim.numbers[0])).toHaveLength(3);
     expect((await voiceDelivery(eventId)).repeat_until.getTime()).toBeLessThan(clock.now().getTime());
     clock.set(new Date('2026-11-26T18:00:00Z'));
+  });
+
+  // What a recording on a shared phone must never hold: the person, the event, the place, the PIN.
+  const REVEALING = [
+    'John',
+    'Doe',
+    'Harris',
+    'HCJ',
+    'RELEAS',
+    'Releas',
+    'releas',
+    'LIBERTAD',
+    'libertad',
+    'custod',
+    'Custod',
+    'PIN',
+    '911',
+  ];
+  const expectNeutral = (twiml: string, language: 'en-US' | 'es-US') => {
+    for (const word of REVEALING) expect(twiml).not.toContain(word);
+    expect(twiml).toContain(`<Say language="${language}">`);
+    expect(twiml).toContain('Vigil');
+  };
+
+  it('#11.11 an answering machine hears only that Vigil has a message (English and Spanish); the call repeats on the unanswered cadence, and a person still hears the alert', async () => {
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+    for (const [language, answeredBy, say] of [
+      ['es', 'machine_start', 'es-US'],
+      ['en', 'machine_end_beep', 'en-US'],
+    ] as const) {
+      const identifier = `VOICE-MACHINE-${language}`;
+      const victim = await enrolVoice(identifier, ['voice'], language);
+      const eventId = (await release(identifier)).body.results[0].eventId;
+      await drain();
+      const [call] = fake.callsTo(victim.numbers[0]);
+      const toMachine = await signed(pathOf(call.params.Url), { CallSid: call.sid, AnsweredBy: answeredBy });
+      expect(toMachine.status).toBe(200);
+      expectNeutral(toMachine.text, say);
+      expect(toMachine.text).toContain(language === 'es' ? 'correo' : 'email');
+      expect(toMachine.text).toContain('<Hangup');
+      expect(toMachine.text).not.toContain('<Gather');
+
+      // The machine's recording is not the alert heard: the next call comes in 30 minutes, not 2 hours.
+      const { id } = await voiceDelivery(eventId);
+      const completed = { CallSid: call.sid, CallStatus: 'completed', CallDuration: '32', AnsweredBy: answeredBy };
+      expect((await signed(`/v1/webhooks/twilio/status/${id}`, completed)).status).toBe(204);
+      const after = await voiceDelivery(eventId);
+      expect(after.status).toBe('sent');
+      expect(after.due_at.getTime()).toBeLessThanOrEqual(clock.now().getTime() + 30 * 60_000);
+      clock.advance(31 * 60_000);
+      await drain();
+      const calls = fake.callsTo(victim.numbers[0]);
+      expect(calls).toHaveLength(2);
+
+      const toPerson = await signed(pathOf(calls[1].params.Url), { CallSid: calls[1].sid, AnsweredBy: 'human' });
+      expect(toPerson.text).toContain('<Gather');
+      expect(toPerson.text).toContain(language === 'es' ? 'PUESTO EN LIBERTAD' : 'RELEASED');
+      expect(toPerson.text).toContain('John Doe');
+      clock.set(new Date('2026-11-26T18:00:00Z'));
+    }
+  });
+
+  it('#11.11 an answer Twilio cannot tell apart (unknown) hears nothing about anyone until the PIN is entered; unconfirmed, it repeats on the unanswered cadence', async () => {
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+    const victim = await enrolVoice('VOICE-UNKNOWN');
+    const eventId = (await release('VOICE-UNKNOWN')).body.results[0].eventId;
+    await drain();
+    const [call] = fake.callsTo(victim.numbers[0]);
+    const voicePath = pathOf(call.params.Url);
+    const offer = await signed(voicePath, { CallSid: call.sid, AnsweredBy: 'unknown' });
+    expect(offer.status).toBe(200);
+    expect(offer.text).toContain('<Gather');
+    expect(offer.text).toContain('numDigits="4"');
+    expect(offer.text).toContain('hear=1');
+    for (const word of REVEALING.filter((w) => w !== 'PIN')) expect(offer.text).not.toContain(word);
+
+    // Silence, then the line hangs up: unconfirmed, called again in 30 minutes.
+    const { id } = await voiceDelivery(eventId);
+    const completed = { CallSid: call.sid, CallStatus: 'completed', CallDuration: '40', AnsweredBy: 'unknown' };
+    expect((await signed(`/v1/webhooks/twilio/status/${id}`, completed)).status).toBe(204);
+    expect((await voiceDelivery(eventId)).status).toBe('sent');
+    clock.advance(31 * 60_000);
+    await drain();
+    const calls = fake.callsTo(victim.numbers[0]);
+    expect(calls).toHaveLength(2);
+
+    // The second time the person enters the PIN (after one wrong try) and then hears the alert.
+    const second = pathOf(calls[1].params.Url);
+    expect((await signed(second, { CallSid: calls[1].sid, AnsweredBy: 'unknown' })).text).toContain('hear=1');
+    const wrong = await signed(`${second}/pin?try=1&hear=1`, { Digits: '1111' });
+    expect(wrong.text).toContain('try=2&amp;hear=1');
+    for (const word of ['John', 'LIBERTAD']) expect(wrong.text).not.toContain(word);
+    const heard = await signed(`${second}/pin?try=2&hear=1`, { Digits: PIN });
+    expect(heard.text).toContain('PUESTO EN LIBERTAD');
+    expect(heard.text).toContain('John Doe');
+    expect(heard.text).toContain('911');
+    expect(heard.text).toContain('Gracias');
+    expect(heard.text).not.toContain('<Gather');
+    expect((await voiceDelivery(eventId)).status).toBe('confirmed');
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+  });
+
+  it('#11.11 an ordinary (not urgent) call answered by a machine fails as unanswered, with the reason on record', async () => {
+    const victim = await enrolVoice('VOICE-MACHINE-ORDINARY', ['voice'], 'en');
+    const res = await postEvents(
+      t,
+      source,
+      event({ person: personWith('VOICE-MACHINE-ORDINARY'), type: 'RETURNED_TO_CUSTODY', occurredAt: '2026-11-26T17:55:00Z' }),
+    );
+    const eventId = res.body.results[0].eventId;
+    await drain();
+    const [call] = fake.callsTo(victim.numbers[0]);
+    const { id, repeat_until } = await voiceDelivery(eventId);
+    expect(repeat_until).toBeNull();
+    const twiml = await signed(pathOf(call.params.Url), { CallSid: call.sid, AnsweredBy: 'machine_end_other' });
+    expectNeutral(twiml.text, 'en-US');
+    expect(twiml.text).not.toContain('call again');
+    const completed = { CallSid: call.sid, CallStatus: 'completed', CallDuration: '20', AnsweredBy: 'machine_end_other' };
+    expect((await signed(`/v1/webhooks/twilio/status/${id}`, completed)).status).toBe(204);
+    const { rows } = await t.db.query(`SELECT status, last_error FROM delivery WHERE id = $1`, [id]);
+    expect(rows[0]).toEqual({ status: 'failed', last_error: 'call_machine' });
+  });
+
+  it('#11.11 a verification call answered by a machine leaves no PIN prompt and nothing about custody', async () => {
+    for (const [language, say] of [
+      ['en', 'en-US'],
+      ['es', 'es-US'],
+    ] as const) {
+      const personId = await bookPerson(t, source, `VOICE-VERIFY-MACHINE-${language}`);
+      const number = `+1${++phone}`;
+      const created = await register(t, { personId, language, pin: PIN, contacts: [{ channel: 'voice', address: number }] });
+      expect(created.status).toBe(201);
+      await drain();
+      const [call] = fake.callsTo(number);
+      const twiml = await signed(pathOf(call.params.Url), { CallSid: call.sid, AnsweredBy: 'machine_end_silence' });
+      expect(twiml.status).toBe(200);
+      expectNeutral(twiml.text, say);
+      expect(twiml.text).toContain('<Hangup');
+      expect(twiml.text).not.toContain('<Gather');
+    }
   });
 
   it('SMS delivery reports move statuses forward only; repeats are harmless; forged ones are refused', async () => {

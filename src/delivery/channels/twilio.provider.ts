@@ -49,7 +49,8 @@ export class TwilioVoiceProvider implements ChannelProvider {
       url: message.voiceUrl!,
       statusCallback: message.statusCallbackUrl,
       statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
-      machineDetection: 'Enable',
+      // Wait for the greeting's end, so the neutral message said to a machine is what it records.
+      machineDetection: 'DetectMessageEnd',
     });
     return { provider: this.name, providerMessageId: call.sid };
   }
