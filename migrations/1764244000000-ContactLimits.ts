@@ -8,7 +8,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   last slot; last_sent_at lets the sweep drop rows whose every send is a day old.
  * - contact: wrong codes are counted per day (code_attempts since code_attempts_since) and never
  *   reset by a new code; every fifth locks the contact for an hour (code_locked_until); the tenth in
- *   a day locks it until a specialist sends a new code (locked_at).
+ *   a day locks it until a specialist sends a new code (locked_at). A contact still unverified a day
+ *   after its registration (verify_by) gets no more codes and cannot be verified.
  * - registration: a self-registration that no contact has verified expires (expires_at, then status
  *   'expired' by the sweep): registrations are never deleted. The first verified contact clears
  *   expires_at, whichever way it was verified (code or call).
@@ -25,7 +26,10 @@ export class ContactLimits1764244000000 implements MigrationInterface {
       )`);
     await db.query(`CREATE INDEX code_send_last_idx ON code_send (last_sent_at)`);
 
-    await db.query(`ALTER TABLE contact ADD COLUMN code_attempts_since timestamptz, ADD COLUMN code_locked_until timestamptz`);
+    await db.query(
+      `ALTER TABLE contact ADD COLUMN code_attempts_since timestamptz, ADD COLUMN code_locked_until timestamptz, ADD COLUMN verify_by timestamptz`,
+    );
+    await db.query(`UPDATE contact SET verify_by = created_at + interval '24 hours' WHERE verified_at IS NULL`);
     // Until now a lock lasted until the next code; it becomes the hour lock.
     await db.query(`
       UPDATE contact SET code_locked_until = locked_at + interval '1 hour', locked_at = NULL
@@ -61,7 +65,7 @@ export class ContactLimits1764244000000 implements MigrationInterface {
     await db.query(`ALTER TABLE registration DROP CONSTRAINT registration_status_check`);
     await db.query(`ALTER TABLE registration ADD CONSTRAINT registration_status_check CHECK (status IN ('active', 'stopped'))`);
     await db.query(`UPDATE contact SET locked_at = coalesce(locked_at, code_locked_until) WHERE code_locked_until IS NOT NULL`);
-    await db.query(`ALTER TABLE contact DROP COLUMN code_locked_until, DROP COLUMN code_attempts_since`);
+    await db.query(`ALTER TABLE contact DROP COLUMN verify_by, DROP COLUMN code_locked_until, DROP COLUMN code_attempts_since`);
     await db.query(`DROP TABLE code_send`);
   }
 }

@@ -25,7 +25,7 @@ export const DAY_MS = 24 * 60 * 60_000;
 const SWEEP_MS = 5 * 60_000;
 const SWEEP_BATCH = 500;
 
-/** A registration nobody has verified yet is gone once its day is over, before and after the sweep marks it. */
+/** A registration nobody has verified yet is gone once its day is over, before and after the sweep marks it (and so is an unverified contact of a live one, to codes). */
 const LIVE = (at: string) => `r.status <> 'expired' AND (r.expires_at IS NULL OR r.expires_at > ${at})`;
 
 /** Whether a wrong-code count has aged out: it counts from the first wrong code for a day. */
@@ -85,8 +85,13 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
    * Codes for a new registration's contacts, inside its transaction. Contacts whose destination has
    * had its codes for the day get none, silently: the registration's answer must not tell.
    * Destinations are claimed in index order so that two registrations never wait on each other.
+   * Each contact has a day to be verified.
    */
   async startAll(db: Queryable, contactIds: string[]): Promise<void> {
+    await db.query(`UPDATE contact SET verify_by = $2 WHERE id = ANY($1::uuid[])`, [
+      contactIds,
+      new Date(this.clock.now().getTime() + DAY_MS),
+    ]);
     const contacts: { id: string; channel: Channel; address_index: Buffer }[] = await db.query(
       `SELECT id, channel, address_index FROM contact WHERE id = ANY($1::uuid[]) ORDER BY address_index, position`,
       [contactIds],
@@ -272,7 +277,8 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
       `SELECT c.channel, c.address_index, c.verified_at, c.locked_at, c.code_locked_until, c.code_hash, c.code_expires_at, c.code_sent_at,
          r.status
        FROM contact c JOIN registration r ON r.id = c.registration_id
-       WHERE c.id = $2 AND c.registration_id = $1 AND ${LIVE('$3')} ${forUpdate ? 'FOR UPDATE OF c' : ''}`,
+       WHERE c.id = $2 AND c.registration_id = $1 AND ${LIVE('$3')}
+         AND (c.verified_at IS NOT NULL OR c.verify_by IS NULL OR c.verify_by > $3) ${forUpdate ? 'FOR UPDATE OF c' : ''}`,
       [registrationId, contactId, this.clock.now()],
     );
     if (!rows.length) throw new DomainError('not_found', 'CONTACT_NOT_FOUND', 'No such contact.');

@@ -32,18 +32,7 @@ describe('which numbers, how many codes, and for how long', () => {
     smtp = new SmtpSink();
     twilio = new FakeTwilio();
     await Promise.all([smtp.start(), twilio.start()]);
-    t = await startTestApp({
-      clock,
-      env: {
-        PUBLIC_RATE_LIMIT_PER_MINUTE: '10000',
-        SMTP_URL: smtp.url,
-        TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
-        TWILIO_AUTH_TOKEN: 'test-token',
-        TWILIO_FROM_NUMBER: '+15005550006',
-        TWILIO_API_BASE_URL: twilio.baseUrl,
-        PUBLIC_BASE_URL: 'https://vigil.test',
-      },
-    });
+    t = await startTestApp({ clock, env: env() });
     source = await createSource(t);
     personId = await bookPerson(t, source, 'LIMITS-1');
     otherPersonId = await bookPerson(t, source, 'LIMITS-2');
@@ -53,6 +42,15 @@ describe('which numbers, how many codes, and for how long', () => {
     await Promise.all([smtp.stop(), twilio.stop()]);
   });
 
+  const env = () => ({
+    PUBLIC_RATE_LIMIT_PER_MINUTE: '10000',
+    SMTP_URL: smtp.url,
+    TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
+    TWILIO_AUTH_TOKEN: 'test-token',
+    TWILIO_FROM_NUMBER: '+15005550006',
+    TWILIO_API_BASE_URL: twilio.baseUrl,
+    PUBLIC_BASE_URL: 'https://vigil.test',
+  });
   const drain = () => t.app.get(DispatcherService).drain();
   const nextPhone = () => `+1${++phone}`;
   const nextEmail = () => `limits.${++mailbox}@example.org`;
@@ -171,14 +169,43 @@ describe('which numbers, how many codes, and for how long', () => {
       expect(await verificationsTo(ids)).toBe(5);
     });
 
-    it('#11.13 two registrations at once for the same number do not both slip past the limit', async () => {
-      const number = nextPhone();
-      const ids: string[] = [];
-      for (let i = 0; i < 4; i++) ids.push((await signUp([sms(number)])).body.registrationId);
-      const racing = await Promise.all(Array.from({ length: 6 }, () => register(t, { personId, language: 'en', contacts: [sms(number)] })));
-      expect(racing.map((r) => r.status)).toEqual([201, 201, 201, 201, 201, 201]);
-      ids.push(...racing.map((r) => r.body.registrationId as string));
-      expect(await verificationsTo(ids)).toBe(5);
+    it('#11.13 registrations at once for the same number, on two api processes, do not slip past the limit', async () => {
+      // A second process on the same database with the same key: the processes share only PostgreSQL.
+      const other = await startTestApp({
+        clock,
+        databaseUrl: t.config.database.url,
+        env: { ...env(), ENCRYPTION_KEY: t.config.security.encryptionKey.toString('base64') },
+      });
+      try {
+        const number = nextPhone();
+        const email = nextEmail();
+        const ids: string[] = [];
+        for (let i = 0; i < 3; i++) ids.push((await signUp([sms(number)])).body.registrationId);
+        // Email and phone in both orders, so that two sign-ups also claim the two addresses in opposite orders.
+        const racing = await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            register(i % 2 ? other : t, {
+              personId,
+              language: 'en',
+              contacts:
+                i % 4 < 2 ? [sms(number), { channel: 'email', address: email }] : [{ channel: 'email', address: email }, sms(number)],
+            }),
+          ),
+        );
+        expect(racing.map((r) => r.status)).toEqual(Array(8).fill(201));
+        ids.push(...racing.map((r) => r.body.registrationId as string));
+        const { rows } = await t.db.query(
+          `SELECT c.channel, count(*)::int AS n FROM delivery d JOIN contact c ON c.id = d.contact_id
+           WHERE d.purpose = 'verification' AND c.registration_id = ANY($1::uuid[]) GROUP BY c.channel ORDER BY c.channel`,
+          [ids],
+        );
+        expect(rows).toEqual([
+          { channel: 'email', n: 5 },
+          { channel: 'sms', n: 5 },
+        ]);
+      } finally {
+        await other.close();
+      }
     });
 
     it('#11.13 past the limit resend-code answers 429 with Retry-After until a slot frees, and the manage view says codes are paused', async () => {
@@ -263,6 +290,18 @@ describe('which numbers, how many codes, and for how long', () => {
         [stale.registrationId],
       );
       expect(waiting).toEqual([{ status: 'suppressed' }]);
+    });
+
+    it('#11.13 an unverified contact of a verified registration gets no more codes after 24 h', async () => {
+      const number = nextPhone();
+      const created = (await signUp([{ channel: 'email', address: nextEmail() }, sms(number)])).body as Created;
+      expect((await verify(created, await latestCode(t, created.contacts[0].contactId))).status).toBe(200);
+      clock.advance(DAY - 60_000);
+      expect((await resend(created, 1)).status).toBe(202);
+      clock.advance(2 * 60_000);
+      expect((await resend(created, 1)).status).toBe(404);
+      expect((await verify(created, await latestCode(t, created.contacts[1].contactId), 1)).status).toBe(404);
+      expect((await view(created)).body.contacts.map((c: { verified: boolean }) => c.verified)).toEqual([true, false]);
     });
   });
 
