@@ -25,7 +25,10 @@ export const DAY_MS = 24 * 60 * 60_000;
 const SWEEP_MS = 5 * 60_000;
 const SWEEP_BATCH = 500;
 
-/** A registration nobody has verified yet is gone once its day is over, before and after the sweep marks it (and so is an unverified contact of a live one, to codes). */
+/**
+ * A registration nobody has verified yet is gone once its day is over, before and after the sweep
+ * marks it; so, to codes, is a contact still unverified then (find() checks its verify_by).
+ */
 const LIVE = (at: string) => `r.status <> 'expired' AND (r.expires_at IS NULL OR r.expires_at > ${at})`;
 
 /** Whether a wrong-code count has aged out: it counts from the first wrong code for a day. */
@@ -84,7 +87,8 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
   /**
    * Codes for a new registration's contacts, inside its transaction. Contacts whose destination has
    * had its codes for the day get none, silently: the registration's answer must not tell.
-   * Destinations are claimed in index order so that two registrations never wait on each other.
+   * Destinations are claimed in index order: two sign-ups naming the same addresses queue for them
+   * instead of deadlocking.
    * Each contact has a day to be verified.
    */
   async startAll(db: Queryable, contactIds: string[]): Promise<void> {
@@ -139,6 +143,7 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
 
   /** For each destination whose codes are paused now: when its oldest send of the day ages out. */
   async pausedUntil(db: Queryable, addressIndexes: Buffer[]): Promise<Map<string, Date>> {
+    if (!addressIndexes.length) return new Map();
     const rows: { address_index: Buffer; until: Date }[] = await db.query(
       `SELECT s.address_index, min(t) + interval '1 day' AS until
        FROM code_send s CROSS JOIN LATERAL unnest(s.sent_at) t
