@@ -34,6 +34,8 @@ describe('loadConfig', () => {
       escalateAfterMinutes: 30,
       publicRateLimitPerMinute: 60,
       feedCheckSeconds: 60,
+      phoneCountries: ['US', 'PR', 'GU', 'VI', 'AS', 'MP'],
+      codesPerNumberPerDay: 5,
       database: { embedded: false, migrationsRun: true },
     });
     expect(config.security.encryptionKey).toHaveLength(32);
@@ -57,11 +59,18 @@ describe('loadConfig', () => {
     [{ RETRY_BASE_SECONDS: '100', RETRY_CAP_SECONDS: '10' }, 'RETRY_CAP_SECONDS'],
     [{ ROSTER_HOLD_PERCENT: '150' }, 'ROSTER_HOLD_PERCENT'],
     [{ MIGRATIONS_RUN: 'maybe' }, 'MIGRATIONS_RUN'],
+    [{ PHONE_COUNTRIES: 'US,XX' }, 'PHONE_COUNTRIES'],
+    [{ PHONE_COUNTRIES: ' , ' }, 'PHONE_COUNTRIES'],
+    [{ CODES_PER_NUMBER_PER_DAY: '0' }, 'CODES_PER_NUMBER_PER_DAY'],
     [{ BOOTSTRAP_ADMIN_EMAIL: 'root@example.org' }, 'BOOTSTRAP_ADMIN_PASSWORD'],
     [{ NODE_ENV: 'production' }, 'PUBLIC_BASE_URL'],
   ])('refuses %o naming %s', (bad, variable) => {
     const problems = problemsOf({ ...server, ...bad });
     expect(problems.some((p) => p.startsWith(`${variable}:`))).toBe(true);
+  });
+
+  it('#11.12 reads PHONE_COUNTRIES as upper-case country codes', () => {
+    expect(loadConfig({ ...server, PHONE_COUNTRIES: 'us, pr,US' }).phoneCountries).toEqual(['US', 'PR']);
   });
 
   it('lets each channel override the retry policy', () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { isSupportedCountry } from 'libphonenumber-js';
 import { z } from 'zod';
 
 export const ROLES = ['all', 'api', 'worker'] as const;
@@ -90,6 +91,22 @@ const envSchema = z.object({
     .regex(/^(true|false|\d+|[\w.:/, -]+)$/, 'true, false, a hop count, or addresses/subnets (e.g. loopback, 10.0.0.0/8)')
     .optional(),
   FEED_CHECK_SECONDS: int(1, 60),
+  PHONE_COUNTRIES: z
+    .string()
+    .default('US,PR,GU,VI,AS,MP')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((country) => country.trim().toUpperCase())
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(z.string())
+        .min(1, 'must name at least one country')
+        .refine((countries) => countries.every((country) => isSupportedCountry(country)), 'must be ISO 3166 country codes, e.g. US,PR,GU'),
+    ),
+  CODES_PER_NUMBER_PER_DAY: int(1, 5),
   DEFAULT_TIME_ZONE: z
     .string()
     .default('America/Chicago')
@@ -143,6 +160,10 @@ export interface AppConfig {
   escalateAfterMinutes: number;
   publicRateLimitPerMinute: number;
   feedCheckSeconds: number;
+  /** Where contact phone numbers may be (ISO 3166 codes). */
+  phoneCountries: string[];
+  /** Verification messages or calls to one phone number or email address in any 24 hours, across registrations. */
+  codesPerNumberPerDay: number;
   /** Times in messages are local to the registrant's quiet-hours zone, else this one. */
   defaultTimeZone: string;
   dispatchConcurrency: number;
@@ -268,6 +289,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     publicRateLimitPerMinute: env.PUBLIC_RATE_LIMIT_PER_MINUTE,
     trustProxy: trustProxy(env.TRUST_PROXY),
     feedCheckSeconds: env.FEED_CHECK_SECONDS,
+    phoneCountries: [...new Set(env.PHONE_COUNTRIES)],
+    codesPerNumberPerDay: env.CODES_PER_NUMBER_PER_DAY,
     globalIdentifierSystems: env.GLOBAL_IDENTIFIER_SYSTEMS,
     defaultTimeZone: env.DEFAULT_TIME_ZONE,
     dispatchConcurrency: env.DISPATCH_CONCURRENCY,

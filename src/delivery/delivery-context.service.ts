@@ -73,13 +73,13 @@ export type StaffPayload =
     };
 
 /**
- * Whether a delivery must not go out now: stopped registrations, unsubscribed contacts and STOPped
+ * Whether a delivery must not go out now: stopped or expired registrations, unsubscribed contacts and STOPped
  * numbers get nothing, and nothing goes out about a person who is protected now, whenever the
  * protection was set. Checked when a batch is loaded and again when a call is answered.
  */
 export function mayNotSend(c: DeliveryContext): boolean {
   if (c.purpose === 'staff') return false;
-  if (c.registration_status === 'stopped' || c.unsubscribed_at) return true;
+  if (c.registration_status === 'stopped' || c.registration_status === 'expired' || c.unsubscribed_at) return true;
   if (c.channel === 'sms' && c.opted_out) return true;
   return c.purpose === 'alert' && Boolean(c.person_protected);
 }

@@ -127,6 +127,14 @@ export class ContactViewDto {
   @ApiProperty({ description: 'Masked' }) address: string;
   @ApiProperty() verified: boolean;
   @ApiProperty({ description: 'Unsubscribed, or the phone number sent STOP' }) optedOut: boolean;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description:
+      'Set while no verification code or call may go to this address: it has had CODES_PER_NUMBER_PER_DAY in 24 hours, across all registrations. Until then resend-code answers 429.',
+  })
+  codesPausedUntil: string | null;
 }
 
 export class CreatedRegistrationDto {
@@ -147,7 +155,11 @@ export class RegistrationViewDto {
   @ApiProperty({ enum: LANGUAGES }) language: Language;
   @ApiProperty({ enum: EVENT_TYPES, isArray: true }) eventTypes: EventType[];
   @ApiProperty({ type: QuietHoursDto, nullable: true }) quietHours: QuietHoursDto | null;
-  @ApiProperty({ enum: ['pending_verification', 'active', 'stopped'] }) status: string;
+  @ApiProperty({
+    enum: ['pending_verification', 'active', 'stopped'],
+    description: 'Unverified after 24 hours: expired, and answered as not found',
+  })
+  status: string;
   @ApiProperty({ nullable: true }) enrolledBy: string | null;
   @ApiProperty({ nullable: true, description: 'Staff only' }) registrantName?: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;

@@ -1,8 +1,16 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Req, UseGuards } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+} from '@nestjs/swagger';
 import type { Request } from 'express';
 import { CurrentStaff } from '../auth/current-staff.decorator.js';
-import { type StaffPrincipal, StaffOnly } from '../auth/staff-auth.guard.js';
+import { bearerToken, StaffAuthGuard, type StaffPrincipal, StaffOnly } from '../auth/staff-auth.guard.js';
 import { RateLimited } from '../common/rate-limit.js';
 import { CurrentAccess, RegistrationAccessGuard } from './registration-access.guard.js';
 import {
@@ -22,6 +30,7 @@ export class RegistrationsController {
   constructor(
     private readonly registrations: RegistrationsService,
     private readonly verification: VerificationService,
+    private readonly staffAuth: StaffAuthGuard,
   ) {}
 
   @Post()
@@ -34,7 +43,12 @@ export class RegistrationsController {
   @Post(':id/contacts/:contactId/verify')
   @HttpCode(200)
   @RateLimited('public')
-  @ApiOkResponse({ description: 'Verified. Wrong or expired code: 422; locked after 5 wrong tries: 429' })
+  @ApiOkResponse({
+    description:
+      'Verified. Wrong or expired code: 422. 429 with Retry-After: CONTACT_LOCKED for an hour after 5 wrong codes, ' +
+      'CONTACT_LOCKED_FOR_HELP after 10 in a day (until a specialist resends, or a new registration). ' +
+      'A registration unverified after 24 hours is gone: 404',
+  })
   verify(
     @Param('id', ParseUUIDPipe) id: string,
     @Param('contactId', ParseUUIDPipe) contactId: string,
@@ -46,9 +60,26 @@ export class RegistrationsController {
   @Post(':id/contacts/:contactId/resend-code')
   @HttpCode(202)
   @RateLimited('public')
-  @ApiAcceptedResponse({ description: 'A new code (or a new call) is on its way' })
-  resend(@Param('id', ParseUUIDPipe) id: string, @Param('contactId', ParseUUIDPipe) contactId: string): Promise<{ contactId: string }> {
-    return this.verification.resend(id, contactId);
+  @ApiBearerAuth('staff')
+  @ApiAcceptedResponse({
+    description:
+      'A new code (or a new call) is on its way. It never resets the wrong-code count; with a staff token (optional) it also ' +
+      'lifts a lockout, audited',
+  })
+  @ApiTooManyRequestsResponse({
+    description:
+      'With Retry-After: RESEND_TOO_SOON (a minute between codes), CONTACT_LOCKED / CONTACT_LOCKED_FOR_HELP (wrong codes), ' +
+      'CODES_PAUSED (the address had CODES_PER_NUMBER_PER_DAY codes or calls in 24 hours; Retry-After is when one frees)',
+  })
+  async resend(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Param('contactId', ParseUUIDPipe) contactId: string,
+    @Req() req: Request,
+  ): Promise<{ contactId: string }> {
+    // A manage token is not needed here and lifts nothing; a staff token must be valid.
+    const token = bearerToken(req);
+    const staff = token && !token.startsWith('vmt_') ? await this.staffAuth.verify(token) : undefined;
+    return this.verification.resend(id, contactId, staff && { staff, clientAddress: req.ip });
   }
 
   @Get(':id')

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { StaffPrincipal } from '../auth/staff-auth.guard.js';
@@ -8,9 +8,10 @@ import { Clock } from '../common/clock.js';
 import { FieldCipher, sha256 } from '../common/crypto/field-cipher.js';
 import { hashSecret } from '../common/crypto/password-hasher.js';
 import { DomainError, type FieldError } from '../common/problem/domain-error.js';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { type Queryable, returning } from '../database/queryable.js';
 import { EVENT_TYPES } from '../people/custody-status.js';
-import { type Channel, indexInput, maskAddress, normalizeAddress } from './contact-address.js';
+import { acceptedPhonesMessage, type Channel, indexInput, maskAddress, normalizeAddress, phoneRefusal } from './contact-address.js';
 import type {
   CreatedRegistrationDto,
   CreateEnrollmentDto,
@@ -19,7 +20,7 @@ import type {
   RegistrationViewDto,
   UpdateRegistrationDto,
 } from './registration.dto.js';
-import { VerificationService } from './verification.service.js';
+import { DAY_MS, VerificationService } from './verification.service.js';
 import { suppressWaitingDeliveries } from './waiting-deliveries.js';
 
 /** Who is asking: the victim holding the manage token, or a staff member (audited). */
@@ -49,6 +50,7 @@ export class RegistrationsService {
     private readonly cipher: FieldCipher,
     private readonly verification: VerificationService,
     private readonly audit: AuditService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
@@ -66,9 +68,10 @@ export class RegistrationsService {
 
     return this.db.transaction(async (tx) => {
       const personId = await this.registrablePerson(tx, dto.personId);
+      // A self-registration no contact verifies within a day expires; an enrolment's contacts are verified already.
       const [registration]: { id: string }[] = await tx.query(
-        `INSERT INTO registration (person_id, language, event_types, quiet_hours, pin_hash, manage_token_hash, registrant_name, enrolled_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+        `INSERT INTO registration (person_id, language, event_types, quiet_hours, pin_hash, manage_token_hash, registrant_name, enrolled_by, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
         [
           personId,
           dto.language,
@@ -78,6 +81,7 @@ export class RegistrationsService {
           sha256(manageToken),
           registrantName,
           enrolledBy?.staff.staffId ?? null,
+          enrolledBy ? null : new Date(this.clock.now().getTime() + DAY_MS),
         ],
       );
       const now = this.clock.now();
@@ -111,7 +115,10 @@ export class RegistrationsService {
           tx,
         );
       } else {
-        for (const contact of inserted) await this.verification.start(tx, contact.id, contact.channel);
+        await this.verification.startAll(
+          tx,
+          inserted.map((c) => c.id),
+        );
       }
       return {
         registrationId: registration.id,
@@ -186,8 +193,8 @@ export class RegistrationsService {
   async load(db: Queryable, id: string, access: RegistrationAccess, forUpdate = false): Promise<RegistrationRow> {
     const rows: RegistrationRow[] = await db.query(
       `SELECT id, person_id, language, event_types, quiet_hours, status, enrolled_by, registrant_name, created_at
-       FROM registration WHERE id = $1 ${forUpdate ? 'FOR UPDATE' : ''}`,
-      [id],
+       FROM registration WHERE id = $1 AND status <> 'expired' AND (expires_at IS NULL OR expires_at > $2) ${forUpdate ? 'FOR UPDATE' : ''}`,
+      [id, this.clock.now()],
     );
     const row = rows[0];
     const visible = row && (access.kind === 'token' || access.staff.role === 'admin' || row.enrolled_by === access.staff.staffId);
@@ -212,6 +219,10 @@ export class RegistrationsService {
       [contacts.filter((c) => c.channel === 'sms').map((c) => c.address_index)],
     );
     const stopped = new Set(optedOut.map((o) => o.address_index.toString('hex')));
+    const paused = await this.verification.pausedUntil(
+      db,
+      contacts.filter((c) => !c.verified_at).map((c) => c.address_index),
+    );
     const person: { first_name: string; last_name: string; custody_status: string; code: string | null; name: string | null }[] =
       await db.query(
         `SELECT p.first_name, p.last_name, p.custody_status, f.code, f.name FROM person p LEFT JOIN facility f ON f.id = p.facility_id
@@ -242,6 +253,7 @@ export class RegistrationsService {
         address: maskAddress(c.channel, this.cipher.decrypt(c.address)),
         verified: Boolean(c.verified_at),
         optedOut: Boolean(c.unsubscribed_at) || (c.channel === 'sms' && stopped.has(c.address_index.toString('hex'))),
+        codesPausedUntil: c.verified_at ? null : (paused.get(c.address_index.toString('hex'))?.toISOString() ?? null),
       })),
     };
   }
@@ -251,10 +263,10 @@ export class RegistrationsService {
     const seen = new Set<string>();
     const contacts = dto.contacts.map(({ channel, address }, index) => {
       const normalized = normalizeAddress(channel, address);
-      if (!normalized) {
+      if (!normalized || (channel !== 'email' && phoneRefusal(normalized, this.config.phoneCountries))) {
         errors.push({
           path: `contacts[${index}].address`,
-          message: channel === 'email' ? 'must be an email address' : 'must be a valid phone number',
+          message: channel === 'email' ? 'must be an email address' : acceptedPhonesMessage(this.config.phoneCountries),
         });
       } else if (seen.has(`${channel}:${normalized}`)) {
         errors.push({ path: `contacts[${index}]`, message: 'is listed twice' });
