@@ -1,9 +1,9 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DomainError } from '../common/problem/domain-error.js';
 import type { Queryable } from '../database/queryable.js';
 import type { EventType } from '../people/custody-status.js';
+import { NotificationPlannerService } from '../notifications/notification-planner.service.js';
 import { PersonStatusService } from '../people/person-status.service.js';
-import { NOTIFICATION_PLANNER, type NotificationPlanner } from './notification-planner.js';
 
 export type NotificationBlock = 'baseline' | 'facility_suppressed' | 'person_protected' | 'minor';
 
@@ -58,7 +58,7 @@ export interface RecordedEvent {
 export class EventRecorder {
   constructor(
     private readonly status: PersonStatusService,
-    @Optional() @Inject(NOTIFICATION_PLANNER) private readonly planner?: NotificationPlanner,
+    private readonly planner: NotificationPlannerService,
   ) {}
 
   async record(db: Queryable, sourceId: string, events: NewEvent[]): Promise<RecordedEvent[]> {
@@ -109,7 +109,7 @@ export class EventRecorder {
       sourceId,
       accepted.filter((e) => e.type === 'CORRECTION').map((e) => ({ event: e, eventId: idOf.get(e.sourceEventId)! })),
     );
-    const planned = (await this.planner?.plan(db, [...idOf.values()])) ?? new Map<string, number>();
+    const planned = await this.planner.plan(db, [...idOf.values()]);
 
     return events.map((event) => {
       const eventId = idOf.get(event.sourceEventId);

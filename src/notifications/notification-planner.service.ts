@@ -2,23 +2,25 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Clock } from '../common/clock.js';
 import type { Queryable } from '../database/queryable.js';
-import type { NotificationPlanner } from '../ingestion/notification-planner.js';
 import { URGENT_EVENT_TYPES } from '../people/custody-status.js';
 import { DELIVERY_CHANNEL } from '../registrations/verification.service.js';
 
 /**
- * Matching and fan-out, inside the ingestion transaction: one notification per event ×
+ * The one call that ends every ingestion transaction: matching and fan-out for the events just
+ * recorded, inside the same transaction, so an acknowledged event always has its deliveries
+ * (invariant 1): one notification per event ×
  * registration that wants this type, one delivery per verified, not opted-out contact. Events
  * with a notification block (baseline, suppressed facility, protected person, minor) plan nothing;
  * a CORRECTION goes to everyone who was notified of the event it corrects. One statement.
  */
 @Injectable()
-export class NotificationPlannerService implements NotificationPlanner {
+export class NotificationPlannerService {
   constructor(
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** Returns, per event id, how many notifications were planned. */
   async plan(db: Queryable, eventIds: string[]): Promise<Map<string, number>> {
     if (!eventIds.length) return new Map();
     // The planner cannot see how many registrations an event fans out to (~500 estimated for a crowd
