@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError } from '../common/problem/domain-error.js';
-import type { Queryable } from '../database/queryable.js';
+import { type Queryable, returning } from '../database/queryable.js';
 import type { EventType } from '../people/custody-status.js';
 import { NotificationPlannerService } from '../notifications/notification-planner.service.js';
+import { RetractionsService } from '../notifications/retractions.service.js';
 import { PersonStatusService } from '../people/person-status.service.js';
 
 export type NotificationBlock = 'baseline' | 'facility_suppressed' | 'person_protected' | 'minor';
@@ -59,6 +60,7 @@ export class EventRecorder {
   constructor(
     private readonly status: PersonStatusService,
     private readonly planner: NotificationPlannerService,
+    private readonly retractions: RetractionsService,
   ) {}
 
   async record(db: Queryable, sourceId: string, events: NewEvent[]): Promise<RecordedEvent[]> {
@@ -151,11 +153,18 @@ export class EventRecorder {
        FROM unnest($1::uuid[], $2::uuid[]) AS v(id, target_id) WHERE e.id = v.id`,
       [corrections.map((c) => c.eventId), corrections.map((_, i) => bySourceEventId.get(targetIds[i])!.id)],
     );
-    await db.query(
+    const retracted = await returning<{ id: string }>(
+      db,
       `UPDATE custody_event e SET retracted_by_event_id = v.correction_id
        FROM unnest($1::uuid[], $2::uuid[]) AS v(target_id, correction_id)
-       WHERE e.id = v.target_id AND e.retracted_by_event_id IS NULL`,
+       WHERE e.id = v.target_id AND e.retracted_by_event_id IS NULL
+       RETURNING e.id`,
       [corrections.map((_, i) => bySourceEventId.get(targetIds[i])!.id), corrections.map((c) => c.eventId)],
+    );
+    // Nothing more goes out about a retracted event; planning then corrects whoever was sent something.
+    await this.retractions.retract(
+      db,
+      retracted.map((row) => row.id),
     );
     await this.status.recompute(db, [...new Set(targetIds.map((id) => bySourceEventId.get(id)!.person_id))]);
   }
