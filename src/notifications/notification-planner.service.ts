@@ -74,7 +74,9 @@ export class NotificationPlannerService {
          SELECT time_ordered_uuid(), 'alert', n.id, c.id, c.channel, $2, $2, $2
          FROM notified n JOIN ev ON ev.id = n.event_id JOIN contact c ON c.registration_id = n.registration_id
          LEFT JOIN phone_opt_out o ON c.channel = 'sms' AND o.address_index = c.address_index
-         WHERE n.kind = 'correction' AND c.verified_at IS NOT NULL AND c.unsubscribed_at IS NULL AND o.address_index IS NULL
+         -- Gated once on the batch holding a correction: planning a crowd's alert never scans its notifications again.
+         WHERE EXISTS (SELECT 1 FROM ev WHERE ev.type = 'CORRECTION')
+           AND n.kind = 'correction' AND c.verified_at IS NOT NULL AND c.unsubscribed_at IS NULL AND o.address_index IS NULL
            AND EXISTS (SELECT 1 FROM notification r JOIN delivery d ON d.notification_id = r.id
                        WHERE r.event_id = ev.corrects_event_id AND r.registration_id = n.registration_id AND d.contact_id = c.id AND ${SENT})
        ), watched AS (
