@@ -233,4 +233,47 @@ describe('#11.2 corrections', () => {
     expect(smtp.to(specialistEmail).filter((m) => m.text?.includes(escalated.rows[0].id))).toHaveLength(0);
     clock.set(NOON);
   });
+
+  it('#11.2 correction that arrives before its event (separate requests): the event, when it comes, alerts nobody and moves no status', async () => {
+    clock.set(NOON);
+    const personId = await bookPerson(t, source, 'CORR-EARLY');
+    const victim = await enrol(personId, 'corr-early');
+    const wrong = event({ person: personWith('CORR-EARLY'), type: 'RELEASED' });
+    const correction = await postEvents(t, source, correctionOf('CORR-EARLY', wrong));
+    expect(correction.status).toBe(202);
+    expect(correction.body.results[0]).toMatchObject({ status: 'accepted', notificationsPlanned: 0 });
+    const late = await postEvents(t, source, wrong);
+    expect(late.status).toBe(202);
+    expect(late.body.results[0]).toMatchObject({ status: 'accepted', notificationsPlanned: 0 });
+    await drain();
+    expect(received(victim.contacts)).toEqual({ email: 0, sms: 0, voice: 0 });
+    const { rows } = await t.db.query(
+      `SELECT e.retracted_by_event_id, c.corrects_event_id, p.custody_status
+       FROM custody_event e JOIN custody_event c ON c.id = $2 JOIN person p ON p.id = e.person_id WHERE e.id = $1`,
+      [late.body.results[0].eventId, correction.body.results[0].eventId],
+    );
+    expect(rows[0]).toEqual({
+      retracted_by_event_id: correction.body.results[0].eventId,
+      corrects_event_id: late.body.results[0].eventId,
+      custody_status: 'IN_CUSTODY',
+    });
+    // A replay of the event is still a duplicate, and still alerts nobody.
+    expect((await postEvents(t, source, wrong)).body.results[0].status).toBe('duplicate');
+  });
+
+  it('#11.2 an event and its correction sent at once in separate requests: in either order nobody is alerted', async () => {
+    clock.set(NOON);
+    const personId = await bookPerson(t, source, 'CORR-RACE');
+    const victim = await enrol(personId, 'corr-race');
+    for (let round = 0; round < 5; round++) {
+      const wrong = event({ person: personWith('CORR-RACE'), type: 'ESCAPED' });
+      const [correction, alert] = await Promise.all([
+        postEvents(t, source, correctionOf('CORR-RACE', wrong)),
+        postEvents(t, source, wrong),
+      ]);
+      expect([correction.status, alert.status]).toEqual([202, 202]);
+    }
+    await drain();
+    expect(received(victim.contacts)).toEqual({ email: 0, sms: 0, voice: 0 });
+  });
 });
