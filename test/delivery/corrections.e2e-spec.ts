@@ -276,4 +276,24 @@ describe('#11.2 corrections', () => {
     await drain();
     expect(received(victim.contacts)).toEqual({ email: 0, sms: 0, voice: 0 });
   });
+
+  it('#11.2 correction after the alert escalated: the escalation not yet sent to staff is not sent', async () => {
+    clock.set(NOON);
+    const personId = await bookPerson(t, source, 'CORR-ESCALATED');
+    const victim = await enrol(personId, 'corr-escalated');
+    const wrong = event({ person: personWith('CORR-ESCALATED'), type: 'RELEASED' });
+    const eventId = (await postEvents(t, source, wrong)).body.results[0].eventId as string;
+    await drain();
+    clock.advance(31 * 60_000);
+    expect(await t.app.get(StaffAlertsService).escalate()).toBeGreaterThanOrEqual(1);
+    const { rows } = await t.db.query(`SELECT id FROM notification WHERE event_id = $1`, [eventId]);
+    const mentions = () => smtp.to(specialistEmail).filter((m) => m.text?.includes(rows[0].id)).length;
+    expect(mentions()).toBe(0);
+
+    expect((await postEvents(t, source, correctionOf('CORR-ESCALATED', wrong))).status).toBe(202);
+    await drain();
+    expect(mentions()).toBe(0);
+    expect(smtp.to(victim.contacts.email).at(-1)?.text).toContain('CORRECTION');
+    clock.set(NOON);
+  });
 });
