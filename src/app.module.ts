@@ -29,7 +29,7 @@ export interface AppModuleOptions {
 
 @Global()
 @Module({})
-class CoreModule {
+export class CoreModule {
   static forRoot(config: AppConfig, options: AppModuleOptions): DynamicModule {
     const providers: Provider[] = [
       { provide: APP_CONFIG, useValue: config },

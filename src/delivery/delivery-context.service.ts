@@ -46,6 +46,9 @@ export interface DeliveryContext {
   kind: 'alert' | 'correction' | null;
   urgent: boolean | null;
   event_type: EventType | null;
+  event_id: string | null;
+  /** A CORRECTION retracted the event: its alerts never go out (the correction itself does). */
+  event_retracted: boolean | null;
   occurred_at: Date | null;
   scheduled_for: Date | null;
   person_id: string | null;
@@ -74,13 +77,15 @@ export type StaffPayload =
 
 /**
  * Whether a delivery must not go out now: stopped or expired registrations, unsubscribed contacts and STOPped
- * numbers get nothing, and nothing goes out about a person who is protected now, whenever the
- * protection was set. Checked when a batch is loaded and again when a call is answered.
+ * numbers get nothing, nothing goes out about a person who is protected now, whenever the
+ * protection was set, and no alert about an event a CORRECTION retracted. Checked when a batch is
+ * loaded and again when a call is answered.
  */
 export function mayNotSend(c: DeliveryContext): boolean {
   if (c.purpose === 'staff') return false;
   if (c.registration_status === 'stopped' || c.registration_status === 'expired' || c.unsubscribed_at) return true;
   if (c.channel === 'sms' && c.opted_out) return true;
+  if (c.kind === 'alert' && c.event_retracted) return true;
   return c.purpose === 'alert' && Boolean(c.person_protected);
 }
 
@@ -115,7 +120,7 @@ export class DeliveryContextService {
               c.address, c.address_index, s.email AS staff_email, c.unsubscribed_at,
               EXISTS (SELECT 1 FROM phone_opt_out o WHERE o.address_index = c.address_index) AS opted_out,
               r.id AS registration_id, r.status AS registration_status, r.pin_hash, r.language, r.quiet_hours,
-              n.kind, n.urgent, e.type AS event_type, e.occurred_at, e.scheduled_for,
+              n.kind, n.urgent, e.type AS event_type, n.event_id, e.retracted_by_event_id IS NOT NULL AS event_retracted, e.occurred_at, e.scheduled_for,
               e.person_id, p.first_name, p.last_name, p.protected AS person_protected, coalesce(f.name, f.code) AS facility_name, coalesce(tf.name, tf.code) AS to_facility_name,
               last.attempt_no AS last_attempt_no, last.hash AS last_hash
        FROM delivery d

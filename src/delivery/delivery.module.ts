@@ -1,5 +1,4 @@
-import { Global, Module } from '@nestjs/common';
-import { NOTIFICATION_PLANNER } from '../ingestion/notification-planner.js';
+import { Module } from '@nestjs/common';
 import { RegistrationAccessGuard } from '../registrations/registration-access.guard.js';
 import { RegistrationsModule } from '../registrations/registrations.module.js';
 import { ChannelProviders } from './channels/channel-providers.js';
@@ -8,21 +7,17 @@ import { DeliveryContextService } from './delivery-context.service.js';
 import { DeliveryReportsService } from './delivery-reports.service.js';
 import { DispatcherService } from './dispatcher.service.js';
 import { LedgerService } from './ledger.service.js';
-import { NotificationPlannerService } from './notification-planner.service.js';
 import { NotificationsController } from './notifications.controller.js';
 import { RevocationsService } from './revocations.service.js';
 import { StaffAlertsService } from './staff-alerts.service.js';
 import { TwilioWebhooksController } from './twilio-webhooks.controller.js';
 import { SourcesModule } from '../sources/sources.module.js';
 
-/** Planning (the ingestion hook), the dispatcher, providers and the ledger. */
-@Global()
+/** The dispatcher, providers and the ledger (planning is the notifications module's, imported by ingestion). */
 @Module({
   imports: [RegistrationsModule, SourcesModule],
   providers: [
     StaffAlertsService,
-    NotificationPlannerService,
-    { provide: NOTIFICATION_PLANNER, useExisting: NotificationPlannerService },
     ChannelProviders,
     DeliveryContextService,
     DeliveryReportsService,
@@ -30,15 +25,7 @@ import { SourcesModule } from '../sources/sources.module.js';
     LedgerService,
     RevocationsService,
   ],
-  exports: [
-    NOTIFICATION_PLANNER,
-    DispatcherService,
-    RevocationsService,
-    LedgerService,
-    DeliveryContextService,
-    DeliveryReportsService,
-    StaffAlertsService,
-  ],
+  exports: [DispatcherService, RevocationsService, LedgerService, DeliveryContextService, DeliveryReportsService, StaffAlertsService],
 })
 export class DeliveryModule {}
 

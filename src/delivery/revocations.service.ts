@@ -9,9 +9,9 @@ import type { DeliveryContext } from './delivery-context.service.js';
 const KEEP_MS = 15 * 60_000;
 
 /**
- * Consent that ended, and persons that became protected, while this worker may hold batches loaded
- * before: heard on REVOCATION_CHANNEL. The dispatcher asks before every provider call, so a STOP,
- * an unsubscribe, a DELETE or a protection stops what is still to go out of a batch in hand; what
+ * Consent that ended, persons that became protected, and events a CORRECTION retracted, while this
+ * worker may hold batches loaded before: heard on REVOCATION_CHANNEL. The dispatcher asks before
+ * every provider call, so a STOP, an unsubscribe, a DELETE, a protection or a correction stops what is still to go out of a batch in hand; what
  * it loads afterwards is checked against the database anyway. A lost notification (the LISTEN
  * connection dropped) only widens the window back to one batch.
  */
@@ -54,7 +54,8 @@ export class RevocationsService implements OnModuleInit, OnApplicationShutdown {
       since(c.registration_id && `registration:${c.registration_id}`) ||
       since(c.contact_id && `contact:${c.contact_id}`) ||
       (c.channel === 'sms' && since(c.address_index && `sms:${c.address_index.toString('hex')}`)) ||
-      (c.purpose === 'alert' && since(c.person_id && `person:${c.person_id}`))
+      (c.purpose === 'alert' && since(c.person_id && `person:${c.person_id}`)) ||
+      (c.kind === 'alert' && since(c.event_id && `event:${c.event_id}`))
     );
   }
 
@@ -78,7 +79,9 @@ export class RevocationsService implements OnModuleInit, OnApplicationShutdown {
           ? [`contact:${revocation.contactId}`]
           : 'smsTo' in revocation
             ? revocation.smsTo.map((index) => `sms:${index}`)
-            : [`person:${revocation.personId}`];
+            : 'eventId' in revocation
+              ? [`event:${revocation.eventId}`]
+              : [`person:${revocation.personId}`];
     for (const key of keys) {
       this.heardAt.delete(key);
       this.heardAt.set(key, now);

@@ -70,7 +70,10 @@ export const custodyEventSchema = z
     scheduledFor: timestampWithOffset('is required for RELEASE_SCHEDULED and HEARING_SCHEDULED, as an ISO-8601 time with an offset')
       .optional()
       .meta({ description: 'Required for RELEASE_SCHEDULED and HEARING_SCHEDULED' }),
-    details: z.record(z.string(), z.unknown()).optional().meta({ description: 'Free-form; a CORRECTION needs correctsSourceEventId' }),
+    details: z.record(z.string(), z.unknown()).optional().meta({
+      description:
+        'Free-form; a CORRECTION needs correctsSourceEventId: an event of this source, or one it has not sent yet (that event then alerts nobody)',
+    }),
   })
   .superRefine((event, context) => {
     if (event.type === 'TRANSFERRED' && !event.toFacility) {

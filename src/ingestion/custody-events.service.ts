@@ -17,6 +17,7 @@ import {
   findExisting,
   FUTURE_TOLERANCE_MS,
   isMinorAt,
+  lockSourceForCorrections,
   type NewEvent,
   notificationBlock,
   type RecordedEvent,
@@ -75,6 +76,11 @@ export class CustodyEventsService {
     const sourceId = requests[0].request.source.id;
     const incoming = requests.flatMap((r) => r.incoming);
     const { results, facilityIds } = await this.db.transaction(async (tx) => {
+      await lockSourceForCorrections(
+        tx,
+        sourceId,
+        incoming.some(({ dto }) => dto.type === 'CORRECTION'),
+      );
       await refuseReplayedWebhooks(
         tx,
         sourceId,

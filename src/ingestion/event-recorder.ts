@@ -1,9 +1,10 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DomainError } from '../common/problem/domain-error.js';
-import type { Queryable } from '../database/queryable.js';
+import { type Queryable, returning } from '../database/queryable.js';
 import type { EventType } from '../people/custody-status.js';
+import { NotificationPlannerService } from '../notifications/notification-planner.service.js';
+import { RetractionsService } from '../notifications/retractions.service.js';
 import { PersonStatusService } from '../people/person-status.service.js';
-import { NOTIFICATION_PLANNER, type NotificationPlanner } from './notification-planner.js';
 
 export type NotificationBlock = 'baseline' | 'facility_suppressed' | 'person_protected' | 'minor';
 
@@ -58,18 +59,23 @@ export interface RecordedEvent {
 export class EventRecorder {
   constructor(
     private readonly status: PersonStatusService,
-    @Optional() @Inject(NOTIFICATION_PLANNER) private readonly planner?: NotificationPlanner,
+    private readonly planner: NotificationPlannerService,
+    private readonly retractions: RetractionsService,
   ) {}
 
   async record(db: Queryable, sourceId: string, events: NewEvent[]): Promise<RecordedEvent[]> {
     if (!events.length) return [];
-    const inserted: { id: string; source_event_id: string }[] = await db.query(
-      `INSERT INTO custody_event (source_id, source_event_id, body_hash, payload, type, occurred_at, person_id, facility_id,
+    const inserted: { id: string; source_event_id: string; pending_correction_id: string | null }[] = await db.query(
+      `INSERT INTO custody_event AS ins (source_id, source_event_id, body_hash, payload, type, occurred_at, person_id, facility_id,
                                   to_facility_id, scheduled_for, details, roster_snapshot_id, minor, notification_block)
        SELECT $1, * FROM unnest($2::text[], $3::bytea[], $4::jsonb[], $5::text[], $6::timestamptz[], $7::uuid[], $8::uuid[],
                                 $9::uuid[], $10::timestamptz[], $11::jsonb[], $12::uuid[], $13::boolean[], $14::text[])
        ON CONFLICT (source_id, source_event_id) DO NOTHING
-       RETURNING id, source_event_id`,
+       RETURNING ins.id, ins.source_event_id,
+                 -- A correction that came first, waiting for this event (looked for only when the source has one waiting).
+                 CASE WHEN ins.type <> 'CORRECTION' AND (SELECT EXISTS (SELECT 1 FROM custody_event w WHERE ${PENDING_CORRECTION}))
+                      THEN (SELECT w.id FROM custody_event w WHERE ${PENDING_CORRECTION} AND w.details ->> 'correctsSourceEventId' = ins.source_event_id
+                            ORDER BY w.received_at, w.id LIMIT 1) END AS pending_correction_id`,
       [
         sourceId,
         events.map((e) => e.sourceEventId),
@@ -100,16 +106,19 @@ export class EventRecorder {
       : new Map<string, ExistingEvent>();
 
     const accepted = events.filter((e) => idOf.has(e.sourceEventId));
+    const retractedOnArrival = await this.applyPendingCorrections(db, inserted);
     await this.status.apply(
       db,
-      accepted.filter((e) => e.type !== 'CORRECTION').map((e) => ({ ...e, eventId: idOf.get(e.sourceEventId)! })),
+      accepted
+        .filter((e) => e.type !== 'CORRECTION' && !retractedOnArrival.has(e.sourceEventId))
+        .map((e) => ({ ...e, eventId: idOf.get(e.sourceEventId)! })),
     );
     await this.applyCorrections(
       db,
       sourceId,
       accepted.filter((e) => e.type === 'CORRECTION').map((e) => ({ event: e, eventId: idOf.get(e.sourceEventId)! })),
     );
-    const planned = (await this.planner?.plan(db, [...idOf.values()])) ?? new Map<string, number>();
+    const planned = await this.planner.plan(db, [...idOf.values()]);
 
     return events.map((event) => {
       const eventId = idOf.get(event.sourceEventId);
@@ -125,7 +134,30 @@ export class EventRecorder {
     });
   }
 
-  /** A CORRECTION retracts an earlier event of the same source; the person's status is recomputed without it. */
+  /**
+   * Events whose CORRECTION came first are recorded retracted: they alert nobody (planning skips
+   * them) and move no status. Returns their sourceEventIds.
+   */
+  private async applyPendingCorrections(
+    db: Queryable,
+    inserted: { id: string; source_event_id: string; pending_correction_id: string | null }[],
+  ): Promise<Set<string>> {
+    const pending = inserted.filter((row) => row.pending_correction_id);
+    if (!pending.length) return new Set();
+    await db.query(
+      `WITH v AS (SELECT * FROM unnest($1::uuid[], $2::uuid[]) AS v(id, correction_id)), retracted AS (
+         UPDATE custody_event e SET retracted_by_event_id = v.correction_id FROM v WHERE e.id = v.id
+       )
+       UPDATE custody_event c SET corrects_event_id = v.id FROM v WHERE c.id = v.correction_id`,
+      [pending.map((row) => row.id), pending.map((row) => row.pending_correction_id)],
+    );
+    return new Set(pending.map((row) => row.source_event_id));
+  }
+
+  /**
+   * A CORRECTION retracts an event of the same source; the person's status is recomputed without
+   * it. One whose event Vigil does not have yet waits for it (see applyPendingCorrections).
+   */
   private async applyCorrections(db: Queryable, sourceId: string, corrections: { event: NewEvent; eventId: string }[]): Promise<void> {
     if (!corrections.length) return;
     const targetIds = corrections.map(({ event }) => String(event.details!.correctsSourceEventId));
@@ -136,29 +168,57 @@ export class EventRecorder {
     const bySourceEventId = new Map(targets.map((t) => [t.source_event_id, t]));
     const problems = corrections.flatMap(({ event }, index) => {
       const target = bySourceEventId.get(targetIds[index]);
-      if (!target) return [{ path: `${event.path}details.correctsSourceEventId`, message: 'names no event of this source' }];
-      if (target.type === 'CORRECTION')
+      if (target?.type === 'CORRECTION')
         return [{ path: `${event.path}details.correctsSourceEventId`, message: 'a correction cannot be corrected' }];
       return [];
     });
     if (problems.length)
-      throw new DomainError('invalid', 'CORRECTION_TARGET_UNKNOWN', 'A correction names an event Vigil does not have.', {
+      throw new DomainError('invalid', 'CORRECTION_TARGET_UNKNOWN', 'A correction names an event it cannot correct.', {
         errors: problems,
       });
 
+    const found = corrections.flatMap((correction, i) => {
+      const target = bySourceEventId.get(targetIds[i]);
+      return target ? [{ correction, target }] : [];
+    });
+    if (!found.length) return;
     await db.query(
       `UPDATE custody_event e SET corrects_event_id = v.target_id
        FROM unnest($1::uuid[], $2::uuid[]) AS v(id, target_id) WHERE e.id = v.id`,
-      [corrections.map((c) => c.eventId), corrections.map((_, i) => bySourceEventId.get(targetIds[i])!.id)],
+      [found.map((f) => f.correction.eventId), found.map((f) => f.target.id)],
     );
-    await db.query(
+    const retracted = await returning<{ id: string }>(
+      db,
       `UPDATE custody_event e SET retracted_by_event_id = v.correction_id
        FROM unnest($1::uuid[], $2::uuid[]) AS v(target_id, correction_id)
-       WHERE e.id = v.target_id AND e.retracted_by_event_id IS NULL`,
-      [corrections.map((_, i) => bySourceEventId.get(targetIds[i])!.id), corrections.map((c) => c.eventId)],
+       WHERE e.id = v.target_id AND e.retracted_by_event_id IS NULL
+       RETURNING e.id`,
+      [found.map((f) => f.target.id), found.map((f) => f.correction.eventId)],
     );
-    await this.status.recompute(db, [...new Set(targetIds.map((id) => bySourceEventId.get(id)!.person_id))]);
+    // Nothing more goes out about a retracted event; planning then corrects whoever was sent something.
+    await this.retractions.retract(
+      db,
+      retracted.map((row) => row.id),
+    );
+    await this.status.recompute(db, [...new Set(found.map((f) => f.target.person_id))]);
   }
+}
+
+/** A CORRECTION of this source ($1) still waiting for the event it names. */
+const PENDING_CORRECTION = `w.source_id = $1 AND w.type = 'CORRECTION' AND w.corrects_event_id IS NULL`;
+
+const CORRECTION_LOCK_NAMESPACE = 7318;
+
+/**
+ * The first statement of a source's ingestion transaction. A correction and the event it retracts
+ * may be recorded at once by two transactions, neither seeing the other's rows: the correction would
+ * wait for an event already recorded, and the event would alert. So a transaction holding a
+ * CORRECTION runs alone among its source's transactions (they hold this lock shared): it sees every
+ * event recorded before it, and every event recorded after sees it waiting.
+ */
+export async function lockSourceForCorrections(db: Queryable, sourceId: string, holdsCorrection: boolean): Promise<void> {
+  const lock = holdsCorrection ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared';
+  await db.query(`SELECT ${lock}(${CORRECTION_LOCK_NAMESPACE}, hashtext($1))`, [sourceId]);
 }
 
 interface ExistingEvent {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { PlanningModule } from '../notifications/planning.module.js';
 import { PeopleModule } from '../people/people.module.js';
 import { SourcesModule } from '../sources/sources.module.js';
 import { CustodyEventsController } from './custody-events.controller.js';
@@ -9,7 +10,7 @@ import { RosterService } from './roster.service.js';
 
 /** Custody events and roster snapshots in; persons, statuses and planned notifications out, in one transaction. */
 @Module({
-  imports: [SourcesModule, PeopleModule],
+  imports: [SourcesModule, PeopleModule, PlanningModule],
   providers: [CustodyEventsService, EventRecorder, RosterService],
   exports: [CustodyEventsService, RosterService],
 })

@@ -1,10 +1,14 @@
 import type { Queryable } from '../database/queryable.js';
 
-/** The channel on which workers hear that consent ended or a person became protected. */
+/** The channel on which workers hear that consent ended, a person became protected or an event was retracted. */
 export const REVOCATION_CHANNEL = 'vigil_revoked';
 
-/** Whose messages must stop: a registration, one contact, phone numbers (blind indexes, hex) for SMS, or a person. */
-export type Revocation = { registrationId: string } | { contactId: string } | { smsTo: string[] } | { personId: string };
+/**
+ * Whose messages must stop: a registration, one contact, phone numbers (blind indexes, hex) for
+ * SMS, a person, or the alerts about an event a CORRECTION retracted.
+ */
+export type Revocation =
+  { registrationId: string } | { contactId: string } | { smsTo: string[] } | { personId: string } | { eventId: string };
 
 /**
  * Tells every worker, when the caller's transaction commits, that messages for this scope must not

@@ -151,4 +151,34 @@ describe('consent ending while a batch is in hand', () => {
     await t.app.get(DispatcherService).drain();
     expect(twilio.messagesTo(stopped.sms)).toHaveLength(1);
   });
+
+  it('#11.2 a correction heard while the retracted event’s batch is in hand: what is still to go out of it is withdrawn', async () => {
+    const { victims } = await twoVictims('REV-CORRECTION');
+    const heardBefore = t.app.get(RevocationsService).heard;
+    const before = twilio.requests.length;
+    const wrong = event({ person: personWith('REV-CORRECTION'), type: 'RELEASED' });
+    const res = await postEvents(t, source, wrong);
+    expect(res.status).toBe(202);
+    const eventId = res.body.results[0].eventId as string;
+    const sending = t.app.get(DispatcherService).drain();
+    while (twilio.requests.length === before) await new Promise((resolve) => setTimeout(resolve, 10));
+    const first = twilio.requests[before].params.To;
+    const correction = await postEvents(
+      t,
+      source,
+      event({ person: personWith('REV-CORRECTION'), type: 'CORRECTION', details: { correctsSourceEventId: wrong.sourceEventId } }),
+    );
+    expect(correction.status).toBe(202);
+    await heard(heardBefore + 1);
+    await sending;
+
+    const other = victims.find((v) => v.sms !== first)!;
+    const alerts = (sms: string) => twilio.messagesTo(sms).filter((m) => !m.params.Body.includes('CORRECTION'));
+    expect(alerts(first)).toHaveLength(1);
+    expect(alerts(other.sms)).toHaveLength(0);
+    expect((await ledger(eventId)).get(other.registrationId)).toEqual({ status: 'suppressed', outcomes: ['withdrawn'] });
+    await t.app.get(DispatcherService).drain();
+    expect(twilio.messagesTo(first).map((m) => m.params.Body.includes('CORRECTION'))).toEqual([false, true]);
+    expect(alerts(other.sms)).toHaveLength(0);
+  });
 });

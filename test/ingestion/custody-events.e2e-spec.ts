@@ -104,7 +104,10 @@ describe('POST /v1/custody-events', () => {
     const webhookId = `msg_${randomUUID()}`;
     expect((await postEvents(t, source, signed, { sign: true, webhookId })).status).toBe(202);
     const good = Array.from({ length: 16 }, () => event());
-    const orphanCorrection = event({ type: 'CORRECTION', details: { correctsSourceEventId: `never-${randomUUID()}` } });
+    // A correction may wait for an event that has not come yet, but a correction is never corrected.
+    const earlier = event({ type: 'CORRECTION', details: { correctsSourceEventId: `not-yet-${randomUUID()}` } });
+    expect((await postEvents(t, source, earlier)).status).toBe(202);
+    const orphanCorrection = event({ type: 'CORRECTION', details: { correctsSourceEventId: earlier.sourceEventId } });
     const replay = event();
     const responses = await Promise.all([
       ...good.slice(0, 8).map((body) => postEvents(t, source, body)),

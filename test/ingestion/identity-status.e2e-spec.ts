@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSource, event, personWith, postEvents, type TestSource } from '../support/sources.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -116,9 +117,13 @@ describe('identity and custody status', () => {
     expect(rows[0].retracted_by_event_id).toBe(correction);
   });
 
-  it('a CORRECTION of an unknown event is refused whole', async () => {
+  it('#11.2 a CORRECTION of an event not received yet waits for it; a correction of a correction is refused whole', async () => {
+    const early = await postEvents(t, jail, {
+      events: [event(), event({ type: 'CORRECTION', details: { correctsSourceEventId: `not-yet-${randomUUID()}` } })],
+    });
+    expect(early.status).toBe(202);
     const res = await postEvents(t, jail, {
-      events: [event(), event({ type: 'CORRECTION', details: { correctsSourceEventId: 'never-sent' } })],
+      events: [event(), event({ type: 'CORRECTION', details: { correctsSourceEventId: early.body.results[1].sourceEventId } })],
     });
     expect(res.status).toBe(422);
     expect(res.body.errors[0].path).toBe('events[1].details.correctsSourceEventId');
@@ -130,8 +135,15 @@ describe('identity and custody status', () => {
       events: [first, event({ person: personWith('CORR-2'), type: 'CORRECTION', details: { correctsSourceEventId: first.sourceEventId } })],
     });
     expect(res.status).toBe(202);
+    // Another source's correction names an event of its own (one it has not sent): this one stands.
+    const retracted = async () =>
+      (await t.db.query(`SELECT retracted_by_event_id FROM custody_event WHERE id = $1`, [res.body.results[0].eventId])).rows[0]
+        .retracted_by_event_id;
+    const byJail = await retracted();
     const foreign = await postEvents(t, ice, event({ type: 'CORRECTION', details: { correctsSourceEventId: first.sourceEventId } }));
-    expect(foreign.status).toBe(422);
+    expect(foreign.status).toBe(202);
+    expect(await retracted()).toBe(byJail);
+    expect(byJail).toBe(res.body.results[1].eventId);
   });
 
   it('TRANSFERRED moves the person to the new facility', async () => {

@@ -2,23 +2,32 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Clock } from '../common/clock.js';
 import type { Queryable } from '../database/queryable.js';
-import type { NotificationPlanner } from '../ingestion/notification-planner.js';
 import { URGENT_EVENT_TYPES } from '../people/custody-status.js';
 import { DELIVERY_CHANNEL } from '../registrations/verification.service.js';
 
 /**
- * Matching and fan-out, inside the ingestion transaction: one notification per event ×
+ * The one call that ends every ingestion transaction: matching and fan-out for the events just
+ * recorded, inside the same transaction, so an acknowledged event always has its deliveries
+ * (invariant 1): one notification per event ×
  * registration that wants this type, one delivery per verified, not opted-out contact. Events
  * with a notification block (baseline, suppressed facility, protected person, minor) plan nothing;
- * a CORRECTION goes to everyone who was notified of the event it corrects. One statement.
+ * a CORRECTION goes to each contact that was sent something about the event it corrects (see
+ * RetractionsService for what it stops). One statement.
  */
+/**
+ * A delivery that was sent something: a provider accepted one of its attempts, or one is at the
+ * provider now (its outcome not yet recorded), which may yet be accepted.
+ */
+const SENT = `EXISTS (SELECT 1 FROM delivery_attempt a WHERE a.delivery_id = d.id AND (a.outcome = 'accepted' OR a.outcome IS NULL))`;
+
 @Injectable()
-export class NotificationPlannerService implements NotificationPlanner {
+export class NotificationPlannerService {
   constructor(
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** Returns, per event id, how many notifications were planned. */
   async plan(db: Queryable, eventIds: string[]): Promise<Map<string, number>> {
     if (!eventIds.length) return new Map();
     // The planner cannot see how many registrations an event fans out to (~500 estimated for a crowd
@@ -28,7 +37,8 @@ export class NotificationPlannerService implements NotificationPlanner {
     const rows: { event_id: string; notifications: number }[] = await db.query(
       `WITH ev AS (
          SELECT e.id, e.type, e.person_id, e.corrects_event_id FROM custody_event e
-         WHERE e.id = ANY($1::uuid[]) AND e.notification_block IS NULL
+         -- A retracted event (its CORRECTION came in the same transaction, or before) alerts nobody.
+         WHERE e.id = ANY($1::uuid[]) AND e.notification_block IS NULL AND e.retracted_by_event_id IS NULL
        ), targets AS (
          SELECT ev.id AS event_id, r.id AS registration_id, 'alert' AS kind, ev.type = ANY($3::text[]) AS urgent
          FROM ev JOIN registration r ON r.person_id = ev.person_id AND r.status = 'active'
@@ -38,7 +48,7 @@ export class NotificationPlannerService implements NotificationPlanner {
          SELECT ev.id, n.registration_id, 'correction', bool_or(n.urgent)
          FROM ev JOIN notification n ON n.event_id = ev.corrects_event_id
          JOIN registration r ON r.id = n.registration_id AND r.status = 'active'
-         WHERE ev.type = 'CORRECTION'
+         WHERE ev.type = 'CORRECTION' AND EXISTS (SELECT 1 FROM delivery d WHERE d.notification_id = n.id AND ${SENT})
          GROUP BY ev.id, n.registration_id
        ), run AS MATERIALIZED (
          -- Time-ordered ids in insertion order, so the rows append to the indexes instead of scattering
@@ -57,14 +67,25 @@ export class NotificationPlannerService implements NotificationPlanner {
                 CASE WHEN n.urgent AND n.kind = 'alert' AND c.channel = 'voice' THEN $2::timestamptz + make_interval(mins => $4) END
          FROM notified n JOIN contact c ON c.registration_id = n.registration_id CROSS JOIN run
          LEFT JOIN phone_opt_out o ON c.channel = 'sms' AND o.address_index = c.address_index
-         WHERE c.verified_at IS NOT NULL AND c.unsubscribed_at IS NULL AND o.address_index IS NULL
+         WHERE n.kind = 'alert' AND c.verified_at IS NOT NULL AND c.unsubscribed_at IS NULL AND o.address_index IS NULL
+       ), corrected AS (
+         -- A correction goes to each contact that was sent something about the retracted event.
+         INSERT INTO delivery (id, purpose, notification_id, contact_id, channel, due_at, created_at, updated_at)
+         SELECT time_ordered_uuid(), 'alert', n.id, c.id, c.channel, $2, $2, $2
+         FROM notified n JOIN ev ON ev.id = n.event_id JOIN contact c ON c.registration_id = n.registration_id
+         LEFT JOIN phone_opt_out o ON c.channel = 'sms' AND o.address_index = c.address_index
+         -- Gated once on the batch holding a correction: planning a crowd's alert never scans its notifications again.
+         WHERE EXISTS (SELECT 1 FROM ev WHERE ev.type = 'CORRECTION')
+           AND n.kind = 'correction' AND c.verified_at IS NOT NULL AND c.unsubscribed_at IS NULL AND o.address_index IS NULL
+           AND EXISTS (SELECT 1 FROM notification r JOIN delivery d ON d.notification_id = r.id
+                       WHERE r.event_id = ev.corrects_event_id AND r.registration_id = n.registration_id AND d.contact_id = c.id AND ${SENT})
        ), watched AS (
          -- Urgent alerts not confirmed or delivered in time escalate to staff: one watch per event.
          INSERT INTO escalation_watch (event_id, planned_at)
          SELECT DISTINCT event_id, $2::timestamptz FROM notified WHERE urgent
          ON CONFLICT (event_id) DO NOTHING
        )
-       -- A data-modifying WITH runs to completion even when nothing reads it (planned, watched). The
+       -- A data-modifying WITH runs to completion even when nothing reads it (planned, corrected, watched). The
        -- workers are woken (at commit) once, and only when something was planned.
        SELECT event_id, count(*)::int AS notifications, (SELECT 1 FROM pg_notify($5, 'due')) AS announced
        FROM notified GROUP BY event_id`,

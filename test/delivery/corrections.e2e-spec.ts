@@ -1,0 +1,299 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
+import { StaffAlertsService } from '../../src/delivery/staff-alerts.service.js';
+import { custodyEventSchema } from '../../src/ingestion/custody-event.schema.js';
+import { CustodyEventsService } from '../../src/ingestion/custody-events.service.js';
+import type { AuthenticatedSource } from '../../src/sources/sources.service.js';
+import { FakeTwilio } from '../support/fake-twilio.js';
+import { ManualClock } from '../support/manual-clock.js';
+import { bookPerson } from '../support/registrations.js';
+import { SmtpSink } from '../support/smtp-sink.js';
+import { createSource, event, personWith, postEvents, type TestSource } from '../support/sources.js';
+import { startTestApp, type TestApp } from '../support/test-app.js';
+
+const NOON = new Date('2026-11-26T18:00:00Z');
+
+/**
+ * A CORRECTION retracts an event: nothing more goes out about it, its waiting deliveries end
+ * suppressed, its repeating calls and its escalation stop, and a correction goes to each contact
+ * that was actually sent something about it (and so to nobody when nothing was).
+ */
+describe('#11.2 corrections', () => {
+  let t: TestApp;
+  let smtp: SmtpSink;
+  let twilio: FakeTwilio;
+  let source: TestSource;
+  let specialist: string;
+  let specialistEmail: string;
+  const clock = new ManualClock(NOON);
+  let phone = 7135551300;
+
+  beforeAll(async () => {
+    smtp = new SmtpSink();
+    twilio = new FakeTwilio();
+    await Promise.all([smtp.start(), twilio.start()]);
+    t = await startTestApp({
+      clock,
+      env: {
+        PUBLIC_RATE_LIMIT_PER_MINUTE: '10000',
+        SMTP_URL: smtp.url,
+        EMAIL_FROM: 'Vigil <alerts@vigil.test>',
+        TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
+        TWILIO_AUTH_TOKEN: 'test-token',
+        TWILIO_FROM_NUMBER: '+15005550006',
+        TWILIO_API_BASE_URL: twilio.baseUrl,
+        PUBLIC_BASE_URL: 'https://vigil.test',
+      },
+    });
+    source = await createSource(t);
+    specialistEmail = 'specialist.corrections@test.vigil';
+    specialist = await t.staffToken('specialist', specialistEmail);
+  });
+  afterAll(async () => {
+    await t.close();
+    await Promise.all([smtp.stop(), twilio.stop()]);
+  });
+
+  const drain = () => t.app.get(DispatcherService).drain();
+
+  /** A registration (enrolled by the specialist, contacts attested) with an email, an SMS and a voice contact. */
+  async function enrol(personId: string, label: string, extra: Record<string, unknown> = {}) {
+    const contacts = { email: `${label.toLowerCase()}@example.org`, sms: `+1${++phone}`, voice: `+1${++phone}` };
+    const res = await t
+      .http()
+      .post('/v1/enrollments')
+      .set('Authorization', `Bearer ${specialist}`)
+      .send({
+        personId,
+        language: 'en',
+        pin: '2468',
+        contacts: [
+          { channel: 'email', address: contacts.email },
+          { channel: 'sms', address: contacts.sms },
+          { channel: 'voice', address: contacts.voice },
+        ],
+        ...extra,
+      });
+    expect(res.status).toBe(201);
+    return { registrationId: res.body.registrationId as string, contacts };
+  }
+
+  /** Everything the providers were handed for these contacts: emails, texts and calls. */
+  const received = (contacts: { email: string; sms: string; voice: string }) => ({
+    email: smtp.to(contacts.email).length,
+    sms: twilio.messagesTo(contacts.sms).length,
+    voice: twilio.callsTo(contacts.voice).length,
+  });
+
+  /** Per registration and channel, the status of each delivery about this event. */
+  async function deliveries(eventId: string): Promise<Record<string, string>> {
+    const { rows } = await t.db.query(
+      `SELECT n.registration_id, d.channel, d.status FROM delivery d JOIN notification n ON n.id = d.notification_id WHERE n.event_id = $1`,
+      [eventId],
+    );
+    return Object.fromEntries(rows.map((r) => [`${r.registration_id}:${r.channel}`, r.status]));
+  }
+
+  const correctionOf = (identifier: string, target: Record<string, unknown>) =>
+    event({ person: personWith(identifier), type: 'CORRECTION', details: { correctsSourceEventId: target.sourceEventId } });
+
+  it('#11.2 correction in the same batch as its event: neither the false alert nor a correction reaches anyone', async () => {
+    clock.set(NOON);
+    const personId = await bookPerson(t, source, 'CORR-BATCH');
+    const victim = await enrol(personId, 'corr-batch');
+    const wrong = event({ person: personWith('CORR-BATCH'), type: 'RELEASED' });
+    const res = await postEvents(t, source, { events: [wrong, correctionOf('CORR-BATCH', wrong)] });
+    expect(res.status).toBe(202);
+    expect(res.body.results.map((r: { notificationsPlanned: number }) => r.notificationsPlanned)).toEqual([0, 0]);
+    await drain();
+    expect(received(victim.contacts)).toEqual({ email: 0, sms: 0, voice: 0 });
+
+    clock.advance(31 * 60_000);
+    await t.app.get(StaffAlertsService).escalate();
+    await drain();
+    expect(smtp.to(specialistEmail).filter((m) => m.text?.includes(victim.registrationId))).toHaveLength(0);
+    const { rows } = await t.db.query(`SELECT custody_status FROM person WHERE id = $1`, [personId]);
+    expect(rows[0].custody_status).toBe('IN_CUSTODY');
+    clock.set(NOON);
+  });
+
+  it('#11.2 correction in grouped requests (one transaction with its event): nobody is alerted or corrected', async () => {
+    clock.set(NOON);
+    const personId = await bookPerson(t, source, 'CORR-GROUP');
+    const victim = await enrol(personId, 'corr-group');
+    const authenticated: AuthenticatedSource = {
+      id: source.sourceId,
+      name: 'test',
+      facilityCodes: null,
+      signingRequired: false,
+      signingSecret: source.signingSecret,
+    };
+    const ingest = (raw: Record<string, unknown>) =>
+      t.app.get(CustodyEventsService).ingest({ source: authenticated }, [{ dto: custodyEventSchema.parse(raw), raw, path: '' }]);
+    const wrong = event({ person: personWith('CORR-GROUP'), type: 'ESCAPED' });
+    // Two transactions of this source are running, so the next two requests wait and commit together.
+    const results = await Promise.all([ingest(event()), ingest(event()), ingest(wrong), ingest(correctionOf('CORR-GROUP', wrong))]);
+    expect(results.map(([r]) => r.status)).toEqual(['accepted', 'accepted', 'accepted', 'accepted']);
+    expect(results.slice(2).map(([r]) => r.notificationsPlanned)).toEqual([0, 0]);
+    await drain();
+    expect(received(victim.contacts)).toEqual({ email: 0, sms: 0, voice: 0 });
+  });
+
+  it('#11.2 correction that arrives later: held and retrying deliveries end suppressed; the correction goes only to contacts that were sent the alert', async () => {
+    clock.set(NOON);
+    const personId = await bookPerson(t, source, 'CORR-LATER');
+    const awake = await enrol(personId, 'corr-later-awake');
+    // 11:00-13:00 in Chicago: it is noon there, so this registrant's non-urgent alerts are held.
+    const asleep = await enrol(personId, 'corr-later-asleep', {
+      quietHours: { start: '11:00', end: '13:00', timeZone: 'America/Chicago' },
+    });
+    const wrong = event({
+      person: personWith('CORR-LATER'),
+      type: 'TRANSFERRED',
+      toFacility: { code: 'STATE-PEN', name: 'State Penitentiary' },
+    });
+    const res = await postEvents(t, source, wrong);
+    expect(res.body.results[0].notificationsPlanned).toBe(2);
+    const eventId = res.body.results[0].eventId as string;
+    twilio.failNext('message', 503, 20003, 1);
+    await drain();
+    const key = (victim: { registrationId: string }, channel: string) => `${victim.registrationId}:${channel}`;
+    expect(await deliveries(eventId)).toEqual({
+      [key(awake, 'email')]: 'sent',
+      [key(awake, 'sms')]: 'pending',
+      [key(awake, 'voice')]: 'sent',
+      [key(asleep, 'email')]: 'held',
+      [key(asleep, 'sms')]: 'held',
+      [key(asleep, 'voice')]: 'held',
+    });
+    const awakeBefore = received(awake.contacts);
+
+    const correction = await postEvents(t, source, correctionOf('CORR-LATER', wrong));
+    expect(correction.status).toBe(202);
+    expect(correction.body.results[0].notificationsPlanned).toBe(1);
+    expect(await deliveries(eventId)).toEqual({
+      [key(awake, 'email')]: 'sent',
+      [key(awake, 'sms')]: 'suppressed',
+      [key(awake, 'voice')]: 'sent',
+      [key(asleep, 'email')]: 'suppressed',
+      [key(asleep, 'sms')]: 'suppressed',
+      [key(asleep, 'voice')]: 'suppressed',
+    });
+    expect(await deliveries(correction.body.results[0].eventId)).toEqual({
+      [key(awake, 'email')]: 'pending',
+      [key(awake, 'voice')]: 'pending',
+    });
+    await drain();
+    expect(received(awake.contacts)).toEqual({ email: awakeBefore.email + 1, sms: awakeBefore.sms, voice: awakeBefore.voice + 1 });
+    expect(smtp.to(awake.contacts.email).at(-1)?.text).toContain('CORRECTION');
+
+    // Quiet hours over, retries due: nothing more goes out about the retracted event.
+    clock.set(new Date('2026-11-26T20:00:00Z'));
+    await drain();
+    expect(received(awake.contacts)).toEqual({ email: awakeBefore.email + 1, sms: awakeBefore.sms, voice: awakeBefore.voice + 1 });
+    expect(received(asleep.contacts)).toEqual({ email: 0, sms: 0, voice: 0 });
+    clock.set(NOON);
+  });
+
+  it('#11.2 correction of a voice alert mid-repeat: the repeat calls stop and the alert does not escalate', async () => {
+    clock.set(NOON);
+    const personId = await bookPerson(t, source, 'CORR-VOICE');
+    const victim = await enrol(personId, 'corr-voice');
+    const wrong = event({ person: personWith('CORR-VOICE'), type: 'RELEASED' });
+    const res = await postEvents(t, source, wrong);
+    const eventId = res.body.results[0].eventId as string;
+    await drain();
+    expect(received(victim.contacts)).toEqual({ email: 1, sms: 1, voice: 1 });
+    clock.advance(31 * 60_000);
+    await drain();
+    expect(twilio.callsTo(victim.contacts.voice)).toHaveLength(2);
+
+    clock.advance(10 * 60_000);
+    const correction = await postEvents(t, source, correctionOf('CORR-VOICE', wrong));
+    expect(correction.body.results[0].notificationsPlanned).toBe(1);
+    await drain();
+    // The correction, once on each channel, and no further alert call.
+    expect(received(victim.contacts)).toEqual({ email: 2, sms: 2, voice: 3 });
+    const { rows } = await t.db.query(
+      `SELECT d.repeat_until FROM delivery d JOIN notification n ON n.id = d.notification_id WHERE n.event_id = $1 AND d.channel = 'voice'`,
+      [eventId],
+    );
+    expect(rows[0].repeat_until).toBeNull();
+    clock.advance(31 * 60_000);
+    await drain();
+    clock.advance(2 * 3_600_000);
+    await drain();
+    expect(received(victim.contacts)).toEqual({ email: 2, sms: 2, voice: 3 });
+
+    await t.app.get(StaffAlertsService).escalate();
+    await drain();
+    const escalated = await t.db.query(`SELECT id, escalated_at FROM notification WHERE event_id = $1`, [eventId]);
+    expect(escalated.rows).toEqual([{ id: expect.any(String), escalated_at: null }]);
+    // (The correction itself is urgent, and escalates like any urgent alert nobody received.)
+    expect(smtp.to(specialistEmail).filter((m) => m.text?.includes(escalated.rows[0].id))).toHaveLength(0);
+    clock.set(NOON);
+  });
+
+  it('#11.2 correction that arrives before its event (separate requests): the event, when it comes, alerts nobody and moves no status', async () => {
+    clock.set(NOON);
+    const personId = await bookPerson(t, source, 'CORR-EARLY');
+    const victim = await enrol(personId, 'corr-early');
+    const wrong = event({ person: personWith('CORR-EARLY'), type: 'RELEASED' });
+    const correction = await postEvents(t, source, correctionOf('CORR-EARLY', wrong));
+    expect(correction.status).toBe(202);
+    expect(correction.body.results[0]).toMatchObject({ status: 'accepted', notificationsPlanned: 0 });
+    const late = await postEvents(t, source, wrong);
+    expect(late.status).toBe(202);
+    expect(late.body.results[0]).toMatchObject({ status: 'accepted', notificationsPlanned: 0 });
+    await drain();
+    expect(received(victim.contacts)).toEqual({ email: 0, sms: 0, voice: 0 });
+    const { rows } = await t.db.query(
+      `SELECT e.retracted_by_event_id, c.corrects_event_id, p.custody_status
+       FROM custody_event e JOIN custody_event c ON c.id = $2 JOIN person p ON p.id = e.person_id WHERE e.id = $1`,
+      [late.body.results[0].eventId, correction.body.results[0].eventId],
+    );
+    expect(rows[0]).toEqual({
+      retracted_by_event_id: correction.body.results[0].eventId,
+      corrects_event_id: late.body.results[0].eventId,
+      custody_status: 'IN_CUSTODY',
+    });
+    // A replay of the event is still a duplicate, and still alerts nobody.
+    expect((await postEvents(t, source, wrong)).body.results[0].status).toBe('duplicate');
+  });
+
+  it('#11.2 an event and its correction sent at once in separate requests: in either order nobody is alerted', async () => {
+    clock.set(NOON);
+    const personId = await bookPerson(t, source, 'CORR-RACE');
+    const victim = await enrol(personId, 'corr-race');
+    for (let round = 0; round < 5; round++) {
+      const wrong = event({ person: personWith('CORR-RACE'), type: 'ESCAPED' });
+      const [correction, alert] = await Promise.all([
+        postEvents(t, source, correctionOf('CORR-RACE', wrong)),
+        postEvents(t, source, wrong),
+      ]);
+      expect([correction.status, alert.status]).toEqual([202, 202]);
+    }
+    await drain();
+    expect(received(victim.contacts)).toEqual({ email: 0, sms: 0, voice: 0 });
+  });
+
+  it('#11.2 correction after the alert escalated: the escalation not yet sent to staff is not sent', async () => {
+    clock.set(NOON);
+    const personId = await bookPerson(t, source, 'CORR-ESCALATED');
+    const victim = await enrol(personId, 'corr-escalated');
+    const wrong = event({ person: personWith('CORR-ESCALATED'), type: 'RELEASED' });
+    const eventId = (await postEvents(t, source, wrong)).body.results[0].eventId as string;
+    await drain();
+    clock.advance(31 * 60_000);
+    expect(await t.app.get(StaffAlertsService).escalate()).toBeGreaterThanOrEqual(1);
+    const { rows } = await t.db.query(`SELECT id FROM notification WHERE event_id = $1`, [eventId]);
+    const mentions = () => smtp.to(specialistEmail).filter((m) => m.text?.includes(rows[0].id)).length;
+    expect(mentions()).toBe(0);
+
+    expect((await postEvents(t, source, correctionOf('CORR-ESCALATED', wrong))).status).toBe(202);
+    await drain();
+    expect(mentions()).toBe(0);
+    expect(smtp.to(victim.contacts.email).at(-1)?.text).toContain('CORRECTION');
+    clock.set(NOON);
+  });
+});
