@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { every, stopEvery } from '../common/intervals.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { DeliveryRepository } from '../database/delivery.repository.js';
 import { returning } from '../database/queryable.js';
 import { backoffSeconds, classifyError } from './retry-policy.js';
 
@@ -12,9 +13,6 @@ import { backoffSeconds, classifyError } from './retry-policy.js';
 export type ProviderReport =
   | { kind: 'message'; status: string; errorCode?: string }
   | { kind: 'call'; status: string; /** a person picked up and the call lasted */ answered: boolean };
-
-/** Forward-only order of delivery statuses; an undelivered report applies only before `delivered`. */
-const FORWARD = ['pending', 'held', 'sending', 'sent', 'delivered', 'confirmed'];
 
 const MESSAGE_STATUS: Record<string, 'sent' | 'delivered' | 'failed'> = {
   queued: 'sent',
@@ -25,6 +23,7 @@ const MESSAGE_STATUS: Record<string, 'sent' | 'delivered' | 'failed'> = {
   undelivered: 'failed',
   failed: 'failed',
 };
+const REPORT_ORDER = ['sent', 'delivered', 'failed'];
 const CALL_FAILED = new Set(['busy', 'no-answer', 'failed', 'canceled']);
 
 // A report for a message Vigil never recorded (its worker died mid-batch) is of no use after this.
@@ -45,6 +44,7 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly clock: Clock,
+    private readonly deliveries: DeliveryRepository,
     private readonly scheduler: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -105,7 +105,8 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
        RETURNING r.delivery_id, r.provider_message_id, r.kind, r.status, r.error_code, r.answered`,
       [deliveryIds],
     );
-    const rank = (row: (typeof rows)[number]) => (row.kind === 'message' ? FORWARD.indexOf(MESSAGE_STATUS[row.status]) : 0);
+    // Oldest news first: a message's reports in the order the statuses are reached.
+    const rank = (row: (typeof rows)[number]) => (row.kind === 'message' ? REPORT_ORDER.indexOf(MESSAGE_STATUS[row.status]) : 0);
     for (const row of rows.sort((a, b) => rank(a) - rank(b))) {
       const report: ProviderReport =
         row.kind === 'message'
@@ -117,41 +118,21 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
 
   /** Applies a report to delivery `id`; false when `sid` is not (yet) the message on record there. */
   private async apply(id: string, sid: string, report: ProviderReport): Promise<boolean> {
+    const now = this.clock.now();
     if (report.kind === 'message') {
       const next = MESSAGE_STATUS[report.status];
       if (!next) return true;
-      return next === 'failed' ? this.undelivered(id, sid, report.errorCode) : this.advance(id, sid, next);
+      // "sent" is no news: the worker recorded the provider's acceptance itself.
+      if (next === 'sent') return this.deliveries.hasMessage(id, sid);
+      return next === 'failed' ? this.undelivered(id, sid, report.errorCode) : this.deliveries.markDelivered(id, sid, now);
     }
     if (report.status === 'completed' && report.answered) {
       // Answered but the PIN was not entered: an urgent call comes again, less often.
-      const later = new Date(this.clock.now().getTime() + this.config.voice.repeatAnsweredMinutes * 60_000);
-      return this.advance(id, sid, 'delivered', later);
+      const later = new Date(now.getTime() + this.config.voice.repeatAnsweredMinutes * 60_000);
+      return this.deliveries.markDelivered(id, sid, now, later);
     }
     if (!CALL_FAILED.has(report.status)) return true;
-    // An unanswered urgent call is simply called again on schedule; an ordinary one fails.
-    const matched = await returning<{ id: string }>(
-      this.db,
-      `UPDATE delivery SET status = CASE WHEN repeat_until IS NULL AND status = 'sent' THEN 'failed' ELSE status END,
-              last_error = CASE WHEN repeat_until IS NULL AND status = 'sent' THEN $3 ELSE last_error END, updated_at = $4
-       WHERE id = $1 AND provider_message_id = $2 RETURNING id`,
-      [id, sid, `call_${report.status}`, this.clock.now()],
-    );
-    return matched.length > 0;
-  }
-
-  /**
-   * Moves a delivery forward to `next` if its current message is `sid`; false if no such message is
-   * on record. With `repeatAfter`, a repeating urgent call's next call is no earlier than that.
-   */
-  private async advance(id: string, sid: string, next: 'sent' | 'delivered', repeatAfter?: Date): Promise<boolean> {
-    const matched = await returning<{ id: string }>(
-      this.db,
-      `UPDATE delivery SET status = CASE WHEN status = ANY($5::text[]) THEN $3 ELSE status END, updated_at = $4,
-              due_at = CASE WHEN $6::timestamptz IS NOT NULL AND repeat_until IS NOT NULL THEN greatest(due_at, $6) ELSE due_at END
-       WHERE id = $1 AND provider_message_id = $2 RETURNING id`,
-      [id, sid, next, this.clock.now(), FORWARD.slice(0, FORWARD.indexOf(next)), repeatAfter ?? null],
-    );
-    return matched.length > 0;
+    return this.deliveries.markCallFailed(id, sid, `call_${report.status}`, now);
   }
 
   /**
@@ -160,30 +141,21 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
    * send; a permanent one fails it, and running out of attempts makes it dead for an admin to see.
    */
   private async undelivered(id: string, sid: string, errorCode: string | undefined): Promise<boolean> {
-    const rows: { attempts: number; channel: 'email' | 'sms' | 'voice'; status: string }[] = await this.db.query(
-      `SELECT attempts, channel, status FROM delivery WHERE id = $1 AND provider_message_id = $2`,
-      [id, sid],
-    );
-    if (!rows.length) return false;
-    const { attempts, channel, status: current } = rows[0];
-    // Only the latest finished send can be undelivered: while a retry is being sent, the id on record
-    // is the previous try's, and news of it changes nothing.
-    if (current !== 'sent') return true;
+    const candidate = await this.deliveries.undeliveredCandidate(id, sid);
+    if (!candidate) return false;
+    if (!candidate.reportable) return true;
+    const { attempts, channel } = candidate;
     const failure = classifyError({ code: Number(errorCode) || undefined });
     const policy = this.config.retry.byChannel[channel];
     const now = this.clock.now();
     const [status, dueAt] =
       failure.outcome === 'permanent_error'
-        ? ['failed', null]
+        ? (['failed', null] as const)
         : attempts >= policy.maxAttempts
-          ? ['dead', null]
-          : ['pending', new Date(now.getTime() + backoffSeconds(Math.max(attempts - 1, 0), policy) * 1000)];
-    // Guarded by the attempts read above: a concurrent report or a new attempt leaves this one without effect.
-    await this.db.query(
-      `UPDATE delivery SET status = $3, due_at = coalesce($4, due_at), last_error = $5, updated_at = $6
-       WHERE id = $1 AND provider_message_id = $2 AND status = 'sent' AND attempts = $7`,
-      [id, sid, status, dueAt, errorCode ? `twilio_${errorCode}` : failure.errorCode, now, attempts],
-    );
+          ? (['dead', null] as const)
+          : (['pending', new Date(now.getTime() + backoffSeconds(Math.max(attempts - 1, 0), policy) * 1000)] as const);
+    const error = errorCode ? `twilio_${errorCode}` : failure.errorCode;
+    await this.deliveries.markUndelivered(id, sid, { status, dueAt, error, attempts }, now);
     return true;
   }
 }

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { DeliveryRepositoryModule } from '../database/delivery-repository.module.js';
 import { NOTIFICATION_PLANNER } from '../ingestion/notification-planner.js';
 import { RegistrationAccessGuard } from '../registrations/registration-access.guard.js';
 import { RegistrationsModule } from '../registrations/registrations.module.js';
@@ -18,7 +19,7 @@ import { SourcesModule } from '../sources/sources.module.js';
 /** Planning (the ingestion hook), the dispatcher, providers and the ledger. */
 @Global()
 @Module({
-  imports: [RegistrationsModule, SourcesModule],
+  imports: [DeliveryRepositoryModule, RegistrationsModule, SourcesModule],
   providers: [
     StaffAlertsService,
     NotificationPlannerService,
@@ -31,6 +32,7 @@ import { SourcesModule } from '../sources/sources.module.js';
     RevocationsService,
   ],
   exports: [
+    DeliveryRepositoryModule,
     NOTIFICATION_PLANNER,
     DispatcherService,
     RevocationsService,

@@ -4,7 +4,7 @@ import { Clock } from '../common/clock.js';
 import type { Queryable } from '../database/queryable.js';
 import type { NotificationPlanner } from '../ingestion/notification-planner.js';
 import { URGENT_EVENT_TYPES } from '../people/custody-status.js';
-import { DELIVERY_CHANNEL } from '../registrations/verification.service.js';
+import { DELIVERY_CHANNEL } from '../database/delivery.repository.js';
 
 /**
  * Matching and fan-out, inside the ingestion transaction: one notification per event ×

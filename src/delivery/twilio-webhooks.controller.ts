@@ -9,6 +9,7 @@ import { verifySecret } from '../common/crypto/password-hasher.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import { assertSignedByTwilio } from '../common/twilio-signature.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { DeliveryRepository } from '../database/delivery.repository.js';
 import { DeliveryContextService, mayNotSend } from './delivery-context.service.js';
 import { DeliveryReportsService } from './delivery-reports.service.js';
 import { phrases, VOICE_LANGUAGE } from './templates.js';
@@ -26,6 +27,7 @@ export class TwilioWebhooksController {
     @InjectDataSource() private readonly db: DataSource,
     private readonly contexts: DeliveryContextService,
     private readonly reports: DeliveryReportsService,
+    private readonly deliveries: DeliveryRepository,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -98,21 +100,11 @@ export class TwilioWebhooksController {
   private async confirm(id: string, purpose: string, contactId: string | null): Promise<void> {
     const now = this.clock.now();
     await this.db.transaction(async (tx) => {
-      await tx.query(
-        `UPDATE delivery SET status = 'confirmed', repeat_until = NULL, updated_at = $2 WHERE id = $1 AND status <> 'confirmed'`,
-        [id, now],
-      );
+      await this.deliveries.confirm(tx, id, purpose, now);
       if (purpose === 'verification' && contactId) {
         await tx.query(
           `UPDATE contact SET verified_at = coalesce(verified_at, $2), verified_by = coalesce(verified_by, 'call') WHERE id = $1`,
           [contactId, now],
-        );
-      }
-      if (purpose === 'alert') {
-        // One confirmation answers for the notification: stop calling its other phone lines too.
-        await tx.query(
-          `UPDATE delivery SET repeat_until = NULL WHERE notification_id = (SELECT notification_id FROM delivery WHERE id = $1) AND id <> $1`,
-          [id],
         );
       }
     });

@@ -5,6 +5,7 @@ import { Clock } from '../common/clock.js';
 import { FieldCipher } from '../common/crypto/field-cipher.js';
 import { indexInput, normalizeAddress } from './contact-address.js';
 import { suppressWaitingDeliveries } from './waiting-deliveries.js';
+import { DeliveryRepository } from '../database/delivery.repository.js';
 
 export const STOP_WORDS = ['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT'];
 export const START_WORDS = ['START', 'UNSTOP', 'YES'];
@@ -33,6 +34,7 @@ export class OptOutService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly clock: Clock,
     private readonly cipher: FieldCipher,
+    private readonly deliveries: DeliveryRepository,
   ) {}
 
   /** Found by blind index (under every key during a rotation), never by decrypting rows. */
@@ -48,7 +50,7 @@ export class OptOutService {
           `INSERT INTO phone_opt_out (address_index, opted_out_at) SELECT unnest($1::bytea[]), $2 ON CONFLICT (address_index) DO NOTHING`,
           [indexes, now],
         );
-        await suppressWaitingDeliveries(tx, { smsTo: indexes }, now);
+        await suppressWaitingDeliveries(this.deliveries, tx, { smsTo: indexes }, now);
       } else {
         await tx.query(`DELETE FROM phone_opt_out WHERE address_index = ANY($1::bytea[])`, [indexes]);
       }
@@ -67,7 +69,7 @@ export class OptOutService {
     const now = this.clock.now();
     await this.db.transaction(async (tx) => {
       await tx.query(`UPDATE contact SET unsubscribed_at = coalesce(unsubscribed_at, $2) WHERE id = $1`, [contactId, now]);
-      await suppressWaitingDeliveries(tx, { contactId }, now);
+      await suppressWaitingDeliveries(this.deliveries, tx, { contactId }, now);
     });
     return true;
   }

@@ -21,6 +21,7 @@ import type {
 } from './registration.dto.js';
 import { VerificationService } from './verification.service.js';
 import { suppressWaitingDeliveries } from './waiting-deliveries.js';
+import { DeliveryRepository } from '../database/delivery.repository.js';
 
 /** Who is asking: the victim holding the manage token, or a staff member (audited). */
 export type RegistrationAccess = { kind: 'token' } | { kind: 'staff'; staff: StaffPrincipal; clientAddress?: string };
@@ -49,6 +50,7 @@ export class RegistrationsService {
     private readonly cipher: FieldCipher,
     private readonly verification: VerificationService,
     private readonly audit: AuditService,
+    private readonly deliveries: DeliveryRepository,
   ) {}
 
   /**
@@ -162,7 +164,7 @@ export class RegistrationsService {
         id,
         now,
       ]);
-      await suppressWaitingDeliveries(tx, { registrationId: id }, now);
+      await suppressWaitingDeliveries(this.deliveries, tx, { registrationId: id }, now);
       await this.auditStaff(access, 'registration.stop', id, tx);
     });
   }

@@ -5,15 +5,13 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { FieldCipher } from '../common/crypto/field-cipher.js';
 import { DomainError } from '../common/problem/domain-error.js';
+import { DeliveryRepository } from '../database/delivery.repository.js';
 import { type Queryable, returning } from '../database/queryable.js';
 import type { Channel } from './contact-address.js';
 
 export const CODE_TTL_MS = 30 * 60_000;
 export const MAX_CODE_ATTEMPTS = 5;
 export const RESEND_COOLDOWN_MS = 60_000;
-
-/** Wakes the dispatcher when a transaction that queued deliveries commits. */
-export const DELIVERY_CHANNEL = 'vigil_delivery';
 
 /**
  * Contacts prove they are reachable before they get anything else: a 6-digit code over the
@@ -27,6 +25,7 @@ export class VerificationService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly clock: Clock,
     private readonly cipher: FieldCipher,
+    private readonly deliveries: DeliveryRepository,
   ) {}
 
   /** Issues a code (or a call) and queues its message, inside the caller's transaction. */
@@ -34,7 +33,7 @@ export class VerificationService {
     const now = this.clock.now();
     if (channel === 'voice') {
       await db.query(`UPDATE contact SET code_sent_at = $2 WHERE id = $1`, [contactId, now]);
-      await this.enqueue(db, contactId, channel, null);
+      await this.deliveries.enqueueVerification(db, contactId, channel, null, now);
       return;
     }
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
@@ -42,7 +41,7 @@ export class VerificationService {
       `UPDATE contact SET code_hash = $2, code_expires_at = $3, code_attempts = 0, locked_at = NULL, code_sent_at = $4 WHERE id = $1`,
       [contactId, this.codeHash(contactId, code), new Date(now.getTime() + CODE_TTL_MS), now],
     );
-    await this.enqueue(db, contactId, channel, this.cipher.encrypt(code));
+    await this.deliveries.enqueueVerification(db, contactId, channel, this.cipher.encrypt(code), now);
   }
 
   async verify(registrationId: string, contactId: string, code: string): Promise<{ contactId: string; verified: true }> {
@@ -125,15 +124,5 @@ export class VerificationService {
 
   private codeHash(contactId: string, code: string): Buffer {
     return Buffer.from(this.cipher.mac('verification-code', `${contactId}:${code}`), 'base64url');
-  }
-
-  private async enqueue(db: Queryable, contactId: string, channel: Channel, secret: string | null): Promise<void> {
-    await db.query(`INSERT INTO delivery (purpose, contact_id, channel, secret, due_at) VALUES ('verification', $1, $2, $3, $4)`, [
-      contactId,
-      channel,
-      secret,
-      this.clock.now(),
-    ]);
-    await db.query(`SELECT pg_notify($1, 'due')`, [DELIVERY_CHANNEL]);
   }
 }
