@@ -122,12 +122,16 @@ describe('concurrent resends and lost leases', () => {
 
     // Attempts cannot be written while the test holds this lock: worker A stops between loading its batch and its ledger rows.
     const holder = await a.db.connect();
-    let sendingA: Promise<number>;
+    let sendingA: Promise<void>;
     let sendingB: Promise<void>;
     try {
       await holder.query('BEGIN');
       await holder.query('LOCK TABLE delivery_attempt IN SHARE MODE');
-      sendingA = a.app.get(DispatcherService).drain();
+      // One batch, sent once (a drain would claim again and mask what the batch itself did).
+      const dispatcherA = a.app.get(DispatcherService);
+      const batch = await dispatcherA.claim(256);
+      expect(batch.ids).toHaveLength(6);
+      sendingA = dispatcherA.send(batch);
       await blockedSessions(a.db, 1, 'INSERT INTO delivery_attempt');
       // A's leases run out while it is stalled; worker B claims two of its six and also stalls on the lock.
       clock.advance(61_000);
