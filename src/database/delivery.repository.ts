@@ -283,9 +283,9 @@ export class DeliveryRepository {
    * if `sid` is not the message on record there. With `repeatAfter`, a repeating urgent call's next
    * call is no earlier than that.
    */
-  async markDelivered(id: string, sid: string, at: Date, repeatAfter?: Date): Promise<boolean> {
+  async markDelivered(db: Queryable, id: string, sid: string, at: Date, repeatAfter?: Date): Promise<boolean> {
     const matched = await returning<{ id: string }>(
-      this.db,
+      db,
       `UPDATE delivery SET status = CASE WHEN status = ANY($4::text[]) THEN ${statusAfterSql('status', `'delivered'`)} ELSE status END,
               updated_at = $3,
               due_at = CASE WHEN $5::timestamptz IS NOT NULL AND repeat_until IS NOT NULL THEN greatest(due_at, $5) ELSE due_at END
@@ -296,15 +296,15 @@ export class DeliveryRepository {
   }
 
   /** Whether `sid` is the message on record for delivery `id` (a report that changes nothing still counts as heard). */
-  async hasMessage(id: string, sid: string): Promise<boolean> {
-    const rows: unknown[] = await this.db.query(`SELECT 1 FROM delivery WHERE id = $1 AND provider_message_id = $2`, [id, sid]);
+  async hasMessage(db: Queryable, id: string, sid: string): Promise<boolean> {
+    const rows: unknown[] = await db.query(`SELECT 1 FROM delivery WHERE id = $1 AND provider_message_id = $2`, [id, sid]);
     return rows.length > 0;
   }
 
   /** An unanswered call: an urgent one is simply called again on schedule; an ordinary one fails. */
-  async markCallFailed(id: string, sid: string, error: string, at: Date): Promise<boolean> {
+  async markCallFailed(db: Queryable, id: string, sid: string, error: string, at: Date): Promise<boolean> {
     const matched = await returning<{ id: string }>(
-      this.db,
+      db,
       `UPDATE delivery SET status = CASE WHEN repeat_until IS NULL AND status = $5 THEN ${statusAfterSql('status', `'failed'`)} ELSE status END,
               last_error = CASE WHEN repeat_until IS NULL AND status = $5 THEN $3 ELSE last_error END, updated_at = $4
        WHERE id = $1 AND provider_message_id = $2 RETURNING id`,
@@ -314,8 +314,12 @@ export class DeliveryRepository {
   }
 
   /** What an undelivered report is judged on; undefined when `sid` is not the message on record. */
-  async undeliveredCandidate(id: string, sid: string): Promise<{ attempts: number; channel: 'email' | 'sms' | 'voice'; reportable: boolean } | undefined> {
-    const rows: { attempts: number; channel: 'email' | 'sms' | 'voice'; status: DeliveryStatus }[] = await this.db.query(
+  async undeliveredCandidate(
+    db: Queryable,
+    id: string,
+    sid: string,
+  ): Promise<{ attempts: number; channel: 'email' | 'sms' | 'voice'; reportable: boolean } | undefined> {
+    const rows: { attempts: number; channel: 'email' | 'sms' | 'voice'; status: DeliveryStatus }[] = await db.query(
       `SELECT attempts, channel, status FROM delivery WHERE id = $1 AND provider_message_id = $2`,
       [id, sid],
     );
@@ -328,12 +332,13 @@ export class DeliveryRepository {
    * Guarded by the attempts read before: a concurrent report or a new attempt leaves this one without effect.
    */
   async markUndelivered(
+    db: Queryable,
     id: string,
     sid: string,
     change: { status: 'pending' | 'failed' | 'dead'; dueAt: Date | null; error: string; attempts: number },
     at: Date,
   ): Promise<void> {
-    await this.db.query(
+    await db.query(
       `UPDATE delivery SET status = ${statusAfterSql('status', '$3')}, due_at = coalesce($4, due_at), last_error = $5, updated_at = $6
        WHERE id = $1 AND provider_message_id = $2 AND status = $8 AND attempts = $7`,
       [id, sid, change.status, change.dueAt, change.error, at, change.attempts, FAILURE_REPORTED_FROM],
@@ -345,10 +350,10 @@ export class DeliveryRepository {
    * for the notification: its other phone lines stop calling too.
    */
   async confirm(tx: Queryable, id: string, purpose: string, at: Date): Promise<void> {
-    await tx.query(`UPDATE delivery SET status = ${statusAfterSql('status', `'confirmed'`)}, repeat_until = NULL, updated_at = $2 WHERE id = $1 AND status <> 'confirmed'`, [
-      id,
-      at,
-    ]);
+    await tx.query(
+      `UPDATE delivery SET status = ${statusAfterSql('status', `'confirmed'`)}, repeat_until = NULL, updated_at = $2 WHERE id = $1 AND status <> 'confirmed'`,
+      [id, at],
+    );
     if (purpose === 'alert') {
       await tx.query(
         `UPDATE delivery SET repeat_until = NULL WHERE notification_id = (SELECT notification_id FROM delivery WHERE id = $1) AND id <> $1`,

@@ -6,7 +6,8 @@ import { Clock } from '../common/clock.js';
 import { every, stopEvery } from '../common/intervals.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { DeliveryRepository } from '../database/delivery.repository.js';
-import { returning } from '../database/queryable.js';
+import { type Queryable, returning } from '../database/queryable.js';
+import { firstTimeHeard } from '../common/twilio-replay.js';
 import { backoffSeconds, classifyError } from './retry-policy.js';
 
 /** What Twilio says about a message or a call after the send (the callback's fields Vigil uses). */
@@ -29,6 +30,9 @@ const CALL_FAILED = new Set(['busy', 'no-answer', 'failed', 'canceled']);
 // A report for a message Vigil never recorded (its worker died mid-batch) is of no use after this.
 const EARLY_REPORT_HOURS = 24;
 const CLEANUP_MS = 10 * 60_000;
+// Status and PIN callbacks are kept as heard well past anything they could still change (a
+// delivery's repeat calls end after VOICE_REPEAT_HOURS); a later replay finds the delivery's own guards.
+const HEARD_DAYS = 7;
 
 /**
  * What providers report after a send: statuses move forward only; an undelivered message goes
@@ -55,11 +59,17 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
       this.scheduler,
       'provider-report-cleanup',
       CLEANUP_MS,
-      () =>
-        this.db.query(`DELETE FROM provider_report WHERE received_at < $1::timestamptz - make_interval(hours => $2)`, [
+      async () => {
+        await this.db.query(`DELETE FROM provider_report WHERE received_at < $1::timestamptz - make_interval(hours => $2)`, [
           this.clock.now(),
           EARLY_REPORT_HOURS,
-        ]),
+        ]);
+        // Inbound STOP/START stay heard for good: a replayed STOP must never opt a number out again.
+        await this.db.query(
+          `DELETE FROM twilio_callback_heard WHERE heard_at < $1::timestamptz - make_interval(days => $2) AND event <> 'inbound'`,
+          [this.clock.now(), HEARD_DAYS],
+        );
+      },
       this.logger,
     );
   }
@@ -68,24 +78,30 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
     stopEvery(this.scheduler, 'provider-report-cleanup');
   }
 
-  /** A Twilio status callback for delivery `id` about message or call `sid`. */
+  /**
+   * A Twilio status callback for delivery `id` about message or call `sid`. Each (sid, status) is
+   * applied once: a replayed callback verifies like the original and changes nothing.
+   */
   async report(id: string, sid: string, report: ProviderReport): Promise<void> {
-    if (await this.apply(id, sid, report)) return;
-    // Still being sent: keep the report for the worker's batch to apply once the id is recorded.
-    await this.db.query(
-      `INSERT INTO provider_report (delivery_id, provider_message_id, kind, status, error_code, answered, received_at)
-       SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM delivery WHERE id = $1 AND status = 'sending')
-       ON CONFLICT DO NOTHING`,
-      [
-        id,
-        sid,
-        report.kind,
-        report.status,
-        report.kind === 'message' ? (report.errorCode ?? null) : null,
-        report.kind === 'call' && report.answered,
-        this.clock.now(),
-      ],
-    );
+    await this.db.transaction(async (tx) => {
+      if (!(await firstTimeHeard(tx, sid, `${report.kind}:${report.status}`, this.clock.now()))) return;
+      if (await this.apply(tx, id, sid, report)) return;
+      // Still being sent: keep the report for the worker's batch to apply once the id is recorded.
+      await tx.query(
+        `INSERT INTO provider_report (delivery_id, provider_message_id, kind, status, error_code, answered, received_at)
+         SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM delivery WHERE id = $1 AND status = 'sending')
+         ON CONFLICT DO NOTHING`,
+        [
+          id,
+          sid,
+          report.kind,
+          report.status,
+          report.kind === 'message' ? (report.errorCode ?? null) : null,
+          report.kind === 'call' && report.answered,
+          this.clock.now(),
+        ],
+      );
+    });
   }
 
   /** After a batch has recorded its message ids: the reports that arrived before them. */
@@ -112,27 +128,27 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
         row.kind === 'message'
           ? { kind: 'message', status: row.status, errorCode: row.error_code ?? undefined }
           : { kind: 'call', status: row.status, answered: row.answered };
-      await this.apply(row.delivery_id, row.provider_message_id, report);
+      await this.apply(this.db, row.delivery_id, row.provider_message_id, report);
     }
   }
 
   /** Applies a report to delivery `id`; false when `sid` is not (yet) the message on record there. */
-  private async apply(id: string, sid: string, report: ProviderReport): Promise<boolean> {
+  private async apply(db: Queryable, id: string, sid: string, report: ProviderReport): Promise<boolean> {
     const now = this.clock.now();
     if (report.kind === 'message') {
       const next = MESSAGE_STATUS[report.status];
       if (!next) return true;
       // "sent" is no news: the worker recorded the provider's acceptance itself.
-      if (next === 'sent') return this.deliveries.hasMessage(id, sid);
-      return next === 'failed' ? this.undelivered(id, sid, report.errorCode) : this.deliveries.markDelivered(id, sid, now);
+      if (next === 'sent') return this.deliveries.hasMessage(db, id, sid);
+      return next === 'failed' ? this.undelivered(db, id, sid, report.errorCode) : this.deliveries.markDelivered(db, id, sid, now);
     }
     if (report.status === 'completed' && report.answered) {
       // Answered but the PIN was not entered: an urgent call comes again, less often.
       const later = new Date(now.getTime() + this.config.voice.repeatAnsweredMinutes * 60_000);
-      return this.deliveries.markDelivered(id, sid, now, later);
+      return this.deliveries.markDelivered(db, id, sid, now, later);
     }
     if (!CALL_FAILED.has(report.status)) return true;
-    return this.deliveries.markCallFailed(id, sid, `call_${report.status}`, now);
+    return this.deliveries.markCallFailed(db, id, sid, `call_${report.status}`, now);
   }
 
   /**
@@ -140,8 +156,8 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
    * handset out of reach, an unknown code) sends it again on the channel's backoff, like a failed
    * send; a permanent one fails it, and running out of attempts makes it dead for an admin to see.
    */
-  private async undelivered(id: string, sid: string, errorCode: string | undefined): Promise<boolean> {
-    const candidate = await this.deliveries.undeliveredCandidate(id, sid);
+  private async undelivered(db: Queryable, id: string, sid: string, errorCode: string | undefined): Promise<boolean> {
+    const candidate = await this.deliveries.undeliveredCandidate(db, id, sid);
     if (!candidate) return false;
     if (!candidate.reportable) return true;
     const { attempts, channel } = candidate;
@@ -155,7 +171,7 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
           ? (['dead', null] as const)
           : (['pending', new Date(now.getTime() + backoffSeconds(Math.max(attempts - 1, 0), policy) * 1000)] as const);
     const error = errorCode ? `twilio_${errorCode}` : failure.errorCode;
-    await this.deliveries.markUndelivered(id, sid, { status, dueAt, error, attempts }, now);
+    await this.deliveries.markUndelivered(db, id, sid, { status, dueAt, error, attempts }, now);
     return true;
   }
 }

@@ -218,7 +218,8 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
       startedAt,
     );
     const owned = sends.filter((s) => started.has(s.context.id));
-    if (owned.length < sends.length) this.logger.warn({ lost: sends.length - owned.length }, 'deliveries claimed by another worker were left to it');
+    if (owned.length < sends.length)
+      this.logger.warn({ lost: sends.length - owned.length }, 'deliveries claimed by another worker were left to it');
 
     const results = await mapConcurrently(owned, this.config.dispatchConcurrency, (send) => this.attempt(send, loadedAt));
 

@@ -156,7 +156,8 @@ export class LedgerService {
 
   /** A dead delivery gets a fresh round of attempts; its ledger keeps the old ones. */
   async retryDead(deliveryId: string): Promise<void> {
-    if (!(await this.deliveries.retryDead(deliveryId, this.clock.now()))) throw new DomainError('not_found', 'DEAD_DELIVERY_NOT_FOUND', 'No dead delivery with that id.');
+    if (!(await this.deliveries.retryDead(deliveryId, this.clock.now())))
+      throw new DomainError('not_found', 'DEAD_DELIVERY_NOT_FOUND', 'No dead delivery with that id.');
   }
 
   /** Walks every attempt chain; returns the deliveries whose chain does not verify. */

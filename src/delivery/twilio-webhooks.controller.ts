@@ -7,6 +7,7 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { verifySecret } from '../common/crypto/password-hasher.js';
 import { DomainError } from '../common/problem/domain-error.js';
+import { firstTimeHeard } from '../common/twilio-replay.js';
 import { assertSignedByTwilio } from '../common/twilio-signature.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { DeliveryRepository } from '../database/delivery.repository.js';
@@ -76,7 +77,7 @@ export class TwilioWebhooksController {
     const attempt = Math.max(1, Number(tryParam) || 1);
     const right = Boolean(context.pin_hash && /^\d{4}$/.test(body.Digits ?? '') && (await verifySecret(context.pin_hash, body.Digits)));
     if (right) {
-      await this.confirm(id, context.purpose, context.contact_id);
+      await this.confirm(id, context.purpose, context.contact_id, body.CallSid);
       return hangUp(context.purpose === 'verification' ? t.verified : t.confirmed, language);
     }
     if (attempt >= PIN_TRIES) return hangUp(`${t.wrongPin} ${t.goodbye}`, language);
@@ -96,10 +97,14 @@ export class TwilioWebhooksController {
     return response.toString();
   }
 
-  /** The right PIN: the notification is confirmed (no more calls), or the phone line is verified. */
-  private async confirm(id: string, purpose: string, contactId: string | null): Promise<void> {
+  /**
+   * The right PIN: the notification is confirmed (no more calls), or the phone line is verified.
+   * Once per call: a replayed PIN callback is answered the same and changes nothing.
+   */
+  private async confirm(id: string, purpose: string, contactId: string | null, callSid: string | undefined): Promise<void> {
     const now = this.clock.now();
     await this.db.transaction(async (tx) => {
+      if (callSid && !(await firstTimeHeard(tx, callSid, 'pin', now))) return;
       await this.deliveries.confirm(tx, id, purpose, now);
       if (purpose === 'verification' && contactId) {
         await tx.query(

@@ -96,7 +96,10 @@ describe('a delivery that cannot be prepared, in a batch of good ones', () => {
     expect(await t.app.get(LedgerService).verifyChains()).toEqual([]);
 
     // Dead letters show it to admins; nothing in the logs quotes an address.
-    const letters = await t.http().get('/v1/admin/deliveries?status=dead').set('Authorization', `Bearer ${await t.adminToken()}`);
+    const letters = await t
+      .http()
+      .get('/v1/admin/deliveries?status=dead')
+      .set('Authorization', `Bearer ${await t.adminToken()}`);
     expect(letters.status).toBe(200);
     expect(JSON.stringify(letters.body)).toContain('internal_render');
     expect(t.logs.join('\n')).not.toContain('@example.org');

@@ -92,7 +92,11 @@ describe('concurrent resends and lost leases', () => {
         [notificationId],
       );
       const resend = () =>
-        a.http().post(`/v1/notifications/${notificationId}/resend`).set('Authorization', `Bearer ${specialist}`).then((r) => r);
+        a
+          .http()
+          .post(`/v1/notifications/${notificationId}/resend`)
+          .set('Authorization', `Bearer ${specialist}`)
+          .then((r) => r);
       const both = Promise.all([resend(), resend()]);
       await blockedSessions(a.db, 2);
       await holder.query('ROLLBACK');
@@ -102,9 +106,10 @@ describe('concurrent resends and lost leases', () => {
     }
     expect(answers.map((r) => r.status).sort()).toEqual([202, 409]);
     expect(answers.find((r) => r.status === 409)!.body.code).toBe('RESEND_IN_PROGRESS');
-    const rounds = await a.db.query(`SELECT round, count(*)::int AS n FROM delivery WHERE notification_id = $1 GROUP BY round ORDER BY round`, [
-      notificationId,
-    ]);
+    const rounds = await a.db.query(
+      `SELECT round, count(*)::int AS n FROM delivery WHERE notification_id = $1 GROUP BY round ORDER BY round`,
+      [notificationId],
+    );
     expect(rounds.rows).toEqual([
       { round: 0, n: 1 },
       { round: 1, n: 1 },
