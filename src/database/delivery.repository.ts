@@ -199,8 +199,8 @@ export class DeliveryRepository {
   /**
    * Ledger first: writes the attempt rows of the deliveries `lease` still holds, before any provider
    * is called, and returns those deliveries. A delivery another worker has claimed since (this lease
-   * expired) gets no attempt here and must not be sent; the rows are share-locked against a claim
-   * until the attempts are written, and an attempt number already taken is skipped, not an error.
+   * expired) gets no attempt here and must not be sent; an attempt number already taken (that worker
+   * got there first) is skipped, not an error that would fail the whole batch.
    */
   async startAttempts(lease: string, attempts: AttemptStart[], startedAt: Date): Promise<Set<string>> {
     if (!attempts.length) return new Set();
@@ -209,7 +209,6 @@ export class DeliveryRepository {
       `INSERT INTO delivery_attempt (delivery_id, attempt_no, started_at, provider, prev_hash)
        SELECT v.d, v.n, $3, v.p, v.h FROM unnest($1::uuid[], $2::int[], $4::text[], $5::bytea[]) AS v(d, n, p, h)
        JOIN delivery d ON d.id = v.d AND d.lease_owner = $6
-       FOR KEY SHARE OF d
        ON CONFLICT (delivery_id, attempt_no) DO NOTHING
        RETURNING delivery_id`,
       [

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 import { FieldCipher } from '../common/crypto/field-cipher.js';
+import type { DeliveryStatus } from '../database/delivery.repository.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import type { EventType } from '../people/custody-status.js';
 import type { Channel } from '../registrations/contact-address.js';
@@ -26,7 +27,7 @@ export interface DeliveryContext {
   id: string;
   purpose: 'alert' | 'verification' | 'staff';
   channel: Channel;
-  status: string;
+  status: DeliveryStatus;
   attempts: number;
   secret: string | null;
   payload: StaffPayload | null;

@@ -6,13 +6,7 @@ import { Clock } from '../common/clock.js';
 import { every, stopEvery } from '../common/intervals.js';
 import { MANUAL_DISPATCH } from '../common/manual-dispatch.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import {
-  type AttemptEnd,
-  DELIVERY_CHANNEL,
-  type DeliveryChange,
-  DeliveryRepository,
-  type DeliveryStatus,
-} from '../database/delivery.repository.js';
+import { type AttemptEnd, DELIVERY_CHANNEL, type DeliveryChange, DeliveryRepository } from '../database/delivery.repository.js';
 import { listenOn } from '../database/listen.js';
 import type { ChannelProvider, OutboundMessage } from './channels/channel-provider.js';
 import { ChannelProviders } from './channels/channel-providers.js';
@@ -164,7 +158,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     const now = this.clock.now();
     const lease = `${this.workerId}/${++this.batches}`;
     const until = new Date(now.getTime() + this.config.deliveryLeaseSeconds * 1000);
-    return { lease, ids: await this.deliveries.claim(lease, limit, now, until) };
+    return { lease, until, ids: await this.deliveries.claim(lease, limit, now, until) };
   }
 
   private async processBatch(batch: ClaimedBatch): Promise<void> {
@@ -188,7 +182,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
       // Whatever goes wrong with one delivery is that delivery's failed attempt, never its batch's.
       try {
         if (mayNotSend(context)) {
-          changes.push({ id: context.id, status: repeat ? statusOf(context) : 'suppressed', stopRepeats: true });
+          changes.push({ id: context.id, status: repeat ? context.status : 'suppressed', stopRepeats: true });
           continue;
         }
         if (context.purpose === 'alert' && !context.urgent && context.quiet_hours) {
@@ -209,6 +203,12 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
       sends.push(send);
     }
 
+    // A batch that stalled (a long pause, no renewal) holds on to what nobody else has claimed yet
+    // before it writes attempts: once the lease is renewed, no other worker can claim those rows.
+    const leaseMs = this.config.deliveryLeaseSeconds * 1000;
+    if (this.clock.now().getTime() > batch.until.getTime() - (leaseMs * 2) / 3) {
+      await this.deliveries.renewLeases(batch.lease, batch.ids, new Date(this.clock.now().getTime() + leaseMs));
+    }
     // Ledger first: every attempt exists before any provider is called. A delivery another worker has
     // claimed since this batch's lease ran out gets no attempt here, and is neither sent nor finished.
     const startedAt = this.clock.now();
@@ -256,11 +256,11 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
       finishedAt: this.clock.now(),
     });
     if (send.failure) return done({ failure: send.failure });
-    // Consent ended, or the person became protected, since the batch was loaded: no provider call.
-    if (this.revocations.withdraws(send.context, loadedAt)) return done({ withdrawn: true });
     let message: OutboundMessage;
     let pending: Promise<{ providerMessageId: string | null }>;
     try {
+      // Consent ended, or the person became protected, since the batch was loaded: no provider call.
+      if (this.revocations.withdraws(send.context, loadedAt)) return done({ withdrawn: true });
       message = this.contexts.render(send.context);
     } catch (error) {
       return done({ failure: this.internal('internal_render', send.context.id, error) });
@@ -291,7 +291,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
 
   private outcome(send: Send, result: Result): DeliveryChange {
     const { context, round } = send;
-    const keep = send.repeat ? statusOf(context) : undefined;
+    const keep = send.repeat ? context.status : undefined;
     if (result.withdrawn) return { id: context.id, status: keep ?? 'suppressed', stopRepeats: true };
     const failure = result.failure;
     // An urgent phone alert calls again later unless its PIN is entered first.
@@ -327,6 +327,8 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
 /** A claimed batch: its deliveries and the lease they are held under. */
 export interface ClaimedBatch {
   lease: string;
+  /** When the lease runs out unless renewed. */
+  until: Date;
   ids: string[];
 }
 
@@ -354,10 +356,6 @@ const PROVIDER_NONE: Send['provider'] = {
   name: 'none',
   send: () => Promise.reject(new Error('no provider')),
 };
-
-function statusOf(context: DeliveryContext): DeliveryStatus {
-  return context.status as DeliveryStatus;
-}
 
 /** Provider errors quote the recipient ("The 'To' number +1… is not valid"); the ledger keeps the error, not the address. */
 export function redactAddresses(text: string): string {
