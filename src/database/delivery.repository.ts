@@ -294,12 +294,6 @@ export class DeliveryRepository {
     return matched.length > 0;
   }
 
-  /** Whether `sid` is the message on record for delivery `id` (a report that changes nothing still counts as heard). */
-  async hasMessage(db: Queryable, id: string, sid: string): Promise<boolean> {
-    const rows: unknown[] = await db.query(`SELECT 1 FROM delivery WHERE id = $1 AND provider_message_id = $2`, [id, sid]);
-    return rows.length > 0;
-  }
-
   /** An unanswered call: an urgent one is simply called again on schedule; an ordinary one fails. */
   async markCallFailed(db: Queryable, id: string, sid: string, error: string, at: Date): Promise<boolean> {
     const matched = await returning<{ id: string }>(

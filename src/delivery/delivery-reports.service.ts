@@ -83,6 +83,7 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
    * applied once: a replayed callback verifies like the original and changes nothing.
    */
   async report(id: string, sid: string, report: ProviderReport): Promise<void> {
+    if (!isNews(report)) return;
     await this.db.transaction(async (tx) => {
       if (!(await firstTimeHeard(tx, sid, `${report.kind}:${report.status}`, this.clock.now()))) return;
       if (await this.apply(tx, id, sid, report)) return;
@@ -135,11 +136,9 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
   /** Applies a report to delivery `id`; false when `sid` is not (yet) the message on record there. */
   private async apply(db: Queryable, id: string, sid: string, report: ProviderReport): Promise<boolean> {
     const now = this.clock.now();
+    if (!isNews(report)) return true;
     if (report.kind === 'message') {
       const next = MESSAGE_STATUS[report.status];
-      if (!next) return true;
-      // "sent" is no news: the worker recorded the provider's acceptance itself.
-      if (next === 'sent') return this.deliveries.hasMessage(db, id, sid);
       return next === 'failed' ? this.undelivered(db, id, sid, report.errorCode) : this.deliveries.markDelivered(db, id, sid, now);
     }
     if (report.status === 'completed' && report.answered) {
@@ -147,7 +146,6 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
       const later = new Date(now.getTime() + this.config.voice.repeatAnsweredMinutes * 60_000);
       return this.deliveries.markDelivered(db, id, sid, now, later);
     }
-    if (!CALL_FAILED.has(report.status)) return true;
     return this.deliveries.markCallFailed(db, id, sid, `call_${report.status}`, now);
   }
 
@@ -174,4 +172,13 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
     await this.deliveries.markUndelivered(db, id, sid, { status, dueAt, error, attempts }, now);
     return true;
   }
+}
+
+/**
+ * Whether a report can change anything. "Sent" and the statuses before it are no news: the worker
+ * recorded the provider's acceptance itself, and a late one must not undo an undelivered retry.
+ */
+function isNews(report: ProviderReport): boolean {
+  if (report.kind === 'message') return MESSAGE_STATUS[report.status] === 'delivered' || MESSAGE_STATUS[report.status] === 'failed';
+  return (report.status === 'completed' && report.answered) || CALL_FAILED.has(report.status);
 }

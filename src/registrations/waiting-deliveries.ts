@@ -2,8 +2,6 @@ import type { DeliveryRepository, WaitingScope } from '../database/delivery.repo
 import type { Queryable } from '../database/queryable.js';
 import { announceRevocation } from './consent-revocation.js';
 
-export type { WaitingScope } from '../database/delivery.repository.js';
-
 /**
  * When consent ends (DELETE, unsubscribe, STOP), what has not gone yet never goes: pending and held
  * deliveries become suppressed at once, and the workers are told, so that a batch already in hand
