@@ -11,7 +11,7 @@ import { loadConfig } from '../src/config/app-config.js';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres.launcher.js';
 import { ensureDatabase } from '../src/database/ensure-database.js';
 import { runMigrations } from '../src/database/migrate.js';
-import { DELIVERY_CHANNEL } from '../src/registrations/verification.service.js';
+import { DELIVERY_CHANNEL } from '../src/database/delivery.repository.js';
 import { startInstantTwilio } from './fake-twilio.js';
 import { report } from './support.js';
 

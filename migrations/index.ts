@@ -10,6 +10,7 @@ import { ClaimIndexes1764165600000 } from './1764165600000-ClaimIndexes.js';
 import { AlertWaitingByNotification1764169200000 } from './1764169200000-AlertWaitingByNotification.js';
 import { PlanningIds1764172800000 } from './1764172800000-PlanningIds.js';
 import { WithdrawnAttempts1764176400000 } from './1764176400000-WithdrawnAttempts.js';
+import { TwilioCallbacksHeard1764201000000 } from './1764201000000-TwilioCallbacksHeard.js';
 import { PendingCorrections1764213000000 } from './1764213000000-PendingCorrections.js';
 import { ContactLimits1764244000000 } from './1764244000000-ContactLimits.js';
 
@@ -30,6 +31,7 @@ export const MIGRATIONS = [
   AlertWaitingByNotification1764169200000,
   PlanningIds1764172800000,
   WithdrawnAttempts1764176400000,
+  TwilioCallbacksHeard1764201000000,
   PendingCorrections1764213000000,
   ContactLimits1764244000000,
 ];

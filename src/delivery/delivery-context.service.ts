@@ -4,12 +4,14 @@ import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 import { FieldCipher } from '../common/crypto/field-cipher.js';
+import type { DeliveryStatus } from '../database/delivery.repository.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import type { EventType } from '../people/custody-status.js';
 import type { Channel } from '../registrations/contact-address.js';
 import { OptOutService } from '../registrations/opt-out.service.js';
-import type { Language, QuietHoursDto } from '../registrations/registration.dto.js';
+import { type Language, LANGUAGES, type QuietHoursDto } from '../registrations/registration.dto.js';
 import type { OutboundMessage } from './channels/channel-provider.js';
+import { readQuietHours } from './quiet-hours.js';
 import { escapeHtml } from './templates.js';
 import {
   type AlertContext,
@@ -25,7 +27,7 @@ export interface DeliveryContext {
   id: string;
   purpose: 'alert' | 'verification' | 'staff';
   channel: Channel;
-  status: string;
+  status: DeliveryStatus;
   attempts: number;
   secret: string | null;
   payload: StaffPayload | null;
@@ -148,7 +150,8 @@ export class DeliveryContextService {
   }
 
   render(c: DeliveryContext, afterPin = false): OutboundMessage {
-    const language = c.language ?? 'en';
+    // A stored language this build does not speak is read as English rather than failing the alert.
+    const language: Language = c.language && LANGUAGES.includes(c.language) ? c.language : 'en';
     const callbacks = `${this.config.publicBaseUrl}/v1/webhooks/twilio`;
     const voiceUrl = `${callbacks}/voice/${c.id}`;
     const statusCallbackUrl = `${callbacks}/status/${c.id}`;
@@ -180,7 +183,7 @@ export class DeliveryContextService {
       toFacilityName: c.to_facility_name,
       occurredAt: c.occurred_at!,
       scheduledFor: c.scheduled_for,
-      timeZone: c.quiet_hours?.timeZone ?? this.config.defaultTimeZone,
+      timeZone: readQuietHours(c.quiet_hours)?.timeZone ?? this.config.defaultTimeZone,
       manageUrl: `${this.config.publicBaseUrl}/v1/registrations/${c.registration_id}`,
       unsubscribeUrl:
         c.channel === 'email' && c.contact_id

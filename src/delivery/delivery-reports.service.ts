@@ -5,16 +5,15 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { every, stopEvery } from '../common/intervals.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { returning } from '../database/queryable.js';
+import { DeliveryRepository } from '../database/delivery.repository.js';
+import { type Queryable, returning } from '../database/queryable.js';
+import { firstTimeHeard } from '../common/twilio-replay.js';
 import { backoffSeconds, classifyError } from './retry-policy.js';
 
 /** What Twilio says about a message or a call after the send (the callback's fields Vigil uses). */
 export type ProviderReport =
   | { kind: 'message'; status: string; errorCode?: string }
   | { kind: 'call'; status: string; /** a person picked up and the call lasted */ answered: boolean };
-
-/** Forward-only order of delivery statuses; an undelivered report applies only before `delivered`. */
-const FORWARD = ['pending', 'held', 'sending', 'sent', 'delivered', 'confirmed'];
 
 const MESSAGE_STATUS: Record<string, 'sent' | 'delivered' | 'failed'> = {
   queued: 'sent',
@@ -25,12 +24,16 @@ const MESSAGE_STATUS: Record<string, 'sent' | 'delivered' | 'failed'> = {
   undelivered: 'failed',
   failed: 'failed',
 };
+const REPORT_ORDER = ['sent', 'delivered', 'failed'];
 // 'machine': completed, but not by a person Twilio recognised (see the webhook); the alert was not heard.
 const CALL_FAILED = new Set(['busy', 'no-answer', 'failed', 'canceled', 'machine']);
 
 // A report for a message Vigil never recorded (its worker died mid-batch) is of no use after this.
 const EARLY_REPORT_HOURS = 24;
 const CLEANUP_MS = 10 * 60_000;
+// Status and PIN callbacks are kept as heard well past anything they could still change (a
+// delivery's repeat calls end after VOICE_REPEAT_HOURS); a later replay finds the delivery's own guards.
+const HEARD_DAYS = 7;
 
 /**
  * What providers report after a send: statuses move forward only; an undelivered message goes
@@ -46,6 +49,7 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly clock: Clock,
+    private readonly deliveries: DeliveryRepository,
     private readonly scheduler: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -56,11 +60,17 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
       this.scheduler,
       'provider-report-cleanup',
       CLEANUP_MS,
-      () =>
-        this.db.query(`DELETE FROM provider_report WHERE received_at < $1::timestamptz - make_interval(hours => $2)`, [
+      async () => {
+        await this.db.query(`DELETE FROM provider_report WHERE received_at < $1::timestamptz - make_interval(hours => $2)`, [
           this.clock.now(),
           EARLY_REPORT_HOURS,
-        ]),
+        ]);
+        // Inbound STOP/START stay heard for good: a replayed STOP must never opt a number out again.
+        await this.db.query(
+          `DELETE FROM twilio_callback_heard WHERE heard_at < $1::timestamptz - make_interval(days => $2) AND event <> 'inbound'`,
+          [this.clock.now(), HEARD_DAYS],
+        );
+      },
       this.logger,
     );
   }
@@ -69,24 +79,31 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
     stopEvery(this.scheduler, 'provider-report-cleanup');
   }
 
-  /** A Twilio status callback for delivery `id` about message or call `sid`. */
+  /**
+   * A Twilio status callback for delivery `id` about message or call `sid`. Each (sid, status) is
+   * applied once: a replayed callback verifies like the original and changes nothing.
+   */
   async report(id: string, sid: string, report: ProviderReport): Promise<void> {
-    if (await this.apply(id, sid, report)) return;
-    // Still being sent: keep the report for the worker's batch to apply once the id is recorded.
-    await this.db.query(
-      `INSERT INTO provider_report (delivery_id, provider_message_id, kind, status, error_code, answered, received_at)
-       SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM delivery WHERE id = $1 AND status = 'sending')
-       ON CONFLICT DO NOTHING`,
-      [
-        id,
-        sid,
-        report.kind,
-        report.status,
-        report.kind === 'message' ? (report.errorCode ?? null) : null,
-        report.kind === 'call' && report.answered,
-        this.clock.now(),
-      ],
-    );
+    if (!isNews(report)) return;
+    await this.db.transaction(async (tx) => {
+      if (!(await firstTimeHeard(tx, sid, `${report.kind}:${report.status}`, this.clock.now()))) return;
+      if (await this.apply(tx, id, sid, report)) return;
+      // Still being sent: keep the report for the worker's batch to apply once the id is recorded.
+      await tx.query(
+        `INSERT INTO provider_report (delivery_id, provider_message_id, kind, status, error_code, answered, received_at)
+         SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM delivery WHERE id = $1 AND status = 'sending')
+         ON CONFLICT DO NOTHING`,
+        [
+          id,
+          sid,
+          report.kind,
+          report.status,
+          report.kind === 'message' ? (report.errorCode ?? null) : null,
+          report.kind === 'call' && report.answered,
+          this.clock.now(),
+        ],
+      );
+    });
   }
 
   /** After a batch has recorded its message ids: the reports that arrived before them. */
@@ -106,53 +123,31 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
        RETURNING r.delivery_id, r.provider_message_id, r.kind, r.status, r.error_code, r.answered`,
       [deliveryIds],
     );
-    const rank = (row: (typeof rows)[number]) => (row.kind === 'message' ? FORWARD.indexOf(MESSAGE_STATUS[row.status]) : 0);
+    // Oldest news first: a message's reports in the order the statuses are reached.
+    const rank = (row: (typeof rows)[number]) => (row.kind === 'message' ? REPORT_ORDER.indexOf(MESSAGE_STATUS[row.status]) : 0);
     for (const row of rows.sort((a, b) => rank(a) - rank(b))) {
       const report: ProviderReport =
         row.kind === 'message'
           ? { kind: 'message', status: row.status, errorCode: row.error_code ?? undefined }
           : { kind: 'call', status: row.status, answered: row.answered };
-      await this.apply(row.delivery_id, row.provider_message_id, report);
+      await this.apply(this.db, row.delivery_id, row.provider_message_id, report);
     }
   }
 
   /** Applies a report to delivery `id`; false when `sid` is not (yet) the message on record there. */
-  private async apply(id: string, sid: string, report: ProviderReport): Promise<boolean> {
+  private async apply(db: Queryable, id: string, sid: string, report: ProviderReport): Promise<boolean> {
+    const now = this.clock.now();
+    if (!isNews(report)) return true;
     if (report.kind === 'message') {
       const next = MESSAGE_STATUS[report.status];
-      if (!next) return true;
-      return next === 'failed' ? this.undelivered(id, sid, report.errorCode) : this.advance(id, sid, next);
+      return next === 'failed' ? this.undelivered(db, id, sid, report.errorCode) : this.deliveries.markDelivered(db, id, sid, now);
     }
     if (report.status === 'completed' && report.answered) {
       // Answered but the PIN was not entered: an urgent call comes again, less often.
-      const later = new Date(this.clock.now().getTime() + this.config.voice.repeatAnsweredMinutes * 60_000);
-      return this.advance(id, sid, 'delivered', later);
+      const later = new Date(now.getTime() + this.config.voice.repeatAnsweredMinutes * 60_000);
+      return this.deliveries.markDelivered(db, id, sid, now, later);
     }
-    if (!CALL_FAILED.has(report.status)) return true;
-    // An unanswered urgent call is simply called again on schedule; an ordinary one fails.
-    const matched = await returning<{ id: string }>(
-      this.db,
-      `UPDATE delivery SET status = CASE WHEN repeat_until IS NULL AND status = 'sent' THEN 'failed' ELSE status END,
-              last_error = CASE WHEN repeat_until IS NULL AND status = 'sent' THEN $3 ELSE last_error END, updated_at = $4
-       WHERE id = $1 AND provider_message_id = $2 RETURNING id`,
-      [id, sid, `call_${report.status}`, this.clock.now()],
-    );
-    return matched.length > 0;
-  }
-
-  /**
-   * Moves a delivery forward to `next` if its current message is `sid`; false if no such message is
-   * on record. With `repeatAfter`, a repeating urgent call's next call is no earlier than that.
-   */
-  private async advance(id: string, sid: string, next: 'sent' | 'delivered', repeatAfter?: Date): Promise<boolean> {
-    const matched = await returning<{ id: string }>(
-      this.db,
-      `UPDATE delivery SET status = CASE WHEN status = ANY($5::text[]) THEN $3 ELSE status END, updated_at = $4,
-              due_at = CASE WHEN $6::timestamptz IS NOT NULL AND repeat_until IS NOT NULL THEN greatest(due_at, $6) ELSE due_at END
-       WHERE id = $1 AND provider_message_id = $2 RETURNING id`,
-      [id, sid, next, this.clock.now(), FORWARD.slice(0, FORWARD.indexOf(next)), repeatAfter ?? null],
-    );
-    return matched.length > 0;
+    return this.deliveries.markCallFailed(db, id, sid, `call_${report.status}`, now);
   }
 
   /**
@@ -160,31 +155,31 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
    * handset out of reach, an unknown code) sends it again on the channel's backoff, like a failed
    * send; a permanent one fails it, and running out of attempts makes it dead for an admin to see.
    */
-  private async undelivered(id: string, sid: string, errorCode: string | undefined): Promise<boolean> {
-    const rows: { attempts: number; channel: 'email' | 'sms' | 'voice'; status: string }[] = await this.db.query(
-      `SELECT attempts, channel, status FROM delivery WHERE id = $1 AND provider_message_id = $2`,
-      [id, sid],
-    );
-    if (!rows.length) return false;
-    const { attempts, channel, status: current } = rows[0];
-    // Only the latest finished send can be undelivered: while a retry is being sent, the id on record
-    // is the previous try's, and news of it changes nothing.
-    if (current !== 'sent') return true;
+  private async undelivered(db: Queryable, id: string, sid: string, errorCode: string | undefined): Promise<boolean> {
+    const candidate = await this.deliveries.undeliveredCandidate(db, id, sid);
+    if (!candidate) return false;
+    if (!candidate.reportable) return true;
+    const { attempts, channel } = candidate;
     const failure = classifyError({ code: Number(errorCode) || undefined });
     const policy = this.config.retry.byChannel[channel];
     const now = this.clock.now();
     const [status, dueAt] =
       failure.outcome === 'permanent_error'
-        ? ['failed', null]
+        ? (['failed', null] as const)
         : attempts >= policy.maxAttempts
-          ? ['dead', null]
-          : ['pending', new Date(now.getTime() + backoffSeconds(Math.max(attempts - 1, 0), policy) * 1000)];
-    // Guarded by the attempts read above: a concurrent report or a new attempt leaves this one without effect.
-    await this.db.query(
-      `UPDATE delivery SET status = $3, due_at = coalesce($4, due_at), last_error = $5, updated_at = $6
-       WHERE id = $1 AND provider_message_id = $2 AND status = 'sent' AND attempts = $7`,
-      [id, sid, status, dueAt, errorCode ? `twilio_${errorCode}` : failure.errorCode, now, attempts],
-    );
+          ? (['dead', null] as const)
+          : (['pending', new Date(now.getTime() + backoffSeconds(Math.max(attempts - 1, 0), policy) * 1000)] as const);
+    const error = errorCode ? `twilio_${errorCode}` : failure.errorCode;
+    await this.deliveries.markUndelivered(db, id, sid, { status, dueAt, error, attempts }, now);
     return true;
   }
+}
+
+/**
+ * Whether a report can change anything. "Sent" and the statuses before it are no news: the worker
+ * recorded the provider's acceptance itself, and a late one must not undo an undelivered retry.
+ */
+function isNews(report: ProviderReport): boolean {
+  if (report.kind === 'message') return MESSAGE_STATUS[report.status] === 'delivered' || MESSAGE_STATUS[report.status] === 'failed';
+  return (report.status === 'completed' && report.answered) || CALL_FAILED.has(report.status);
 }

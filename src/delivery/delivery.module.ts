@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DeliveryRepositoryModule } from '../database/delivery-repository.module.js';
 import { RegistrationAccessGuard } from '../registrations/registration-access.guard.js';
 import { RegistrationsModule } from '../registrations/registrations.module.js';
 import { ChannelProviders } from './channels/channel-providers.js';
@@ -15,7 +16,7 @@ import { SourcesModule } from '../sources/sources.module.js';
 
 /** The dispatcher, providers and the ledger (planning is the notifications module's, imported by ingestion). */
 @Module({
-  imports: [RegistrationsModule, SourcesModule],
+  imports: [DeliveryRepositoryModule, RegistrationsModule, SourcesModule],
   providers: [
     StaffAlertsService,
     ChannelProviders,
@@ -25,7 +26,15 @@ import { SourcesModule } from '../sources/sources.module.js';
     LedgerService,
     RevocationsService,
   ],
-  exports: [DispatcherService, RevocationsService, LedgerService, DeliveryContextService, DeliveryReportsService, StaffAlertsService],
+  exports: [
+    DeliveryRepositoryModule,
+    DispatcherService,
+    RevocationsService,
+    LedgerService,
+    DeliveryContextService,
+    DeliveryReportsService,
+    StaffAlertsService,
+  ],
 })
 export class DeliveryModule {}
 

@@ -1,21 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type pg from 'pg';
-import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { every, stopEvery } from '../common/intervals.js';
 import { MANUAL_DISPATCH } from '../common/manual-dispatch.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { type AttemptEnd, DELIVERY_CHANNEL, type DeliveryChange, DeliveryRepository } from '../database/delivery.repository.js';
 import { listenOn } from '../database/listen.js';
-import { returning } from '../database/queryable.js';
-import { DELIVERY_CHANNEL } from '../registrations/verification.service.js';
+import type { ChannelProvider, OutboundMessage } from './channels/channel-provider.js';
 import { ChannelProviders } from './channels/channel-providers.js';
 import { type DeliveryContext, DeliveryContextService, mayNotSend } from './delivery-context.service.js';
 import { DeliveryReportsService } from './delivery-reports.service.js';
 import { attemptHash } from './ledger.js';
-import { quietHoursEnd } from './quiet-hours.js';
+import { quietHoursEnd, readQuietHours } from './quiet-hours.js';
 import { RevocationsService } from './revocations.service.js';
 import { StaffAlertsService } from './staff-alerts.service.js';
 import { backoffSeconds, type Classified, classifyError } from './retry-policy.js';
@@ -34,6 +32,8 @@ const ESCALATION_CHECK_MS = 15_000;
 export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(DispatcherService.name);
   readonly workerId = `worker-${randomUUID()}`;
+  /** Each claimed batch has a lease of its own, so a batch whose lease was lost never touches a later claim of the same rows. */
+  private batches = 0;
   private listener?: pg.Client;
   private running?: Promise<void>;
   private again = false;
@@ -41,7 +41,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly deliveries: DeliveryRepository,
     private readonly clock: Clock,
     private readonly contexts: DeliveryContextService,
     private readonly reports: DeliveryReportsService,
@@ -77,12 +77,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     await this.running?.catch(() => undefined);
     await Promise.allSettled([...this.inFlight]);
     // Whatever this worker still holds goes back to the queue at once rather than after the lease.
-    await this.db
-      .query(
-        `UPDATE delivery SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = $1 AND status = 'sending'`,
-        [this.workerId],
-      )
-      .catch(() => undefined);
+    await this.deliveries.releaseLeases(`${this.workerId}/`).catch(() => undefined);
     await this.providers.close();
   }
 
@@ -108,10 +103,10 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
   async drain(): Promise<number> {
     let total = 0;
     for (;;) {
-      const claimed = await this.claim(BATCH);
-      if (!claimed.length) return total;
-      await this.processAll(claimed);
-      total += claimed.length;
+      const batch = await this.claim(BATCH);
+      if (!batch.ids.length) return total;
+      await this.send(batch);
+      total += batch.ids.length;
     }
   }
 
@@ -119,9 +114,9 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
   private async loop(): Promise<void> {
     let previous: Promise<void> | undefined;
     while (!this.stopping) {
-      const claimed = await this.claim(BATCH);
-      if (!claimed.length) break;
-      const current = this.processAll(claimed);
+      const batch = await this.claim(BATCH);
+      if (!batch.ids.length) break;
+      const current = this.send(batch);
       await previous;
       previous = current;
     }
@@ -133,19 +128,22 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
    * every attempt row (ledger first), call the providers concurrently, then record all outcomes and
    * all status changes. If the process dies in between, the leases expire and the batch is retried.
    * While the batch is in hand its leases are extended, so a slow provider (a batch of timeouts)
-   * never lets another worker claim what this one is still sending.
+   * never lets another worker claim what this one is still sending. Public for tests and tools.
    */
-  private async processAll(ids: string[]): Promise<void> {
+  async send(batch: ClaimedBatch): Promise<void> {
     const renewal = setInterval(
       () => {
-        this.renewLeases(ids).catch((error: unknown) => this.logger.warn({ err: (error as Error).message }, 'lease renewal failed'));
+        const until = new Date(this.clock.now().getTime() + this.config.deliveryLeaseSeconds * 1000);
+        this.deliveries
+          .renewLeases(batch.lease, batch.ids, until)
+          .catch((error: unknown) => this.logger.warn({ err: (error as Error).message }, 'lease renewal failed'));
       },
       (this.config.deliveryLeaseSeconds * 1000) / 3,
     );
-    const work = this.processBatch(ids)
+    const work = this.processBatch(batch)
       .catch((error: unknown) =>
         this.logger.error(
-          { deliveries: ids.length, err: (error as Error).message },
+          { deliveries: batch.ids.length, err: (error as Error).message },
           'dispatch batch failed; its leases expire and it is retried',
         ),
       )
@@ -155,114 +153,77 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     this.inFlight.delete(work);
   }
 
-  private async renewLeases(ids: string[]): Promise<void> {
-    const until = new Date(this.clock.now().getTime() + this.config.deliveryLeaseSeconds * 1000);
-    await this.db.query(`UPDATE delivery SET lease_expires_at = $3 WHERE id = ANY($1::uuid[]) AND lease_owner = $2`, [
-      ids,
-      this.workerId,
-      until,
-    ]);
-  }
-
-  async claim(limit: number): Promise<string[]> {
+  /** Claims up to `limit` due deliveries under a lease of their own. Public for tests and tools. */
+  async claim(limit: number): Promise<ClaimedBatch> {
     const now = this.clock.now();
-    // Each kind of due work is read in due order from its own partial index, so a claim costs the
-    // same however many deliveries the table holds. A repeat call of an urgent phone alert is
-    // claimed without moving its status back.
-    const rows = await returning<{ id: string }>(
-      this.db,
-      `WITH waiting AS (
-         SELECT id, due_at FROM delivery
-         WHERE status IN ('pending', 'held') AND due_at <= $3
-         ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED
-       ), expired AS (
-         -- A worker died holding these (or is too slow to renew): another one sends them.
-         SELECT id, due_at FROM delivery
-         WHERE status = 'sending' AND lease_expires_at < $3
-         ORDER BY lease_expires_at LIMIT $4 FOR UPDATE SKIP LOCKED
-       ), repeating AS (
-         SELECT id, due_at FROM delivery
-         WHERE repeat_until IS NOT NULL AND status IN ('sent', 'delivered')
-           AND repeat_until > $3 AND due_at <= $3 AND (lease_expires_at IS NULL OR lease_expires_at < $3)
-         ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED
-       ), picked AS (
-         SELECT id FROM (SELECT * FROM waiting UNION ALL SELECT * FROM expired UNION ALL SELECT * FROM repeating) due ORDER BY due_at LIMIT $4
-       )
-       UPDATE delivery d SET status = CASE WHEN d.status IN ('sent', 'delivered') THEN d.status ELSE 'sending' END,
-              lease_owner = $1, lease_expires_at = $2, updated_at = $3
-       WHERE d.id = ANY (ARRAY(SELECT id FROM picked))
-       RETURNING d.id`,
-      [this.workerId, new Date(now.getTime() + this.config.deliveryLeaseSeconds * 1000), now, limit],
-    );
-    return rows.map((row) => row.id);
+    const lease = `${this.workerId}/${++this.batches}`;
+    const until = new Date(now.getTime() + this.config.deliveryLeaseSeconds * 1000);
+    return { lease, until, ids: await this.deliveries.claim(lease, limit, now, until) };
   }
 
-  private async processBatch(ids: string[]): Promise<void> {
+  private async processBatch(batch: ClaimedBatch): Promise<void> {
     // Revocations heard from now on concern this batch: it is checked against the database as it loads.
     const loadedAt = performance.now();
-    const contexts = await this.contexts.loadMany(ids, this.workerId);
-    const changes: Change[] = [];
-    const sends: { context: DeliveryContext; attemptNo: number; prevHash: Buffer | null; round: number; repeat: boolean }[] = [];
+    const contexts = await this.contexts.loadMany(batch.ids, batch.lease);
+    const changes: DeliveryChange[] = [];
+    const sends: Send[] = [];
     const now = this.clock.now();
     for (const context of contexts) {
       const repeat = context.status === 'sent' || context.status === 'delivered';
-      if (mayNotSend(context)) {
-        changes.push({ id: context.id, status: repeat ? context.status : 'suppressed', stopRepeats: true });
-        continue;
-      }
-      if (context.purpose === 'alert' && !context.urgent && context.quiet_hours) {
-        const until = quietHoursEnd(context.quiet_hours, now);
-        if (until) {
-          changes.push({ id: context.id, status: 'held', dueAt: until });
-          continue;
-        }
-      }
       // Attempt numbers keep counting across an admin's retry; `attempts` counts only the current round.
-      sends.push({
+      const send: Send = {
         context,
         attemptNo: (context.last_attempt_no ?? 0) + 1,
         prevHash: context.last_hash,
         round: context.attempts + 1,
         repeat,
-      });
-    }
-
-    const startedAt = this.clock.now();
-    const prepared = sends.map((send) => ({ ...send, provider: this.providers.for(send.context.channel) }));
-    if (prepared.length) {
-      // Ledger first: every attempt exists before any provider is called.
-      await this.db.query(
-        `INSERT INTO delivery_attempt (delivery_id, attempt_no, started_at, provider, prev_hash)
-         SELECT d, n, $3, p, h FROM unnest($1::uuid[], $2::int[], $4::text[], $5::bytea[]) AS v(d, n, p, h)`,
-        [
-          prepared.map((s) => s.context.id),
-          prepared.map((s) => s.attemptNo),
-          startedAt,
-          prepared.map((s) => s.provider.name),
-          prepared.map((s) => s.prevHash),
-        ],
-      );
-    }
-
-    const results = await mapConcurrently(prepared, this.config.dispatchConcurrency, async (send) => {
-      // Consent ended, or the person became protected, since the batch was loaded: no provider call.
-      if (this.revocations.withdraws(send.context, loadedAt))
-        return { providerMessageId: null, failure: undefined, withdrawn: true, excerpt: null, finishedAt: this.clock.now() };
+        provider: PROVIDER_NONE,
+      };
+      // Whatever goes wrong with one delivery is that delivery's failed attempt, never its batch's.
       try {
-        const { providerMessageId } = await send.provider.send(this.contexts.render(send.context));
-        return { providerMessageId, failure: undefined, withdrawn: false, excerpt: null, finishedAt: this.clock.now() };
+        if (mayNotSend(context)) {
+          changes.push({ id: context.id, status: repeat ? context.status : 'suppressed', stopRepeats: true });
+          continue;
+        }
+        if (context.purpose === 'alert' && !context.urgent && context.quiet_hours) {
+          const quiet = readQuietHours(context.quiet_hours);
+          if (!quiet) this.logger.warn({ deliveryId: context.id }, 'stored quiet hours unreadable; the alert is not held');
+          const until = quiet && quietHoursEnd(quiet, now);
+          if (until) {
+            changes.push({ id: context.id, status: 'held', dueAt: until });
+            continue;
+          }
+        }
+        const provider = this.providers.for(context.channel) as ChannelProvider | undefined;
+        if (!provider) throw new Error('no provider for this channel');
+        send.provider = provider;
       } catch (error) {
-        return {
-          providerMessageId: null,
-          failure: classifyError(error),
-          withdrawn: false,
-          excerpt: redactAddresses(String((error as Error)?.message ?? error)).slice(0, 300),
-          finishedAt: this.clock.now(),
-        };
+        send.failure = this.internal('internal_prepare', context.id, error);
       }
-    });
+      sends.push(send);
+    }
 
-    const finished = prepared.map((send, i) => {
+    // A batch that stalled (a long pause, no renewal) holds on to what nobody else has claimed yet
+    // before it writes attempts: once the lease is renewed, no other worker can claim those rows.
+    const leaseMs = this.config.deliveryLeaseSeconds * 1000;
+    if (this.clock.now().getTime() > batch.until.getTime() - (leaseMs * 2) / 3) {
+      await this.deliveries.renewLeases(batch.lease, batch.ids, new Date(this.clock.now().getTime() + leaseMs));
+    }
+    // Ledger first: every attempt exists before any provider is called. A delivery another worker has
+    // claimed since this batch's lease ran out gets no attempt here, and is neither sent nor finished.
+    const startedAt = this.clock.now();
+    const started = await this.deliveries.startAttempts(
+      batch.lease,
+      sends.map((s) => ({ deliveryId: s.context.id, attemptNo: s.attemptNo, provider: s.provider.name, prevHash: s.prevHash })),
+      startedAt,
+    );
+    const owned = sends.filter((s) => started.has(s.context.id));
+    if (owned.length < sends.length)
+      this.logger.warn({ lost: sends.length - owned.length }, 'deliveries claimed by another worker were left to it');
+
+    const results = await mapConcurrently(owned, this.config.dispatchConcurrency, (send) => this.attempt(send, loadedAt));
+
+    const ends: AttemptEnd[] = owned.map((send, i) => {
       const result = results[i];
       const facts = {
         deliveryId: send.context.id,
@@ -275,38 +236,60 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
         errorCode: result.failure?.errorCode ?? null,
         errorClass: result.failure?.errorClass ?? null,
       };
-      return { facts, excerpt: result.excerpt, hash: attemptHash(send.prevHash, facts) };
+      return { ...facts, excerpt: result.excerpt, hash: attemptHash(send.prevHash, facts) };
     });
-    if (finished.length) {
-      await this.db.query(
-        `UPDATE delivery_attempt a SET finished_at = v.finished_at, provider_message_id = v.pmid, outcome = v.outcome,
-                error_code = v.code, error_class = v.class, response_excerpt = v.excerpt, hash = v.hash
-         FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[])
-              AS v(delivery_id, attempt_no, finished_at, pmid, outcome, code, class, excerpt, hash)
-         WHERE a.delivery_id = v.delivery_id AND a.attempt_no = v.attempt_no AND a.delivery_id = ANY($1::uuid[])`,
-        [
-          finished.map((f) => f.facts.deliveryId),
-          finished.map((f) => f.facts.attemptNo),
-          finished.map((f) => f.facts.finishedAt),
-          finished.map((f) => f.facts.providerMessageId),
-          finished.map((f) => f.facts.outcome),
-          finished.map((f) => f.facts.errorCode),
-          finished.map((f) => f.facts.errorClass),
-          finished.map((f) => f.excerpt),
-          finished.map((f) => f.hash),
-        ],
-      );
-    }
+    await this.deliveries.finishAttempts(ends);
 
-    prepared.forEach((send, i) => changes.push(this.outcome(send, results[i])));
-    await this.finishMany(changes);
+    owned.forEach((send, i) => changes.push(this.outcome(send, results[i])));
+    await this.deliveries.finish(batch.lease, changes, this.clock.now());
     await this.reports.applyEarly(changes.filter((change) => change.providerMessageId).map((change) => change.id));
   }
 
-  private outcome(
-    send: { context: DeliveryContext; round: number; repeat: boolean },
-    result: { providerMessageId: string | null; failure: Classified | undefined; withdrawn: boolean; finishedAt: Date },
-  ): Change {
+  /** One provider call, or why there was none; never throws. */
+  private async attempt(send: Send, loadedAt: number): Promise<Result> {
+    const done = (result: Partial<Result>): Result => ({
+      providerMessageId: null,
+      failure: undefined,
+      withdrawn: false,
+      excerpt: null,
+      ...result,
+      finishedAt: this.clock.now(),
+    });
+    if (send.failure) return done({ failure: send.failure });
+    let message: OutboundMessage;
+    let pending: Promise<{ providerMessageId: string | null }>;
+    try {
+      // Consent ended, or the person became protected, since the batch was loaded: no provider call.
+      if (this.revocations.withdraws(send.context, loadedAt)) return done({ withdrawn: true });
+      message = this.contexts.render(send.context);
+    } catch (error) {
+      return done({ failure: this.internal('internal_render', send.context.id, error) });
+    }
+    try {
+      pending = send.provider.send(message);
+    } catch (error) {
+      // A provider that throws before it has a request in flight is our bug, not the provider's answer.
+      return done({ failure: this.internal('internal_send', send.context.id, error) });
+    }
+    try {
+      const { providerMessageId } = await pending;
+      return done({ providerMessageId });
+    } catch (error) {
+      return done({
+        failure: classifyError(error),
+        excerpt: redactAddresses(String((error as Error)?.message ?? error)).slice(0, 300),
+      });
+    }
+  }
+
+  /** A failure of Vigil's own while preparing or sending one delivery: retried on the policy like a transient one, then dead. */
+  private internal(errorCode: string, deliveryId: string, error: unknown): Classified {
+    // The error's name only: a message could quote what it failed on.
+    this.logger.error({ deliveryId, errorCode, err: (error as Error)?.name ?? typeof error }, 'delivery could not be prepared or sent');
+    return { outcome: 'transient_error', errorCode, errorClass: 'internal' };
+  }
+
+  private outcome(send: Send, result: Result): DeliveryChange {
     const { context, round } = send;
     const keep = send.repeat ? context.status : undefined;
     if (result.withdrawn) return { id: context.id, status: keep ?? 'suppressed', stopRepeats: true };
@@ -339,47 +322,40 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
       error: failure.errorCode,
     };
   }
-
-  private async finishMany(changes: Change[]): Promise<void> {
-    if (!changes.length) return;
-    await this.db.query(
-      // Statuses only move forward: a PIN entered or a delivery report received while the batch was
-      // in hand (confirmed, delivered) is not overwritten by the send's own "sent".
-      `UPDATE delivery d SET status = CASE WHEN d.status = 'confirmed' OR (d.status = 'delivered' AND v.status = 'sent') THEN d.status
-                                           ELSE v.status END,
-              attempts = coalesce(v.attempts, d.attempts), due_at = coalesce(v.due_at, d.due_at),
-              provider_message_id = coalesce(v.pmid, d.provider_message_id), last_error = v.error,
-              lease_owner = NULL, lease_expires_at = NULL, updated_at = $2,
-              repeat_until = CASE WHEN v.stop THEN NULL ELSE d.repeat_until END
-       FROM unnest($3::uuid[], $4::text[], $5::int[], $6::timestamptz[], $7::text[], $8::text[], $9::boolean[], $1::text[])
-            AS v(id, status, attempts, due_at, pmid, error, stop, owner)
-       -- The lease is compared through v, not with a constant: an estimate of "one row holds this
-       -- lease" made the planner rescan v once per row of the batch.
-       WHERE d.id = v.id AND d.id = ANY($3::uuid[]) AND d.lease_owner = v.owner`,
-      [
-        changes.map(() => this.workerId),
-        this.clock.now(),
-        changes.map((c) => c.id),
-        changes.map((c) => c.status),
-        changes.map((c) => c.attempts ?? null),
-        changes.map((c) => c.dueAt ?? null),
-        changes.map((c) => c.providerMessageId ?? null),
-        changes.map((c) => c.error ?? null),
-        changes.map((c) => c.stopRepeats ?? false),
-      ],
-    );
-  }
 }
 
-interface Change {
-  id: string;
-  status: string;
-  attempts?: number;
-  dueAt?: Date;
-  providerMessageId?: string | null;
-  error?: string;
-  stopRepeats?: boolean;
+/** A claimed batch: its deliveries and the lease they are held under. */
+export interface ClaimedBatch {
+  lease: string;
+  /** When the lease runs out unless renewed. */
+  until: Date;
+  ids: string[];
 }
+
+interface Send {
+  context: DeliveryContext;
+  attemptNo: number;
+  prevHash: Buffer | null;
+  round: number;
+  repeat: boolean;
+  provider: Pick<ChannelProvider, 'name' | 'send'>;
+  /** Set when the delivery could not be prepared: the attempt is recorded as failed, no provider is called. */
+  failure?: Classified;
+}
+
+interface Result {
+  providerMessageId: string | null;
+  failure: Classified | undefined;
+  withdrawn: boolean;
+  excerpt: string | null;
+  finishedAt: Date;
+}
+
+/** The provider an attempt is recorded under when the delivery failed before one was chosen. */
+const PROVIDER_NONE: Send['provider'] = {
+  name: 'none',
+  send: () => Promise.reject(new Error('no provider')),
+};
 
 /** Provider errors quote the recipient ("The 'To' number +1… is not valid"); the ledger keeps the error, not the address. */
 export function redactAddresses(text: string): string {

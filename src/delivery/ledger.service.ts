@@ -6,7 +6,7 @@ import { DomainError } from '../common/problem/domain-error.js';
 import type { StaffPrincipal } from '../auth/staff-auth.guard.js';
 import { Clock } from '../common/clock.js';
 import { type Channel, maskAddress } from '../registrations/contact-address.js';
-import { DELIVERY_CHANNEL } from '../registrations/verification.service.js';
+import { DeliveryRepository } from '../database/delivery.repository.js';
 import { verifyAttemptChains } from './ledger.js';
 
 export interface AttemptView {
@@ -45,6 +45,7 @@ export class LedgerService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly cipher: FieldCipher,
     private readonly clock: Clock,
+    private readonly deliveries: DeliveryRepository,
   ) {}
 
   async forRegistration(registrationId: string): Promise<NotificationView[]> {
@@ -61,22 +62,17 @@ export class LedgerService {
     return view;
   }
 
-  /** A specialist's resend: a new round of deliveries to every contact that may receive it; the old rounds stay in the ledger. */
+  /**
+   * A specialist's resend: a new round of deliveries to every contact that may receive it; the old
+   * rounds stay in the ledger. While the previous resend is still waiting to go, another one is a
+   * conflict: a double click queues one round and the second click is told so, never a second round.
+   */
   async resend(id: string, staff: StaffPrincipal): Promise<number> {
     await this.notification(id, staff);
-    const rows: { id: string }[] = await this.db.query(
-      `WITH queued AS (
-         INSERT INTO delivery (purpose, notification_id, contact_id, channel, due_at, created_at, updated_at, round)
-         SELECT 'alert', n.id, c.id, c.channel, $2, $2, $2, coalesce((SELECT max(round) FROM delivery WHERE notification_id = n.id), 0) + 1
-         FROM notification n JOIN registration r ON r.id = n.registration_id AND r.status = 'active'
-         JOIN contact c ON c.registration_id = r.id
-         WHERE n.id = $1 AND c.verified_at IS NOT NULL AND c.unsubscribed_at IS NULL
-           AND NOT (c.channel = 'sms' AND EXISTS (SELECT 1 FROM phone_opt_out o WHERE o.address_index = c.address_index))
-         RETURNING id
-       ) SELECT id, pg_notify($3, 'due') FROM queued`,
-      [id, this.clock.now(), DELIVERY_CHANNEL],
-    );
-    return rows.length;
+    const result = await this.deliveries.enqueueResend(id, this.clock.now());
+    if (result === 'in_progress')
+      throw new DomainError('conflict', 'RESEND_IN_PROGRESS', 'A resend of this notification is already on its way.');
+    return result.queued;
   }
 
   private async views(where: string, params: unknown[]): Promise<NotificationView[]> {
@@ -160,13 +156,8 @@ export class LedgerService {
 
   /** A dead delivery gets a fresh round of attempts; its ledger keeps the old ones. */
   async retryDead(deliveryId: string): Promise<void> {
-    const rows: unknown[] = await this.db.query(
-      `WITH revived AS (
-         UPDATE delivery SET status = 'pending', due_at = $2, attempts = 0, updated_at = $2 WHERE id = $1 AND status = 'dead' RETURNING id
-       ) SELECT id, pg_notify($3, 'due') FROM revived`,
-      [deliveryId, this.clock.now(), DELIVERY_CHANNEL],
-    );
-    if (!rows.length) throw new DomainError('not_found', 'DEAD_DELIVERY_NOT_FOUND', 'No dead delivery with that id.');
+    if (!(await this.deliveries.retryDead(deliveryId, this.clock.now())))
+      throw new DomainError('not_found', 'DEAD_DELIVERY_NOT_FOUND', 'No dead delivery with that id.');
   }
 
   /** Walks every attempt chain; returns the deliveries whose chain does not verify. */

@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiConflictResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { CurrentStaff } from '../auth/current-staff.decorator.js';
 import { type StaffPrincipal, StaffOnly } from '../auth/staff-auth.guard.js';
@@ -32,6 +32,7 @@ export class NotificationsController {
   @Post(':id/resend')
   @HttpCode(202)
   @ApiAcceptedResponse({ description: 'New deliveries for every reachable contact; the earlier ones stay in the ledger' })
+  @ApiConflictResponse({ description: 'RESEND_IN_PROGRESS: the previous resend of this notification has not gone out yet' })
   async resend(
     @Param('id', ParseUUIDPipe) id: string,
     @CurrentStaff() staff: StaffPrincipal,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { quietHoursEnd } from './quiet-hours.js';
+import { quietHoursEnd, readQuietHours } from './quiet-hours.js';
 
 const chicago = { start: '22:00', end: '07:00', timeZone: 'America/Chicago' };
 
@@ -19,5 +19,17 @@ describe('quietHoursEnd', () => {
   it('handles same-day windows', () => {
     const lunch = { start: '12:00', end: '13:30', timeZone: 'UTC' };
     expect(quietHoursEnd(lunch, new Date('2026-11-27T12:10:00Z'))?.toISOString()).toBe('2026-11-27T13:30:00.000Z');
+  });
+});
+
+describe('readQuietHours', () => {
+  it('reads a well-formed setting and treats anything else as no quiet hours', () => {
+    expect(readQuietHours(chicago)).toEqual(chicago);
+    expect(readQuietHours([])).toBeUndefined();
+    expect(readQuietHours({})).toBeUndefined();
+    expect(readQuietHours('22:00-07:00')).toBeUndefined();
+    expect(readQuietHours({ ...chicago, start: '25:00' })).toBeUndefined();
+    expect(readQuietHours({ ...chicago, timeZone: 'Mars/Olympus_Mons' })).toBeUndefined();
+    expect(readQuietHours({ ...chicago, end: 700 })).toBeUndefined();
   });
 });

@@ -1,6 +1,26 @@
 import { dateTimeFormat } from '../common/date-time-format.js';
 import type { QuietHoursDto } from '../registrations/registration.dto.js';
 
+const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+/**
+ * Quiet hours as stored, if they can be read: a setting of another shape (an array once passed
+ * validation) or an unknown time zone is no quiet hours, since holding an alert on a setting nobody
+ * can read would hold it for good.
+ */
+export function readQuietHours(stored: unknown): QuietHoursDto | undefined {
+  if (!stored || typeof stored !== 'object' || Array.isArray(stored)) return undefined;
+  const { start, end, timeZone } = stored as Record<string, unknown>;
+  if (typeof start !== 'string' || typeof end !== 'string' || typeof timeZone !== 'string') return undefined;
+  if (!HH_MM.test(start) || !HH_MM.test(end)) return undefined;
+  try {
+    dateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  } catch {
+    return undefined;
+  }
+  return { start, end, timeZone };
+}
+
 function minutesOf(hhmm: string): number {
   const [h, m] = hhmm.split(':').map(Number);
   return h * 60 + m;

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import type { Queryable } from '../database/queryable.js';
-import { DELIVERY_CHANNEL } from '../registrations/verification.service.js';
+import { DELIVERY_CHANNEL } from '../database/delivery.repository.js';
 import { FeedHealthService, type FeedTransition } from '../sources/feed-health.service.js';
 
 /** Events checked per statement: a crowded release can escalate a great many notifications at once. */

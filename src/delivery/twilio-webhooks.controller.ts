@@ -7,8 +7,10 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { verifySecret } from '../common/crypto/password-hasher.js';
 import { DomainError } from '../common/problem/domain-error.js';
+import { firstTimeHeard } from '../common/twilio-replay.js';
 import { assertSignedByTwilio } from '../common/twilio-signature.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { DeliveryRepository } from '../database/delivery.repository.js';
 import { DeliveryContextService, mayNotSend } from './delivery-context.service.js';
 import { DeliveryReportsService } from './delivery-reports.service.js';
 import { phrases, VOICE_LANGUAGE } from './templates.js';
@@ -26,6 +28,7 @@ export class TwilioWebhooksController {
     @InjectDataSource() private readonly db: DataSource,
     private readonly contexts: DeliveryContextService,
     private readonly reports: DeliveryReportsService,
+    private readonly deliveries: DeliveryRepository,
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -93,7 +96,7 @@ export class TwilioWebhooksController {
     if (hear && mayNotSend(context)) return hangUp(t.goodbye, language);
     const right = Boolean(context.pin_hash && /^\d{4}$/.test(body.Digits ?? '') && (await verifySecret(context.pin_hash, body.Digits)));
     if (right) {
-      await this.confirm(id, context.purpose, context.contact_id);
+      await this.confirm(id, context.purpose, context.contact_id, body.CallSid);
       if (hear) return hangUp(`${this.contexts.voiceText(context, true)} ${t.confirmed}`, language);
       return hangUp(context.purpose === 'verification' ? t.verified : t.confirmed, language);
     }
@@ -122,25 +125,19 @@ export class TwilioWebhooksController {
     return response.toString();
   }
 
-  /** The right PIN: the notification is confirmed (no more calls), or the phone line is verified. */
-  private async confirm(id: string, purpose: string, contactId: string | null): Promise<void> {
+  /**
+   * The right PIN: the notification is confirmed (no more calls), or the phone line is verified.
+   * Once per call: a replayed PIN callback is answered the same and changes nothing.
+   */
+  private async confirm(id: string, purpose: string, contactId: string | null, callSid: string | undefined): Promise<void> {
     const now = this.clock.now();
     await this.db.transaction(async (tx) => {
-      await tx.query(
-        `UPDATE delivery SET status = 'confirmed', repeat_until = NULL, updated_at = $2 WHERE id = $1 AND status <> 'confirmed'`,
-        [id, now],
-      );
+      if (callSid && !(await firstTimeHeard(tx, callSid, 'pin', now))) return;
+      await this.deliveries.confirm(tx, id, purpose, now);
       if (purpose === 'verification' && contactId) {
         await tx.query(
           `UPDATE contact SET verified_at = coalesce(verified_at, $2), verified_by = coalesce(verified_by, 'call') WHERE id = $1`,
           [contactId, now],
-        );
-      }
-      if (purpose === 'alert') {
-        // One confirmation answers for the notification: stop calling its other phone lines too.
-        await tx.query(
-          `UPDATE delivery SET repeat_until = NULL WHERE notification_id = (SELECT notification_id FROM delivery WHERE id = $1) AND id <> $1`,
-          [id],
         );
       }
     });

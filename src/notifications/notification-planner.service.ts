@@ -3,7 +3,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Clock } from '../common/clock.js';
 import type { Queryable } from '../database/queryable.js';
 import { URGENT_EVENT_TYPES } from '../people/custody-status.js';
-import { DELIVERY_CHANNEL } from '../registrations/verification.service.js';
+import { DELIVERY_CHANNEL } from '../database/delivery.repository.js';
 
 /**
  * The one call that ends every ingestion transaction: matching and fan-out for the events just

@@ -23,7 +23,7 @@ export class ConsentController {
   @Header('Content-Type', 'text/xml')
   async smsInbound(@Req() req: RequestWithRawBody, @Body() body: Record<string, string>): Promise<string> {
     assertSignedByTwilio(this.config, req, body);
-    const keyword = await this.optOut.smsKeyword(String(body.From ?? ''), String(body.Body ?? ''));
+    const keyword = await this.optOut.smsKeyword(String(body.From ?? ''), String(body.Body ?? ''), body.MessageSid);
     if (keyword !== 'help') return EMPTY_TWIML;
     const response = new twilio.twiml.MessagingResponse();
     response.message(HELP_TEXT);

@@ -2,9 +2,11 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
+import { firstTimeHeard } from '../common/twilio-replay.js';
 import { FieldCipher } from '../common/crypto/field-cipher.js';
 import { indexInput, normalizeAddress } from './contact-address.js';
 import { suppressWaitingDeliveries } from './waiting-deliveries.js';
+import { DeliveryRepository } from '../database/delivery.repository.js';
 
 export const STOP_WORDS = ['STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT'];
 export const START_WORDS = ['START', 'UNSTOP', 'YES'];
@@ -33,27 +35,34 @@ export class OptOutService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly clock: Clock,
     private readonly cipher: FieldCipher,
+    private readonly deliveries: DeliveryRepository,
   ) {}
 
-  /** Found by blind index (under every key during a rotation), never by decrypting rows. */
-  async smsKeyword(from: string, body: string): Promise<Keyword> {
+  /**
+   * Found by blind index (under every key during a rotation), never by decrypting rows. Each inbound
+   * message (`messageSid`) is applied once, in the order Twilio delivered them, as Twilio's own
+   * opt-out handling does: a replayed STOP after a START is not a new STOP.
+   */
+  async smsKeyword(from: string, body: string, messageSid?: string): Promise<Keyword> {
     const keyword = keywordOf(body);
     const phone = normalizeAddress('sms', from);
     if (!phone || keyword === 'other' || keyword === 'help') return keyword;
     const indexes = this.cipher.blindIndexes(indexInput('sms', phone));
     const now = this.clock.now();
-    await this.db.transaction(async (tx) => {
+    const applied = await this.db.transaction(async (tx) => {
+      if (messageSid && !(await firstTimeHeard(tx, messageSid, 'inbound', now))) return false;
       if (keyword === 'stop') {
         await tx.query(
           `INSERT INTO phone_opt_out (address_index, opted_out_at) SELECT unnest($1::bytea[]), $2 ON CONFLICT (address_index) DO NOTHING`,
           [indexes, now],
         );
-        await suppressWaitingDeliveries(tx, { smsTo: indexes }, now);
+        await suppressWaitingDeliveries(this.deliveries, tx, { smsTo: indexes }, now);
       } else {
         await tx.query(`DELETE FROM phone_opt_out WHERE address_index = ANY($1::bytea[])`, [indexes]);
       }
+      return true;
     });
-    this.logger.log({ keyword }, 'sms consent keyword applied');
+    this.logger.log({ keyword, replay: !applied }, applied ? 'sms consent keyword applied' : 'sms consent keyword replayed: ignored');
     return keyword;
   }
 
@@ -67,7 +76,7 @@ export class OptOutService {
     const now = this.clock.now();
     await this.db.transaction(async (tx) => {
       await tx.query(`UPDATE contact SET unsubscribed_at = coalesce(unsubscribed_at, $2) WHERE id = $1`, [contactId, now]);
-      await suppressWaitingDeliveries(tx, { contactId }, now);
+      await suppressWaitingDeliveries(this.deliveries, tx, { contactId }, now);
     });
     return true;
   }

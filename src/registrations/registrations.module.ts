@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuditService } from '../common/audit.service.js';
+import { DeliveryRepositoryModule } from '../database/delivery-repository.module.js';
 import { AuditController } from './audit.controller.js';
 import { ConsentController } from './consent.controller.js';
 import { OptOutService } from './opt-out.service.js';
@@ -10,6 +11,7 @@ import { VerificationService } from './verification.service.js';
 
 /** Victims' registrations: sign-up, verification, self-service, enrolment by specialists, consent. */
 @Module({
+  imports: [DeliveryRepositoryModule],
   providers: [RegistrationsService, VerificationService, OptOutService, AuditService],
   exports: [RegistrationsService, VerificationService, OptOutService, AuditService],
 })

@@ -22,6 +22,7 @@ import type {
 } from './registration.dto.js';
 import { DAY_MS, VerificationService } from './verification.service.js';
 import { suppressWaitingDeliveries } from './waiting-deliveries.js';
+import { DeliveryRepository } from '../database/delivery.repository.js';
 
 /** Who is asking: the victim holding the manage token, or a staff member (audited). */
 export type RegistrationAccess = { kind: 'token' } | { kind: 'staff'; staff: StaffPrincipal; clientAddress?: string };
@@ -51,6 +52,7 @@ export class RegistrationsService {
     private readonly verification: VerificationService,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly deliveries: DeliveryRepository,
   ) {}
 
   /**
@@ -169,7 +171,7 @@ export class RegistrationsService {
         id,
         now,
       ]);
-      await suppressWaitingDeliveries(tx, { registrationId: id }, now);
+      await suppressWaitingDeliveries(this.deliveries, tx, { registrationId: id }, now);
       await this.auditStaff(access, 'registration.stop', id, tx);
     });
   }

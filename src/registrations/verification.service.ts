@@ -10,6 +10,7 @@ import { FieldCipher } from '../common/crypto/field-cipher.js';
 import { every, stopEvery } from '../common/intervals.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { DeliveryRepository } from '../database/delivery.repository.js';
 import { type Queryable, returning } from '../database/queryable.js';
 import type { Channel } from './contact-address.js';
 import { suppressWaitingDeliveries } from './waiting-deliveries.js';
@@ -47,9 +48,6 @@ interface ContactState {
   status: string;
 }
 
-/** Wakes the dispatcher when a transaction that queued deliveries commits. */
-export const DELIVERY_CHANNEL = 'vigil_delivery';
-
 /**
  * Contacts prove they are reachable before they get anything else: a 6-digit code over the
  * contact's own channel (valid 30 minutes), or for a phone line, a call that asks for the
@@ -73,6 +71,7 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
     private readonly audit: AuditService,
     private readonly scheduler: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly deliveries: DeliveryRepository,
   ) {}
 
   onModuleInit(): void {
@@ -109,7 +108,7 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
     if (!(await this.claimSend(db, addressIndex, now))) return false;
     if (channel === 'voice') {
       await db.query(`UPDATE contact SET code_sent_at = $2 WHERE id = $1`, [contactId, now]);
-      await this.enqueue(db, contactId, channel, null);
+      await this.deliveries.enqueueVerification(db, contactId, channel, null, now);
       return true;
     }
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
@@ -119,7 +118,7 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
       new Date(now.getTime() + CODE_TTL_MS),
       now,
     ]);
-    await this.enqueue(db, contactId, channel, this.cipher.encrypt(code));
+    await this.deliveries.enqueueVerification(db, contactId, channel, this.cipher.encrypt(code), now);
     return true;
   }
 
@@ -267,7 +266,7 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
            RETURNING id`,
           [now],
         );
-        for (const { id } of ids) await suppressWaitingDeliveries(tx, { registrationId: id }, now);
+        for (const { id } of ids) await suppressWaitingDeliveries(this.deliveries, tx, { registrationId: id }, now);
         return ids.length;
       });
       expired += batch;
@@ -313,15 +312,5 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
 
   private codeHash(contactId: string, code: string): Buffer {
     return Buffer.from(this.cipher.mac('verification-code', `${contactId}:${code}`), 'base64url');
-  }
-
-  private async enqueue(db: Queryable, contactId: string, channel: Channel, secret: string | null): Promise<void> {
-    await db.query(`INSERT INTO delivery (purpose, contact_id, channel, secret, due_at) VALUES ('verification', $1, $2, $3, $4)`, [
-      contactId,
-      channel,
-      secret,
-      this.clock.now(),
-    ]);
-    await db.query(`SELECT pg_notify($1, 'due')`, [DELIVERY_CHANNEL]);
   }
 }

@@ -3,7 +3,7 @@ import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
 import { LedgerService } from '../../src/delivery/ledger.service.js';
 import { countSegments } from '../../src/delivery/sms-segments.js';
 import { OptOutService } from '../../src/registrations/opt-out.service.js';
-import { DELIVERY_CHANNEL } from '../../src/registrations/verification.service.js';
+import { DELIVERY_CHANNEL } from '../../src/database/delivery.repository.js';
 import { FakeTwilio } from '../support/fake-twilio.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { bookPerson, register } from '../support/registrations.js';
