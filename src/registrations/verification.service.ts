@@ -1,4 +1,4 @@
-import { randomInt, timingSafeEqual } from 'node:crypto';
+import { randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -42,7 +42,8 @@ export class VerificationService {
       `UPDATE contact SET code_hash = $2, code_expires_at = $3, code_attempts = 0, locked_at = NULL, code_sent_at = $4 WHERE id = $1`,
       [contactId, this.codeHash(contactId, code), new Date(now.getTime() + CODE_TTL_MS), now],
     );
-    await this.enqueue(db, contactId, channel, this.cipher.encrypt(code));
+    const deliveryId = randomUUID();
+    await this.enqueue(db, contactId, channel, this.cipher.encrypt(code, 'delivery.secret', deliveryId), deliveryId);
   }
 
   async verify(registrationId: string, contactId: string, code: string): Promise<{ contactId: string; verified: true }> {
@@ -127,12 +128,13 @@ export class VerificationService {
     return Buffer.from(this.cipher.mac('verification-code', `${contactId}:${code}`), 'base64url');
   }
 
-  private async enqueue(db: Queryable, contactId: string, channel: Channel, secret: string | null): Promise<void> {
-    await db.query(`INSERT INTO delivery (purpose, contact_id, channel, secret, due_at) VALUES ('verification', $1, $2, $3, $4)`, [
+  private async enqueue(db: Queryable, contactId: string, channel: Channel, secret: string | null, id = randomUUID()): Promise<void> {
+    await db.query(`INSERT INTO delivery (id, purpose, contact_id, channel, secret, due_at) VALUES ($5, 'verification', $1, $2, $3, $4)`, [
       contactId,
       channel,
       secret,
       this.clock.now(),
+      id,
     ]);
     await db.query(`SELECT pg_notify($1, 'due')`, [DELIVERY_CHANNEL]);
   }

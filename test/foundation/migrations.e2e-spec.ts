@@ -60,8 +60,9 @@ describe('migrations', () => {
     await client.end();
     expect(naive.rows).toEqual([]);
     expect(keys.rows.length).toBeGreaterThan(0);
-    // Natural keys, on purpose: a phone number's opt-out is keyed by its blind index; an event's escalation watch by its event.
-    const naturalKeys = ['phone_opt_out', 'escalation_watch'];
+    // Natural keys, on purpose: a phone number's opt-out is keyed by its blind index; an event's escalation watch by its event;
+    // a data upgrade by its name.
+    const naturalKeys = ['phone_opt_out', 'escalation_watch', 'data_upgrade'];
     for (const key of keys.rows.filter((row) => !naturalKeys.includes(row.table_name))) {
       expect(key, key.table_name).toMatchObject({ data_type: 'uuid', column_default: 'gen_random_uuid()' });
     }
