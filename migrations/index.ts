@@ -11,6 +11,7 @@ import { AlertWaitingByNotification1764169200000 } from './1764169200000-AlertWa
 import { PlanningIds1764172800000 } from './1764172800000-PlanningIds.js';
 import { WithdrawnAttempts1764176400000 } from './1764176400000-WithdrawnAttempts.js';
 import { BoundCiphertexts1764261000000 } from './1764261000000-BoundCiphertexts.js';
+import { OptOutNumbers1764262000000 } from './1764262000000-OptOutNumbers.js';
 
 /**
  * Every migration, oldest first. Listed rather than globbed so the app, the CLI and the tests
@@ -30,4 +31,5 @@ export const MIGRATIONS = [
   PlanningIds1764172800000,
   WithdrawnAttempts1764176400000,
   BoundCiphertexts1764261000000,
+  OptOutNumbers1764262000000,
 ];

@@ -34,8 +34,8 @@ export class ConsentController {
   @Get('unsubscribe/:contactId')
   @ApiExcludeEndpoint()
   @Header('Content-Type', 'text/html; charset=utf-8')
-  page(@Param('contactId', ParseUUIDPipe) contactId: string, @Query('token') token = ''): string {
-    if (token !== this.optOut.unsubscribeToken(contactId))
+  async page(@Param('contactId', ParseUUIDPipe) contactId: string, @Query('token') token = ''): Promise<string> {
+    if (!(await this.optOut.linkValid(contactId, token)))
       throw new DomainError('not_found', 'UNSUBSCRIBE_LINK_INVALID', 'This link is not valid.');
     const action = `/v1/unsubscribe/${contactId}?token=${encodeURIComponent(token)}`;
     return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">

@@ -15,19 +15,26 @@ export interface RotationResult {
   sources: number;
   codes: number;
   outbox: number;
+  /** STOPs carried to the new key's index by the number they keep. */
+  optOuts: number;
 }
 
 type Transaction = <T>(work: (db: Queryable) => Promise<T>) => Promise<T>;
 
 /** Encrypted columns besides contact.address (which also carries a blind index), each on a table keyed by `id`. */
-const COLUMNS: { result: Exclude<keyof RotationResult, 'contacts'>; table: string; column: string; field: CipherField; where?: string }[] =
-  [
-    { result: 'registrants', table: 'registration', column: 'registrant_name', field: 'registration.registrant_name' },
-    { result: 'sources', table: 'source', column: 'signing_secret', field: 'source.signing_secret' },
-    { result: 'codes', table: 'delivery', column: 'secret', field: 'delivery.secret', where: `purpose = 'verification'` },
-    { result: 'outbox', table: 'dev_outbox', column: 'recipient', field: 'dev_outbox.recipient' },
-    { result: 'outbox', table: 'dev_outbox', column: 'body', field: 'dev_outbox.body' },
-  ];
+const COLUMNS: {
+  result: Exclude<keyof RotationResult, 'contacts' | 'optOuts'>;
+  table: string;
+  column: string;
+  field: CipherField;
+  where?: string;
+}[] = [
+  { result: 'registrants', table: 'registration', column: 'registrant_name', field: 'registration.registrant_name' },
+  { result: 'sources', table: 'source', column: 'signing_secret', field: 'source.signing_secret' },
+  { result: 'codes', table: 'delivery', column: 'secret', field: 'delivery.secret', where: `purpose = 'verification'` },
+  { result: 'outbox', table: 'dev_outbox', column: 'recipient', field: 'dev_outbox.recipient' },
+  { result: 'outbox', table: 'dev_outbox', column: 'body', field: 'dev_outbox.body' },
+];
 
 /**
  * Seals every secret not yet in the current format under the current key again: values under an
@@ -37,7 +44,7 @@ const COLUMNS: { result: Exclude<keyof RotationResult, 'contacts'>; table: strin
  * the new key and ENCRYPTION_KEYS_PREVIOUS to the old ones, in every process.
  */
 export async function rotateEncryptionKey(transaction: Transaction, cipher: FieldCipher): Promise<RotationResult> {
-  const result: RotationResult = { contacts: 0, registrants: 0, sources: 0, codes: 0, outbox: 0 };
+  const result: RotationResult = { contacts: 0, registrants: 0, sources: 0, codes: 0, outbox: 0, optOuts: 0 };
   const current = `v2.${cipher.currentKeyId}.`;
   let after = FIRST_ID;
   for (;;) {
@@ -57,12 +64,8 @@ export async function rotateEncryptionKey(transaction: Transaction, cipher: Fiel
           index,
           cipher.currentKeyId,
         ]);
-        // A STOP is known only by the number's index: carry it over to the new key's index.
-        await db.query(
-          `INSERT INTO phone_opt_out (address_index, opted_out_at) SELECT $2, opted_out_at FROM phone_opt_out WHERE address_index = $1
-           ON CONFLICT (address_index) DO NOTHING`,
-          [row.address_index, index],
-        );
+        // A STOP is found by the number's index: carry it over to the new key's index (and keep the number, for the next rotation).
+        if (row.channel !== 'email') await carryOptOut(db, cipher, row.address_index, address);
       }
       return rows;
     });
@@ -70,6 +73,7 @@ export async function rotateEncryptionKey(transaction: Transaction, cipher: Fiel
     if (rows.length < BATCH) break;
     after = rows[rows.length - 1].id;
   }
+  result.optOuts = await rotateOptOuts(transaction, cipher);
   for (const column of COLUMNS) result[column.result] += await resealColumn(transaction, cipher, column);
   await transaction((db) => db.query(`UPDATE data_upgrade SET done_at = coalesce(done_at, now()) WHERE name = $1`, [CIPHERTEXT_UPGRADE]));
   return result;
@@ -85,6 +89,46 @@ export async function upgradeCiphertexts(transaction: Transaction, cipher: Field
     db.query(`SELECT 1 FROM data_upgrade WHERE name = $1 AND done_at IS NULL`, [CIPHERTEXT_UPGRADE]),
   );
   return pending.length ? rotateEncryptionKey(transaction, cipher) : undefined;
+}
+
+/** The STOP recorded under `oldIndex`, if any, recorded under the number's index with the current key too. */
+async function carryOptOut(db: Queryable, cipher: FieldCipher, oldIndex: Buffer, phone: string): Promise<void> {
+  const index = cipher.blindIndex(indexInput('sms', phone));
+  if (index.equals(oldIndex)) return;
+  await db.query(
+    `INSERT INTO phone_opt_out (address_index, opted_out_at, phone, key_id) SELECT $2, opted_out_at, $3, $4 FROM phone_opt_out WHERE address_index = $1
+     ON CONFLICT (address_index) DO UPDATE SET phone = coalesce(phone_opt_out.phone, EXCLUDED.phone), key_id = EXCLUDED.key_id`,
+    [oldIndex, index, cipher.encrypt(phone, 'phone_opt_out.phone', index.toString('hex')), cipher.currentKeyId],
+  );
+}
+
+/**
+ * Every STOP that keeps its number is moved to the current key's index, whether or not any contact
+ * has that number; the old key's row goes (every contact was moved to the new index before).
+ * STOPs recorded before numbers were kept stay as they are: they were carried only through contacts.
+ */
+async function rotateOptOuts(transaction: Transaction, cipher: FieldCipher): Promise<number> {
+  let after: Buffer = Buffer.alloc(0);
+  let carried = 0;
+  for (;;) {
+    const rows = await transaction(async (db) => {
+      const rows: { address_index: Buffer; phone: string }[] = await db.query(
+        `SELECT address_index, phone FROM phone_opt_out WHERE address_index > $1 AND phone IS NOT NULL AND key_id IS DISTINCT FROM $2
+         ORDER BY address_index LIMIT ${BATCH} FOR UPDATE`,
+        [after, cipher.currentKeyId],
+      );
+      for (const row of rows) {
+        const rowId = row.address_index.toString('hex');
+        const sealed = cipher.reencrypt(row.phone, 'phone_opt_out.phone', rowId) ?? row.phone;
+        await carryOptOut(db, cipher, row.address_index, cipher.decrypt(sealed, 'phone_opt_out.phone', rowId));
+        await db.query(`DELETE FROM phone_opt_out WHERE address_index = $1`, [row.address_index]);
+      }
+      return rows;
+    });
+    carried += rows.length;
+    if (rows.length < BATCH) return carried;
+    after = rows[rows.length - 1].address_index;
+  }
 }
 
 /** What `runMigrations` runs after the migrations, under their lock, at start and in `npm run migration:run`. */

@@ -44,11 +44,14 @@ export class FieldCipher {
   private readonly masters: Buffer[];
   private readonly macKeys = new Map<string, Buffer[]>();
   readonly currentKeyId: string;
+  /** Every known key's id, current first: the order of `blindIndexes`. */
+  readonly keyIds: string[];
 
   /** `current` encrypts; `previous` keys only decrypt (during a rotation). */
   constructor(current: Buffer, previous: Buffer[] = []) {
     this.currentKeyId = FieldCipher.keyId(current);
     this.masters = [current, ...previous];
+    this.keyIds = this.masters.map((key) => FieldCipher.keyId(key));
     for (const key of this.masters) this.keys.set(FieldCipher.keyId(key), subkey(key, 'vigil/field-encryption'));
     this.indexKeys = this.masters.map((key) => subkey(key, 'vigil/blind-index'));
   }
