@@ -10,6 +10,7 @@ import { ClaimIndexes1764165600000 } from './1764165600000-ClaimIndexes.js';
 import { AlertWaitingByNotification1764169200000 } from './1764169200000-AlertWaitingByNotification.js';
 import { PlanningIds1764172800000 } from './1764172800000-PlanningIds.js';
 import { WithdrawnAttempts1764176400000 } from './1764176400000-WithdrawnAttempts.js';
+import { RateLimitCounters1764260000000 } from './1764260000000-RateLimitCounters.js';
 import { BoundCiphertexts1764261000000 } from './1764261000000-BoundCiphertexts.js';
 import { OptOutNumbers1764262000000 } from './1764262000000-OptOutNumbers.js';
 
@@ -30,6 +31,7 @@ export const MIGRATIONS = [
   AlertWaitingByNotification1764169200000,
   PlanningIds1764172800000,
   WithdrawnAttempts1764176400000,
+  RateLimitCounters1764260000000,
   BoundCiphertexts1764261000000,
   OptOutNumbers1764262000000,
 ];

@@ -25,7 +25,7 @@ export class RegistrationsController {
   ) {}
 
   @Post()
-  @RateLimited('public')
+  @RateLimited('public', 'signup')
   @ApiCreatedResponse({ type: CreatedRegistrationDto, description: 'The manage token is shown only here' })
   create(@Body() body: CreateRegistrationDto): Promise<CreatedRegistrationDto> {
     return this.registrations.create(body);
@@ -45,7 +45,7 @@ export class RegistrationsController {
 
   @Post(':id/contacts/:contactId/resend-code')
   @HttpCode(202)
-  @RateLimited('public')
+  @RateLimited('public', 'signup')
   @ApiAcceptedResponse({ description: 'A new code (or a new call) is on its way' })
   resend(@Param('id', ParseUUIDPipe) id: string, @Param('contactId', ParseUUIDPipe) contactId: string): Promise<{ contactId: string }> {
     return this.verification.resend(id, contactId);
