@@ -92,8 +92,13 @@ export class RateLimiter implements OnApplicationShutdown {
     await this.db.query(`DELETE FROM rate_limit WHERE bucket = $1 AND key = $2`, [LOGIN_ACCOUNT, this.keyOf(`email:${email}`)]);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Resolves once a sweep under way has finished. */
+  async settled(): Promise<void> {
     await this.sweeping;
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.settled();
   }
 
   private keyOf(value: string): Buffer {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RateLimiter } from '../../src/common/rate-limiter.service.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -47,6 +48,17 @@ describe('rate limits shared by every api process', () => {
 
     clock.advance(60_000);
     expect((await search(b)).status).toBe(200);
+  });
+
+  it('#11.14 expired counters are swept by the processes themselves', async () => {
+    await a.db.query(`INSERT INTO rate_limit (bucket, key, window_start, hits, expires_at) VALUES ('public', '\\x00', $1, 1, $1)`, [
+      new Date(clock.now().getTime() - 120_000),
+    ]);
+    clock.advance(61_000);
+    expect((await a.http().get('/v1/people').query({ lastName: 'Nobody', firstName: 'Here' })).status).toBe(200);
+    await a.app.get(RateLimiter).settled();
+    const { rows } = await a.db.query(`SELECT count(*)::int AS n FROM rate_limit WHERE expires_at < $1`, [clock.now()]);
+    expect(rows[0].n).toBe(0);
   });
 });
 
