@@ -1,6 +1,5 @@
 import { type DynamicModule, Global, Module, type Provider } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
-import { ThrottlerModule } from '@nestjs/throttler';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module.js';
@@ -9,7 +8,7 @@ import { FieldCipher } from './common/crypto/field-cipher.js';
 import { MANUAL_DISPATCH } from './common/manual-dispatch.js';
 import { DeliveryApiModule, DeliveryModule } from './delivery/delivery.module.js';
 import { loggerParams } from './common/logging.js';
-import { rateLimits } from './common/rate-limit.js';
+import { RateLimiter } from './common/rate-limiter.service.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { HealthModule } from './health/health.module.js';
@@ -36,6 +35,7 @@ export class CoreModule {
       { provide: Clock, useValue: options.clock ?? new SystemClock() },
       { provide: MANUAL_DISPATCH, useValue: options.manualDispatch ?? false },
       { provide: FieldCipher, useValue: new FieldCipher(config.security.encryptionKey, config.security.previousEncryptionKeys) },
+      RateLimiter,
     ];
     return { module: CoreModule, providers, exports: providers };
   }
@@ -56,7 +56,6 @@ export class AppModule {
         CoreModule.forRoot(config, options),
         LoggerModule.forRoot(loggerParams(config, options.logDestination)),
         TypeOrmModule.forRoot({ ...dataSourceOptions(config.database.url), autoLoadEntities: true, migrationsRun: false }),
-        ThrottlerModule.forRoot(rateLimits(config)),
         HealthModule,
         SourcesModule,
         PeopleModule,

@@ -7,6 +7,8 @@ import { EMBEDDED_DATABASE } from './database/cli-database.js';
 import { type RunningPostgres, startEmbeddedPostgres } from './database/embedded-postgres.launcher.js';
 import { ensureDatabase } from './database/ensure-database.js';
 import { runMigrations } from './database/migrate.js';
+import { ciphertextUpgradeStep } from './registrations/key-rotation.js';
+import { FieldCipher } from './common/crypto/field-cipher.js';
 
 const SHUTDOWN_GRACE_MS = 30_000;
 
@@ -37,7 +39,11 @@ async function main(): Promise<void> {
     url = embedded.url(EMBEDDED_DATABASE);
   }
   if (config.database.migrationsRun) {
-    const applied = await runMigrations(url);
+    const cipher = new FieldCipher(config.security.encryptionKey, config.security.previousEncryptionKeys);
+    const applied = await runMigrations(
+      url,
+      ciphertextUpgradeStep(cipher, (result) => logger.info({ ...result }, 'Stored secrets re-encrypted, each bound to its row')),
+    );
     if (applied.length) logger.info(`Applied migrations: ${applied.join(', ')}`);
   }
 

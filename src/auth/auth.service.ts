@@ -3,6 +3,7 @@ import { JwtService } from '@nestjs/jwt';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { decoyHash, verifySecret } from '../common/crypto/password-hasher.js';
 import { DomainError } from '../common/problem/domain-error.js';
+import { RateLimiter } from '../common/rate-limiter.service.js';
 import type { LoginResponseDto } from './staff.dto.js';
 import type { StaffTokenClaims } from './staff-auth.guard.js';
 import { StaffService } from './staff.service.js';
@@ -12,16 +13,27 @@ export class AuthService {
   constructor(
     private readonly staff: StaffService,
     private readonly jwt: JwtService,
+    private readonly limiter: RateLimiter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Unknown email, wrong password and disabled account answer alike, after the same argon2 work. */
+  /**
+   * Unknown email, wrong password and disabled account answer alike, after the same argon2 work.
+   * Each email, known or not, locks after repeated failures from whatever addresses (see RateLimiter).
+   */
   async login(email: string, password: string): Promise<LoginResponseDto> {
+    const lockedFor = await this.limiter.loginAttempt(email);
+    if (lockedFor !== undefined) {
+      throw new DomainError('rate_limited', 'LOGIN_LOCKED', 'Too many failed logins for this account. Try again later.', {
+        retryAfterSeconds: lockedFor,
+      });
+    }
     const member = await this.staff.findByEmailWithHash(email);
     const valid = await verifySecret(member?.password_hash ?? (await decoyHash()), password);
     if (!member || !valid || member.disabled) {
       throw new DomainError('unauthorized', 'LOGIN_FAILED', 'The email or password is not correct.');
     }
+    await this.limiter.forgive(email);
     const claims: StaffTokenClaims = { sub: member.id, role: member.role, typ: 'staff' };
     const accessToken = await this.jwt.signAsync(claims, { expiresIn: this.config.security.jwtTtlSeconds });
     return { accessToken, expiresIn: this.config.security.jwtTtlSeconds };

@@ -1,24 +1,83 @@
-import { applyDecorators, UseGuards } from '@nestjs/common';
+import { isIPv6 } from 'node:net';
+import { applyDecorators, type CanActivate, type ExecutionContext, Inject, Injectable, SetMetadata, UseGuards } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { ApiTooManyRequestsResponse } from '@nestjs/swagger';
-import { SkipThrottle, type ThrottlerModuleOptions, ThrottlerGuard } from '@nestjs/throttler';
-import type { AppConfig } from '../config/app-config.js';
+import type { Request } from 'express';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { DomainError } from './problem/domain-error.js';
+import { type RateCheck, RateLimiter } from './rate-limiter.service.js';
 
+/**
+ * `public`: one budget per client across every public route (PUBLIC_RATE_LIMIT_PER_MINUTE).
+ * `login`: staff login attempts per client (LOGIN_RATE_LIMIT_PER_MINUTE).
+ */
 export type RateLimit = 'public' | 'login';
-const LIMITS: RateLimit[] = ['public', 'login'];
+/** A route's own budget on top of the shared one: `signup` for the routes that send messages (SIGNUP_RATE_LIMIT_PER_MINUTE). */
+export type RouteLimit = 'signup';
 
-export function rateLimits(config: AppConfig): ThrottlerModuleOptions {
-  return [
-    { name: 'public', ttl: 60_000, limit: config.publicRateLimitPerMinute },
-    { name: 'login', ttl: 60_000, limit: config.security.loginRatePerMinute },
-  ];
+const RATE_LIMITS = Symbol('rate-limits');
+
+interface RateLimitMetadata {
+  limit: RateLimit;
+  route?: RouteLimit;
 }
 
-/** Per client address; answers 429 problem+json with Retry-After past the limit. */
-export function RateLimited(limit: RateLimit): MethodDecorator & ClassDecorator {
-  const skip = Object.fromEntries(LIMITS.filter((other) => other !== limit).map((other) => [other, true]));
+/** Per client address, counted in PostgreSQL across every api process; 429 problem+json with Retry-After past a limit. */
+export function RateLimited(limit: RateLimit, route?: RouteLimit): MethodDecorator & ClassDecorator {
   return applyDecorators(
-    UseGuards(ThrottlerGuard),
-    SkipThrottle(skip),
+    SetMetadata(RATE_LIMITS, { limit, route } satisfies RateLimitMetadata),
+    UseGuards(RateLimitGuard),
     ApiTooManyRequestsResponse({ description: 'Rate limited; see Retry-After' }),
   );
+}
+
+@Injectable()
+export class RateLimitGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly limiter: RateLimiter,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const meta = this.reflector.getAllAndOverride<RateLimitMetadata | undefined>(RATE_LIMITS, [context.getHandler(), context.getClass()]);
+    if (!meta) return true;
+    const checks: RateCheck[] = [
+      {
+        bucket: meta.limit,
+        limit: meta.limit === 'public' ? this.config.publicRateLimitPerMinute : this.config.security.loginRatePerMinute,
+      },
+    ];
+    if (meta.route === 'signup') {
+      checks.push({
+        bucket: `signup:${context.getClass().name}.${context.getHandler().name}`,
+        limit: this.config.signupRateLimitPerMinute,
+      });
+    }
+    const retryAfterSeconds = await this.limiter.consume(clientOf(context.switchToHttp().getRequest<Request>().ip), checks);
+    if (retryAfterSeconds !== undefined) {
+      throw new DomainError('rate_limited', 'RATE_LIMITED', 'Too many requests. Try again later.', { retryAfterSeconds });
+    }
+    return true;
+  }
+}
+
+/**
+ * Whom a limit counts: an IPv4 address, or the /64 of an IPv6 one (one subscriber's allocation:
+ * counting single IPv6 addresses would hand each client 2^64 budgets).
+ */
+export function clientOf(ip: string | undefined): string {
+  if (!ip) return 'unknown';
+  const address = ip.replace(/%.*$/, '');
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1];
+  if (!isIPv6(address)) return address;
+  const [head, tail] = address.split('::');
+  const groups = (part: string | undefined) => (part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
+  const first = groups(head);
+  const all = tail === undefined ? first : [...first, ...Array<string>(8 - first.length - groups(tail).length).fill('0'), ...groups(tail)];
+  return `${all
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }

@@ -73,6 +73,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...server, PHONE_COUNTRIES: 'us, pr,US' }).phoneCountries).toEqual(['US', 'PR']);
   });
 
+  it('#11.14 warns that TRUST_PROXY=true lets any client name its own address; a hop count or subnets do not warn', () => {
+    expect(loadConfig({ ...server, TRUST_PROXY: 'true' }).warnings.join(' ')).toMatch(/TRUST_PROXY=true.*escape the rate limits/);
+    expect(loadConfig({ ...server, TRUST_PROXY: '1' }).warnings).toEqual([]);
+    expect(loadConfig({ ...server, TRUST_PROXY: '10.0.0.0/8' }).warnings).toEqual([]);
+  });
+
   it('lets each channel override the retry policy', () => {
     const config = loadConfig({ ...server, RETRY_MAX_ATTEMPTS_VOICE: '20', RETRY_BASE_SECONDS_SMS: '2' });
     expect(config.retry.byChannel).toEqual({

@@ -52,6 +52,9 @@ const envSchema = z.object({
   BOOTSTRAP_ADMIN_EMAIL: optionalText.pipe(z.email().optional()),
   BOOTSTRAP_ADMIN_PASSWORD: optionalText.pipe(z.string().min(12, 'must be at least 12 characters').optional()),
   LOGIN_RATE_LIMIT_PER_MINUTE: int(1, 10),
+  LOGIN_LOCKOUT_AFTER: int(1, 5),
+  LOGIN_LOCKOUT_SECONDS: int(1, 60),
+  LOGIN_LOCKOUT_MAX_SECONDS: int(1, 3600),
   SMTP_URL: optionalText.pipe(z.url({ protocol: /^smtps?$/ }).optional()),
   EMAIL_FROM: z.string().trim().min(3).default('Vigil <alerts@vigil.invalid>'),
   TWILIO_ACCOUNT_SID: optionalText,
@@ -85,6 +88,7 @@ const envSchema = z.object({
   VOICE_REPEAT_HOURS: z.coerce.number().positive().default(24),
   ESCALATE_AFTER_MINUTES: z.coerce.number().positive().default(30),
   PUBLIC_RATE_LIMIT_PER_MINUTE: int(1, 60),
+  SIGNUP_RATE_LIMIT_PER_MINUTE: int(1, 10),
   // Express's "trust proxy": behind a load balancer, rate limits must count the client, not the balancer.
   TRUST_PROXY: z
     .string()
@@ -149,6 +153,8 @@ export interface AppConfig {
     jwtSecret: string;
     jwtTtlSeconds: number;
     loginRatePerMinute: number;
+    /** A staff account locks from its `after`-th failed login in a row, for `baseSeconds` doubling up to `maxSeconds`. */
+    loginLockout: { after: number; baseSeconds: number; maxSeconds: number };
   };
   bootstrapAdmin: { email?: string; password?: string };
   email: { smtpUrl?: string; from: string; perSecond: number };
@@ -159,6 +165,8 @@ export interface AppConfig {
   voice: { repeatMinutes: number; repeatAnsweredMinutes: number; repeatHours: number };
   escalateAfterMinutes: number;
   publicRateLimitPerMinute: number;
+  /** Per client, on each route that sends messages (sign-up, resend-code), on top of the public budget. */
+  signupRateLimitPerMinute: number;
   feedCheckSeconds: number;
   /** Where contact phone numbers may be (ISO 3166 codes). */
   phoneCountries: string[];
@@ -241,6 +249,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push('PUBLIC_BASE_URL: required in production (Twilio callbacks are signed against it)');
   }
   if (problems.length) throw new ConfigError(problems);
+  if (env.TRUST_PROXY === 'true') {
+    warnings.push(
+      'TRUST_PROXY=true believes every X-Forwarded-For hop: any client can name its own address and escape the rate limits. Give the hop count or the proxies’ subnets.',
+    );
+  }
 
   let encryptionKey = env.ENCRYPTION_KEY;
   let jwtSecret = env.JWT_SECRET;
@@ -266,6 +279,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       jwtSecret: jwtSecret!,
       jwtTtlSeconds: env.JWT_TTL_SECONDS,
       loginRatePerMinute: env.LOGIN_RATE_LIMIT_PER_MINUTE,
+      loginLockout: { after: env.LOGIN_LOCKOUT_AFTER, baseSeconds: env.LOGIN_LOCKOUT_SECONDS, maxSeconds: env.LOGIN_LOCKOUT_MAX_SECONDS },
     },
     bootstrapAdmin: { email: env.BOOTSTRAP_ADMIN_EMAIL?.toLowerCase(), password: env.BOOTSTRAP_ADMIN_PASSWORD },
     email: { smtpUrl: env.SMTP_URL, from: env.EMAIL_FROM, perSecond: env.EMAIL_PER_SECOND },
@@ -287,6 +301,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     escalateAfterMinutes: env.ESCALATE_AFTER_MINUTES,
     publicRateLimitPerMinute: env.PUBLIC_RATE_LIMIT_PER_MINUTE,
+    signupRateLimitPerMinute: env.SIGNUP_RATE_LIMIT_PER_MINUTE,
     trustProxy: trustProxy(env.TRUST_PROXY),
     feedCheckSeconds: env.FEED_CHECK_SECONDS,
     phoneCountries: [...new Set(env.PHONE_COUNTRIES)],

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -86,12 +87,21 @@ export class DeliveryRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /** A verification code's message (or call), woken at commit. */
-  async enqueueVerification(tx: Queryable, contactId: string, channel: string, secret: string | null, at: Date): Promise<void> {
-    await tx.query(`INSERT INTO delivery (purpose, contact_id, channel, secret, due_at) VALUES ('verification', $1, $2, $3, $4)`, [
+  async enqueueVerification(
+    tx: Queryable,
+    contactId: string,
+    channel: string,
+    secret: string | null,
+    at: Date,
+    id = randomUUID(),
+  ): Promise<void> {
+    // The id is the caller's when the secret is sealed to this row (its ciphertext is bound to the id).
+    await tx.query(`INSERT INTO delivery (id, purpose, contact_id, channel, secret, due_at) VALUES ($5, 'verification', $1, $2, $3, $4)`, [
       contactId,
       channel,
       secret,
       at,
+      id,
     ]);
     await tx.query(`SELECT pg_notify($1, 'due')`, [DELIVERY_CHANNEL]);
   }

@@ -6,9 +6,10 @@ const MIGRATION_LOCK = 7_316_450_021;
 
 /**
  * Applies pending migrations under an advisory lock, so any number of processes may start
- * against one database at once and exactly one of them migrates.
+ * against one database at once and exactly one of them migrates. `afterMigrations` runs under the
+ * same lock: data upgrades that need what SQL has not got (the encryption key).
  */
-export async function runMigrations(url: string): Promise<string[]> {
+export async function runMigrations(url: string, afterMigrations?: (db: DataSource) => Promise<void>): Promise<string[]> {
   const dataSource = new DataSource(dataSourceOptions(url, { poolSize: 2 }));
   await dataSource.initialize();
   const lock = dataSource.createQueryRunner();
@@ -16,6 +17,7 @@ export async function runMigrations(url: string): Promise<string[]> {
     await lock.connect();
     await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
+    await afterMigrations?.(dataSource);
     await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     return applied.map((migration) => migration.name);
   } finally {

@@ -2,7 +2,9 @@ import 'reflect-metadata';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DataSource } from 'typeorm';
+import { FieldCipher } from '../common/crypto/field-cipher.js';
 import { loadConfig } from '../config/app-config.js';
+import { ciphertextUpgradeStep } from '../registrations/key-rotation.js';
 import { dataSourceOptions } from './data-source-options.js';
 import { withDatabaseUrl } from './cli-database.js';
 import { revertMigrations, runMigrations } from './migrate.js';
@@ -13,9 +15,14 @@ import { revertMigrations, runMigrations } from './migrate.js';
  */
 async function main(): Promise<void> {
   const [command, ...args] = process.argv.slice(2);
-  await withDatabaseUrl(loadConfig(), async (url) => {
+  const config = loadConfig();
+  await withDatabaseUrl(config, async (url) => {
     if (command === 'run') {
-      const applied = await runMigrations(url);
+      const cipher = new FieldCipher(config.security.encryptionKey, config.security.previousEncryptionKeys);
+      const applied = await runMigrations(
+        url,
+        ciphertextUpgradeStep(cipher, (result) => console.log(`Re-encrypted stored secrets: ${JSON.stringify(result)}`)),
+      );
       console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'No pending migrations.');
     } else if (command === 'revert') {
       const reverted = await revertMigrations(url, args.includes('--all') ? Number.POSITIVE_INFINITY : 1);

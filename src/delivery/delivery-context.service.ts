@@ -167,10 +167,10 @@ export class DeliveryContextService {
         html: `<!doctype html><html lang="en"><body><pre>${escapeHtml(text)}</pre></body></html>`,
       };
     }
-    const to = c.address ? this.cipher.decrypt(c.address) : '';
+    const to = c.address ? this.cipher.decrypt(c.address, 'contact.address', c.contact_id!) : '';
     const base = { deliveryId: c.id, channel: c.channel, to, language };
     if (c.purpose === 'verification') {
-      const code = c.secret ? this.cipher.decrypt(c.secret) : '';
+      const code = c.secret ? this.cipher.decrypt(c.secret, 'delivery.secret', c.id) : '';
       if (c.channel === 'email') return { ...base, ...renderVerificationEmail(code, language) };
       if (c.channel === 'sms') return { ...base, text: renderVerificationSms(code, language), statusCallbackUrl };
       return { ...base, text: phrases(language).verifyCall, voiceUrl, statusCallbackUrl };

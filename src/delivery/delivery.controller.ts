@@ -101,9 +101,9 @@ export class DevOutboxController {
         id: r.id,
         deliveryId: r.delivery_id,
         channel: r.channel,
-        to: this.cipher.decrypt(r.recipient),
+        to: this.cipher.decrypt(r.recipient, 'dev_outbox.recipient', r.id),
         subject: r.subject,
-        body: this.cipher.decrypt(r.body),
+        body: this.cipher.decrypt(r.body, 'dev_outbox.body', r.id),
         createdAt: r.created_at.toISOString(),
       })),
     };

@@ -121,7 +121,7 @@ export class LedgerService {
           deliveryId: row.delivery_id,
           contactId: row.contact_id!,
           channel: row.channel!,
-          address: maskAddress(row.channel!, this.cipher.decrypt(row.address!)),
+          address: maskAddress(row.channel!, this.cipher.decrypt(row.address!, 'contact.address', row.contact_id!)),
           status: row.delivery_status!,
           attempts: (row.attempts ?? []).map((a) => ({
             ...a,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { FieldDecryptError } from '../common/crypto/field-cipher.js';
 import { backoffSeconds, classifyError } from './retry-policy.js';
 
 describe('backoff', () => {
@@ -36,5 +37,22 @@ describe('classifyError', () => {
     [new Error('something odd'), 'transient_error', 'unknown'],
   ])('%o → %s %s', (error, outcome, code) => {
     expect(classifyError(error)).toMatchObject({ outcome, errorCode: code });
+  });
+});
+
+describe('classifyError: stored values that do not decrypt', () => {
+  it('#11.17 one sealed to another row never will (permanent); one under an unknown or legacy key may once the key is back (retried)', () => {
+    expect(classifyError(new FieldDecryptError('contact.address', 'unauthentic'))).toEqual({
+      outcome: 'permanent_error',
+      errorCode: 'cipher_unauthentic',
+      errorClass: 'cipher',
+    });
+    expect(classifyError(new FieldDecryptError('delivery.secret', 'malformed')).outcome).toBe('permanent_error');
+    expect(classifyError(new FieldDecryptError('contact.address', 'unknown_key'))).toEqual({
+      outcome: 'transient_error',
+      errorCode: 'cipher_unknown_key',
+      errorClass: 'cipher',
+    });
+    expect(classifyError(new FieldDecryptError('contact.address', 'legacy')).outcome).toBe('transient_error');
   });
 });

@@ -1,3 +1,4 @@
+import { FieldDecryptError } from '../common/crypto/field-cipher.js';
 /** `withdrawn`: consent ended (or the person became protected) while the batch was in hand; no provider was called. */
 export type AttemptOutcome = 'accepted' | 'transient_error' | 'permanent_error' | 'withdrawn';
 
@@ -40,6 +41,12 @@ const NETWORK_CODES = new Set([
  * (`responseCode`, `code`), the twilio SDK (`status`, `code` as a number), node network errors.
  */
 export function classifyError(error: unknown): Classified {
+  // A stored address or code that does not decrypt: sealed to another row (or cut) never will; under
+  // an unknown or legacy key it may once the operator supplies the key, so that one is retried.
+  if (error instanceof FieldDecryptError) {
+    const outcome = error.reason === 'unknown_key' || error.reason === 'legacy' ? 'transient_error' : 'permanent_error';
+    return { outcome, errorCode: `cipher_${error.reason}`, errorClass: 'cipher' };
+  }
   const e = (error ?? {}) as { code?: unknown; status?: unknown; responseCode?: unknown; name?: unknown };
   if (typeof e.responseCode === 'number') {
     return e.responseCode >= 500

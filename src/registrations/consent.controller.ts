@@ -3,6 +3,7 @@ import { ApiExcludeEndpoint, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import twilio from 'twilio';
 import type { RequestWithRawBody } from '../app.factory.js';
 import { DomainError } from '../common/problem/domain-error.js';
+import { RateLimited } from '../common/rate-limit.js';
 import { assertSignedByTwilio } from '../common/twilio-signature.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { HELP_TEXT, OptOutService } from './opt-out.service.js';
@@ -32,10 +33,11 @@ export class ConsentController {
 
   /** The link in every email: a page with one button, so link scanners that prefetch do not unsubscribe anyone. */
   @Get('unsubscribe/:contactId')
+  @RateLimited('public')
   @ApiExcludeEndpoint()
   @Header('Content-Type', 'text/html; charset=utf-8')
-  page(@Param('contactId', ParseUUIDPipe) contactId: string, @Query('token') token = ''): string {
-    if (token !== this.optOut.unsubscribeToken(contactId))
+  async page(@Param('contactId', ParseUUIDPipe) contactId: string, @Query('token') token = ''): Promise<string> {
+    if (!(await this.optOut.linkValid(contactId, token)))
       throw new DomainError('not_found', 'UNSUBSCRIBE_LINK_INVALID', 'This link is not valid.');
     const action = `/v1/unsubscribe/${contactId}?token=${encodeURIComponent(token)}`;
     return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -49,6 +51,7 @@ export class ConsentController {
   /** RFC 8058 List-Unsubscribe-Post target (and the page's button). */
   @Post('unsubscribe/:contactId')
   @HttpCode(200)
+  @RateLimited('public')
   @ApiOkResponse({ description: 'This contact gets no more email' })
   async unsubscribe(@Param('contactId', ParseUUIDPipe) contactId: string, @Query('token') token = ''): Promise<{ unsubscribed: true }> {
     if (!(await this.optOut.unsubscribe(contactId, token))) {

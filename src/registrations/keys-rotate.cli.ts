@@ -17,7 +17,9 @@ async function main(): Promise<void> {
     const cipher = new FieldCipher(config.security.encryptionKey, config.security.previousEncryptionKeys);
     const result = await rotateEncryptionKey((work) => db.transaction((tx) => work(tx)), cipher);
     console.log(
-      `Re-encrypted ${result.contacts} contacts, ${result.registrants} registrant names, ${result.sources} source secrets under key ${cipher.currentKeyId}.`,
+      `Re-encrypted ${result.contacts} contacts, ${result.registrants} registrant names, ${result.sources} source secrets, ` +
+        `${result.codes} verification codes and ${result.outbox} dev outbox values under key ${cipher.currentKeyId}; ` +
+        `carried ${result.optOuts} STOPs to its index.`,
     );
   });
 }

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { firstTimeHeard } from '../common/twilio-replay.js';
 import { FieldCipher } from '../common/crypto/field-cipher.js';
+import { returning } from '../database/queryable.js';
 import { indexInput, normalizeAddress } from './contact-address.js';
 import { suppressWaitingDeliveries } from './waiting-deliveries.js';
 import { DeliveryRepository } from '../database/delivery.repository.js';
@@ -52,9 +53,18 @@ export class OptOutService {
     const applied = await this.db.transaction(async (tx) => {
       if (messageSid && !(await firstTimeHeard(tx, messageSid, 'inbound', now))) return false;
       if (keyword === 'stop') {
+        // The number itself is kept too (encrypted), so a key rotation can carry the STOP to the new key's index.
         await tx.query(
-          `INSERT INTO phone_opt_out (address_index, opted_out_at) SELECT unnest($1::bytea[]), $2 ON CONFLICT (address_index) DO NOTHING`,
-          [indexes, now],
+          `INSERT INTO phone_opt_out (address_index, phone, key_id, opted_out_at)
+           SELECT i, p, k, $4 FROM unnest($1::bytea[], $2::text[], $3::text[]) AS v(i, p, k)
+           ON CONFLICT (address_index) DO UPDATE
+             SET phone = coalesce(phone_opt_out.phone, EXCLUDED.phone), key_id = coalesce(phone_opt_out.key_id, EXCLUDED.key_id)`,
+          [
+            indexes,
+            indexes.map((index) => this.cipher.encrypt(phone, 'phone_opt_out.phone', index.toString('hex'))),
+            this.cipher.keyIds,
+            now,
+          ],
         );
         await suppressWaitingDeliveries(this.deliveries, tx, { smsTo: indexes }, now);
       } else {
@@ -70,14 +80,33 @@ export class OptOutService {
     return this.cipher.mac('unsubscribe', contactId);
   }
 
+  /**
+   * A link is valid while its registration lasts. Its token is checked in constant time under the
+   * previous keys too, so links in emails sent before a key rotation keep working.
+   */
+  async linkValid(contactId: string, token: string): Promise<boolean> {
+    if (!this.cipher.verifyMac('unsubscribe', contactId, token)) return false;
+    const rows: unknown[] = await this.db.query(
+      `SELECT 1 FROM contact c JOIN registration r ON r.id = c.registration_id WHERE c.id = $1 AND r.status = 'active'`,
+      [contactId],
+    );
+    return rows.length > 0;
+  }
+
   /** RFC 8058 one-click: the token in the link is a MAC of the contact id, so nothing is stored for it. */
   async unsubscribe(contactId: string, token: string): Promise<boolean> {
-    if (token !== this.unsubscribeToken(contactId)) return false;
+    if (!this.cipher.verifyMac('unsubscribe', contactId, token)) return false;
     const now = this.clock.now();
-    await this.db.transaction(async (tx) => {
-      await tx.query(`UPDATE contact SET unsubscribed_at = coalesce(unsubscribed_at, $2) WHERE id = $1`, [contactId, now]);
+    return this.db.transaction(async (tx) => {
+      const updated = await returning(
+        tx,
+        `UPDATE contact c SET unsubscribed_at = coalesce(c.unsubscribed_at, $2) FROM registration r
+         WHERE c.id = $1 AND r.id = c.registration_id AND r.status = 'active' RETURNING c.id`,
+        [contactId, now],
+      );
+      if (!updated.length) return false;
       await suppressWaitingDeliveries(this.deliveries, tx, { contactId }, now);
+      return true;
     });
-    return true;
   }
 }

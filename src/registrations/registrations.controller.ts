@@ -34,7 +34,7 @@ export class RegistrationsController {
   ) {}
 
   @Post()
-  @RateLimited('public')
+  @RateLimited('public', 'signup')
   @ApiCreatedResponse({ type: CreatedRegistrationDto, description: 'The manage token is shown only here' })
   create(@Body() body: CreateRegistrationDto): Promise<CreatedRegistrationDto> {
     return this.registrations.create(body);
@@ -59,7 +59,7 @@ export class RegistrationsController {
 
   @Post(':id/contacts/:contactId/resend-code')
   @HttpCode(202)
-  @RateLimited('public')
+  @RateLimited('public', 'signup')
   @ApiBearerAuth('staff')
   @ApiAcceptedResponse({
     description:

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -66,14 +66,20 @@ export class RegistrationsService {
     const contacts = this.normalizeContacts(dto);
     const manageToken = `vmt_${randomBytes(32).toString('base64url')}`;
     const pinHash = dto.pin ? await hashSecret(dto.pin) : null;
-    const registrantName = 'registrantName' in dto && dto.registrantName ? this.cipher.encrypt(dto.registrantName) : null;
+    // Ids are made here: each ciphertext is sealed to its row.
+    const registrationId = randomUUID();
+    const contactIds = contacts.map(() => randomUUID());
+    const registrantName =
+      'registrantName' in dto && dto.registrantName
+        ? this.cipher.encrypt(dto.registrantName, 'registration.registrant_name', registrationId)
+        : null;
 
     return this.db.transaction(async (tx) => {
       const personId = await this.registrablePerson(tx, dto.personId);
       // A self-registration no contact verifies within a day expires; an enrolment's contacts are verified already.
       const [registration]: { id: string }[] = await tx.query(
-        `INSERT INTO registration (person_id, language, event_types, quiet_hours, pin_hash, manage_token_hash, registrant_name, enrolled_by, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+        `INSERT INTO registration (person_id, language, event_types, quiet_hours, pin_hash, manage_token_hash, registrant_name, enrolled_by, expires_at, id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
         [
           personId,
           dto.language,
@@ -84,21 +90,23 @@ export class RegistrationsService {
           registrantName,
           enrolledBy?.staff.staffId ?? null,
           enrolledBy ? null : new Date(this.clock.now().getTime() + DAY_MS),
+          registrationId,
         ],
       );
       const now = this.clock.now();
       const unordered: { id: string; channel: Channel; position: number }[] = await tx.query(
-        `INSERT INTO contact (registration_id, channel, address, address_index, key_id, verified_at, verified_by, position)
-         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bytea[], $5::text[], $6::timestamptz[], $7::text[]) WITH ORDINALITY
+        `INSERT INTO contact (registration_id, channel, address, address_index, key_id, verified_at, verified_by, id, position)
+         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bytea[], $5::text[], $6::timestamptz[], $7::text[], $8::uuid[]) WITH ORDINALITY
          RETURNING id, channel, position`,
         [
           registration.id,
           contacts.map((c) => c.channel),
-          contacts.map((c) => this.cipher.encrypt(c.address)),
+          contacts.map((c, i) => this.cipher.encrypt(c.address, 'contact.address', contactIds[i])),
           contacts.map((c) => this.cipher.blindIndex(indexInput(c.channel, c.address))),
           contacts.map(() => this.cipher.currentKeyId),
           contacts.map(() => (enrolledBy ? now : null)),
           contacts.map(() => (enrolledBy ? 'specialist' : null)),
+          contactIds,
         ],
       );
       const inserted = unordered.sort((a, b) => a.position - b.position);
@@ -247,12 +255,14 @@ export class RegistrationsService {
       quietHours: row.quiet_hours,
       status: row.status === 'stopped' ? 'stopped' : anyVerified ? 'active' : 'pending_verification',
       enrolledBy: row.enrolled_by,
-      ...(access.kind === 'staff' ? { registrantName: row.registrant_name ? this.cipher.decrypt(row.registrant_name) : null } : {}),
+      ...(access.kind === 'staff'
+        ? { registrantName: row.registrant_name ? this.cipher.decrypt(row.registrant_name, 'registration.registrant_name', row.id) : null }
+        : {}),
       createdAt: row.created_at.toISOString(),
       contacts: contacts.map((c) => ({
         contactId: c.id,
         channel: c.channel,
-        address: maskAddress(c.channel, this.cipher.decrypt(c.address)),
+        address: maskAddress(c.channel, this.cipher.decrypt(c.address, 'contact.address', c.id)),
         verified: Boolean(c.verified_at),
         optedOut: Boolean(c.unsubscribed_at) || (c.channel === 'sms' && stopped.has(c.address_index.toString('hex'))),
         codesPausedUntil: c.verified_at ? null : (paused.get(c.address_index.toString('hex'))?.toISOString() ?? null),

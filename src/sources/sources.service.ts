@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -38,18 +38,20 @@ export class SourcesService {
   async create(dto: CreateSourceDto): Promise<CreatedSourceDto> {
     const signingSecret = `whsec_${randomBytes(32).toString('base64')}`;
     const apiKey = newApiKey();
+    const sourceId = randomUUID();
     return this.db.transaction(async (tx) => {
       const rows: { id: string }[] = await tx.query(
         // Created on the service's clock: a never-heard-from source goes stale one interval after this.
-        `INSERT INTO source (name, facility_codes, signing_required, signing_secret, expected_interval_seconds, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING RETURNING id`,
+        `INSERT INTO source (name, facility_codes, signing_required, signing_secret, expected_interval_seconds, created_at, id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING RETURNING id`,
         [
           dto.name,
           dto.facilityCodes ?? null,
           dto.signingRequired ?? false,
-          this.cipher.encrypt(signingSecret),
+          this.cipher.encrypt(signingSecret, 'source.signing_secret', sourceId),
           dto.expectedIntervalSeconds ?? null,
           this.clock.now(),
+          sourceId,
         ],
       );
       if (!rows.length) throw new DomainError('conflict', 'SOURCE_NAME_TAKEN', 'A source with that name exists.');
@@ -151,7 +153,7 @@ export class SourcesService {
       name: row.name,
       facilityCodes: row.facility_codes,
       signingRequired: row.signing_required,
-      signingSecret: this.cipher.decrypt(row.signing_secret),
+      signingSecret: this.cipher.decrypt(row.signing_secret, 'source.signing_secret', row.id),
     };
   }
 

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/common/crypto/field-cipher.js';
@@ -20,14 +20,23 @@ async function seed(db: pg.Pool, cipher: FieldCipher, count: number): Promise<vo
     ])
   ).rows;
   const numbers = Array.from({ length: count }, (_, i) => `+1832${String(2_000_000 + i)}`);
-  const contacts = await db.query(
-    `INSERT INTO contact (registration_id, position, channel, address, address_index, key_id)
-     SELECT $1, n, 'sms', a, i, $4 FROM unnest($2::text[], $3::bytea[]) WITH ORDINALITY AS v(a, i, n) RETURNING id`,
-    [registrationId, numbers.map((n) => cipher.encrypt(n)), numbers.map(() => randomBytes(32)), cipher.currentKeyId],
+  const contactIds = numbers.map(() => randomUUID());
+  const deliveryIds = numbers.map(() => randomUUID());
+  await db.query(
+    `INSERT INTO contact (id, registration_id, position, channel, address, address_index, key_id)
+     SELECT c, $1, n, 'sms', a, i, $4 FROM unnest($5::uuid[], $2::text[], $3::bytea[]) WITH ORDINALITY AS v(c, a, i, n)`,
+    [
+      registrationId,
+      numbers.map((n, i) => cipher.encrypt(n, 'contact.address', contactIds[i])),
+      numbers.map(() => randomBytes(32)),
+      cipher.currentKeyId,
+      contactIds,
+    ],
   );
   await db.query(
-    `INSERT INTO delivery (purpose, contact_id, channel, secret, due_at) SELECT 'verification', unnest($1::uuid[]), 'sms', $2, now()`,
-    [contacts.rows.map((r) => r.id), cipher.encrypt('123456')],
+    `INSERT INTO delivery (id, purpose, contact_id, channel, secret, due_at)
+     SELECT d, 'verification', c, 'sms', s, now() FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS v(d, c, s)`,
+    [deliveryIds, contactIds, deliveryIds.map((id) => cipher.encrypt('123456', 'delivery.secret', id))],
   );
 }
 

@@ -16,11 +16,11 @@ export async function bookPerson(t: TestApp, source: TestSource, identifier: str
  */
 export async function latestCode(t: TestApp, contactId: string): Promise<string> {
   const { rows } = await t.db.query(
-    `SELECT secret FROM delivery WHERE contact_id = $1 AND purpose = 'verification' ORDER BY created_at DESC, id DESC LIMIT 1`,
+    `SELECT id, secret FROM delivery WHERE contact_id = $1 AND purpose = 'verification' ORDER BY created_at DESC, id DESC LIMIT 1`,
     [contactId],
   );
   if (!rows[0]?.secret) throw new Error('no verification code queued');
-  return t.app.get(FieldCipher).decrypt(rows[0].secret as string);
+  return t.app.get(FieldCipher).decrypt(rows[0].secret as string, 'delivery.secret', rows[0].id as string);
 }
 
 export function register(t: TestApp, body: Record<string, unknown>) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { FieldDecryptError } from '../crypto/field-cipher.js';
 import { isDatabaseUnavailable } from '../database-errors.js';
 import { DomainError, type DomainErrorKind, type FieldError } from './domain-error.js';
 import { type Problem, problem, sendProblem } from './problem.js';
@@ -16,6 +17,8 @@ const KIND_STATUS: Record<DomainErrorKind, number> = {
 };
 
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
+/** An operator has to act (restore a key, a row) before such a record reads again. */
+const STORED_DATA_RETRY_AFTER_SECONDS = 300;
 
 /** Every error leaves as RFC 9457 problem+json; only our own bugs are 500s, and those carry an errorId. */
 @Catch()
@@ -62,6 +65,17 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       };
     }
     const errorId = randomUUID();
+    if (exception instanceof FieldDecryptError) {
+      // Tampering, a ciphertext moved to another row, or a key missing from ENCRYPTION_KEYS_PREVIOUS: for operators, not clients.
+      this.logger.error({ errorId, path: req.path, field: exception.field, reason: exception.reason }, 'stored data cannot be decrypted');
+      return {
+        body: problem(503, 'Part of this record cannot be read at the moment. Quote the errorId if it persists.', {
+          code: 'STORED_DATA_UNREADABLE',
+          errorId,
+        }),
+        retryAfter: STORED_DATA_RETRY_AFTER_SECONDS,
+      };
+    }
     this.logger.error({ errorId, path: req.path, err: exception }, 'unhandled error');
     return { body: problem(500, 'An unexpected error occurred. Quote the errorId when reporting it.', { errorId }) };
   }

@@ -21,9 +21,9 @@ export class DevOutboxProvider implements ChannelProvider {
       id,
       message.deliveryId,
       message.channel,
-      this.cipher.encrypt(message.to),
+      this.cipher.encrypt(message.to, 'dev_outbox.recipient', id),
       message.subject ?? null,
-      this.cipher.encrypt(message.text),
+      this.cipher.encrypt(message.text, 'dev_outbox.body', id),
     ]);
     this.logger.log(
       { outboxId: id, channel: message.channel, recipient: maskAddress(message.channel, message.to) },
