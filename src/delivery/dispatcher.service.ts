@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { every, stopEvery } from '../common/intervals.js';
+import { loggableError } from '../common/database-errors.js';
 import { MANUAL_DISPATCH } from '../common/manual-dispatch.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { listenOn } from '../database/listen.js';
@@ -94,7 +95,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     this.running = this.loop()
-      .catch((error: unknown) => this.logger.warn({ err: (error as Error).message }, 'dispatch pass failed; the next poll retries'))
+      .catch((error: unknown) => this.logger.warn({ err: loggableError(error) }, 'dispatch pass failed; the next poll retries'))
       .finally(() => {
         this.running = undefined;
         if (this.again && !this.stopping) {
@@ -138,14 +139,14 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
   private async processAll(ids: string[]): Promise<void> {
     const renewal = setInterval(
       () => {
-        this.renewLeases(ids).catch((error: unknown) => this.logger.warn({ err: (error as Error).message }, 'lease renewal failed'));
+        this.renewLeases(ids).catch((error: unknown) => this.logger.warn({ err: loggableError(error) }, 'lease renewal failed'));
       },
       (this.config.deliveryLeaseSeconds * 1000) / 3,
     );
     const work = this.processBatch(ids)
       .catch((error: unknown) =>
         this.logger.error(
-          { deliveries: ids.length, err: (error as Error).message },
+          { deliveries: ids.length, err: loggableError(error) },
           'dispatch batch failed; its leases expire and it is retried',
         ),
       )
