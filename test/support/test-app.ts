@@ -43,6 +43,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     BOOTSTRAP_ADMIN_PASSWORD: ADMIN.password,
     LOG_LEVEL: 'info',
     PORT: '0',
+    // Most suites configure no providers and read what was sent from the dev outbox.
+    DEV_OUTBOX: 'true',
     ...options.env,
   });
   const logs: string[] = [];
