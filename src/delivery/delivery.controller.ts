@@ -57,8 +57,12 @@ export class DeadLettersController {
 
   @Post(':id/retry')
   @HttpCode(202)
-  async retry(@Param('id', ParseUUIDPipe) id: string): Promise<{ deliveryId: string; status: 'pending' }> {
-    await this.ledger.retryDead(id);
+  async retry(
+    @Param('id', ParseUUIDPipe) id: string,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Req() req: Request,
+  ): Promise<{ deliveryId: string; status: 'pending' }> {
+    await this.ledger.retryDead(id, { staff, clientAddress: req.ip });
     return { deliveryId: id, status: 'pending' };
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { type AuditedBy, AuditService } from '../common/audit.service.js';
 import { FieldCipher } from '../common/crypto/field-cipher.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import type { StaffPrincipal } from '../auth/staff-auth.guard.js';
@@ -45,6 +46,7 @@ export class LedgerService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly cipher: FieldCipher,
     private readonly clock: Clock,
+    private readonly audit: AuditService,
   ) {}
 
   async forRegistration(registrationId: string): Promise<NotificationView[]> {
@@ -159,14 +161,20 @@ export class LedgerService {
   }
 
   /** A dead delivery gets a fresh round of attempts; its ledger keeps the old ones. */
-  async retryDead(deliveryId: string): Promise<void> {
-    const rows: unknown[] = await this.db.query(
-      `WITH revived AS (
-         UPDATE delivery SET status = 'pending', due_at = $2, attempts = 0, updated_at = $2 WHERE id = $1 AND status = 'dead' RETURNING id
-       ) SELECT id, pg_notify($3, 'due') FROM revived`,
-      [deliveryId, this.clock.now(), DELIVERY_CHANNEL],
-    );
-    if (!rows.length) throw new DomainError('not_found', 'DEAD_DELIVERY_NOT_FOUND', 'No dead delivery with that id.');
+  async retryDead(deliveryId: string, by: AuditedBy): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const rows: unknown[] = await tx.query(
+        `WITH revived AS (
+           UPDATE delivery SET status = 'pending', due_at = $2, attempts = 0, updated_at = $2 WHERE id = $1 AND status = 'dead' RETURNING id
+         ) SELECT id, pg_notify($3, 'due') FROM revived`,
+        [deliveryId, this.clock.now(), DELIVERY_CHANNEL],
+      );
+      if (!rows.length) throw new DomainError('not_found', 'DEAD_DELIVERY_NOT_FOUND', 'No dead delivery with that id.');
+      await this.audit.record(
+        [{ actor: by.staff, action: 'delivery.retry', targetType: 'delivery', targetId: deliveryId, clientAddress: by.clientAddress }],
+        tx,
+      );
+    });
   }
 
   /** Walks every attempt chain; returns the deliveries whose chain does not verify. */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { type AuditedBy, AuditService } from '../common/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { announceRevocation } from '../registrations/consent-revocation.js';
 import { DomainError } from '../common/problem/domain-error.js';
@@ -32,6 +33,7 @@ export class PeopleService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly clock: Clock,
+    private readonly audit: AuditService,
   ) {}
 
   async search(query: PeopleQueryDto): Promise<PersonSummaryDto[]> {
@@ -79,17 +81,36 @@ export class PeopleService {
     }));
   }
 
-  /** A protected person disappears from search and is never notified about. */
-  async setProtection(personId: string, isProtected: boolean, reason: string, staffId: string): Promise<ProtectionDto> {
+  /**
+   * A protected person disappears from search and is never notified about. The person row keeps the
+   * last change; the audit log keeps every one (who, when, protected or not, why).
+   */
+  async setProtection(personId: string, isProtected: boolean, reason: string, by: AuditedBy): Promise<ProtectionDto> {
     const now = this.clock.now();
-    const rows = await returning<{ id: string }>(
-      this.db,
-      `UPDATE person SET protected = $2, protection_reason = $3, protection_changed_at = $4, protection_changed_by = $5, updated_at = now()
-       WHERE id = $1 AND merged_into IS NULL RETURNING id`,
-      [personId, isProtected, reason, now, staffId],
-    );
-    if (!rows.length) throw new DomainError('not_found', 'PERSON_NOT_FOUND', 'No such person.');
-    if (isProtected) await announceRevocation(this.db, { personId });
+    await this.db.transaction(async (tx) => {
+      const rows = await returning<{ id: string }>(
+        tx,
+        `UPDATE person SET protected = $2, protection_reason = $3, protection_changed_at = $4, protection_changed_by = $5, updated_at = now()
+         WHERE id = $1 AND merged_into IS NULL RETURNING id`,
+        [personId, isProtected, reason, now, by.staff.staffId],
+      );
+      if (!rows.length) throw new DomainError('not_found', 'PERSON_NOT_FOUND', 'No such person.');
+      await this.audit.record(
+        [
+          {
+            actor: by.staff,
+            action: 'person.protection',
+            targetType: 'person',
+            targetId: personId,
+            clientAddress: by.clientAddress,
+            details: { protected: isProtected, reason },
+          },
+        ],
+        tx,
+      );
+      // Heard by the workers at commit.
+      if (isProtected) await announceRevocation(tx, { personId });
+    });
     return { personId, protected: isProtected, reason, changedAt: now.toISOString() };
   }
 }
