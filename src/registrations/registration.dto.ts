@@ -126,14 +126,25 @@ export class ContactViewDto {
   @ApiProperty({ enum: CHANNELS }) channel: Channel;
   @ApiProperty({ description: 'Masked' }) address: string;
   @ApiProperty() verified: boolean;
-  @ApiProperty({ description: 'Unsubscribed, or the phone number sent STOP' }) optedOut: boolean;
+  @ApiProperty({ description: 'Verified, and unsubscribed or the phone number sent STOP; always false while unverified' })
+  optedOut: boolean;
+  @ApiPropertyOptional({ description: 'Unverified SMS contacts only, the same words for every number: how to get a code after a STOP' })
+  hint?: string;
+}
+
+export class CreatedContactDto {
+  @ApiProperty({ format: 'uuid' }) contactId: string;
+  @ApiProperty({ enum: CHANNELS }) channel: Channel;
+  @ApiProperty() verified: boolean;
+  @ApiPropertyOptional({ description: 'Unverified SMS contacts only, the same words for every number: how to get a code after a STOP' })
+  hint?: string;
 }
 
 export class CreatedRegistrationDto {
   @ApiProperty({ format: 'uuid' }) registrationId: string;
   @ApiProperty({ description: 'Shown once; Bearer token for managing this registration' }) manageToken: string;
   @ApiProperty({ enum: ['pending_verification', 'active'] }) status: string;
-  @ApiProperty() contacts: { contactId: string; channel: Channel; verified: boolean }[];
+  @ApiProperty({ type: [CreatedContactDto] }) contacts: CreatedContactDto[];
 }
 
 export class RegistrationViewDto {

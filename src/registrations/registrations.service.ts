@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { StaffPrincipal } from '../auth/staff-auth.guard.js';
@@ -8,6 +8,7 @@ import { Clock } from '../common/clock.js';
 import { FieldCipher, sha256 } from '../common/crypto/field-cipher.js';
 import { hashSecret } from '../common/crypto/password-hasher.js';
 import { DomainError, type FieldError } from '../common/problem/domain-error.js';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { type Queryable, returning } from '../database/queryable.js';
 import { EVENT_TYPES } from '../people/custody-status.js';
 import { type Channel, indexInput, maskAddress, normalizeAddress } from './contact-address.js';
@@ -15,6 +16,7 @@ import type {
   CreatedRegistrationDto,
   CreateEnrollmentDto,
   CreateRegistrationDto,
+  Language,
   QuietHoursDto,
   RegistrationViewDto,
   UpdateRegistrationDto,
@@ -49,6 +51,7 @@ export class RegistrationsService {
     private readonly cipher: FieldCipher,
     private readonly verification: VerificationService,
     private readonly audit: AuditService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
@@ -117,7 +120,12 @@ export class RegistrationsService {
         registrationId: registration.id,
         manageToken,
         status: enrolledBy ? 'active' : 'pending_verification',
-        contacts: inserted.map((c) => ({ contactId: c.id, channel: c.channel, verified: Boolean(enrolledBy) })),
+        contacts: inserted.map((c) => ({
+          contactId: c.id,
+          channel: c.channel,
+          verified: Boolean(enrolledBy),
+          ...this.hint(c.channel, Boolean(enrolledBy), dto.language),
+        })),
       };
     });
   }
@@ -207,9 +215,10 @@ export class RegistrationsService {
       `SELECT id, channel, address, verified_at, unsubscribed_at, address_index FROM contact WHERE registration_id = $1 ORDER BY position`,
       [row.id],
     );
+    // The STOP list is global: whether an unverified number is on it is nobody's business here.
     const optedOut: { address_index: Buffer }[] = await db.query(
       `SELECT address_index FROM phone_opt_out WHERE address_index = ANY($1::bytea[])`,
-      [contacts.filter((c) => c.channel === 'sms').map((c) => c.address_index)],
+      [contacts.filter((c) => c.channel === 'sms' && c.verified_at).map((c) => c.address_index)],
     );
     const stopped = new Set(optedOut.map((o) => o.address_index.toString('hex')));
     const person: { first_name: string; last_name: string; custody_status: string; code: string | null; name: string | null }[] =
@@ -241,8 +250,22 @@ export class RegistrationsService {
         channel: c.channel,
         address: maskAddress(c.channel, this.cipher.decrypt(c.address)),
         verified: Boolean(c.verified_at),
-        optedOut: Boolean(c.unsubscribed_at) || (c.channel === 'sms' && stopped.has(c.address_index.toString('hex'))),
+        optedOut:
+          Boolean(c.verified_at) && (Boolean(c.unsubscribed_at) || (c.channel === 'sms' && stopped.has(c.address_index.toString('hex')))),
+        ...this.hint(c.channel, Boolean(c.verified_at), row.language),
       })),
+    };
+  }
+
+  /** Every unverified SMS contact gets the same words, opted out or not: an answer must not tell which. */
+  private hint(channel: Channel, verified: boolean, language: Language): { hint?: string } {
+    if (channel !== 'sms' || verified) return {};
+    const to = this.config.twilio?.fromNumber;
+    return {
+      hint:
+        language === 'es'
+          ? `¿No llega el código? Si este número envió alguna vez STOP a Vigil, envíe START${to ? ` al ${to}` : ''} y pida un código nuevo.`
+          : `No code? If this number ever texted STOP to Vigil, text START${to ? ` to ${to}` : ''}, then ask for a new code.`,
     };
   }
 
