@@ -14,7 +14,10 @@ export class PeopleController {
 
   @Get()
   @RateLimited('public')
-  @ApiOkResponse({ type: PeopleResponseDto, description: 'At most 20; minors and protected persons never appear' })
+  @ApiOkResponse({
+    type: PeopleResponseDto,
+    description: 'At most 20; minors, protected persons and persons with no custody information (status UNKNOWN) never appear',
+  })
   async search(@Query() query: PeopleQueryDto): Promise<PeopleResponseDto> {
     return { people: await this.people.search(query) };
   }

@@ -12,10 +12,12 @@ import { returning } from '../database/queryable.js';
 const MAX_RESULTS = 20;
 
 /**
- * Who the public may find: live records that are neither protected nor of a minor. The filter is
- * part of every search query, identifier searches included.
+ * Who the public may find: live records with custody information to show that are neither
+ * protected nor of a minor. The filter is part of every search query, identifier searches
+ * included. A person whose status is unknown (known only by scheduling events, or every status
+ * event corrected away) is hidden as a protected one is, so that hiding tells nothing.
  */
-const SEARCHABLE = `p.merged_into IS NULL AND NOT p.protected
+const SEARCHABLE = `p.merged_into IS NULL AND NOT p.protected AND p.custody_status <> 'UNKNOWN'
   AND (p.date_of_birth IS NULL OR p.date_of_birth <= ($1::timestamptz AT TIME ZONE 'UTC')::date - interval '18 years')`;
 
 interface PersonRow {

@@ -150,7 +150,11 @@ export class CreatedRegistrationDto {
 export class RegistrationViewDto {
   @ApiProperty({ format: 'uuid' }) registrationId: string;
   @ApiProperty({ format: 'uuid' }) personId: string;
-  @ApiProperty({ nullable: true }) person: {
+  @ApiProperty({
+    nullable: true,
+    description: 'custodyStatus UNKNOWN and no facility when there is no custody information to show (protected persons included)',
+  })
+  person: {
     displayName: string;
     custodyStatus: string;
     facility: { code: string; name: string | null } | null;

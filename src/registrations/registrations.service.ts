@@ -39,8 +39,12 @@ interface RegistrationRow {
   created_at: Date;
 }
 
-/** Whom the public may register for: a live record, not protected, not a minor today. */
-const REGISTRABLE = `p.merged_into IS NULL AND NOT p.protected
+/**
+ * Whom the public may register for: a live record with custody information to show, not protected,
+ * not a minor today. A protected person is refused exactly like one whose status is unknown, so a
+ * refusal does not tell a registrant that the person became protected.
+ */
+const REGISTRABLE = `p.merged_into IS NULL AND NOT p.protected AND p.custody_status <> 'UNKNOWN'
   AND (p.date_of_birth IS NULL OR p.date_of_birth <= ($2::timestamptz AT TIME ZONE 'UTC')::date - interval '18 years')`;
 
 @Injectable()
@@ -221,10 +225,14 @@ export class RegistrationsService {
       [contacts.filter((c) => c.channel === 'sms' && c.verified_at).map((c) => c.address_index)],
     );
     const stopped = new Set(optedOut.map((o) => o.address_index.toString('hex')));
+    // A protected person reads as one with no custody information to show (status UNKNOWN, no
+    // facility), which any person can become: nothing here tells the registrant about the protection.
     const person: { first_name: string; last_name: string; custody_status: string; code: string | null; name: string | null }[] =
       await db.query(
-        `SELECT p.first_name, p.last_name, p.custody_status, f.code, f.name FROM person p LEFT JOIN facility f ON f.id = p.facility_id
-       WHERE p.id = $1 AND NOT p.protected`,
+        `SELECT p.first_name, p.last_name,
+                CASE WHEN p.protected THEN 'UNKNOWN' ELSE p.custody_status END AS custody_status,
+                CASE WHEN p.protected THEN NULL ELSE f.code END AS code, CASE WHEN p.protected THEN NULL ELSE f.name END AS name
+         FROM person p LEFT JOIN facility f ON f.id = p.facility_id WHERE p.id = $1`,
         [row.person_id],
       );
     const anyVerified = contacts.some((c) => c.verified_at);
