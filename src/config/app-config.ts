@@ -229,10 +229,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
   const devOutbox = env.DEV_OUTBOX ?? (embedded && env.NODE_ENV !== 'production');
   if (devOutbox && env.NODE_ENV === 'production') problems.push('DEV_OUTBOX: the dev outbox is not allowed when NODE_ENV=production');
   if (!devOutbox) {
-    const why = `required: without it messages would have nowhere to go (set DEV_OUTBOX=true to store them in the dev outbox instead)`;
-    if (!env.SMTP_URL) problems.push(`SMTP_URL: ${why}`);
+    const unless = 'required unless DEV_OUTBOX=true (the dev outbox is on by default only in embedded mode)';
+    if (!env.SMTP_URL) problems.push(`SMTP_URL: ${unless}: email would have nowhere to go`);
     if (!twilioFields.some(Boolean)) {
-      for (const name of ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM_NUMBER']) problems.push(`${name}: ${why}`);
+      for (const name of ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM_NUMBER']) {
+        problems.push(`${name}: ${unless}: SMS and calls would have nowhere to go`);
+      }
     }
   }
   if (problems.length) throw new ConfigError(problems);
