@@ -93,14 +93,16 @@ describe('a protected person, as their registrants see it (#11.9)', () => {
       details: { correctsSourceEventId: bookingOfB, reason: 'booked in error' },
     });
     expect((await postEvents(t, source, correction)).status).toBe(202);
+    // A is released just before the protection: its alert is still waiting when the protection comes.
+    expect((await postEvents(t, source, event({ person: A, type: 'RELEASED' }))).status).toBe(202);
     const protect = await t
       .http()
       .put(`/v1/admin/people/${ids.A}/protection`)
       .set('Authorization', `Bearer ${await t.adminToken()}`)
       .send({ protected: true, reason: 'court order' });
     expect(protect.status).toBe(200);
-    // A is released after the protection: recorded, never alerted, never shown.
-    expect((await postEvents(t, source, event({ person: A, type: 'RELEASED' }))).status).toBe(202);
+    // And escapes after it: recorded, never alerted, never shown.
+    expect((await postEvents(t, source, event({ person: A, type: 'ESCAPED' }))).status).toBe(202);
     await t.app.get(DispatcherService).drain();
 
     const [viewA, viewB] = [await view('A'), await view('B')];
@@ -122,11 +124,13 @@ describe('a protected person, as their registrants see it (#11.9)', () => {
     expect(foundA.body).toEqual(foundB.body);
     expect(foundA.body.people).toEqual([]);
 
-    // And nothing was ever sent about A after the protection.
+    // And nothing was ever sent about A after the protection: the waiting alert was withheld, the escape never planned.
     const { rows } = await t.db.query(
-      `SELECT count(*)::int AS n FROM notification n JOIN custody_event e ON e.id = n.event_id WHERE e.person_id = $1 AND e.type = 'RELEASED'`,
+      `SELECT e.type, d.status, count(a.*)::int AS accepted FROM custody_event e JOIN notification n ON n.event_id = e.id
+       JOIN delivery d ON d.notification_id = n.id LEFT JOIN delivery_attempt a ON a.delivery_id = d.id AND a.outcome = 'accepted'
+       WHERE e.person_id = $1 AND e.type IN ('RELEASED', 'ESCAPED') GROUP BY e.type, d.status`,
       [ids.A],
     );
-    expect(rows[0].n).toBe(0);
+    expect(rows).toEqual([{ type: 'RELEASED', status: 'suppressed', accepted: 0 }]);
   });
 });
