@@ -90,6 +90,7 @@ async function main(): Promise<void> {
       PUBLIC_BASE_URL: 'http://127.0.0.1',
       LOG_LEVEL: 'warn',
       MIGRATIONS_RUN: 'false',
+      DEV_OUTBOX: 'true',
     };
     const app = await createApp(loadConfig({ ...env, ROLE: 'api', PORT: '0' }));
     await app.listen(0, '127.0.0.1');

@@ -53,6 +53,7 @@ async function main(): Promise<void> {
       BOOTSTRAP_ADMIN_PASSWORD: admin.password,
       LOG_LEVEL: 'warn',
       PORT: '0',
+      DEV_OUTBOX: 'true',
     });
     const app = await createApp(config);
     await app.listen(0, '127.0.0.1');

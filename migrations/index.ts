@@ -13,6 +13,7 @@ import { WithdrawnAttempts1764176400000 } from './1764176400000-WithdrawnAttempt
 import { TwilioCallbacksHeard1764201000000 } from './1764201000000-TwilioCallbacksHeard.js';
 import { PendingCorrections1764213000000 } from './1764213000000-PendingCorrections.js';
 import { ContactLimits1764244000000 } from './1764244000000-ContactLimits.js';
+import { DevOutboxSubjects1764250000000 } from './1764250000000-DevOutboxSubjects.js';
 import { RateLimitCounters1764260000000 } from './1764260000000-RateLimitCounters.js';
 import { BoundCiphertexts1764261000000 } from './1764261000000-BoundCiphertexts.js';
 import { OptOutNumbers1764262000000 } from './1764262000000-OptOutNumbers.js';
@@ -37,6 +38,7 @@ export const MIGRATIONS = [
   TwilioCallbacksHeard1764201000000,
   PendingCorrections1764213000000,
   ContactLimits1764244000000,
+  DevOutboxSubjects1764250000000,
   RateLimitCounters1764260000000,
   BoundCiphertexts1764261000000,
   OptOutNumbers1764262000000,

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditService } from '../common/audit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
@@ -25,7 +26,7 @@ import { StaffService } from './staff.service.js';
     }),
   ],
   controllers: [AuthController, StaffController],
-  providers: [AuthService, StaffService, StaffAuthGuard, BootstrapAdminService],
+  providers: [AuthService, StaffService, StaffAuthGuard, BootstrapAdminService, AuditService],
   exports: [StaffService, StaffAuthGuard, JwtModule],
 })
 export class AuthModule {}

@@ -1,7 +1,9 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Post, Req } from '@nestjs/common';
+import type { Request } from 'express';
+import { CurrentStaff } from './current-staff.decorator.js';
 import { ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CreateStaffDto, StaffResponseDto, UpdateStaffDto } from './staff.dto.js';
-import { StaffOnly } from './staff-auth.guard.js';
+import { type StaffPrincipal, StaffOnly } from './staff-auth.guard.js';
 import { StaffService } from './staff.service.js';
 
 @ApiTags('admin')
@@ -13,8 +15,8 @@ export class StaffController {
   @Post()
   @ApiCreatedResponse({ type: StaffResponseDto })
   @ApiConflictResponse({ description: 'That email is already a staff member' })
-  create(@Body() body: CreateStaffDto): Promise<StaffResponseDto> {
-    return this.staff.create(body.email, body.password, body.role);
+  create(@Body() body: CreateStaffDto, @CurrentStaff() staff: StaffPrincipal, @Req() req: Request): Promise<StaffResponseDto> {
+    return this.staff.create(body.email, body.password, body.role, { staff, clientAddress: req.ip });
   }
 
   @Get()
@@ -25,7 +27,12 @@ export class StaffController {
 
   @Patch(':id')
   @ApiOkResponse({ type: StaffResponseDto })
-  update(@Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateStaffDto): Promise<StaffResponseDto> {
-    return this.staff.setDisabled(id, body.disabled);
+  update(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: UpdateStaffDto,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Req() req: Request,
+  ): Promise<StaffResponseDto> {
+    return this.staff.setDisabled(id, body.disabled, { staff, clientAddress: req.ip });
   }
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { type AuditedBy, AuditService } from '../common/audit.service.js';
 import { hashSecret } from '../common/crypto/password-hasher.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import type { StaffResponseDto } from './staff.dto.js';
@@ -18,19 +19,38 @@ export interface StaffRow {
 
 @Injectable()
 export class StaffService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly audit: AuditService,
+  ) {}
 
   /** Creates a staff member; an email already in use is a conflict, decided by the unique constraint. */
-  async create(email: string, password: string, role: StaffRole): Promise<StaffResponseDto> {
+  async create(email: string, password: string, role: StaffRole, by: AuditedBy): Promise<StaffResponseDto> {
     const passwordHash = await hashSecret(password);
-    const rows: StaffRow[] = await this.db.query(
-      `INSERT INTO staff (email, password_hash, role) VALUES ($1, $2, $3)
-       ON CONFLICT (email) DO NOTHING
-       RETURNING id, email, role, disabled, created_at`,
-      [email, passwordHash, role],
-    );
-    if (rows.length === 0) throw new DomainError('conflict', 'STAFF_EMAIL_TAKEN', 'A staff member with that email exists.');
-    return toResponse(rows[0]);
+    return this.db.transaction(async (tx) => {
+      const rows: StaffRow[] = await tx.query(
+        `INSERT INTO staff (email, password_hash, role) VALUES ($1, $2, $3)
+         ON CONFLICT (email) DO NOTHING
+         RETURNING id, email, role, disabled, created_at`,
+        [email, passwordHash, role],
+      );
+      if (rows.length === 0) throw new DomainError('conflict', 'STAFF_EMAIL_TAKEN', 'A staff member with that email exists.');
+      // The email is an address: the entry names the account by id only.
+      await this.audit.record(
+        [
+          {
+            actor: by.staff,
+            action: 'staff.create',
+            targetType: 'staff',
+            targetId: rows[0].id,
+            clientAddress: by.clientAddress,
+            details: { role },
+          },
+        ],
+        tx,
+      );
+      return toResponse(rows[0]);
+    });
   }
 
   async findByEmailWithHash(email: string): Promise<StaffRow | undefined> {
@@ -48,14 +68,18 @@ export class StaffService {
     return rows[0];
   }
 
-  async setDisabled(id: string, disabled: boolean): Promise<StaffResponseDto> {
-    const rows = await returning<StaffRow>(
-      this.db,
-      `UPDATE staff SET disabled = $2, updated_at = now() WHERE id = $1 RETURNING id, email, role, disabled, created_at`,
-      [id, disabled],
-    );
-    if (rows.length === 0) throw new DomainError('not_found', 'STAFF_NOT_FOUND', 'No such staff member.');
-    return toResponse(rows[0]);
+  async setDisabled(id: string, disabled: boolean, by: AuditedBy): Promise<StaffResponseDto> {
+    return this.db.transaction(async (tx) => {
+      const rows = await returning<StaffRow>(
+        tx,
+        `UPDATE staff SET disabled = $2, updated_at = now() WHERE id = $1 RETURNING id, email, role, disabled, created_at`,
+        [id, disabled],
+      );
+      if (rows.length === 0) throw new DomainError('not_found', 'STAFF_NOT_FOUND', 'No such staff member.');
+      const action = disabled ? 'staff.disable' : 'staff.enable';
+      await this.audit.record([{ actor: by.staff, action, targetType: 'staff', targetId: id, clientAddress: by.clientAddress }], tx);
+      return toResponse(rows[0]);
+    });
   }
 
   async list(): Promise<StaffResponseDto[]> {

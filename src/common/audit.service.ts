@@ -9,6 +9,12 @@ export interface AuditActor {
   role: string;
 }
 
+/** Who is acting, from where: what a service needs to audit a staff change. */
+export interface AuditedBy {
+  staff: AuditActor;
+  clientAddress?: string;
+}
+
 export interface AuditEntry {
   actor: AuditActor;
   action: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDatabaseUnavailable } from './database-errors.js';
+import { isDatabaseUnavailable, loggableError, statementName } from './database-errors.js';
 
 describe('isDatabaseUnavailable', () => {
   it.each([
@@ -20,5 +20,36 @@ describe('isDatabaseUnavailable', () => {
     [undefined],
   ])('does not mistake %o for an outage', (error) => {
     expect(isDatabaseUnavailable(error)).toBe(false);
+  });
+});
+
+describe('loggableError', () => {
+  it('#11.7 keeps the SQLSTATE and the statement, never parameters, detail or message', () => {
+    const driverError = Object.assign(new Error('invalid input syntax for type date: "Zabrowski"'), {
+      code: '22007',
+      detail: 'Failing row contains (Zabrowski, 1961-07-23)',
+      table: 'person',
+    });
+    const failed = Object.assign(new Error(driverError.message), {
+      name: 'QueryFailedError',
+      query: 'INSERT INTO person (last_name) VALUES ($1)',
+      parameters: ['Zabrowski'],
+      driverError,
+      detail: driverError.detail,
+    });
+    const logged = loggableError(failed);
+    expect(logged).toMatchObject({
+      type: 'QueryFailedError',
+      sqlState: '22007',
+      table: 'person',
+      statement: expect.stringMatching(/^insert person#/),
+    });
+    expect(JSON.stringify(logged)).not.toMatch(/Zabrowski|1961/);
+    expect(loggableError(new TypeError('x is undefined')).message).toBe('x is undefined');
+  });
+
+  it('names a statement by verb, first table and text', () => {
+    expect(statementName('WITH x AS (UPDATE delivery SET a = 1) SELECT 1')).toMatch(/^with delivery#[0-9a-f]{8}$/);
+    expect(statementName({ name: 'delivery_context', text: 'SELECT …' })).toBe('delivery_context');
   });
 });

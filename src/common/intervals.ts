@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { SchedulerRegistry } from '@nestjs/schedule';
+import { loggableError } from './database-errors.js';
 
 /**
  * A background task every `ms`, registered by name so shutdown can stop it. A failed run is logged
@@ -7,7 +8,7 @@ import type { SchedulerRegistry } from '@nestjs/schedule';
  */
 export function every(scheduler: SchedulerRegistry, name: string, ms: number, task: () => Promise<unknown>, logger: Logger): void {
   const timer = setInterval(() => {
-    task().catch((error: unknown) => logger.warn({ err: (error as Error)?.message ?? String(error) }, `${name} failed; will retry`));
+    task().catch((error: unknown) => logger.warn({ err: loggableError(error) }, `${name} failed; will retry`));
   }, ms);
   scheduler.addInterval(name, timer);
 }

@@ -9,6 +9,13 @@ const server = {
   DATABASE_URL: 'postgres://vigil:secret@db.internal:5432/vigil',
   ENCRYPTION_KEY: randomBytes(32).toString('base64'),
   JWT_SECRET: 'x'.repeat(40),
+  DEV_OUTBOX: 'true',
+};
+const providers = {
+  SMTP_URL: 'smtps://user:pass@smtp.example.org:465',
+  TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
+  TWILIO_AUTH_TOKEN: 'token',
+  TWILIO_FROM_NUMBER: '+15005550006',
 };
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -97,7 +104,7 @@ describe('loadConfig', () => {
   });
 
   it('requires secrets when the database is not embedded', () => {
-    const problems = problemsOf({ DATABASE_URL: server.DATABASE_URL });
+    const problems = problemsOf({ DATABASE_URL: server.DATABASE_URL, DEV_OUTBOX: 'true' });
     expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['ENCRYPTION_KEY', 'JWT_SECRET']);
   });
 
@@ -128,5 +135,34 @@ describe('loadConfig', () => {
       fromNumber: '+15005550006',
       apiBaseUrl: 'http://127.0.0.1:4010',
     });
+  });
+
+  it('#11.10 with its own database and no DEV_OUTBOX, refuses to start without SMTP and Twilio settings, naming each', () => {
+    const { DEV_OUTBOX: _, ...bare } = server;
+    const missing = problemsOf(bare);
+    expect(missing.map((p) => p.split(':')[0]).sort()).toEqual([
+      'SMTP_URL',
+      'TWILIO_ACCOUNT_SID',
+      'TWILIO_AUTH_TOKEN',
+      'TWILIO_FROM_NUMBER',
+    ]);
+    expect(missing.join('\n')).toContain('DEV_OUTBOX=true');
+    expect(problemsOf({ ...bare, SMTP_URL: providers.SMTP_URL }).map((p) => p.split(':')[0])).toEqual([
+      'TWILIO_ACCOUNT_SID',
+      'TWILIO_AUTH_TOKEN',
+      'TWILIO_FROM_NUMBER',
+    ]);
+    const { SMTP_URL: __, ...twilioOnly } = providers;
+    expect(problemsOf({ ...bare, ...twilioOnly }).map((p) => p.split(':')[0])).toEqual(['SMTP_URL']);
+    expect(problemsOf({ ...bare, DEV_OUTBOX: 'false' }).length).toBe(4);
+    expect(loadConfig({ ...bare, ...providers }).devOutbox).toBe(false);
+  });
+
+  it('#11.10 allows the dev outbox only in embedded mode or with DEV_OUTBOX=true, never in production', () => {
+    expect(loadConfig(server).devOutbox).toBe(true);
+    expect(loadConfig({ DATA_DIR: mkdtempSync(path.join(tmpdir(), 'vigil-config-')) }).devOutbox).toBe(true);
+    expect(problemsOf({ ...server, NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://vigil.example.org' })).toEqual([
+      expect.stringMatching(/^DEV_OUTBOX: /),
+    ]);
   });
 });

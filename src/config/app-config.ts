@@ -68,6 +68,11 @@ const envSchema = z.object({
   TWILIO_API_BASE_URL: optionalText.pipe(
     httpUrl.refine((value) => new URL(value).pathname === '/', 'must be scheme, host and port only').optional(),
   ),
+  // Unset: on in embedded mode only. Where the dev outbox is off, every channel needs its provider.
+  DEV_OUTBOX: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .optional()
+    .transform((value) => (value === undefined ? undefined : ['true', '1', 'yes'].includes(value))),
   EMAIL_PER_SECOND: int(0, 0),
   SMS_PER_SECOND: int(0, 0),
   VOICE_PER_SECOND: int(0, 0),
@@ -158,6 +163,8 @@ export interface AppConfig {
   };
   bootstrapAdmin: { email?: string; password?: string };
   email: { smtpUrl?: string; from: string; perSecond: number };
+  /** Channels without provider settings are stored in the dev outbox (embedded mode or DEV_OUTBOX=true; never production). */
+  devOutbox: boolean;
   twilio?: { accountSid: string; authToken: string; fromNumber: string; apiBaseUrl?: string };
   rates: { sms: number; voice: number };
   roster: { holdPercent: number; holdMin: number };
@@ -248,6 +255,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
   if (env.NODE_ENV === 'production' && !env.PUBLIC_BASE_URL) {
     problems.push('PUBLIC_BASE_URL: required in production (Twilio callbacks are signed against it)');
   }
+  const devOutbox = env.DEV_OUTBOX ?? (embedded && env.NODE_ENV !== 'production');
+  if (devOutbox && env.NODE_ENV === 'production') problems.push('DEV_OUTBOX: the dev outbox is not allowed when NODE_ENV=production');
+  if (!devOutbox) {
+    const unless = 'required unless DEV_OUTBOX=true (the dev outbox is on by default only in embedded mode)';
+    if (!env.SMTP_URL) problems.push(`SMTP_URL: ${unless}: email would have nowhere to go`);
+    if (!twilioFields.some(Boolean)) {
+      for (const name of ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM_NUMBER']) {
+        problems.push(`${name}: ${unless}: SMS and calls would have nowhere to go`);
+      }
+    }
+  }
   if (problems.length) throw new ConfigError(problems);
   if (env.TRUST_PROXY === 'true') {
     warnings.push(
@@ -283,6 +301,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     bootstrapAdmin: { email: env.BOOTSTRAP_ADMIN_EMAIL?.toLowerCase(), password: env.BOOTSTRAP_ADMIN_PASSWORD },
     email: { smtpUrl: env.SMTP_URL, from: env.EMAIL_FROM, perSecond: env.EMAIL_PER_SECOND },
+    devOutbox,
     twilio: env.TWILIO_ACCOUNT_SID
       ? {
           accountSid: env.TWILIO_ACCOUNT_SID,

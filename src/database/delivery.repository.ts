@@ -366,8 +366,8 @@ export class DeliveryRepository {
   }
 
   /** A dead delivery gets a fresh round of attempts (its ledger keeps the old ones); false if it is not dead. */
-  async retryDead(id: string, at: Date): Promise<boolean> {
-    const rows: unknown[] = await this.db.query(
+  async retryDead(id: string, at: Date, tx: Queryable = this.db): Promise<boolean> {
+    const rows: unknown[] = await tx.query(
       `WITH revived AS (
          UPDATE delivery SET status = 'pending', due_at = $2, attempts = 0, updated_at = $2 WHERE id = $1 AND status = 'dead' RETURNING id
        ) SELECT id, pg_notify($3, 'due') FROM revived`,

@@ -1,9 +1,12 @@
-import { Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query, Req, UseGuards } from '@nestjs/common';
+import type { Request } from 'express';
 import { ApiBearerAuth, ApiExcludeController, ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { StaffOnly } from '../auth/staff-auth.guard.js';
+import { CurrentStaff } from '../auth/current-staff.decorator.js';
+import { type StaffPrincipal, StaffOnly } from '../auth/staff-auth.guard.js';
+import { AuditService } from '../common/audit.service.js';
 import { FieldCipher } from '../common/crypto/field-cipher.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
@@ -54,15 +57,19 @@ export class DeadLettersController {
 
   @Post(':id/retry')
   @HttpCode(202)
-  async retry(@Param('id', ParseUUIDPipe) id: string): Promise<{ deliveryId: string; status: 'pending' }> {
-    await this.ledger.retryDead(id);
+  async retry(
+    @Param('id', ParseUUIDPipe) id: string,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Req() req: Request,
+  ): Promise<{ deliveryId: string; status: 'pending' }> {
+    await this.ledger.retryDead(id, { staff, clientAddress: req.ip });
     return { deliveryId: id, status: 'pending' };
   }
 }
 
 /**
- * Outside production: what the dev outbox holds, newest first. Admins only, since it shows
- * addresses and codes in clear and a forgotten NODE_ENV must not publish them.
+ * Where the dev outbox is allowed (embedded mode or DEV_OUTBOX=true): what it holds, newest first.
+ * Admins only, and every read is audited, since it shows addresses, names and codes in clear.
  */
 @ApiExcludeController()
 @Controller('dev/outbox')
@@ -71,11 +78,15 @@ export class DevOutboxController {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly cipher: FieldCipher,
+    private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get()
-  async list(): Promise<{
+  async list(
+    @CurrentStaff() staff: StaffPrincipal,
+    @Req() req: Request,
+  ): Promise<{
     messages: {
       id: string;
       deliveryId: string | null;
@@ -86,7 +97,7 @@ export class DevOutboxController {
       createdAt: string;
     }[];
   }> {
-    if (this.config.env === 'production') throw new DomainError('not_found', 'NOT_FOUND', 'Not found.');
+    if (!this.config.devOutbox) throw new DomainError('not_found', 'NOT_FOUND', 'Not found.');
     const rows: {
       id: string;
       delivery_id: string | null;
@@ -96,13 +107,16 @@ export class DevOutboxController {
       body: string;
       created_at: Date;
     }[] = await this.db.query(`SELECT * FROM dev_outbox ORDER BY created_at DESC, id LIMIT 200`);
+    await this.audit.record([
+      { actor: staff, action: 'dev_outbox.read', targetType: 'dev_outbox', clientAddress: req.ip, details: { messages: rows.length } },
+    ]);
     return {
       messages: rows.map((r) => ({
         id: r.id,
         deliveryId: r.delivery_id,
         channel: r.channel,
         to: this.cipher.decrypt(r.recipient, 'dev_outbox.recipient', r.id),
-        subject: r.subject,
+        subject: r.subject && this.cipher.decrypt(r.subject, 'dev_outbox.subject', r.id),
         body: this.cipher.decrypt(r.body, 'dev_outbox.body', r.id),
         createdAt: r.created_at.toISOString(),
       })),

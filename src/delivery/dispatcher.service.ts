@@ -4,6 +4,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import type pg from 'pg';
 import { Clock } from '../common/clock.js';
 import { every, stopEvery } from '../common/intervals.js';
+import { loggableError } from '../common/database-errors.js';
 import { MANUAL_DISPATCH } from '../common/manual-dispatch.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { type AttemptEnd, DELIVERY_CHANNEL, type DeliveryChange, DeliveryRepository } from '../database/delivery.repository.js';
@@ -89,7 +90,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
       return;
     }
     this.running = this.loop()
-      .catch((error: unknown) => this.logger.warn({ err: (error as Error).message }, 'dispatch pass failed; the next poll retries'))
+      .catch((error: unknown) => this.logger.warn({ err: loggableError(error) }, 'dispatch pass failed; the next poll retries'))
       .finally(() => {
         this.running = undefined;
         if (this.again && !this.stopping) {
@@ -136,14 +137,14 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
         const until = new Date(this.clock.now().getTime() + this.config.deliveryLeaseSeconds * 1000);
         this.deliveries
           .renewLeases(batch.lease, batch.ids, until)
-          .catch((error: unknown) => this.logger.warn({ err: (error as Error).message }, 'lease renewal failed'));
+          .catch((error: unknown) => this.logger.warn({ err: loggableError(error) }, 'lease renewal failed'));
       },
       (this.config.deliveryLeaseSeconds * 1000) / 3,
     );
     const work = this.processBatch(batch)
       .catch((error: unknown) =>
         this.logger.error(
-          { deliveries: batch.ids.length, err: (error as Error).message },
+          { deliveries: batch.ids.length, err: loggableError(error) },
           'dispatch batch failed; its leases expire and it is retried',
         ),
       )

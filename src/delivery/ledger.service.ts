@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { type AuditedBy, AuditService } from '../common/audit.service.js';
 import { FieldCipher } from '../common/crypto/field-cipher.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import type { StaffPrincipal } from '../auth/staff-auth.guard.js';
@@ -46,10 +47,22 @@ export class LedgerService {
     private readonly cipher: FieldCipher,
     private readonly clock: Clock,
     private readonly deliveries: DeliveryRepository,
+    private readonly audit: AuditService,
   ) {}
 
+  /**
+   * A registration's ledger. An alert about a person who is protected now, withheld before any
+   * provider had it, is left out: a "suppressed" the registrant never asked for would tell them of
+   * the protection, and without it the ledger reads as for any person with nothing new to report.
+   */
   async forRegistration(registrationId: string): Promise<NotificationView[]> {
-    return this.views('n.registration_id = $1', [registrationId]);
+    return this.views(
+      `n.registration_id = $1
+       AND NOT (EXISTS (SELECT 1 FROM person p WHERE p.id = e.person_id AND p.protected)
+                AND NOT EXISTS (SELECT 1 FROM delivery sent JOIN delivery_attempt a ON a.delivery_id = sent.id
+                                WHERE sent.notification_id = n.id AND a.outcome <> 'withdrawn'))`,
+      [registrationId],
+    );
   }
 
   /** One notification, for staff: a specialist only for their own enrollees. */
@@ -155,9 +168,15 @@ export class LedgerService {
   }
 
   /** A dead delivery gets a fresh round of attempts; its ledger keeps the old ones. */
-  async retryDead(deliveryId: string): Promise<void> {
-    if (!(await this.deliveries.retryDead(deliveryId, this.clock.now())))
-      throw new DomainError('not_found', 'DEAD_DELIVERY_NOT_FOUND', 'No dead delivery with that id.');
+  async retryDead(deliveryId: string, by: AuditedBy): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      if (!(await this.deliveries.retryDead(deliveryId, this.clock.now(), tx)))
+        throw new DomainError('not_found', 'DEAD_DELIVERY_NOT_FOUND', 'No dead delivery with that id.');
+      await this.audit.record(
+        [{ actor: by.staff, action: 'delivery.retry', targetType: 'delivery', targetId: deliveryId, clientAddress: by.clientAddress }],
+        tx,
+      );
+    });
   }
 
   /** Walks every attempt chain; returns the deliveries whose chain does not verify. */

@@ -1,4 +1,5 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, Param, ParseUUIDPipe, Put, Query, Req } from '@nestjs/common';
+import type { Request } from 'express';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentStaff } from '../auth/current-staff.decorator.js';
 import { type StaffPrincipal, StaffOnly } from '../auth/staff-auth.guard.js';
@@ -13,7 +14,10 @@ export class PeopleController {
 
   @Get()
   @RateLimited('public')
-  @ApiOkResponse({ type: PeopleResponseDto, description: 'At most 20; minors and protected persons never appear' })
+  @ApiOkResponse({
+    type: PeopleResponseDto,
+    description: 'At most 20; minors, protected persons and persons with no custody information (status UNKNOWN) never appear',
+  })
   async search(@Query() query: PeopleQueryDto): Promise<PeopleResponseDto> {
     return { people: await this.people.search(query) };
   }
@@ -31,7 +35,8 @@ export class PeopleAdminController {
     @Param('id', ParseUUIDPipe) id: string,
     @Body() body: ProtectionBody,
     @CurrentStaff() staff: StaffPrincipal,
+    @Req() req: Request,
   ): Promise<ProtectionDto> {
-    return this.people.setProtection(id, body.protected, body.reason, staff.staffId);
+    return this.people.setProtection(id, body.protected, body.reason, { staff, clientAddress: req.ip });
   }
 }

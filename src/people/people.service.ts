@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { type AuditedBy, AuditService } from '../common/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { announceRevocation } from '../registrations/consent-revocation.js';
 import { DomainError } from '../common/problem/domain-error.js';
@@ -11,10 +12,12 @@ import { returning } from '../database/queryable.js';
 const MAX_RESULTS = 20;
 
 /**
- * Who the public may find: live records that are neither protected nor of a minor. The filter is
- * part of every search query, identifier searches included.
+ * Who the public may find: live records with custody information to show that are neither
+ * protected nor of a minor. The filter is part of every search query, identifier searches
+ * included. A person whose status is unknown (known only by scheduling events, or every status
+ * event corrected away) is hidden as a protected one is, so that hiding tells nothing.
  */
-const SEARCHABLE = `p.merged_into IS NULL AND NOT p.protected
+const SEARCHABLE = `p.merged_into IS NULL AND NOT p.protected AND p.custody_status <> 'UNKNOWN'
   AND (p.date_of_birth IS NULL OR p.date_of_birth <= ($1::timestamptz AT TIME ZONE 'UTC')::date - interval '18 years')`;
 
 interface PersonRow {
@@ -32,6 +35,7 @@ export class PeopleService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly clock: Clock,
+    private readonly audit: AuditService,
   ) {}
 
   async search(query: PeopleQueryDto): Promise<PersonSummaryDto[]> {
@@ -79,17 +83,36 @@ export class PeopleService {
     }));
   }
 
-  /** A protected person disappears from search and is never notified about. */
-  async setProtection(personId: string, isProtected: boolean, reason: string, staffId: string): Promise<ProtectionDto> {
+  /**
+   * A protected person disappears from search and is never notified about. The person row keeps the
+   * last change; the audit log keeps every one (who, when, protected or not, why).
+   */
+  async setProtection(personId: string, isProtected: boolean, reason: string, by: AuditedBy): Promise<ProtectionDto> {
     const now = this.clock.now();
-    const rows = await returning<{ id: string }>(
-      this.db,
-      `UPDATE person SET protected = $2, protection_reason = $3, protection_changed_at = $4, protection_changed_by = $5, updated_at = now()
-       WHERE id = $1 AND merged_into IS NULL RETURNING id`,
-      [personId, isProtected, reason, now, staffId],
-    );
-    if (!rows.length) throw new DomainError('not_found', 'PERSON_NOT_FOUND', 'No such person.');
-    if (isProtected) await announceRevocation(this.db, { personId });
+    await this.db.transaction(async (tx) => {
+      const rows = await returning<{ id: string }>(
+        tx,
+        `UPDATE person SET protected = $2, protection_reason = $3, protection_changed_at = $4, protection_changed_by = $5, updated_at = now()
+         WHERE id = $1 AND merged_into IS NULL RETURNING id`,
+        [personId, isProtected, reason, now, by.staff.staffId],
+      );
+      if (!rows.length) throw new DomainError('not_found', 'PERSON_NOT_FOUND', 'No such person.');
+      await this.audit.record(
+        [
+          {
+            actor: by.staff,
+            action: 'person.protection',
+            targetType: 'person',
+            targetId: personId,
+            clientAddress: by.clientAddress,
+            details: { protected: isProtected, reason },
+          },
+        ],
+        tx,
+      );
+      // Heard by the workers at commit.
+      if (isProtected) await announceRevocation(tx, { personId });
+    });
     return { personId, protected: isProtected, reason, changedAt: now.toISOString() };
   }
 }

@@ -33,6 +33,7 @@ const COLUMNS: {
   { result: 'sources', table: 'source', column: 'signing_secret', field: 'source.signing_secret' },
   { result: 'codes', table: 'delivery', column: 'secret', field: 'delivery.secret', where: `purpose = 'verification'` },
   { result: 'outbox', table: 'dev_outbox', column: 'recipient', field: 'dev_outbox.recipient' },
+  { result: 'outbox', table: 'dev_outbox', column: 'subject', field: 'dev_outbox.subject' },
   { result: 'outbox', table: 'dev_outbox', column: 'body', field: 'dev_outbox.body' },
 ];
 

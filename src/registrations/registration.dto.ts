@@ -126,7 +126,10 @@ export class ContactViewDto {
   @ApiProperty({ enum: CHANNELS }) channel: Channel;
   @ApiProperty({ description: 'Masked' }) address: string;
   @ApiProperty() verified: boolean;
-  @ApiProperty({ description: 'Unsubscribed, or the phone number sent STOP' }) optedOut: boolean;
+  @ApiProperty({ description: 'Verified, and unsubscribed or the phone number sent STOP; always false while unverified' })
+  optedOut: boolean;
+  @ApiPropertyOptional({ description: 'Unverified SMS contacts only, the same words for every number: how to get a code after a STOP' })
+  hint?: string;
   @ApiProperty({
     type: String,
     format: 'date-time',
@@ -137,17 +140,29 @@ export class ContactViewDto {
   codesPausedUntil: string | null;
 }
 
+export class CreatedContactDto {
+  @ApiProperty({ format: 'uuid' }) contactId: string;
+  @ApiProperty({ enum: CHANNELS }) channel: Channel;
+  @ApiProperty() verified: boolean;
+  @ApiPropertyOptional({ description: 'Unverified SMS contacts only, the same words for every number: how to get a code after a STOP' })
+  hint?: string;
+}
+
 export class CreatedRegistrationDto {
   @ApiProperty({ format: 'uuid' }) registrationId: string;
   @ApiProperty({ description: 'Shown once; Bearer token for managing this registration' }) manageToken: string;
   @ApiProperty({ enum: ['pending_verification', 'active'] }) status: string;
-  @ApiProperty() contacts: { contactId: string; channel: Channel; verified: boolean }[];
+  @ApiProperty({ type: [CreatedContactDto] }) contacts: CreatedContactDto[];
 }
 
 export class RegistrationViewDto {
   @ApiProperty({ format: 'uuid' }) registrationId: string;
   @ApiProperty({ format: 'uuid' }) personId: string;
-  @ApiProperty({ nullable: true }) person: {
+  @ApiProperty({
+    nullable: true,
+    description: 'custodyStatus UNKNOWN and no facility when there is no custody information to show (protected persons included)',
+  })
+  person: {
     displayName: string;
     custodyStatus: string;
     facility: { code: string; name: string | null } | null;

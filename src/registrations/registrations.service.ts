@@ -16,6 +16,7 @@ import type {
   CreatedRegistrationDto,
   CreateEnrollmentDto,
   CreateRegistrationDto,
+  Language,
   QuietHoursDto,
   RegistrationViewDto,
   UpdateRegistrationDto,
@@ -39,8 +40,12 @@ interface RegistrationRow {
   created_at: Date;
 }
 
-/** Whom the public may register for: a live record, not protected, not a minor today. */
-const REGISTRABLE = `p.merged_into IS NULL AND NOT p.protected
+/**
+ * Whom the public may register for: a live record with custody information to show, not protected,
+ * not a minor today. A protected person is refused exactly like one whose status is unknown, so a
+ * refusal does not tell a registrant that the person became protected.
+ */
+const REGISTRABLE = `p.merged_into IS NULL AND NOT p.protected AND p.custody_status <> 'UNKNOWN'
   AND (p.date_of_birth IS NULL OR p.date_of_birth <= ($2::timestamptz AT TIME ZONE 'UTC')::date - interval '18 years')`;
 
 @Injectable()
@@ -134,7 +139,12 @@ export class RegistrationsService {
         registrationId: registration.id,
         manageToken,
         status: enrolledBy ? 'active' : 'pending_verification',
-        contacts: inserted.map((c) => ({ contactId: c.id, channel: c.channel, verified: Boolean(enrolledBy) })),
+        contacts: inserted.map((c) => ({
+          contactId: c.id,
+          channel: c.channel,
+          verified: Boolean(enrolledBy),
+          ...this.hint(c.channel, Boolean(enrolledBy), dto.language),
+        })),
       };
     });
   }
@@ -224,19 +234,24 @@ export class RegistrationsService {
       `SELECT id, channel, address, verified_at, unsubscribed_at, address_index FROM contact WHERE registration_id = $1 ORDER BY position`,
       [row.id],
     );
+    // The STOP list is global: whether an unverified number is on it is nobody's business here.
     const optedOut: { address_index: Buffer }[] = await db.query(
       `SELECT address_index FROM phone_opt_out WHERE address_index = ANY($1::bytea[])`,
-      [contacts.filter((c) => c.channel === 'sms').map((c) => c.address_index)],
+      [contacts.filter((c) => c.channel === 'sms' && c.verified_at).map((c) => c.address_index)],
     );
     const stopped = new Set(optedOut.map((o) => o.address_index.toString('hex')));
     const paused = await this.verification.pausedUntil(
       db,
       contacts.filter((c) => !c.verified_at).map((c) => c.address_index),
     );
+    // A protected person reads as one with no custody information to show (status UNKNOWN, no
+    // facility), which any person can become: nothing here tells the registrant about the protection.
     const person: { first_name: string; last_name: string; custody_status: string; code: string | null; name: string | null }[] =
       await db.query(
-        `SELECT p.first_name, p.last_name, p.custody_status, f.code, f.name FROM person p LEFT JOIN facility f ON f.id = p.facility_id
-       WHERE p.id = $1 AND NOT p.protected`,
+        `SELECT p.first_name, p.last_name,
+                CASE WHEN p.protected THEN 'UNKNOWN' ELSE p.custody_status END AS custody_status,
+                CASE WHEN p.protected THEN NULL ELSE f.code END AS code, CASE WHEN p.protected THEN NULL ELSE f.name END AS name
+         FROM person p LEFT JOIN facility f ON f.id = p.facility_id WHERE p.id = $1`,
         [row.person_id],
       );
     const anyVerified = contacts.some((c) => c.verified_at);
@@ -264,9 +279,23 @@ export class RegistrationsService {
         channel: c.channel,
         address: maskAddress(c.channel, this.cipher.decrypt(c.address, 'contact.address', c.id)),
         verified: Boolean(c.verified_at),
-        optedOut: Boolean(c.unsubscribed_at) || (c.channel === 'sms' && stopped.has(c.address_index.toString('hex'))),
+        optedOut:
+          Boolean(c.verified_at) && (Boolean(c.unsubscribed_at) || (c.channel === 'sms' && stopped.has(c.address_index.toString('hex')))),
         codesPausedUntil: c.verified_at ? null : (paused.get(c.address_index.toString('hex'))?.toISOString() ?? null),
+        ...this.hint(c.channel, Boolean(c.verified_at), row.language),
       })),
+    };
+  }
+
+  /** Every unverified SMS contact gets the same words, opted out or not: an answer must not tell which. */
+  private hint(channel: Channel, verified: boolean, language: Language): { hint?: string } {
+    if (channel !== 'sms' || verified) return {};
+    const to = this.config.twilio?.fromNumber;
+    return {
+      hint:
+        language === 'es'
+          ? `¿No llega el código? Si este número envió alguna vez STOP a Vigil, envíe START${to ? ` al ${to}` : ''} y pida un código nuevo.`
+          : `No code? If this number ever texted STOP to Vigil, text START${to ? ` to ${to}` : ''}, then ask for a new code.`,
     };
   }
 

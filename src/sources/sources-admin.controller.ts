@@ -1,4 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Req } from '@nestjs/common';
+import type { Request } from 'express';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsString, Matches, MaxLength, MinLength } from 'class-validator';
@@ -36,8 +37,8 @@ export class SourcesAdminController {
 
   @Post('sources')
   @ApiCreatedResponse({ type: CreatedSourceDto, description: 'The API key and signing secret are shown only here' })
-  create(@Body() body: CreateSourceDto): Promise<CreatedSourceDto> {
-    return this.sources.create(body);
+  create(@Body() body: CreateSourceDto, @CurrentStaff() staff: StaffPrincipal, @Req() req: Request): Promise<CreatedSourceDto> {
+    return this.sources.create(body, { staff, clientAddress: req.ip });
   }
 
   @Get('sources')
@@ -48,15 +49,20 @@ export class SourcesAdminController {
 
   @Post('sources/:id/keys')
   @ApiCreatedResponse({ type: CreatedSourceKeyDto })
-  addKey(@Param('id', ParseUUIDPipe) id: string): Promise<CreatedSourceKeyDto> {
-    return this.sources.addKey(id);
+  addKey(@Param('id', ParseUUIDPipe) id: string, @CurrentStaff() staff: StaffPrincipal, @Req() req: Request): Promise<CreatedSourceKeyDto> {
+    return this.sources.addKey(id, { staff, clientAddress: req.ip });
   }
 
   @Delete('sources/:id/keys/:keyId')
   @HttpCode(204)
   @ApiNoContentResponse()
-  async revokeKey(@Param('id', ParseUUIDPipe) id: string, @Param('keyId', ParseUUIDPipe) keyId: string): Promise<void> {
-    await this.sources.revokeKey(id, keyId);
+  async revokeKey(
+    @Param('id', ParseUUIDPipe) id: string,
+    @Param('keyId', ParseUUIDPipe) keyId: string,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Req() req: Request,
+  ): Promise<void> {
+    await this.sources.revokeKey(id, keyId, { staff, clientAddress: req.ip });
   }
 
   @Get('feeds')

@@ -2,9 +2,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { type AuditedBy, AuditService } from '../common/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { FieldCipher, sha256 } from '../common/crypto/field-cipher.js';
 import { DomainError } from '../common/problem/domain-error.js';
+import type { Queryable } from '../database/queryable.js';
 import type { CreatedSourceDto, CreatedSourceKeyDto, CreateSourceDto, SourceDto } from './source.dto.js';
 
 /** What a request from an upstream system is known by once its key checks out. */
@@ -33,9 +35,10 @@ export class SourcesService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly cipher: FieldCipher,
     private readonly clock: Clock,
+    private readonly audit: AuditService,
   ) {}
 
-  async create(dto: CreateSourceDto): Promise<CreatedSourceDto> {
+  async create(dto: CreateSourceDto, by: AuditedBy): Promise<CreatedSourceDto> {
     const signingSecret = `whsec_${randomBytes(32).toString('base64')}`;
     const apiKey = newApiKey();
     const sourceId = randomUUID();
@@ -60,6 +63,7 @@ export class SourcesService {
         sha256(apiKey),
         prefixOf(apiKey),
       ]);
+      await this.audited(tx, by, 'source.create', rows[0].id, { name: dto.name, signingRequired: dto.signingRequired ?? false });
       return { sourceId: rows[0].id, apiKey, signingSecret };
     });
   }
@@ -94,7 +98,7 @@ export class SourcesService {
   }
 
   /** A second key for rotation: at most two are active; the source row lock keeps that true under concurrency. */
-  async addKey(sourceId: string): Promise<CreatedSourceKeyDto> {
+  async addKey(sourceId: string, by: AuditedBy): Promise<CreatedSourceKeyDto> {
     return this.db.transaction(async (tx) => {
       await this.lockSource(tx.query.bind(tx), sourceId);
       const [{ active }]: { active: number }[] = await tx.query(
@@ -109,11 +113,12 @@ export class SourcesService {
         `INSERT INTO source_key (source_id, key_hash, key_prefix) VALUES ($1, $2, $3) RETURNING id`,
         [sourceId, sha256(apiKey), prefixOf(apiKey)],
       );
+      await this.audited(tx, by, 'source.key.create', sourceId, { keyId: key.id });
       return { keyId: key.id, apiKey };
     });
   }
 
-  async revokeKey(sourceId: string, keyId: string): Promise<void> {
+  async revokeKey(sourceId: string, keyId: string, by: AuditedBy): Promise<void> {
     await this.db.transaction(async (tx) => {
       await this.lockSource(tx.query.bind(tx), sourceId);
       const keys: { id: string }[] = await tx.query(`SELECT id FROM source_key WHERE source_id = $1 AND revoked_at IS NULL`, [sourceId]);
@@ -122,6 +127,7 @@ export class SourcesService {
         throw new DomainError('conflict', 'SOURCE_KEY_LAST', 'This is the only active key; add a new one before revoking it.');
       }
       await tx.query(`UPDATE source_key SET revoked_at = now() WHERE id = $1`, [keyId]);
+      await this.audited(tx, by, 'source.key.revoke', sourceId, { keyId });
     });
     this.authenticated.clear();
   }
@@ -155,6 +161,14 @@ export class SourcesService {
       signingRequired: row.signing_required,
       signingSecret: this.cipher.decrypt(row.signing_secret, 'source.signing_secret', row.id),
     };
+  }
+
+  /** Keys and signing secrets never go into an entry: the key's id names it. */
+  private async audited(db: Queryable, by: AuditedBy, action: string, sourceId: string, details: Record<string, unknown>): Promise<void> {
+    await this.audit.record(
+      [{ actor: by.staff, action, targetType: 'source', targetId: sourceId, clientAddress: by.clientAddress, details }],
+      db,
+    );
   }
 
   private async lockSource(query: (sql: string, params: unknown[]) => Promise<unknown[]>, sourceId: string): Promise<void> {

@@ -88,8 +88,15 @@ describe('feed health', () => {
     expect(await alerts(source.sourceId)).toEqual(['stale']);
     // Admins are emailed through the delivery pipeline (the dev outbox here), naming the facility.
     await t.app.get(DispatcherService).drain();
-    const { rows } = await t.db.query(`SELECT subject FROM dev_outbox WHERE channel = 'email' AND subject LIKE '%facility FEED-B%'`);
-    expect(rows.map((r) => r.subject)).toContain(`Vigil feed STALE: ${feed.name}, facility FEED-B`);
+    // Subjects are stored encrypted: read them as an admin does.
+    const outbox = await t
+      .http()
+      .get('/dev/outbox')
+      .set('Authorization', `Bearer ${await t.adminToken()}`);
+    const subjects = outbox.body.messages
+      .filter((m: { channel: string }) => m.channel === 'email')
+      .map((m: { subject: string }) => m.subject);
+    expect(subjects).toContain(`Vigil feed STALE: ${feed.name}, facility FEED-B`);
 
     clock.advance(1_000);
     expect((await roster('FEED-B')).status).toBe(202);

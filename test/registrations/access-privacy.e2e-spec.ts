@@ -169,6 +169,13 @@ describe('who may see a registration, and what is stored', () => {
         .set('X-Twilio-Signature', signature ?? twilio.getExpectedTwilioSignature(TWILIO_TOKEN, `${PUBLIC_BASE_URL}${path}`, params))
         .send(params);
     const second = await register(t, { personId, language: 'en', contacts: [{ channel: 'sms', address: '713-555-0142' }] });
+    // A contact's opt-out shows only once it is verified (#11.8).
+    for (const registration of [selfRegistered, second.body as typeof selfRegistered]) {
+      const sms = registration.contacts[0].contactId;
+      const code = await latestCode(t, sms);
+      const verified = await t.http().post(`/v1/registrations/${registration.registrationId}/contacts/${sms}/verify`).send({ code });
+      expect(verified.status).toBe(200);
+    }
     const optedOut = async (registration: { registrationId: string; manageToken: string }) =>
       (await t.http().get(`/v1/registrations/${registration.registrationId}`).set('Authorization', `Bearer ${registration.manageToken}`))
         .body.contacts[0].optedOut;
@@ -198,6 +205,10 @@ describe('who may see a registration, and what is stored', () => {
 
   it('one-click unsubscribe for email, with a link only Vigil can make', async () => {
     const email = selfRegistered.contacts.find((c) => c.channel === 'email')!;
+    const code = await latestCode(t, email.contactId);
+    expect(
+      (await t.http().post(`/v1/registrations/${selfRegistered.registrationId}/contacts/${email.contactId}/verify`).send({ code })).status,
+    ).toBe(200);
     const token = t.app.get(OptOutService).unsubscribeToken(email.contactId);
     expect(
       (await t.http().post(`/v1/unsubscribe/${email.contactId}?token=wrong`).type('form').send({ 'List-Unsubscribe': 'One-Click' })).status,

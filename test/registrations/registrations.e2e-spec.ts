@@ -36,7 +36,7 @@ describe('registrations', () => {
       status: 'pending_verification',
       contacts: [
         { contactId: expect.any(String), channel: 'email', verified: false },
-        { contactId: expect.any(String), channel: 'sms', verified: false },
+        { contactId: expect.any(String), channel: 'sms', verified: false, hint: expect.stringContaining('START') },
         { contactId: expect.any(String), channel: 'voice', verified: false },
       ],
     });

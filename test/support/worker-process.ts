@@ -19,7 +19,15 @@ export async function stopAllVigils(): Promise<void> {
 export function spawnVigil(env: Record<string, string>): ChildProcess & { output: string[] } {
   if (!existsSync(MAIN)) throw new Error('dist/src/main.js is missing: npm test builds it before the suites run');
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', NODE_ENV: 'test', LOG_LEVEL: 'warn', PORT: '0', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'warn',
+      PORT: '0',
+      DEV_OUTBOX: 'true',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   }) as ChildProcess & { output: string[] };
   spawned.add(child);

@@ -16,6 +16,7 @@ export type CipherField =
   | 'source.signing_secret'
   | 'delivery.secret'
   | 'dev_outbox.recipient'
+  | 'dev_outbox.subject'
   | 'dev_outbox.body'
   | 'phone_opt_out.phone';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { FieldDecryptError } from '../crypto/field-cipher.js';
-import { isDatabaseUnavailable } from '../database-errors.js';
+import { isDatabaseUnavailable, loggableError } from '../database-errors.js';
 import { DomainError, type DomainErrorKind, type FieldError } from './domain-error.js';
 import { type Problem, problem, sendProblem } from './problem.js';
 
@@ -58,7 +58,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const bodyParser = bodyParserProblem(exception);
     if (bodyParser) return { body: bodyParser };
     if (isDatabaseUnavailable(exception)) {
-      this.logger.warn({ path: req.path, err: summarize(exception) }, 'database unavailable');
+      this.logger.warn({ path: req.path, err: loggableError(exception) }, 'database unavailable');
       return {
         body: problem(503, 'The service is temporarily unavailable. Try again shortly.', { code: 'DATABASE_UNAVAILABLE' }),
         retryAfter: DATABASE_RETRY_AFTER_SECONDS,
@@ -76,7 +76,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         retryAfter: STORED_DATA_RETRY_AFTER_SECONDS,
       };
     }
-    this.logger.error({ errorId, path: req.path, err: exception }, 'unhandled error');
+    this.logger.error({ errorId, path: req.path, err: loggableError(exception) }, 'unhandled error');
     return { body: problem(500, 'An unexpected error occurred. Quote the errorId when reporting it.', { errorId }) };
   }
 }
@@ -111,9 +111,4 @@ function describe(response: object): string | undefined {
   if ((response as { status?: unknown }).status === 'error' && failed) return `Not ready: ${Object.keys(failed).join(', ')} unavailable.`;
   if (Array.isArray(message)) return message.join('; ');
   return undefined;
-}
-
-function summarize(error: unknown): { name?: string; code?: unknown; message?: string } {
-  const e = error as { name?: string; code?: unknown; message?: string };
-  return { name: e?.name, code: e?.code, message: e?.message };
 }

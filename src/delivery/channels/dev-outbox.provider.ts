@@ -5,7 +5,10 @@ import type { FieldCipher } from '../../common/crypto/field-cipher.js';
 import { maskAddress } from '../../registrations/contact-address.js';
 import type { ChannelProvider, OutboundMessage, SendResult } from './channel-provider.js';
 
-/** With no SMTP or Twilio settings a channel lands here: stored, logged (masked) and viewable, never dropped. */
+/**
+ * With no SMTP or Twilio settings (embedded mode or DEV_OUTBOX=true) a channel lands here: stored
+ * encrypted, logged (masked) and viewable by admins (audited), never dropped.
+ */
 export class DevOutboxProvider implements ChannelProvider {
   readonly name = 'dev-outbox';
   private readonly logger = new Logger('DevOutbox');
@@ -22,7 +25,8 @@ export class DevOutboxProvider implements ChannelProvider {
       message.deliveryId,
       message.channel,
       this.cipher.encrypt(message.to, 'dev_outbox.recipient', id),
-      message.subject ?? null,
+      // Alert subjects name the person: stored encrypted, like the body.
+      message.subject ? this.cipher.encrypt(message.subject, 'dev_outbox.subject', id) : null,
       this.cipher.encrypt(message.text, 'dev_outbox.body', id),
     ]);
     this.logger.log(
