@@ -269,12 +269,18 @@ export class IdentityResolver {
    * person(id) is found in the catalogue, so tables added later (registrations) follow too.
    */
   private async merge(db: Queryable, survivor: string, losers: string[]): Promise<void> {
-    this.personReferences ??= db.query(
-      `SELECT c.conrelid::regclass::text AS table, a.attname AS column
-       FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
-       WHERE c.contype = 'f' AND c.confrelid = 'person'::regclass AND NOT (c.conrelid = 'person'::regclass)`,
-    );
-    for (const { table, column } of await this.personReferences) {
+    // Cached once read; a failed read is forgotten, so one lost connection does not fail every later merge.
+    const references = (this.personReferences ??= db
+      .query<{ table: string; column: string }[]>(
+        `SELECT c.conrelid::regclass::text AS table, a.attname AS column
+         FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
+         WHERE c.contype = 'f' AND c.confrelid = 'person'::regclass AND NOT (c.conrelid = 'person'::regclass)`,
+      )
+      .catch((error: unknown) => {
+        this.personReferences = undefined;
+        throw error;
+      }));
+    for (const { table, column } of await references) {
       await db.query(`UPDATE ${quoteIdent(table)} SET ${quoteIdent(column)} = $1 WHERE ${quoteIdent(column)} = ANY($2::uuid[])`, [
         survivor,
         losers,
