@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDatabaseUnavailable } from './database-errors.js';
+import { isDatabaseUnavailable, retryableConflict } from './database-errors.js';
 
 describe('isDatabaseUnavailable', () => {
   it.each([
@@ -20,5 +20,16 @@ describe('isDatabaseUnavailable', () => {
     [undefined],
   ])('does not mistake %o for an outage', (error) => {
     expect(isDatabaseUnavailable(error)).toBe(false);
+  });
+});
+
+describe('retryableConflict', () => {
+  it('#11.3 deadlock retried: names deadlocks and serialization failures, however wrapped, and nothing else', () => {
+    expect(retryableConflict({ name: 'QueryFailedError', message: 'deadlock detected', driverError: { code: '40P01' } })).toBe('40P01');
+    expect(retryableConflict({ message: 'x', code: '40001' })).toBe('40001');
+    expect(retryableConflict({ message: 'wrapped', cause: { code: '40P01' } })).toBe('40P01');
+    expect(retryableConflict({ message: 'duplicate key', driverError: { code: '23505' } })).toBeUndefined();
+    expect(retryableConflict(new Error('boom'))).toBeUndefined();
+    expect(retryableConflict(undefined)).toBeUndefined();
   });
 });

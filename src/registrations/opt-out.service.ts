@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
 import { FieldCipher } from '../common/crypto/field-cipher.js';
+import { retryingTransaction } from '../database/retrying-transaction.js';
 import { indexInput, normalizeAddress } from './contact-address.js';
 import { suppressWaitingDeliveries } from './waiting-deliveries.js';
 
@@ -42,7 +43,7 @@ export class OptOutService {
     if (!phone || keyword === 'other' || keyword === 'help') return keyword;
     const indexes = this.cipher.blindIndexes(indexInput('sms', phone));
     const now = this.clock.now();
-    await this.db.transaction(async (tx) => {
+    await retryingTransaction(this.db, async (tx) => {
       if (keyword === 'stop') {
         await tx.query(
           `INSERT INTO phone_opt_out (address_index, opted_out_at) SELECT unnest($1::bytea[]), $2 ON CONFLICT (address_index) DO NOTHING`,
@@ -65,7 +66,7 @@ export class OptOutService {
   async unsubscribe(contactId: string, token: string): Promise<boolean> {
     if (token !== this.unsubscribeToken(contactId)) return false;
     const now = this.clock.now();
-    await this.db.transaction(async (tx) => {
+    await retryingTransaction(this.db, async (tx) => {
       await tx.query(`UPDATE contact SET unsubscribed_at = coalesce(unsubscribed_at, $2) WHERE id = $1`, [contactId, now]);
       await suppressWaitingDeliveries(tx, { contactId }, now);
     });
