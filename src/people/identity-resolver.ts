@@ -33,6 +33,7 @@ interface ExistingIdentifier {
   first_name: string;
   last_name: string;
   country_of_birth: string | null;
+  merged_into: string | null;
 }
 
 /**
@@ -75,10 +76,12 @@ export class IdentityResolver {
   }
 
   /**
-   * One optimistic pass: read who owns the identifiers, decide, write. No lock is taken; the
-   * unique index on identifiers is the arbiter. If a concurrent transaction claimed one of our new
-   * identifiers first (its INSERT wins, ours waits for it and does nothing), the pass reports
-   * itself incomplete and the next pass, which now sees that owner, merges accordingly.
+   * One optimistic pass: read who owns the identifiers, decide, write. The unique index on
+   * identifiers is the arbiter of new ones: if a concurrent transaction claimed one of ours first
+   * (its INSERT wins, ours waits for it and does nothing), the pass reports itself incomplete and
+   * the next pass, which now sees that owner, merges accordingly. Known owners are held (see
+   * `owners`) so that no merge moves them away before this transaction commits; one that a merge
+   * committed while we waited for it is read again from its identifiers, now the survivor's.
    */
   private async pass(
     db: Queryable,
@@ -90,6 +93,10 @@ export class IdentityResolver {
     const allKeys = new Map<string, IdentifierKey>();
     for (const keys of keysOf) for (const key of keys) allKeys.set(identifierKey(key), key);
     const existing = await this.owners(db, [...allKeys.values()]);
+    if (existing.some((row) => row.merged_into)) {
+      if (last) throw new Error('identity resolution did not settle under concurrent merges');
+      return undefined;
+    }
     const ownerOfKey = new Map(
       existing.map((row) => [identifierKey({ system: row.system, value: row.value, scope: row.scope_source_id }), row]),
     );
@@ -209,20 +216,26 @@ export class IdentityResolver {
   /**
    * Who holds these identifiers now. Global and source-scoped keys are looked up apart, so the
    * planner can match on plain equality (IS NOT DISTINCT FROM hid the row count from it and turned a
-   * 50,000-key roster into 50,000 index probes).
+   * 50,000-key roster into 50,000 index probes). Each owner is locked FOR KEY SHARE, in id order,
+   * until commit: the weakest lock, taken by the same statement (no round trip), it lets concurrent
+   * events and status changes through and blocks only a merge's FOR UPDATE, so an event cannot be
+   * recorded and planned on a person whose registrations a merge is moving away (a missed alert).
    */
   private async owners(db: Queryable, keys: IdentifierKey[]): Promise<ExistingIdentifier[]> {
     const global = keys.filter((k) => k.scope === null);
     const scoped = keys.filter((k) => k.scope !== null);
     return db.query(
       `SELECT i.system, i.value, i.scope_source_id, i.person_id, p.protected, p.date_of_birth::text,
-              (extract(epoch FROM p.created_at) * 1000)::float8 AS created_ms, p.first_name, p.last_name, p.country_of_birth
+              (extract(epoch FROM p.created_at) * 1000)::float8 AS created_ms, p.first_name, p.last_name, p.country_of_birth,
+              p.merged_into
        FROM (SELECT i.* FROM unnest($1::text[], $2::text[]) AS k(system, value)
              JOIN person_identifier i ON i.system = k.system AND i.value = k.value AND i.scope_source_id IS NULL
              UNION ALL
              SELECT i.* FROM unnest($3::text[], $4::text[], $5::uuid[]) AS k(system, value, scope)
              JOIN person_identifier i ON i.system = k.system AND i.value = k.value AND i.scope_source_id = k.scope) i
-       JOIN person p ON p.id = i.person_id`,
+       JOIN person p ON p.id = i.person_id
+       ORDER BY p.id
+       FOR KEY SHARE OF p`,
       [
         global.map((k) => k.system),
         global.map((k) => k.value),
@@ -269,6 +282,9 @@ export class IdentityResolver {
    * person(id) is found in the catalogue, so tables added later (registrations) follow too.
    */
   private async merge(db: Queryable, survivor: string, losers: string[]): Promise<void> {
+    // Waits for every transaction still recording events on these persons (they hold them FOR KEY
+    // SHARE), so what they wrote is committed and moves with the rest; later ones wait for this one.
+    await db.query(`SELECT 1 FROM person WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [[survivor, ...losers]]);
     // Cached once read; a failed read is forgotten, so one lost connection does not fail every later merge.
     const references = (this.personReferences ??= db
       .query<{ table: string; column: string }[]>(

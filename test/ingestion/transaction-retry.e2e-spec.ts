@@ -1,22 +1,9 @@
-import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { retryingTransaction, TRANSACTION_ATTEMPTS } from '../../src/database/retrying-transaction.js';
+import { lockWaiters } from '../support/lock-waiters.js';
 import { createSource, event, personWith, postEvents, type TestSource } from '../support/sources.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-
-/** Resolves once `count` other backends of this database wait on a lock (what a blocked statement shows). */
-export async function lockWaiters(db: pg.Pool | pg.PoolClient, count: number): Promise<void> {
-  for (let i = 0; i < 3000; i++) {
-    const { rows } = await db.query(
-      `SELECT count(*)::int AS n FROM pg_stat_activity
-       WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`,
-    );
-    if (rows[0].n >= count) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error(`fewer than ${count} backends ever waited on a lock`);
-}
 
 describe('transactions that lose a deadlock or a serialization conflict', () => {
   let t: TestApp;
@@ -47,7 +34,7 @@ describe('transactions that lose a deadlock or a serialization conflict', () => 
       // Renaming the facility locks its row first; the person comes later in the same transaction.
       const released = event({ type: 'RELEASED', person: personWith('DEADLOCK1'), facility: { code: 'DL-1', name: 'Renamed Jail' } });
       const answer = postEvents(t, source, released).then((res) => res);
-      await lockWaiters(other, 1);
+      await lockWaiters(t.db, 1);
       // Waits for the ingestion, which waits for us: PostgreSQL aborts the one that waited first (the ingestion).
       await other.query(`UPDATE facility SET name = 'Held' WHERE id = $1`, [facilityId]);
       await other.query('ROLLBACK');
