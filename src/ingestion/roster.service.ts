@@ -78,7 +78,7 @@ export class RosterService {
       const replayed = await this.inOrder(tx, facility.id, source.id, asOf);
       if (replayed) return { result: replayed, facilityId: facility.id, population: undefined };
 
-      const resolved = await this.identity.resolve(tx, source.id, roster.people);
+      const resolved = await this.identity.resolve(tx, source.id, roster.people, { holdOwners: false });
       const facts = new Map(resolved.map((person) => [person.id, person]));
       const inSnapshot = new Set(facts.keys());
       const population = await this.population(tx, facility.id);
@@ -106,6 +106,8 @@ export class RosterService {
       const diff = diffRoster(population, inSnapshot);
       const held = mustHold(diff.released.length, population.size, this.config.roster);
       await this.insertSnapshot(tx, snapshot, held ? 'held' : 'applied', population.size, diff);
+      // Only the persons alerted about are held against a concurrent merge, not the whole roster.
+      if (!held) await this.identity.hold(tx, [...diff.booked, ...diff.released]);
       if (!held)
         await this.emit(
           tx,

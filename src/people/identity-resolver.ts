@@ -55,11 +55,16 @@ export class IdentityResolver {
     this.globalSystems = new Set(config.globalIdentifierSystems);
   }
 
-  async resolve(db: Queryable, sourceId: string, inputs: PersonInput[]): Promise<ResolvedPerson[]> {
+  /**
+   * `holdOwners: false` leaves the persons found unlocked, for a caller that records events about
+   * only a few of them and holds those itself (`hold`): a roster of 50,000 would otherwise lock
+   * 50,000 rows to alert about its few hundred changes.
+   */
+  async resolve(db: Queryable, sourceId: string, inputs: PersonInput[], { holdOwners = true } = {}): Promise<ResolvedPerson[]> {
     const keysOf = inputs.map((input) => this.keys(sourceId, input));
     const created = new Set<string>();
     for (let pass = 1; ; pass++) {
-      const resolved = await this.pass(db, inputs, keysOf, created, pass === MAX_PASSES);
+      const resolved = await this.pass(db, inputs, keysOf, created, pass === MAX_PASSES, holdOwners);
       if (!resolved) continue;
       // Persons created in a pass that lost every identifier to a concurrent writer are unused.
       const used = new Set(resolved.map((person) => person.id));
@@ -89,10 +94,11 @@ export class IdentityResolver {
     keysOf: IdentifierKey[][],
     created: Set<string>,
     last: boolean,
+    holdOwners: boolean,
   ): Promise<ResolvedPerson[] | undefined> {
     const allKeys = new Map<string, IdentifierKey>();
     for (const keys of keysOf) for (const key of keys) allKeys.set(identifierKey(key), key);
-    const existing = await this.owners(db, [...allKeys.values()]);
+    const existing = await this.owners(db, [...allKeys.values()], holdOwners);
     if (existing.some((row) => row.merged_into)) {
       if (last) throw new Error('identity resolution did not settle under concurrent merges');
       return undefined;
@@ -221,7 +227,7 @@ export class IdentityResolver {
    * events and status changes through and blocks only a merge's FOR UPDATE, so an event cannot be
    * recorded and planned on a person whose registrations a merge is moving away (a missed alert).
    */
-  private async owners(db: Queryable, keys: IdentifierKey[]): Promise<ExistingIdentifier[]> {
+  private async owners(db: Queryable, keys: IdentifierKey[], hold: boolean): Promise<ExistingIdentifier[]> {
     const global = keys.filter((k) => k.scope === null);
     const scoped = keys.filter((k) => k.scope !== null);
     return db.query(
@@ -234,8 +240,7 @@ export class IdentityResolver {
              SELECT i.* FROM unnest($3::text[], $4::text[], $5::uuid[]) AS k(system, value, scope)
              JOIN person_identifier i ON i.system = k.system AND i.value = k.value AND i.scope_source_id = k.scope) i
        JOIN person p ON p.id = i.person_id
-       ORDER BY p.id
-       FOR KEY SHARE OF p`,
+       ${hold ? 'ORDER BY p.id FOR KEY SHARE OF p' : ''}`,
       [
         global.map((k) => k.system),
         global.map((k) => k.value),
@@ -278,13 +283,33 @@ export class IdentityResolver {
   }
 
   /**
+   * Holds persons read without `holdOwners` (FOR KEY SHARE, in id order) until commit, before
+   * events are recorded about them. One that a merge has joined to another since it was read fails
+   * the transaction as a serialization conflict, so it runs again (retryingTransaction) and reads
+   * the survivor instead.
+   */
+  async hold(db: Queryable, personIds: string[]): Promise<void> {
+    if (!personIds.length) return;
+    const rows: { merged_into: string | null }[] = await db.query(
+      `SELECT merged_into FROM person WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE`,
+      [personIds],
+    );
+    if (rows.some((row) => row.merged_into)) throw new ConcurrentMerge();
+  }
+
+  /**
    * Everything that points at a merged person moves to the survivor: every foreign key to
    * person(id) is found in the catalogue, so tables added later (registrations) follow too.
    */
   private async merge(db: Queryable, survivor: string, losers: string[]): Promise<void> {
     // Waits for every transaction still recording events on these persons (they hold them FOR KEY
     // SHARE), so what they wrote is committed and moves with the rest; later ones wait for this one.
-    await db.query(`SELECT 1 FROM person WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, [[survivor, ...losers]]);
+    const locked: { merged_into: string | null }[] = await db.query(
+      `SELECT merged_into FROM person WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+      [[survivor, ...losers]],
+    );
+    // Only when read unheld (holdOwners: false): another merge got there first; decide again from the start.
+    if (locked.some((row) => row.merged_into)) throw new ConcurrentMerge();
     // Cached once read; a failed read is forgotten, so one lost connection does not fail every later merge.
     const references = (this.personReferences ??= db
       .query<{ table: string; column: string }[]>(
@@ -313,6 +338,15 @@ export class IdentityResolver {
     );
     await this.status.recompute(db, [survivor]);
     this.logger.log({ survivor, merged: losers.length }, 'merged person records that share an identifier');
+  }
+}
+
+/** A person read for this transaction was merged away meanwhile: SQLSTATE 40001, so the transaction runs again. */
+class ConcurrentMerge extends Error {
+  readonly code = '40001';
+
+  constructor() {
+    super('a person read by this transaction was merged into another meanwhile');
   }
 }
 

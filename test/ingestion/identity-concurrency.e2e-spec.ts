@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../../src/database/queryable.js';
 import { IdentityResolver } from '../../src/people/identity-resolver.js';
@@ -161,5 +162,16 @@ describe('identity under concurrency', () => {
     } finally {
       blocker.release();
     }
+  });
+
+  it('#11.3 owner lookup vs merge: persons a roster read unheld are held before its events; one merged meanwhile fails the transaction as 40001 (run again)', async () => {
+    const older = await personOf(await book(personWith('OWN3F', {}, 'FBI_NUMBER'), other));
+    const younger = await personOf(await book(personWith('OWN3A')));
+    const merged = await postEvents(t, other, event({ person: joined('OWN3A', 'OWN3F') }));
+    expect(merged.status, merged.text).toBe(202);
+    const resolver = t.app.get(IdentityResolver);
+    const db = t.app.get(DataSource);
+    await expect(db.transaction((tx) => resolver.hold(tx, [older, younger]))).rejects.toMatchObject({ code: '40001' });
+    await expect(db.transaction((tx) => resolver.hold(tx, [older]))).resolves.toBeUndefined();
   });
 });
