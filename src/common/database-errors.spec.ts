@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDatabaseUnavailable, loggableError, statementName } from './database-errors.js';
+import { isDatabaseUnavailable, loggableError, retryableConflict, statementName } from './database-errors.js';
 
 describe('isDatabaseUnavailable', () => {
   it.each([
@@ -51,5 +51,16 @@ describe('loggableError', () => {
   it('names a statement by verb, first table and text', () => {
     expect(statementName('WITH x AS (UPDATE delivery SET a = 1) SELECT 1')).toMatch(/^with delivery#[0-9a-f]{8}$/);
     expect(statementName({ name: 'delivery_context', text: 'SELECT …' })).toBe('delivery_context');
+  });
+});
+
+describe('retryableConflict', () => {
+  it('#11.3 deadlock retried: names deadlocks and serialization failures, however wrapped, and nothing else', () => {
+    expect(retryableConflict({ name: 'QueryFailedError', message: 'deadlock detected', driverError: { code: '40P01' } })).toBe('40P01');
+    expect(retryableConflict({ message: 'x', code: '40001' })).toBe('40001');
+    expect(retryableConflict({ message: 'wrapped', cause: { code: '40P01' } })).toBe('40P01');
+    expect(retryableConflict({ message: 'duplicate key', driverError: { code: '23505' } })).toBeUndefined();
+    expect(retryableConflict(new Error('boom'))).toBeUndefined();
+    expect(retryableConflict(undefined)).toBeUndefined();
   });
 });

@@ -83,3 +83,16 @@ export function statementName(query: unknown): string {
   const hash = createHash('sha256').update(text).digest('hex').slice(0, 8);
   return `${verb}${table ? ` ${table}` : ''}#${hash}`;
 }
+
+// Deadlock detected, serialization failure: the transaction lost a race and may simply run again.
+const SQLSTATE_RETRYABLE = new Set(['40P01', '40001']);
+
+/** The SQLSTATE when an error means the transaction was rolled back to break a deadlock or a serialization conflict. */
+export function retryableConflict(error: unknown): string | undefined {
+  for (let current: unknown = error, depth = 0; current && depth < 5; depth++) {
+    const candidate = current as { code?: unknown; driverError?: unknown; cause?: unknown };
+    if (typeof candidate.code === 'string' && SQLSTATE_RETRYABLE.has(candidate.code)) return candidate.code;
+    current = candidate.driverError ?? candidate.cause;
+  }
+  return undefined;
+}

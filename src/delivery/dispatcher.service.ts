@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import type pg from 'pg';
 import { Clock } from '../common/clock.js';
 import { every, stopEvery } from '../common/intervals.js';
 import { loggableError } from '../common/database-errors.js';
 import { MANUAL_DISPATCH } from '../common/manual-dispatch.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { type AttemptEnd, DELIVERY_CHANNEL, type DeliveryChange, DeliveryRepository } from '../database/delivery.repository.js';
-import { listenOn } from '../database/listen.js';
+import { type Listener, listenOn } from '../database/listen.js';
 import type { ChannelProvider, OutboundMessage } from './channels/channel-provider.js';
 import { ChannelProviders } from './channels/channel-providers.js';
 import { type DeliveryContext, DeliveryContextService, mayNotSend } from './delivery-context.service.js';
@@ -35,7 +34,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
   readonly workerId = `worker-${randomUUID()}`;
   /** Each claimed batch has a lease of its own, so a batch whose lease was lost never touches a later claim of the same rows. */
   private batches = 0;
-  private listener?: pg.Client;
+  private listener?: Listener;
   private running?: Promise<void>;
   private again = false;
   private stopping = false;
@@ -52,29 +51,27 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     private readonly scheduler: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(MANUAL_DISPATCH) private readonly manualDispatch: boolean,
-  ) {}
+  ) {
+    revocations.watchLeasesOf(this.workerId);
+  }
 
   async onModuleInit(): Promise<void> {
     if (this.config.role === 'api' || this.manualDispatch) return;
     every(this.scheduler, 'dispatch-poll', POLL_MS, () => Promise.resolve(this.wake()), this.logger);
     every(this.scheduler, 'escalation', ESCALATION_CHECK_MS, () => this.staffAlerts.escalate(), this.logger);
-    try {
-      this.listener = await listenOn(
-        this.config.database.url,
-        DELIVERY_CHANNEL,
-        () => this.wake(),
-        (error) => this.logger.warn({ err: error.message }, 'LISTEN connection lost; polling continues'),
-      );
-    } catch (error) {
-      this.logger.warn({ err: (error as Error).message }, 'LISTEN unavailable; polling only');
-    }
+    this.listener = await listenOn(this.config.database.url, DELIVERY_CHANNEL, {
+      onMessage: () => this.wake(),
+      onLost: (error) => this.logger.warn({ err: error.message }, 'LISTEN connection lost; polling continues, reconnecting'),
+      // A wake-up may have been missed meanwhile: look once now rather than at the next poll.
+      onReconnected: () => this.wake(),
+    });
     this.wake();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
     stopEvery(this.scheduler, 'dispatch-poll', 'escalation');
-    await this.listener?.end().catch(() => undefined);
+    await this.listener?.close();
     await this.running?.catch(() => undefined);
     await Promise.allSettled([...this.inFlight]);
     // Whatever this worker still holds goes back to the queue at once rather than after the lease.

@@ -16,13 +16,19 @@ function gate(): Gate {
 function recorder(options: { maxInFlight: number; maxWeight?: number; failWhen?: (items: string[]) => boolean }) {
   const runs: string[][] = [];
   const holds: Gate[] = [];
+  const concurrency = { now: 0, max: 0 };
   const run = async (items: string[]) => {
     runs.push(items);
+    concurrency.max = Math.max(concurrency.max, ++concurrency.now);
     const hold = gate();
     holds.push(hold);
-    await hold.opened;
-    if (options.failWhen?.(items)) throw new Error(`failed: ${items.join(',')}`);
-    return items.map((item) => `done ${item}`);
+    try {
+      await hold.opened;
+      if (options.failWhen?.(items)) throw new Error(`failed: ${items.join(',')}`);
+      return items.map((item) => `done ${item}`);
+    } finally {
+      concurrency.now--;
+    }
   };
   const commit = new GroupCommit<string, string>({
     maxInFlight: options.maxInFlight,
@@ -37,7 +43,7 @@ function recorder(options: { maxInFlight: number; maxWeight?: number; failWhen?:
       await new Promise((resolve) => setImmediate(resolve));
     }
   };
-  return { commit, runs, settle };
+  return { commit, runs, settle, concurrency };
 }
 
 describe('GroupCommit', () => {
@@ -72,5 +78,16 @@ describe('GroupCommit', () => {
     await settle();
     expect(await Promise.all(answers)).toEqual(['done a', 'done b', 'failed: bad', 'done c']);
     expect(runs).toEqual([['a'], ['b', 'bad', 'c'], ['b'], ['bad'], ['c']]);
+  });
+
+  it('#11.3 a failed group re-runs its requests one by one within maxInFlight', async () => {
+    const { commit, runs, settle, concurrency } = recorder({ maxInFlight: 2, failWhen: (items) => items.includes('bad') });
+    const answers = ['a', 'b', 'c', 'd', 'bad', 'e', 'f'].map((item) => commit.submit('s', item).catch((error: Error) => error.message));
+    await settle();
+    expect(await Promise.all(answers)).toEqual(['done a', 'done b', 'done c', 'done d', 'failed: bad', 'done e', 'done f']);
+    expect(runs.slice(0, 3)).toEqual([['a'], ['b'], ['c', 'd', 'bad', 'e', 'f']]);
+    expect(runs.slice(3).flat().sort()).toEqual(['bad', 'c', 'd', 'e', 'f']);
+    expect(runs.slice(3).every((items) => items.length === 1)).toBe(true);
+    expect(concurrency.max).toBe(2);
   });
 });

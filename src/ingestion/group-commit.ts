@@ -2,6 +2,8 @@ interface Waiting<T, R> {
   item: T;
   resolve: (result: R) => void;
   reject: (error: unknown) => void;
+  /** Re-run after its group failed: goes in a transaction of its own. */
+  alone?: boolean;
 }
 
 interface Lane<T, R> {
@@ -27,7 +29,8 @@ export interface GroupCommitOptions<T, R> {
  * that waited goes in the next transaction together, so a busy feed pays one transaction's round
  * trips for several events instead of one each. A quiet feed waits for nothing. When a group
  * fails, each of its requests runs again alone, so an error reaches only the request it belongs to
- * and a good request never fails because of a neighbour.
+ * and a good request never fails because of a neighbour; those re-runs queue first in the lane and
+ * take its slots like any request, so a failed group never runs more than `maxInFlight` at once.
  */
 export class GroupCommit<T, R> {
   private readonly lanes = new Map<string, Lane<T, R>>();
@@ -47,7 +50,7 @@ export class GroupCommit<T, R> {
     while (lane.inFlight < this.options.maxInFlight && lane.waiting.length) {
       const group = this.take(lane);
       lane.inFlight++;
-      void this.run(group).finally(() => {
+      void this.run(lane, group).finally(() => {
         lane.inFlight--;
         if (!lane.inFlight && !lane.waiting.length) this.lanes.delete(key);
         else this.pump(key, lane);
@@ -57,8 +60,9 @@ export class GroupCommit<T, R> {
 
   private take(lane: Lane<T, R>): Waiting<T, R>[] {
     const group = [lane.waiting.shift()!];
+    if (group[0].alone) return group;
     let weight = this.options.weight(group[0].item);
-    while (lane.waiting.length && weight + this.options.weight(lane.waiting[0].item) <= this.options.maxWeight) {
+    while (lane.waiting.length && !lane.waiting[0].alone && weight + this.options.weight(lane.waiting[0].item) <= this.options.maxWeight) {
       const next = lane.waiting.shift()!;
       weight += this.options.weight(next.item);
       group.push(next);
@@ -66,16 +70,14 @@ export class GroupCommit<T, R> {
     return group;
   }
 
-  private async run(group: Waiting<T, R>[]): Promise<void> {
-    if (group.length > 1) {
-      try {
-        const results = await this.options.runGroup(group.map((waiting) => waiting.item));
-        group.forEach((waiting, index) => waiting.resolve(results[index]));
-        return;
-      } catch {
-        // Fall through: each request alone, so the error finds its owner.
-      }
+  private async run(lane: Lane<T, R>, group: Waiting<T, R>[]): Promise<void> {
+    if (group.length === 1) return this.options.runAlone(group[0].item).then(group[0].resolve, group[0].reject);
+    try {
+      const results = await this.options.runGroup(group.map((waiting) => waiting.item));
+      group.forEach((waiting, index) => waiting.resolve(results[index]));
+    } catch {
+      // Each request again alone, ahead of newer ones, so the error finds its owner.
+      lane.waiting.unshift(...group.map((waiting) => ({ ...waiting, alone: true })));
     }
-    await Promise.all(group.map((waiting) => this.options.runAlone(waiting.item).then(waiting.resolve, waiting.reject)));
   }
 }

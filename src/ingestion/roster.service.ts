@@ -8,6 +8,7 @@ import { sha256 } from '../common/crypto/field-cipher.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { type Queryable, returning } from '../database/queryable.js';
+import { retryingTransaction } from '../database/retrying-transaction.js';
 import { IdentityResolver } from '../people/identity-resolver.js';
 import { FacilitiesService } from '../sources/facilities.service.js';
 import { FeedHealthService } from '../sources/feed-health.service.js';
@@ -70,14 +71,14 @@ export class RosterService {
         errors: [{ path: 'asOf', message: 'must be a valid time, not in the future' }],
       });
     }
-    const { result, facilityId, population } = await this.db.transaction(async (tx) => {
+    const { result, facilityId, population } = await retryingTransaction(this.db, async (tx) => {
       await refuseReplayedWebhooks(tx, source.id, webhook ? [webhook] : [], this.clock.now());
       const facility = (await this.facilities.resolve(tx, [{ code }])).get(code)!;
       await tx.query(`SELECT pg_advisory_xact_lock(${FACILITY_LOCK_NAMESPACE}, hashtext($1))`, [facility.id]);
       const replayed = await this.inOrder(tx, facility.id, source.id, asOf);
       if (replayed) return { result: replayed, facilityId: facility.id, population: undefined };
 
-      const resolved = await this.identity.resolve(tx, source.id, roster.people);
+      const resolved = await this.identity.resolve(tx, source.id, roster.people, { holdOwners: false });
       const facts = new Map(resolved.map((person) => [person.id, person]));
       const inSnapshot = new Set(facts.keys());
       const population = await this.population(tx, facility.id);
@@ -105,6 +106,8 @@ export class RosterService {
       const diff = diffRoster(population, inSnapshot);
       const held = mustHold(diff.released.length, population.size, this.config.roster);
       await this.insertSnapshot(tx, snapshot, held ? 'held' : 'applied', population.size, diff);
+      // Only the persons alerted about are held against a concurrent merge, not the whole roster.
+      if (!held) await this.identity.hold(tx, [...diff.booked, ...diff.released]);
       if (!held)
         await this.emit(
           tx,
@@ -168,7 +171,7 @@ export class RosterService {
   }
 
   async approve(snapshotId: string, staffId: string): Promise<RosterResultDto> {
-    return this.db.transaction(async (tx) => {
+    return retryingTransaction(this.db, async (tx) => {
       const snapshot = await this.decide(tx, snapshotId, 'approved', staffId);
       await tx.query(`SELECT pg_advisory_xact_lock(${FACILITY_LOCK_NAMESPACE}, hashtext($1))`, [snapshot.facilityId]);
       // Time has passed since the hold: release only who is still there, book only who is not.
@@ -187,7 +190,7 @@ export class RosterService {
   }
 
   async discard(snapshotId: string, staffId: string): Promise<void> {
-    await this.db.transaction((tx) => this.decide(tx, snapshotId, 'discarded', staffId));
+    await retryingTransaction(this.db, (tx) => this.decide(tx, snapshotId, 'discarded', staffId));
   }
 
   async list(status: string): Promise<RosterSnapshotDto[]> {

@@ -33,6 +33,7 @@ interface ExistingIdentifier {
   first_name: string;
   last_name: string;
   country_of_birth: string | null;
+  merged_into: string | null;
 }
 
 /**
@@ -54,11 +55,16 @@ export class IdentityResolver {
     this.globalSystems = new Set(config.globalIdentifierSystems);
   }
 
-  async resolve(db: Queryable, sourceId: string, inputs: PersonInput[]): Promise<ResolvedPerson[]> {
+  /**
+   * `holdOwners: false` leaves the persons found unlocked, for a caller that records events about
+   * only a few of them and holds those itself (`hold`): a roster of 50,000 would otherwise lock
+   * 50,000 rows to alert about its few hundred changes.
+   */
+  async resolve(db: Queryable, sourceId: string, inputs: PersonInput[], { holdOwners = true } = {}): Promise<ResolvedPerson[]> {
     const keysOf = inputs.map((input) => this.keys(sourceId, input));
     const created = new Set<string>();
     for (let pass = 1; ; pass++) {
-      const resolved = await this.pass(db, inputs, keysOf, created, pass === MAX_PASSES);
+      const resolved = await this.pass(db, inputs, keysOf, created, pass === MAX_PASSES, holdOwners);
       if (!resolved) continue;
       // Persons created in a pass that lost every identifier to a concurrent writer are unused.
       const used = new Set(resolved.map((person) => person.id));
@@ -75,10 +81,12 @@ export class IdentityResolver {
   }
 
   /**
-   * One optimistic pass: read who owns the identifiers, decide, write. No lock is taken; the
-   * unique index on identifiers is the arbiter. If a concurrent transaction claimed one of our new
-   * identifiers first (its INSERT wins, ours waits for it and does nothing), the pass reports
-   * itself incomplete and the next pass, which now sees that owner, merges accordingly.
+   * One optimistic pass: read who owns the identifiers, decide, write. The unique index on
+   * identifiers is the arbiter of new ones: if a concurrent transaction claimed one of ours first
+   * (its INSERT wins, ours waits for it and does nothing), the pass reports itself incomplete and
+   * the next pass, which now sees that owner, merges accordingly. Known owners are held (see
+   * `owners`) so that no merge moves them away before this transaction commits; one that a merge
+   * committed while we waited for it is read again from its identifiers, now the survivor's.
    */
   private async pass(
     db: Queryable,
@@ -86,10 +94,15 @@ export class IdentityResolver {
     keysOf: IdentifierKey[][],
     created: Set<string>,
     last: boolean,
+    holdOwners: boolean,
   ): Promise<ResolvedPerson[] | undefined> {
     const allKeys = new Map<string, IdentifierKey>();
     for (const keys of keysOf) for (const key of keys) allKeys.set(identifierKey(key), key);
-    const existing = await this.owners(db, [...allKeys.values()]);
+    const existing = await this.owners(db, [...allKeys.values()], holdOwners);
+    if (existing.some((row) => row.merged_into)) {
+      if (last) throw new Error('identity resolution did not settle under concurrent merges');
+      return undefined;
+    }
     const ownerOfKey = new Map(
       existing.map((row) => [identifierKey({ system: row.system, value: row.value, scope: row.scope_source_id }), row]),
     );
@@ -209,20 +222,25 @@ export class IdentityResolver {
   /**
    * Who holds these identifiers now. Global and source-scoped keys are looked up apart, so the
    * planner can match on plain equality (IS NOT DISTINCT FROM hid the row count from it and turned a
-   * 50,000-key roster into 50,000 index probes).
+   * 50,000-key roster into 50,000 index probes). Each owner is locked FOR KEY SHARE, in id order,
+   * until commit: the weakest lock, taken by the same statement (no round trip), it lets concurrent
+   * events and status changes through and blocks only a merge's FOR UPDATE, so an event cannot be
+   * recorded and planned on a person whose registrations a merge is moving away (a missed alert).
    */
-  private async owners(db: Queryable, keys: IdentifierKey[]): Promise<ExistingIdentifier[]> {
+  private async owners(db: Queryable, keys: IdentifierKey[], hold: boolean): Promise<ExistingIdentifier[]> {
     const global = keys.filter((k) => k.scope === null);
     const scoped = keys.filter((k) => k.scope !== null);
     return db.query(
       `SELECT i.system, i.value, i.scope_source_id, i.person_id, p.protected, p.date_of_birth::text,
-              (extract(epoch FROM p.created_at) * 1000)::float8 AS created_ms, p.first_name, p.last_name, p.country_of_birth
+              (extract(epoch FROM p.created_at) * 1000)::float8 AS created_ms, p.first_name, p.last_name, p.country_of_birth,
+              p.merged_into
        FROM (SELECT i.* FROM unnest($1::text[], $2::text[]) AS k(system, value)
              JOIN person_identifier i ON i.system = k.system AND i.value = k.value AND i.scope_source_id IS NULL
              UNION ALL
              SELECT i.* FROM unnest($3::text[], $4::text[], $5::uuid[]) AS k(system, value, scope)
              JOIN person_identifier i ON i.system = k.system AND i.value = k.value AND i.scope_source_id = k.scope) i
-       JOIN person p ON p.id = i.person_id`,
+       JOIN person p ON p.id = i.person_id
+       ${hold ? 'ORDER BY p.id FOR KEY SHARE OF p' : ''}`,
       [
         global.map((k) => k.system),
         global.map((k) => k.value),
@@ -265,16 +283,45 @@ export class IdentityResolver {
   }
 
   /**
+   * Holds persons read without `holdOwners` (FOR KEY SHARE, in id order) until commit, before
+   * events are recorded about them. One that a merge has joined to another since it was read fails
+   * the transaction as a serialization conflict, so it runs again (retryingTransaction) and reads
+   * the survivor instead.
+   */
+  async hold(db: Queryable, personIds: string[]): Promise<void> {
+    if (!personIds.length) return;
+    const rows: { merged_into: string | null }[] = await db.query(
+      `SELECT merged_into FROM person WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE`,
+      [personIds],
+    );
+    if (rows.some((row) => row.merged_into)) throw new ConcurrentMerge();
+  }
+
+  /**
    * Everything that points at a merged person moves to the survivor: every foreign key to
    * person(id) is found in the catalogue, so tables added later (registrations) follow too.
    */
   private async merge(db: Queryable, survivor: string, losers: string[]): Promise<void> {
-    this.personReferences ??= db.query(
-      `SELECT c.conrelid::regclass::text AS table, a.attname AS column
-       FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
-       WHERE c.contype = 'f' AND c.confrelid = 'person'::regclass AND NOT (c.conrelid = 'person'::regclass)`,
+    // Waits for every transaction still recording events on these persons (they hold them FOR KEY
+    // SHARE), so what they wrote is committed and moves with the rest; later ones wait for this one.
+    const locked: { merged_into: string | null }[] = await db.query(
+      `SELECT merged_into FROM person WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+      [[survivor, ...losers]],
     );
-    for (const { table, column } of await this.personReferences) {
+    // Only when read unheld (holdOwners: false): another merge got there first; decide again from the start.
+    if (locked.some((row) => row.merged_into)) throw new ConcurrentMerge();
+    // Cached once read; a failed read is forgotten, so one lost connection does not fail every later merge.
+    const references = (this.personReferences ??= db
+      .query<{ table: string; column: string }[]>(
+        `SELECT c.conrelid::regclass::text AS table, a.attname AS column
+         FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
+         WHERE c.contype = 'f' AND c.confrelid = 'person'::regclass AND NOT (c.conrelid = 'person'::regclass)`,
+      )
+      .catch((error: unknown) => {
+        this.personReferences = undefined;
+        throw error;
+      }));
+    for (const { table, column } of await references) {
       await db.query(`UPDATE ${quoteIdent(table)} SET ${quoteIdent(column)} = $1 WHERE ${quoteIdent(column)} = ANY($2::uuid[])`, [
         survivor,
         losers,
@@ -291,6 +338,15 @@ export class IdentityResolver {
     );
     await this.status.recompute(db, [survivor]);
     this.logger.log({ survivor, merged: losers.length }, 'merged person records that share an identifier');
+  }
+}
+
+/** A person read for this transaction was merged away meanwhile: SQLSTATE 40001, so the transaction runs again. */
+class ConcurrentMerge extends Error {
+  readonly code = '40001';
+
+  constructor() {
+    super('a person read by this transaction was merged into another meanwhile');
   }
 }
 

@@ -5,6 +5,7 @@ import { Clock } from '../common/clock.js';
 import { firstTimeHeard } from '../common/twilio-replay.js';
 import { FieldCipher } from '../common/crypto/field-cipher.js';
 import { returning } from '../database/queryable.js';
+import { retryingTransaction } from '../database/retrying-transaction.js';
 import { indexInput, normalizeAddress } from './contact-address.js';
 import { suppressWaitingDeliveries } from './waiting-deliveries.js';
 import { DeliveryRepository } from '../database/delivery.repository.js';
@@ -50,7 +51,7 @@ export class OptOutService {
     if (!phone || keyword === 'other' || keyword === 'help') return keyword;
     const indexes = this.cipher.blindIndexes(indexInput('sms', phone));
     const now = this.clock.now();
-    const applied = await this.db.transaction(async (tx) => {
+    const applied = await retryingTransaction(this.db, async (tx) => {
       if (messageSid && !(await firstTimeHeard(tx, messageSid, 'inbound', now))) return false;
       if (keyword === 'stop') {
         // The number itself is kept too (encrypted), so a key rotation can carry the STOP to the new key's index.
@@ -97,7 +98,7 @@ export class OptOutService {
   async unsubscribe(contactId: string, token: string): Promise<boolean> {
     if (!this.cipher.verifyMac('unsubscribe', contactId, token)) return false;
     const now = this.clock.now();
-    return this.db.transaction(async (tx) => {
+    return retryingTransaction(this.db, async (tx) => {
       const updated = await returning(
         tx,
         `UPDATE contact c SET unsubscribed_at = coalesce(c.unsubscribed_at, $2) FROM registration r

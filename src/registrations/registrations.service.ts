@@ -10,6 +10,7 @@ import { hashSecret } from '../common/crypto/password-hasher.js';
 import { DomainError, type FieldError } from '../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { type Queryable, returning } from '../database/queryable.js';
+import { retryingTransaction } from '../database/retrying-transaction.js';
 import { EVENT_TYPES } from '../people/custody-status.js';
 import { acceptedPhonesMessage, type Channel, indexInput, maskAddress, normalizeAddress, phoneRefusal } from './contact-address.js';
 import type {
@@ -182,7 +183,7 @@ export class RegistrationsService {
 
   /** Stops every alert at once: the registration ends and whatever was waiting to go is suppressed. */
   async stop(id: string, access: RegistrationAccess): Promise<void> {
-    await this.db.transaction(async (tx) => {
+    await retryingTransaction(this.db, async (tx) => {
       await this.load(tx, id, access, true);
       const now = this.clock.now();
       await tx.query(`UPDATE registration SET status = 'stopped', stopped_at = coalesce(stopped_at, $2), updated_at = $2 WHERE id = $1`, [

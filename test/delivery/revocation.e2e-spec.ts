@@ -5,6 +5,8 @@ import { RevocationsService } from '../../src/delivery/revocations.service.js';
 import { FakeTwilio } from '../support/fake-twilio.js';
 import { bookPerson } from '../support/registrations.js';
 import { createSource, event, personWith, postEvents, type TestSource } from '../support/sources.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { createTestDatabase } from '../support/test-database.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -15,6 +17,8 @@ import { startTestApp, type TestApp } from '../support/test-app.js';
 describe('consent ending while a batch is in hand', () => {
   let t: TestApp;
   let twilio: FakeTwilio;
+  /** Between the app and PostgreSQL, so a test can drop the LISTEN connection alone. */
+  let proxy: TcpProxy;
   let source: TestSource;
   let specialist: string;
   let admin: string;
@@ -24,7 +28,12 @@ describe('consent ending while a batch is in hand', () => {
     twilio = new FakeTwilio();
     await twilio.start();
     twilio.delayMs = 400;
+    const url = new URL(await createTestDatabase());
+    proxy = new TcpProxy(url.hostname, Number(url.port));
+    await proxy.start();
+    url.port = String(proxy.port);
     t = await startTestApp({
+      databaseUrl: url.toString(),
       env: {
         TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
         TWILIO_AUTH_TOKEN: 'test-token',
@@ -41,6 +50,7 @@ describe('consent ending while a batch is in hand', () => {
   afterAll(async () => {
     await t.close();
     await twilio.stop();
+    await proxy.stop();
   });
 
   /** Two victims of one person, each with one verified SMS contact (enrolled by a specialist). */
@@ -180,5 +190,43 @@ describe('consent ending while a batch is in hand', () => {
     await t.app.get(DispatcherService).drain();
     expect(twilio.messagesTo(first).map((m) => m.params.Body.includes('CORRECTION'))).toEqual([false, true]);
     expect(alerts(other.sms)).toHaveLength(0);
+  });
+
+  it('#11.3 LISTEN reconnect: a registration stopped while the LISTEN connection was down gets nothing more from a batch in hand', async () => {
+    const { victims } = await twoVictims('REV-RECONNECT');
+    const revocations = t.app.get(RevocationsService);
+    const heardBefore = revocations.heard;
+    const recheckedBefore = revocations.rechecked;
+    const answer = twilio.hold();
+    let sending: Promise<number>;
+    let eventId: string;
+    let sent: (typeof victims)[number];
+    let stopped: (typeof victims)[number];
+    try {
+      let first: string;
+      ({ eventId, sending, first } = await releaseAndStartSending('REV-RECONNECT'));
+      [sent, stopped] = first === victims[0].sms ? victims : [victims[1], victims[0]];
+      // The worker's LISTEN connection drops (and cannot come back yet); the victim stops alerts meanwhile.
+      proxy.block('LISTEN vigil_revoked');
+      const del = await t
+        .http()
+        .delete(`/v1/registrations/${stopped.registrationId}`)
+        .set('Authorization', `Bearer ${stopped.manageToken}`);
+      expect(del.status).toBe(204);
+      expect(revocations.heard).toBe(heardBefore);
+      proxy.unblock('LISTEN vigil_revoked');
+      // The listener comes back by itself and checks the batches in hand against the database.
+      for (let i = 0; i < 500 && !(revocations.rechecked > recheckedBefore); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(revocations.rechecked).toBeGreaterThan(recheckedBefore);
+    } finally {
+      answer();
+    }
+    await sending;
+
+    expect(twilio.messagesTo(sent.sms)).toHaveLength(1);
+    expect(twilio.messagesTo(stopped.sms)).toHaveLength(0);
+    const rows = await ledger(eventId);
+    expect(rows.get(sent.registrationId)).toEqual({ status: 'sent', outcomes: ['accepted'] });
+    expect(rows.get(stopped.registrationId)).toEqual({ status: 'suppressed', outcomes: ['withdrawn'] });
   });
 });

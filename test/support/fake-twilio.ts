@@ -20,6 +20,7 @@ export class FakeTwilio {
   port = 0;
   /** Answer every request this much later, to keep sends in flight. */
   delayMs = 0;
+  private held?: Promise<void>;
 
   async start(): Promise<void> {
     this.server = http.createServer((req, res) => {
@@ -37,7 +38,8 @@ export class FakeTwilio {
         this.requests.push({ kind, params, authorization: req.headers.authorization, sid });
         const answer = () =>
           this.reply(res, 201, { sid, account_sid: match[1], to: params.To, from: params.From, status: 'queued', body: params.Body });
-        if (this.delayMs) setTimeout(answer, this.delayMs);
+        if (this.held) void this.held.then(answer);
+        else if (this.delayMs) setTimeout(answer, this.delayMs);
         else answer();
       });
     });
@@ -51,6 +53,16 @@ export class FakeTwilio {
 
   failNext(kind: 'message' | 'call', status: number, code: number, times = 1): void {
     for (let i = 0; i < times; i++) this.failures[kind].push({ status, code });
+  }
+
+  /** Keeps every answer from now on until the returned function is called. */
+  hold(): () => void {
+    let release = () => {};
+    this.held = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.held = undefined;
+      release();
+    };
   }
 
   clearFailures(): void {

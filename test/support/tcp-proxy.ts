@@ -8,6 +8,9 @@ export class TcpProxy {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
   private open = true;
+  /** Connections whose client has sent one of these texts are dropped, then and later. */
+  private readonly blocked = new Set<string>();
+  private readonly sent = new Map<Socket, string>();
   port = 0;
 
   constructor(
@@ -24,6 +27,11 @@ export class TcpProxy {
         socket.on('close', () => this.sockets.delete(socket));
         socket.on('error', () => undefined);
       }
+      client.on('data', (chunk: Buffer) => {
+        this.sent.set(client, (this.sent.get(client) ?? '') + chunk.toString('latin1'));
+        this.dropIfBlocked(client);
+      });
+      client.on('close', () => this.sent.delete(client));
       client.pipe(upstream).pipe(client);
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
@@ -40,6 +48,25 @@ export class TcpProxy {
 
   restore(): void {
     this.open = true;
+  }
+
+  /**
+   * Drops every connection on which the client has sent `text` (say `LISTEN vigil_revoked`), and
+   * any later one the moment it sends it, until `unblock`: one kind of connection lost, the rest
+   * untouched.
+   */
+  block(text: string): void {
+    this.blocked.add(text);
+    for (const socket of this.sent.keys()) this.dropIfBlocked(socket);
+  }
+
+  unblock(text: string): void {
+    this.blocked.delete(text);
+  }
+
+  private dropIfBlocked(client: Socket): void {
+    const sent = this.sent.get(client) ?? '';
+    for (const text of this.blocked) if (sent.includes(text)) return void client.destroy();
   }
 
   async stop(): Promise<void> {
