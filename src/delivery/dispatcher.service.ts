@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { Clock } from '../common/clock.js';
+import { FieldDecryptError } from '../common/crypto/field-cipher.js';
 import { every, stopEvery } from '../common/intervals.js';
 import { loggableError } from '../common/database-errors.js';
 import { MANUAL_DISPATCH } from '../common/manual-dispatch.js';
@@ -282,9 +283,14 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
 
   /** A failure of Vigil's own while preparing or sending one delivery: retried on the policy like a transient one, then dead. */
   private internal(errorCode: string, deliveryId: string, error: unknown): Classified {
+    const failure: Classified =
+      error instanceof FieldDecryptError ? classifyError(error) : { outcome: 'transient_error', errorCode, errorClass: 'internal' };
     // The error's name only: a message could quote what it failed on.
-    this.logger.error({ deliveryId, errorCode, err: (error as Error)?.name ?? typeof error }, 'delivery could not be prepared or sent');
-    return { outcome: 'transient_error', errorCode, errorClass: 'internal' };
+    this.logger.error(
+      { deliveryId, errorCode: failure.errorCode, err: (error as Error)?.name ?? typeof error },
+      'delivery could not be prepared or sent',
+    );
+    return failure;
   }
 
   private outcome(send: Send, result: Result): DeliveryChange {

@@ -41,12 +41,10 @@ const NETWORK_CODES = new Set([
  * (`responseCode`, `code`), the twilio SDK (`status`, `code` as a number), node network errors.
  */
 export function classifyError(error: unknown): Classified {
-  // A stored address or code that does not decrypt: sealed to another row (or cut) never will; under
-  // an unknown or legacy key it may once the operator supplies the key, so that one is retried.
-  if (error instanceof FieldDecryptError) {
-    const outcome = error.reason === 'unknown_key' || error.reason === 'legacy' ? 'transient_error' : 'permanent_error';
-    return { outcome, errorCode: `cipher_${error.reason}`, errorClass: 'cipher' };
-  }
+  // A stored address or code that does not decrypt is Vigil's failure, not the provider's answer: it
+  // goes through the retry policy to dead, where admins see it (a key restored to
+  // ENCRYPTION_KEYS_PREVIOUS makes a retry succeed; a value sealed to another row never will).
+  if (error instanceof FieldDecryptError) return { outcome: 'transient_error', errorCode: `cipher_${error.reason}`, errorClass: 'cipher' };
   const e = (error ?? {}) as { code?: unknown; status?: unknown; responseCode?: unknown; name?: unknown };
   if (typeof e.responseCode === 'number') {
     return e.responseCode >= 500

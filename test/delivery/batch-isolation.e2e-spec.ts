@@ -87,8 +87,8 @@ describe('a delivery that cannot be prepared, in a batch of good ones', () => {
     expect(dead).toEqual([
       {
         status: 'dead',
-        last_error: 'internal_render',
-        attempts: ['transient_error/internal', 'transient_error/internal', 'transient_error/internal'],
+        last_error: 'cipher_malformed',
+        attempts: ['transient_error/cipher', 'transient_error/cipher', 'transient_error/cipher'],
       },
     ]);
     expect(rows.filter((row) => row.status === 'sent')).toHaveLength(GOOD + 1);
@@ -101,7 +101,7 @@ describe('a delivery that cannot be prepared, in a batch of good ones', () => {
       .get('/v1/admin/deliveries?status=dead')
       .set('Authorization', `Bearer ${await t.adminToken()}`);
     expect(letters.status).toBe(200);
-    expect(JSON.stringify(letters.body)).toContain('internal_render');
+    expect(JSON.stringify(letters.body)).toContain('cipher_malformed');
     expect(t.logs.join('\n')).not.toContain('@example.org');
   });
 });

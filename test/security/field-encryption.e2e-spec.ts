@@ -62,8 +62,8 @@ describe('stored secrets are bound to their row and column', () => {
     const byContact = new Map(rows.map((row) => [row.contact_id, row]));
     expect(byContact.get(first.contactId)).toMatchObject({ status: 'sent', outcome: 'accepted', sent: 1 });
     expect(byContact.get(second.contactId)).toMatchObject({
-      status: 'failed',
-      outcome: 'permanent_error',
+      status: 'pending',
+      outcome: 'transient_error',
       error_code: 'cipher_unauthentic',
       error_class: 'cipher',
       sent: 0,
