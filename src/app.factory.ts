@@ -7,6 +7,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import { bodyParserProblem, ProblemDetailsFilter } from './common/problem/problem-details.filter.js';
 import { sendProblem } from './common/problem/problem.js';
+import { InputRulesPipe } from './common/problem/input-rules.js';
 import { createValidationPipe } from './common/problem/validation.js';
 import type { AppConfig } from './config/app-config.js';
 
@@ -45,7 +46,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   });
 
   app.useGlobalFilters(new ProblemDetailsFilter());
-  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalPipes(new InputRulesPipe(), createValidationPipe());
 
   // Workers serve only health; the API description would be memory for nothing.
   if (config.role !== 'worker') setupDocs(app);

@@ -1,8 +1,9 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Get, Param, Patch, Post } from '@nestjs/common';
 import { ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CreateStaffDto, StaffResponseDto, UpdateStaffDto } from './staff.dto.js';
 import { StaffOnly } from './staff-auth.guard.js';
 import { StaffService } from './staff.service.js';
+import { UuidParam } from '../common/problem/input-rules.js';
 
 @ApiTags('admin')
 @Controller('v1/admin/staff')
@@ -25,7 +26,7 @@ export class StaffController {
 
   @Patch(':id')
   @ApiOkResponse({ type: StaffResponseDto })
-  update(@Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateStaffDto): Promise<StaffResponseDto> {
+  update(@Param('id', UuidParam) id: string, @Body() body: UpdateStaffDto): Promise<StaffResponseDto> {
     return this.staff.setDisabled(id, body.disabled);
   }
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Header, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Header, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request } from 'express';
@@ -12,6 +12,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { DeliveryContextService, mayNotSend } from './delivery-context.service.js';
 import { DeliveryReportsService } from './delivery-reports.service.js';
 import { phrases, VOICE_LANGUAGE } from './templates.js';
+import { UuidParam } from '../common/problem/input-rules.js';
 
 const PIN_TRIES = 3;
 
@@ -32,7 +33,7 @@ export class TwilioWebhooksController {
 
   @Post('status/:deliveryId')
   @HttpCode(204)
-  async status(@Param('deliveryId', ParseUUIDPipe) id: string, @Req() req: Request, @Body() body: Record<string, string>): Promise<void> {
+  async status(@Param('deliveryId', UuidParam) id: string, @Req() req: Request, @Body() body: Record<string, string>): Promise<void> {
     assertSignedByTwilio(this.config, req, body);
     const sid = body.MessageSid ?? body.CallSid;
     if (!sid) return;
@@ -47,7 +48,7 @@ export class TwilioWebhooksController {
   @Post('voice/:deliveryId')
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
-  async voice(@Param('deliveryId', ParseUUIDPipe) id: string, @Req() req: Request, @Body() body: Record<string, string>): Promise<string> {
+  async voice(@Param('deliveryId', UuidParam) id: string, @Req() req: Request, @Body() body: Record<string, string>): Promise<string> {
     assertSignedByTwilio(this.config, req, body);
     const context = await this.contexts.load(id);
     if (!context || context.channel !== 'voice') throw new DomainError('not_found', 'DELIVERY_NOT_FOUND', 'No such call.');
@@ -61,7 +62,7 @@ export class TwilioWebhooksController {
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
   async pin(
-    @Param('deliveryId', ParseUUIDPipe) id: string,
+    @Param('deliveryId', UuidParam) id: string,
     @Query('try') tryParam: string,
     @Req() req: Request,
     @Body() body: Record<string, string>,

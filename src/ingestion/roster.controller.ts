@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBody, ApiNoContentResponse, ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, Matches } from 'class-validator';
@@ -10,6 +10,7 @@ import { openApiSchema, parseWith } from '../common/problem/validation.js';
 import { rosterSchema } from './custody-event.schema.js';
 import { RosterResultDto, RosterSnapshotDto } from './roster.dto.js';
 import { RosterService } from './roster.service.js';
+import { UuidParam } from '../common/problem/input-rules.js';
 
 class FacilityCodeParam {
   @Transform(upperTrim)
@@ -54,14 +55,14 @@ export class RosterAdminController {
   @Post(':id/approve')
   @HttpCode(200)
   @ApiOkResponse({ type: RosterResultDto, description: 'The held events are emitted now' })
-  approve(@Param('id', ParseUUIDPipe) id: string, @CurrentStaff() staff: StaffPrincipal): Promise<RosterResultDto> {
+  approve(@Param('id', UuidParam) id: string, @CurrentStaff() staff: StaffPrincipal): Promise<RosterResultDto> {
     return this.rosters.approve(id, staff.staffId);
   }
 
   @Post(':id/discard')
   @HttpCode(204)
   @ApiNoContentResponse()
-  async discard(@Param('id', ParseUUIDPipe) id: string, @CurrentStaff() staff: StaffPrincipal): Promise<void> {
+  async discard(@Param('id', UuidParam) id: string, @CurrentStaff() staff: StaffPrincipal): Promise<void> {
     await this.rosters.discard(id, staff.staffId);
   }
 }

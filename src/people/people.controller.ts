@@ -1,10 +1,11 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, Param, Put, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentStaff } from '../auth/current-staff.decorator.js';
 import { type StaffPrincipal, StaffOnly } from '../auth/staff-auth.guard.js';
 import { RateLimited } from '../common/rate-limit.js';
 import { PeopleQueryDto, PeopleResponseDto, ProtectionBody, ProtectionDto } from './people.dto.js';
 import { PeopleService } from './people.service.js';
+import { UuidParam } from '../common/problem/input-rules.js';
 
 @ApiTags('people')
 @Controller('v1/people')
@@ -27,11 +28,7 @@ export class PeopleAdminController {
 
   @Put(':id/protection')
   @ApiOkResponse({ type: ProtectionDto })
-  protect(
-    @Param('id', ParseUUIDPipe) id: string,
-    @Body() body: ProtectionBody,
-    @CurrentStaff() staff: StaffPrincipal,
-  ): Promise<ProtectionDto> {
+  protect(@Param('id', UuidParam) id: string, @Body() body: ProtectionBody, @CurrentStaff() staff: StaffPrincipal): Promise<ProtectionDto> {
     return this.people.setProtection(id, body.protected, body.reason, staff.staffId);
   }
 }

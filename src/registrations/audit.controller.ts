@@ -3,10 +3,11 @@ import { ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsDate, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { StaffOnly } from '../auth/staff-auth.guard.js';
+import { InstantInRange } from '../common/problem/input-rules.js';
 import { type AuditRecordDto, AuditService } from '../common/audit.service.js';
 
 class AuditQuery {
-  @ApiPropertyOptional({ format: 'date-time' }) @IsOptional() @Type(() => Date) @IsDate() since?: Date;
+  @ApiPropertyOptional({ format: 'date-time' }) @IsOptional() @Type(() => Date) @IsDate() @InstantInRange() since?: Date;
   @ApiPropertyOptional({ default: 100, maximum: 1000 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000) limit?: number;
 }
 

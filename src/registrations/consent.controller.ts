@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import twilio from 'twilio';
 import type { RequestWithRawBody } from '../app.factory.js';
@@ -6,6 +6,7 @@ import { DomainError } from '../common/problem/domain-error.js';
 import { assertSignedByTwilio } from '../common/twilio-signature.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { HELP_TEXT, OptOutService } from './opt-out.service.js';
+import { UuidParam } from '../common/problem/input-rules.js';
 
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 
@@ -34,7 +35,7 @@ export class ConsentController {
   @Get('unsubscribe/:contactId')
   @ApiExcludeEndpoint()
   @Header('Content-Type', 'text/html; charset=utf-8')
-  page(@Param('contactId', ParseUUIDPipe) contactId: string, @Query('token') token = ''): string {
+  page(@Param('contactId', UuidParam) contactId: string, @Query('token') token = ''): string {
     if (token !== this.optOut.unsubscribeToken(contactId))
       throw new DomainError('not_found', 'UNSUBSCRIBE_LINK_INVALID', 'This link is not valid.');
     const action = `/v1/unsubscribe/${contactId}?token=${encodeURIComponent(token)}`;
@@ -50,7 +51,7 @@ export class ConsentController {
   @Post('unsubscribe/:contactId')
   @HttpCode(200)
   @ApiOkResponse({ description: 'This contact gets no more email' })
-  async unsubscribe(@Param('contactId', ParseUUIDPipe) contactId: string, @Query('token') token = ''): Promise<{ unsubscribed: true }> {
+  async unsubscribe(@Param('contactId', UuidParam) contactId: string, @Query('token') token = ''): Promise<{ unsubscribed: true }> {
     if (!(await this.optOut.unsubscribe(contactId, token))) {
       throw new DomainError('not_found', 'UNSUBSCRIBE_LINK_INVALID', 'This link is not valid.');
     }

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Req, UseGuards } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { CurrentStaff } from '../auth/current-staff.decorator.js';
@@ -15,6 +15,7 @@ import {
 } from './registration.dto.js';
 import { type RegistrationAccess, RegistrationsService } from './registrations.service.js';
 import { VerificationService } from './verification.service.js';
+import { UuidParam } from '../common/problem/input-rules.js';
 
 @ApiTags('registrations')
 @Controller('v1/registrations')
@@ -36,8 +37,8 @@ export class RegistrationsController {
   @RateLimited('public')
   @ApiOkResponse({ description: 'Verified. Wrong or expired code: 422; locked after 5 wrong tries: 429' })
   verify(
-    @Param('id', ParseUUIDPipe) id: string,
-    @Param('contactId', ParseUUIDPipe) contactId: string,
+    @Param('id', UuidParam) id: string,
+    @Param('contactId', UuidParam) contactId: string,
     @Body() body: VerifyCodeDto,
   ): Promise<{ contactId: string; verified: true }> {
     return this.verification.verify(id, contactId, body.code);
@@ -47,7 +48,7 @@ export class RegistrationsController {
   @HttpCode(202)
   @RateLimited('public')
   @ApiAcceptedResponse({ description: 'A new code (or a new call) is on its way' })
-  resend(@Param('id', ParseUUIDPipe) id: string, @Param('contactId', ParseUUIDPipe) contactId: string): Promise<{ contactId: string }> {
+  resend(@Param('id', UuidParam) id: string, @Param('contactId', UuidParam) contactId: string): Promise<{ contactId: string }> {
     return this.verification.resend(id, contactId);
   }
 
@@ -55,7 +56,7 @@ export class RegistrationsController {
   @UseGuards(RegistrationAccessGuard)
   @ApiBearerAuth('manage-token')
   @ApiOkResponse({ type: RegistrationViewDto })
-  view(@Param('id', ParseUUIDPipe) id: string, @CurrentAccess() access: RegistrationAccess): Promise<RegistrationViewDto> {
+  view(@Param('id', UuidParam) id: string, @CurrentAccess() access: RegistrationAccess): Promise<RegistrationViewDto> {
     return this.registrations.view(id, access);
   }
 
@@ -64,7 +65,7 @@ export class RegistrationsController {
   @ApiBearerAuth('manage-token')
   @ApiOkResponse({ type: RegistrationViewDto })
   update(
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', UuidParam) id: string,
     @Body() body: UpdateRegistrationDto,
     @CurrentAccess() access: RegistrationAccess,
   ): Promise<RegistrationViewDto> {
@@ -76,7 +77,7 @@ export class RegistrationsController {
   @UseGuards(RegistrationAccessGuard)
   @ApiBearerAuth('manage-token')
   @ApiNoContentResponse({ description: 'Every alert stops at once' })
-  async stop(@Param('id', ParseUUIDPipe) id: string, @CurrentAccess() access: RegistrationAccess): Promise<void> {
+  async stop(@Param('id', UuidParam) id: string, @CurrentAccess() access: RegistrationAccess): Promise<void> {
     await this.registrations.stop(id, access);
   }
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsString, Matches, MaxLength, MinLength } from 'class-validator';
@@ -8,6 +8,7 @@ import { FacilitiesService, type SuppressionDto } from './facilities.service.js'
 import { type FeedDto, FeedHealthService } from './feed-health.service.js';
 import { CreatedSourceDto, CreatedSourceKeyDto, CreateSourceDto, FACILITY_CODE, SourceDto, upperTrim } from './source.dto.js';
 import { SourcesService } from './sources.service.js';
+import { UuidParam } from '../common/problem/input-rules.js';
 
 export class SuppressionBody {
   @ApiProperty() @IsBoolean() suppressed: boolean;
@@ -48,14 +49,14 @@ export class SourcesAdminController {
 
   @Post('sources/:id/keys')
   @ApiCreatedResponse({ type: CreatedSourceKeyDto })
-  addKey(@Param('id', ParseUUIDPipe) id: string): Promise<CreatedSourceKeyDto> {
+  addKey(@Param('id', UuidParam) id: string): Promise<CreatedSourceKeyDto> {
     return this.sources.addKey(id);
   }
 
   @Delete('sources/:id/keys/:keyId')
   @HttpCode(204)
   @ApiNoContentResponse()
-  async revokeKey(@Param('id', ParseUUIDPipe) id: string, @Param('keyId', ParseUUIDPipe) keyId: string): Promise<void> {
+  async revokeKey(@Param('id', UuidParam) id: string, @Param('keyId', UuidParam) keyId: string): Promise<void> {
     await this.sources.revokeKey(id, keyId);
   }
 
