@@ -6,7 +6,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { Logger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import { bodyParserProblem, ProblemDetailsFilter } from './common/problem/problem-details.filter.js';
-import { sendProblem } from './common/problem/problem.js';
+import { answerClientErrors, sendProblem } from './common/problem/problem.js';
 import { InputRulesPipe } from './common/problem/input-rules.js';
 import { createValidationPipe } from './common/problem/validation.js';
 import type { AppConfig } from './config/app-config.js';
@@ -31,6 +31,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  answerClientErrors(app.getHttpServer());
   if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
 
   // Signatures (sources, Twilio) are computed over the exact bytes received.

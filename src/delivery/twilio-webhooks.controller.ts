@@ -33,8 +33,8 @@ export class TwilioWebhooksController {
 
   @Post('status/:deliveryId')
   @HttpCode(204)
-  async status(@Param('deliveryId', UuidParam) id: string, @Req() req: Request, @Body() body: Record<string, string>): Promise<void> {
-    assertSignedByTwilio(this.config, req, body);
+  async status(@Param('deliveryId', UuidParam) id: string, @Req() req: Request, @Body() form: unknown): Promise<void> {
+    const body = assertSignedByTwilio(this.config, req, form);
     const sid = body.MessageSid ?? body.CallSid;
     if (!sid) return;
     if (body.MessageStatus) {
@@ -48,8 +48,8 @@ export class TwilioWebhooksController {
   @Post('voice/:deliveryId')
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
-  async voice(@Param('deliveryId', UuidParam) id: string, @Req() req: Request, @Body() body: Record<string, string>): Promise<string> {
-    assertSignedByTwilio(this.config, req, body);
+  async voice(@Param('deliveryId', UuidParam) id: string, @Req() req: Request, @Body() form: unknown): Promise<string> {
+    assertSignedByTwilio(this.config, req, form);
     const context = await this.contexts.load(id);
     if (!context || context.channel !== 'voice') throw new DomainError('not_found', 'DELIVERY_NOT_FOUND', 'No such call.');
     const language = context.language ?? 'en';
@@ -65,9 +65,9 @@ export class TwilioWebhooksController {
     @Param('deliveryId', UuidParam) id: string,
     @Query('try') tryParam: string,
     @Req() req: Request,
-    @Body() body: Record<string, string>,
+    @Body() form: unknown,
   ): Promise<string> {
-    assertSignedByTwilio(this.config, req, body);
+    const body = assertSignedByTwilio(this.config, req, form);
     const context = await this.contexts.load(id);
     if (!context || context.channel !== 'voice') throw new DomainError('not_found', 'DELIVERY_NOT_FOUND', 'No such call.');
     const language = context.language ?? 'en';

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBody, ApiNoContentResponse, ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiParam, ApiAcceptedResponse, ApiBody, ApiNoContentResponse, ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import { CurrentStaff } from '../auth/current-staff.decorator.js';
@@ -32,6 +32,7 @@ export class RosterController {
   constructor(private readonly rosters: RosterService) {}
 
   @Put(':code/roster')
+  @ApiParam({ name: 'code', example: 'HCJ-1', description: 'Facility code: 1-32 letters, digits, dot, dash or underscore' })
   @HttpCode(202)
   @ApiAcceptedResponse({ type: RosterResultDto, description: 'Counts are what the diff found, whether or not it was held' })
   @ApiBody({ schema: openApiSchema(rosterSchema) })

@@ -11,7 +11,8 @@ import { ValidationProblem } from './validation.js';
  * in text and jsonb; the rest have no business in a name, a code or an address). Tab, line feed and
  * carriage return are the exception, allowed only where free text is legitimate: `reason`,
  * `details`, the fields vendors add to events and roster people, passwords, an inbound SMS body.
- * Fields that are one line of text say so with `@SingleLine()` (or `singleLine` in zod).
+ * Fields that are one line of text say so with `@SingleLine()` (or `singleLine` in zod). Strings
+ * must also be valid Unicode: a lone surrogate is refused like a control character.
  */
 
 /** Any body deeper than this is refused before a validator or serializer recurses into it. */
@@ -25,6 +26,9 @@ const FORBIDDEN_CONTROLS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F]/;
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 export const SINGLE_LINE = /^[^\u0000-\u001F]*$/;
 export const CONTROL_MESSAGE = 'must not contain control characters';
+/** Half a UTF-16 pair: valid in JSON text (`"\\ud800"`), not Unicode; PostgreSQL's jsonb refuses it. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const SURROGATE_MESSAGE = 'must be valid Unicode text (no lone surrogates)';
 
 /** The earliest and latest instants accepted anywhere: four-digit years, well inside PostgreSQL's range. */
 export const EARLIEST_INSTANT = new Date('0001-01-01T00:00:00Z');
@@ -41,6 +45,7 @@ export function inputProblems(value: unknown, root = '', maxDepth = MAX_INPUT_DE
     const item = stack.pop()!;
     if (typeof item.value === 'string') {
       if (FORBIDDEN_CONTROLS.test(item.value)) errors.push({ path: item.path, message: CONTROL_MESSAGE });
+      else if (LONE_SURROGATE.test(item.value)) errors.push({ path: item.path, message: SURROGATE_MESSAGE });
       continue;
     }
     if (typeof item.value !== 'object' || item.value === null) continue;
@@ -57,8 +62,8 @@ export function inputProblems(value: unknown, root = '', maxDepth = MAX_INPUT_DE
     const entries = Object.entries(item.value);
     for (let i = entries.length - 1; i >= 0; i--) {
       const [key, child] = entries[i];
-      if (FORBIDDEN_CONTROLS.test(key)) {
-        errors.push({ path: item.path, message: 'has a field name with control characters' });
+      if (FORBIDDEN_CONTROLS.test(key) || LONE_SURROGATE.test(key)) {
+        errors.push({ path: item.path, message: 'has a field name with control characters or lone surrogates' });
         continue;
       }
       stack.push({ value: child, path: item.path ? `${item.path}.${key}` : key, depth: item.depth + 1 });
