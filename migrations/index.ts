@@ -10,6 +10,7 @@ import { ClaimIndexes1764165600000 } from './1764165600000-ClaimIndexes.js';
 import { AlertWaitingByNotification1764169200000 } from './1764169200000-AlertWaitingByNotification.js';
 import { PlanningIds1764172800000 } from './1764172800000-PlanningIds.js';
 import { WithdrawnAttempts1764176400000 } from './1764176400000-WithdrawnAttempts.js';
+import { QuietHoursObjects1764234000000 } from './1764234000000-QuietHoursObjects.js';
 
 /**
  * Every migration, oldest first. Listed rather than globbed so the app, the CLI and the tests
@@ -28,4 +29,5 @@ export const MIGRATIONS = [
   AlertWaitingByNotification1764169200000,
   PlanningIds1764172800000,
   WithdrawnAttempts1764176400000,
+  QuietHoursObjects1764234000000,
 ];

@@ -1,7 +1,12 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../migrations/index.js';
+import { QuietHoursObjects1764234000000 } from '../../migrations/1764234000000-QuietHoursObjects.js';
+import { revertMigrations, runMigrations } from '../../src/database/migrate.js';
 import { bookPerson, register } from '../support/registrations.js';
 import { createSource, event, personWith, postEvents, putRoster, type TestSource } from '../support/sources.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import { createTestDatabase } from '../support/test-database.js';
 
 const PROBLEM_JSON = /^application\/problem\+json/;
 
@@ -185,5 +190,37 @@ describe('#11.4 input hardening: every client mistake is a 422, never a 5xx, and
       });
       expect422(code, 'code');
     });
+  });
+});
+
+describe('#11.4 arrays for objects already stored', () => {
+  it('#11.4 arrays for objects: quiet hours stored as arrays are repaired by a migration, and the database refuses new ones', async () => {
+    const url = await createTestDatabase({ empty: true });
+    await runMigrations(url);
+    await revertMigrations(url, MIGRATIONS.length - MIGRATIONS.indexOf(QuietHoursObjects1764234000000));
+    const db = new pg.Client({ connectionString: url });
+    await db.connect();
+    try {
+      const [{ id: personId }] = (
+        await db.query(`INSERT INTO person (first_name, last_name, first_name_key, last_name_key) VALUES ('A', 'B', 'a', 'b') RETURNING id`)
+      ).rows;
+      const wrapped = { start: '22:00', end: '07:00', timeZone: 'America/Chicago' };
+      const stored = [[], [wrapped], [wrapped, wrapped], 'x', { start: '22:00' }, wrapped, null];
+      const ids: string[] = [];
+      for (const [i, quietHours] of stored.entries()) {
+        const { rows } = await db.query(
+          `INSERT INTO registration (person_id, language, quiet_hours, manage_token_hash) VALUES ($1, 'en', $2, $3) RETURNING id`,
+          [personId, JSON.stringify(quietHours), Buffer.from([i])],
+        );
+        ids.push(rows[0].id as string);
+      }
+      await runMigrations(url);
+      const { rows } = await db.query(`SELECT id, quiet_hours FROM registration`);
+      const after = ids.map((id) => rows.find((row: { id: string }) => row.id === id)?.quiet_hours);
+      expect(after).toEqual([null, wrapped, null, null, null, wrapped, null]);
+      await expect(db.query(`UPDATE registration SET quiet_hours = '[]' WHERE id = $1`, [ids[0]])).rejects.toThrow(/quiet_hours_object/);
+    } finally {
+      await db.end();
+    }
   });
 });
