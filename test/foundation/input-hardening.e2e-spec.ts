@@ -162,6 +162,8 @@ describe('#11.4 input hardening: every client mistake is a 422, never a 5xx, and
         const res = await t.http().get('/v1/admin/audit').query({ since }).set('Authorization', `Bearer ${admin}`);
         expect422(res, 'since');
       }
+      const dateOfBirth = await t.http().get('/v1/people').query({ lastName: 'Doe', firstName: 'John', dateOfBirth: '0000-01-01' });
+      expect422(dateOfBirth, 'dateOfBirth');
       const ok = await t.http().get('/v1/admin/audit').query({ since: '2026-01-01T00:00:00Z' }).set('Authorization', `Bearer ${admin}`);
       expect(ok.status).toBe(200);
     });
