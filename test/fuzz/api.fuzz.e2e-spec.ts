@@ -403,12 +403,10 @@ describe('#11.5 fuzz: generated requests to every route never get a 5xx', () => 
     const unhandled = t.logs.filter((line) => line.includes('"unhandled error"'));
     expect(unhandled).toEqual([]);
     // The generated requests got past authentication and validation, not only bounced off them.
-    const answered = [...statuses.values()].flatMap((tally) => [...tally]);
-    for (const status of [200, 201, 202, 401, 404, 422])
-      expect(
-        answered.some(([s]) => s === status),
-        `some ${status}`,
-      ).toBe(true);
+    const answered = [...statuses].filter(([route]) => !route.includes('/health/')).flatMap(([, tally]) => [...tally.keys()]);
+    expect(answered.some((status) => status >= 200 && status < 300)).toBe(true);
+    expect(answered).toContain(401);
+    expect(answered).toContain(422);
   });
 });
 
