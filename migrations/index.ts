@@ -12,6 +12,7 @@ import { PlanningIds1764172800000 } from './1764172800000-PlanningIds.js';
 import { WithdrawnAttempts1764176400000 } from './1764176400000-WithdrawnAttempts.js';
 import { TwilioCallbacksHeard1764201000000 } from './1764201000000-TwilioCallbacksHeard.js';
 import { PendingCorrections1764213000000 } from './1764213000000-PendingCorrections.js';
+import { QuietHoursObjects1764234000000 } from './1764234000000-QuietHoursObjects.js';
 import { ContactLimits1764244000000 } from './1764244000000-ContactLimits.js';
 import { DevOutboxSubjects1764250000000 } from './1764250000000-DevOutboxSubjects.js';
 import { RateLimitCounters1764260000000 } from './1764260000000-RateLimitCounters.js';
@@ -37,6 +38,7 @@ export const MIGRATIONS = [
   WithdrawnAttempts1764176400000,
   TwilioCallbacksHeard1764201000000,
   PendingCorrections1764213000000,
+  QuietHoursObjects1764234000000,
   ContactLimits1764244000000,
   DevOutboxSubjects1764250000000,
   RateLimitCounters1764260000000,

@@ -6,9 +6,12 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { Logger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import { bodyParserProblem, ProblemDetailsFilter } from './common/problem/problem-details.filter.js';
-import { sendProblem } from './common/problem/problem.js';
+import { answerClientErrors, sendProblem } from './common/problem/problem.js';
+import { InputRulesPipe } from './common/problem/input-rules.js';
 import { createValidationPipe } from './common/problem/validation.js';
 import type { AppConfig } from './config/app-config.js';
+import { sourceKeyBeforeBody } from './sources/source-key.js';
+import { SourcesService } from './sources/sources.service.js';
 
 export type RequestWithRawBody = Request & { rawBody?: Buffer };
 
@@ -28,13 +31,18 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  answerClientErrors(app.getHttpServer());
   if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
 
   // Signatures (sources, Twilio) are computed over the exact bytes received.
   const keepRaw = (req: RequestWithRawBody, _res: Response, buffer: Buffer) => {
     req.rawBody = buffer;
   };
-  for (const [path, limit] of BODY_LIMITS) app.use(path, express.json({ limit, verify: keepRaw, type: jsonTypes }));
+  const problems = new ProblemDetailsFilter();
+  // Big bodies only for a source whose key checks out (the signature needs the body: the guard checks it).
+  const keyFirst =
+    config.role === 'worker' ? [] : [sourceKeyBeforeBody(app.get(SourcesService), (e, req, res) => problems.respond(e, req, res))];
+  for (const [path, limit] of BODY_LIMITS) app.use(path, ...keyFirst, express.json({ limit, verify: keepRaw, type: jsonTypes }));
   app.use(express.json({ limit: '1mb', verify: keepRaw, type: jsonTypes }));
   for (const path of ['/v1/webhooks', '/v1/unsubscribe'])
     app.use(path, express.urlencoded({ extended: false, limit: '64kb', verify: keepRaw }));
@@ -44,8 +52,8 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     else next(error);
   });
 
-  app.useGlobalFilters(new ProblemDetailsFilter());
-  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(problems);
+  app.useGlobalPipes(new InputRulesPipe(), createValidationPipe());
 
   // Workers serve only health; the API description would be memory for nothing.
   if (config.role !== 'worker') setupDocs(app);

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { applyDecorators, type CanActivate, type ExecutionContext, Injectable, SetMetadata, UseGuards } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
@@ -21,7 +22,7 @@ export interface StaffTokenClaims {
 
 const ROLES_KEY = 'vigil:staff-roles';
 
-export function bearerToken(req: Request): string | undefined {
+export function bearerToken(req: { headers: IncomingHttpHeaders }): string | undefined {
   const header = req.headers.authorization;
   if (!header) return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);

@@ -1,10 +1,11 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, Param, Patch, Post, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { CurrentStaff } from './current-staff.decorator.js';
 import { ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CreateStaffDto, StaffResponseDto, UpdateStaffDto } from './staff.dto.js';
 import { type StaffPrincipal, StaffOnly } from './staff-auth.guard.js';
 import { StaffService } from './staff.service.js';
+import { UuidParam } from '../common/problem/input-rules.js';
 
 @ApiTags('admin')
 @Controller('v1/admin/staff')
@@ -28,7 +29,7 @@ export class StaffController {
   @Patch(':id')
   @ApiOkResponse({ type: StaffResponseDto })
   update(
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', UuidParam) id: string,
     @Body() body: UpdateStaffDto,
     @CurrentStaff() staff: StaffPrincipal,
     @Req() req: Request,

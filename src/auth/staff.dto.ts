@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsEmail, IsIn, IsString, MaxLength, MinLength } from 'class-validator';
+import { SingleLine } from '../common/problem/input-rules.js';
 import { STAFF_ROLES, type StaffRole } from './staff.entity.js';
 
 const lowerTrim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value);
@@ -10,6 +11,7 @@ export class LoginDto {
   @Transform(lowerTrim)
   @IsString()
   @MaxLength(254)
+  @SingleLine()
   email: string;
 
   @ApiProperty({ format: 'password' })

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query, Req, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
 import type { Request } from 'express';
 import { ApiBearerAuth, ApiExcludeController, ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
@@ -13,6 +13,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { CurrentAccess, RegistrationAccessGuard } from '../registrations/registration-access.guard.js';
 import { type RegistrationAccess, RegistrationsService } from '../registrations/registrations.service.js';
 import { LedgerService, type NotificationView } from './ledger.service.js';
+import { UuidParam } from '../common/problem/input-rules.js';
 
 @ApiTags('registrations')
 @Controller('v1/registrations')
@@ -28,7 +29,7 @@ export class LedgerController {
   @ApiBearerAuth('manage-token')
   @ApiOkResponse({ description: 'notifications → deliveries → attempts, addresses masked' })
   async notifications(
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', UuidParam) id: string,
     @CurrentAccess() access: RegistrationAccess,
   ): Promise<{ notifications: NotificationView[] }> {
     await this.registrations.load(this.db, id, access);
@@ -58,7 +59,7 @@ export class DeadLettersController {
   @Post(':id/retry')
   @HttpCode(202)
   async retry(
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', UuidParam) id: string,
     @CurrentStaff() staff: StaffPrincipal,
     @Req() req: Request,
   ): Promise<{ deliveryId: string; status: 'pending' }> {

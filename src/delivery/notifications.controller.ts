@@ -1,10 +1,11 @@
-import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Req } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiConflictResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { CurrentStaff } from '../auth/current-staff.decorator.js';
 import { type StaffPrincipal, StaffOnly } from '../auth/staff-auth.guard.js';
 import { AuditService } from '../common/audit.service.js';
 import { LedgerService, type NotificationView } from './ledger.service.js';
+import { UuidParam } from '../common/problem/input-rules.js';
 
 @ApiTags('notifications')
 @Controller('v1/notifications')
@@ -17,11 +18,7 @@ export class NotificationsController {
 
   @Get(':id')
   @ApiOkResponse({ description: 'One notification with its deliveries and attempts (a specialist sees only their enrollees)' })
-  async view(
-    @Param('id', ParseUUIDPipe) id: string,
-    @CurrentStaff() staff: StaffPrincipal,
-    @Req() req: Request,
-  ): Promise<NotificationView> {
+  async view(@Param('id', UuidParam) id: string, @CurrentStaff() staff: StaffPrincipal, @Req() req: Request): Promise<NotificationView> {
     const notification = await this.ledger.notification(id, staff);
     await this.audit.record([
       { actor: staff, action: 'notification.view', targetType: 'notification', targetId: id, clientAddress: req.ip },
@@ -34,7 +31,7 @@ export class NotificationsController {
   @ApiAcceptedResponse({ description: 'New deliveries for every reachable contact; the earlier ones stay in the ledger' })
   @ApiConflictResponse({ description: 'RESEND_IN_PROGRESS: the previous resend of this notification has not gone out yet' })
   async resend(
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', UuidParam) id: string,
     @CurrentStaff() staff: StaffPrincipal,
     @Req() req: Request,
   ): Promise<{ notificationId: string; deliveries: number }> {

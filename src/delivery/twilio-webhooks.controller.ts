@@ -1,4 +1,4 @@
-import { Body, Controller, Header, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Header, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request } from 'express';
@@ -14,6 +14,7 @@ import { DeliveryRepository } from '../database/delivery.repository.js';
 import { DeliveryContextService, mayNotSend } from './delivery-context.service.js';
 import { DeliveryReportsService } from './delivery-reports.service.js';
 import { phrases, VOICE_LANGUAGE } from './templates.js';
+import { UuidParam } from '../common/problem/input-rules.js';
 
 const PIN_TRIES = 3;
 
@@ -35,8 +36,8 @@ export class TwilioWebhooksController {
 
   @Post('status/:deliveryId')
   @HttpCode(204)
-  async status(@Param('deliveryId', ParseUUIDPipe) id: string, @Req() req: Request, @Body() body: Record<string, string>): Promise<void> {
-    assertSignedByTwilio(this.config, req, body);
+  async status(@Param('deliveryId', UuidParam) id: string, @Req() req: Request, @Body() form: unknown): Promise<void> {
+    const body = assertSignedByTwilio(this.config, req, form);
     const sid = body.MessageSid ?? body.CallSid;
     if (!sid) return;
     if (body.MessageStatus) {
@@ -53,8 +54,8 @@ export class TwilioWebhooksController {
   @Post('voice/:deliveryId')
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
-  async voice(@Param('deliveryId', ParseUUIDPipe) id: string, @Req() req: Request, @Body() body: Record<string, string>): Promise<string> {
-    assertSignedByTwilio(this.config, req, body);
+  async voice(@Param('deliveryId', UuidParam) id: string, @Req() req: Request, @Body() form: unknown): Promise<string> {
+    const body = assertSignedByTwilio(this.config, req, form);
     const context = await this.contexts.load(id);
     if (!context || context.channel !== 'voice') throw new DomainError('not_found', 'DELIVERY_NOT_FOUND', 'No such call.');
     const language = context.language ?? 'en';
@@ -79,13 +80,13 @@ export class TwilioWebhooksController {
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
   async pin(
-    @Param('deliveryId', ParseUUIDPipe) id: string,
+    @Param('deliveryId', UuidParam) id: string,
     @Query('try') tryParam: string,
     @Query('hear') hearParam: string | undefined,
     @Req() req: Request,
-    @Body() body: Record<string, string>,
+    @Body() form: unknown,
   ): Promise<string> {
-    assertSignedByTwilio(this.config, req, body);
+    const body = assertSignedByTwilio(this.config, req, form);
     const context = await this.contexts.load(id);
     if (!context || context.channel !== 'voice') throw new DomainError('not_found', 'DELIVERY_NOT_FOUND', 'No such call.');
     const language = context.language ?? 'en';

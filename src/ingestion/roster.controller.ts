@@ -1,5 +1,5 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBody, ApiNoContentResponse, ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { ApiParam, ApiAcceptedResponse, ApiBody, ApiNoContentResponse, ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import { CurrentStaff } from '../auth/current-staff.decorator.js';
@@ -10,6 +10,7 @@ import { openApiSchema, parseWith } from '../common/problem/validation.js';
 import { rosterSchema } from './custody-event.schema.js';
 import { RosterResultDto, RosterSnapshotDto } from './roster.dto.js';
 import { RosterService } from './roster.service.js';
+import { UuidParam } from '../common/problem/input-rules.js';
 
 class FacilityCodeParam {
   @Transform(upperTrim)
@@ -31,6 +32,7 @@ export class RosterController {
   constructor(private readonly rosters: RosterService) {}
 
   @Put(':code/roster')
+  @ApiParam({ name: 'code', example: 'HCJ-1', description: 'Facility code: 1-32 letters, digits, dot, dash or underscore' })
   @HttpCode(202)
   @ApiAcceptedResponse({ type: RosterResultDto, description: 'Counts are what the diff found, whether or not it was held' })
   @ApiBody({ schema: openApiSchema(rosterSchema) })
@@ -54,14 +56,14 @@ export class RosterAdminController {
   @Post(':id/approve')
   @HttpCode(200)
   @ApiOkResponse({ type: RosterResultDto, description: 'The held events are emitted now' })
-  approve(@Param('id', ParseUUIDPipe) id: string, @CurrentStaff() staff: StaffPrincipal): Promise<RosterResultDto> {
+  approve(@Param('id', UuidParam) id: string, @CurrentStaff() staff: StaffPrincipal): Promise<RosterResultDto> {
     return this.rosters.approve(id, staff.staffId);
   }
 
   @Post(':id/discard')
   @HttpCode(204)
   @ApiNoContentResponse()
-  async discard(@Param('id', ParseUUIDPipe) id: string, @CurrentStaff() staff: StaffPrincipal): Promise<void> {
+  async discard(@Param('id', UuidParam) id: string, @CurrentStaff() staff: StaffPrincipal): Promise<void> {
     await this.rosters.discard(id, staff.staffId);
   }
 }

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Put, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, Param, Put, Query, Req } from '@nestjs/common';
 import type { Request } from 'express';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentStaff } from '../auth/current-staff.decorator.js';
@@ -6,6 +6,7 @@ import { type StaffPrincipal, StaffOnly } from '../auth/staff-auth.guard.js';
 import { RateLimited } from '../common/rate-limit.js';
 import { PeopleQueryDto, PeopleResponseDto, ProtectionBody, ProtectionDto } from './people.dto.js';
 import { PeopleService } from './people.service.js';
+import { UuidParam } from '../common/problem/input-rules.js';
 
 @ApiTags('people')
 @Controller('v1/people')
@@ -32,7 +33,7 @@ export class PeopleAdminController {
   @Put(':id/protection')
   @ApiOkResponse({ type: ProtectionDto })
   protect(
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', UuidParam) id: string,
     @Body() body: ProtectionBody,
     @CurrentStaff() staff: StaffPrincipal,
     @Req() req: Request,

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsISO8601, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { SingleLine } from '../common/problem/input-rules.js';
 
 export class PeopleQueryDto {
   @ApiPropertyOptional({ example: 'A_NUMBER' })
@@ -12,10 +13,11 @@ export class PeopleQueryDto {
   @IsString()
   @MinLength(1)
   @MaxLength(64)
+  @SingleLine()
   identifier?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(1) @MaxLength(100) lastName?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(1) @MaxLength(100) firstName?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(1) @MaxLength(100) @SingleLine() lastName?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(1) @MaxLength(100) @SingleLine() firstName?: string;
 
   @ApiPropertyOptional({ format: 'date' })
   @IsOptional()
@@ -23,7 +25,7 @@ export class PeopleQueryDto {
   @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'must be a date YYYY-MM-DD' })
   dateOfBirth?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(2) @MaxLength(64) countryOfBirth?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MinLength(2) @MaxLength(64) @SingleLine() countryOfBirth?: string;
 }
 
 export class FacilitySummaryDto {

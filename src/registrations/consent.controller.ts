@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, HttpCode, Inject, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import twilio from 'twilio';
 import type { RequestWithRawBody } from '../app.factory.js';
@@ -7,6 +7,7 @@ import { RateLimited } from '../common/rate-limit.js';
 import { assertSignedByTwilio } from '../common/twilio-signature.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { HELP_TEXT, OptOutService } from './opt-out.service.js';
+import { UuidParam } from '../common/problem/input-rules.js';
 
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
 
@@ -36,7 +37,7 @@ export class ConsentController {
   @RateLimited('public')
   @ApiExcludeEndpoint()
   @Header('Content-Type', 'text/html; charset=utf-8')
-  async page(@Param('contactId', ParseUUIDPipe) contactId: string, @Query('token') token = ''): Promise<string> {
+  async page(@Param('contactId', UuidParam) contactId: string, @Query('token') token = ''): Promise<string> {
     if (!(await this.optOut.linkValid(contactId, token)))
       throw new DomainError('not_found', 'UNSUBSCRIBE_LINK_INVALID', 'This link is not valid.');
     const action = `/v1/unsubscribe/${contactId}?token=${encodeURIComponent(token)}`;
@@ -53,7 +54,7 @@ export class ConsentController {
   @HttpCode(200)
   @RateLimited('public')
   @ApiOkResponse({ description: 'This contact gets no more email' })
-  async unsubscribe(@Param('contactId', ParseUUIDPipe) contactId: string, @Query('token') token = ''): Promise<{ unsubscribed: true }> {
+  async unsubscribe(@Param('contactId', UuidParam) contactId: string, @Query('token') token = ''): Promise<{ unsubscribed: true }> {
     if (!(await this.optOut.unsubscribe(contactId, token))) {
       throw new DomainError('not_found', 'UNSUBSCRIBE_LINK_INVALID', 'This link is not valid.');
     }

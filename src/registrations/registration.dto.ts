@@ -1,6 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -13,9 +12,9 @@ import {
   Length,
   Matches,
   registerDecorator,
-  ValidateNested,
   type ValidationOptions,
 } from 'class-validator';
+import { NestedObject, SingleLine } from '../common/problem/input-rules.js';
 import { EVENT_TYPES, type EventType } from '../people/custody-status.js';
 import { CHANNELS, type Channel } from './contact-address.js';
 
@@ -65,7 +64,7 @@ export class QuietHoursDto {
 
 export class ContactInputDto {
   @ApiProperty({ enum: CHANNELS }) @IsIn(CHANNELS) channel: Channel;
-  @ApiProperty({ example: '+17135550123' }) @IsString() @Length(3, 254) address: string;
+  @ApiProperty({ example: '+17135550123' }) @IsString() @Length(3, 254) @SingleLine() address: string;
 }
 
 export class CreateRegistrationDto {
@@ -82,8 +81,7 @@ export class CreateRegistrationDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(6)
-  @ValidateNested({ each: true })
-  @Type(() => ContactInputDto)
+  @NestedObject(() => ContactInputDto, { each: true })
   contacts: ContactInputDto[];
 
   @EventTypesField()
@@ -91,8 +89,7 @@ export class CreateRegistrationDto {
 
   @ApiPropertyOptional({ type: QuietHoursDto, description: 'Non-urgent alerts wait until the end of quiet hours' })
   @IsOptional()
-  @ValidateNested()
-  @Type(() => QuietHoursDto)
+  @NestedObject(() => QuietHoursDto)
   quietHours?: QuietHoursDto;
 }
 
@@ -101,6 +98,7 @@ export class CreateEnrollmentDto extends CreateRegistrationDto {
   @IsOptional()
   @IsString()
   @Length(1, 200)
+  @SingleLine()
   registrantName?: string;
 }
 
@@ -112,8 +110,7 @@ export class UpdateRegistrationDto {
 
   @ApiPropertyOptional({ type: QuietHoursDto, nullable: true, description: 'null removes quiet hours' })
   @IsOptional()
-  @ValidateNested()
-  @Type(() => QuietHoursDto)
+  @NestedObject(() => QuietHoursDto)
   quietHours?: QuietHoursDto | null;
 }
 

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Req, UseGuards } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -23,6 +23,7 @@ import {
 } from './registration.dto.js';
 import { type RegistrationAccess, RegistrationsService } from './registrations.service.js';
 import { VerificationService } from './verification.service.js';
+import { UuidParam } from '../common/problem/input-rules.js';
 
 @ApiTags('registrations')
 @Controller('v1/registrations')
@@ -50,8 +51,8 @@ export class RegistrationsController {
       'A registration unverified after 24 hours is gone: 404',
   })
   verify(
-    @Param('id', ParseUUIDPipe) id: string,
-    @Param('contactId', ParseUUIDPipe) contactId: string,
+    @Param('id', UuidParam) id: string,
+    @Param('contactId', UuidParam) contactId: string,
     @Body() body: VerifyCodeDto,
   ): Promise<{ contactId: string; verified: true }> {
     return this.verification.verify(id, contactId, body.code);
@@ -72,8 +73,8 @@ export class RegistrationsController {
       'CODES_PAUSED (the address had CODES_PER_NUMBER_PER_DAY codes or calls in 24 hours; Retry-After is when one frees)',
   })
   async resend(
-    @Param('id', ParseUUIDPipe) id: string,
-    @Param('contactId', ParseUUIDPipe) contactId: string,
+    @Param('id', UuidParam) id: string,
+    @Param('contactId', UuidParam) contactId: string,
     @Req() req: Request,
   ): Promise<{ contactId: string }> {
     // A manage token is not needed here and lifts nothing; a staff token must be valid.
@@ -86,7 +87,7 @@ export class RegistrationsController {
   @UseGuards(RegistrationAccessGuard)
   @ApiBearerAuth('manage-token')
   @ApiOkResponse({ type: RegistrationViewDto })
-  view(@Param('id', ParseUUIDPipe) id: string, @CurrentAccess() access: RegistrationAccess): Promise<RegistrationViewDto> {
+  view(@Param('id', UuidParam) id: string, @CurrentAccess() access: RegistrationAccess): Promise<RegistrationViewDto> {
     return this.registrations.view(id, access);
   }
 
@@ -95,7 +96,7 @@ export class RegistrationsController {
   @ApiBearerAuth('manage-token')
   @ApiOkResponse({ type: RegistrationViewDto })
   update(
-    @Param('id', ParseUUIDPipe) id: string,
+    @Param('id', UuidParam) id: string,
     @Body() body: UpdateRegistrationDto,
     @CurrentAccess() access: RegistrationAccess,
   ): Promise<RegistrationViewDto> {
@@ -107,7 +108,7 @@ export class RegistrationsController {
   @UseGuards(RegistrationAccessGuard)
   @ApiBearerAuth('manage-token')
   @ApiNoContentResponse({ description: 'Every alert stops at once' })
-  async stop(@Param('id', ParseUUIDPipe) id: string, @CurrentAccess() access: RegistrationAccess): Promise<void> {
+  async stop(@Param('id', UuidParam) id: string, @CurrentAccess() access: RegistrationAccess): Promise<void> {
     await this.registrations.stop(id, access);
   }
 }

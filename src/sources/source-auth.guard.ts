@@ -3,9 +3,9 @@ import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@n
 import type { Request } from 'express';
 import { Webhook } from 'standardwebhooks';
 import type { RequestWithRawBody } from '../app.factory.js';
-import { bearerToken } from '../auth/staff-auth.guard.js';
 import { sha256 } from '../common/crypto/field-cipher.js';
 import { DomainError } from '../common/problem/domain-error.js';
+import { invalidSourceKey, sourceFromHeaders } from './source-key.js';
 import { type AuthenticatedSource, SourcesService } from './sources.service.js';
 import type { WebhookMessage } from './webhook-replay.js';
 
@@ -27,9 +27,8 @@ export class SourceAuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<RequestWithSource>();
-    const apiKey = bearerToken(req);
-    const source = apiKey ? await this.sources.authenticate(apiKey) : undefined;
-    if (!source) throw new DomainError('unauthorized', 'SOURCE_AUTH_INVALID', 'A valid source API key is required.');
+    const source = await sourceFromHeaders(req.headers, this.sources);
+    if (!source) throw invalidSourceKey();
 
     const headers = {
       'webhook-id': header(req, 'webhook-id'),

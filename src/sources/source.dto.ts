@@ -14,6 +14,7 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
+import { SingleLine } from '../common/problem/input-rules.js';
 
 export const FACILITY_CODE = /^[A-Z0-9][A-Z0-9_.-]{0,31}$/;
 export const upperTrim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toUpperCase() : value);
@@ -23,6 +24,7 @@ export class CreateSourceDto {
   @IsString()
   @MinLength(1)
   @MaxLength(200)
+  @SingleLine()
   name: string;
 
   @ApiPropertyOptional({ type: [String], description: 'Facilities this source may report; omitted = any', example: ['HCJ-1'] })

@@ -1,6 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Req } from '@nestjs/common';
 import type { Request } from 'express';
-import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiParam, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { CurrentStaff } from '../auth/current-staff.decorator.js';
@@ -9,6 +9,7 @@ import { FacilitiesService, type SuppressionDto } from './facilities.service.js'
 import { type FeedDto, FeedHealthService } from './feed-health.service.js';
 import { CreatedSourceDto, CreatedSourceKeyDto, CreateSourceDto, FACILITY_CODE, SourceDto, upperTrim } from './source.dto.js';
 import { SourcesService } from './sources.service.js';
+import { UuidParam } from '../common/problem/input-rules.js';
 
 export class SuppressionBody {
   @ApiProperty() @IsBoolean() suppressed: boolean;
@@ -49,7 +50,7 @@ export class SourcesAdminController {
 
   @Post('sources/:id/keys')
   @ApiCreatedResponse({ type: CreatedSourceKeyDto })
-  addKey(@Param('id', ParseUUIDPipe) id: string, @CurrentStaff() staff: StaffPrincipal, @Req() req: Request): Promise<CreatedSourceKeyDto> {
+  addKey(@Param('id', UuidParam) id: string, @CurrentStaff() staff: StaffPrincipal, @Req() req: Request): Promise<CreatedSourceKeyDto> {
     return this.sources.addKey(id, { staff, clientAddress: req.ip });
   }
 
@@ -57,8 +58,8 @@ export class SourcesAdminController {
   @HttpCode(204)
   @ApiNoContentResponse()
   async revokeKey(
-    @Param('id', ParseUUIDPipe) id: string,
-    @Param('keyId', ParseUUIDPipe) keyId: string,
+    @Param('id', UuidParam) id: string,
+    @Param('keyId', UuidParam) keyId: string,
     @CurrentStaff() staff: StaffPrincipal,
     @Req() req: Request,
   ): Promise<void> {
@@ -72,6 +73,7 @@ export class SourcesAdminController {
   }
 
   @Put('facilities/:code/suppression')
+  @ApiParam({ name: 'code', example: 'HCJ-1', description: 'Facility code: 1-32 letters, digits, dot, dash or underscore' })
   @ApiOkResponse()
   suppress(
     @Param() params: FacilityCodeParam,

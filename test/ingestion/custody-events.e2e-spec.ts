@@ -157,7 +157,6 @@ describe('POST /v1/custody-events', () => {
     ['RELEASE_SCHEDULED without scheduledFor', { type: 'RELEASE_SCHEDULED' }, 'scheduledFor'],
     ['HEARING_SCHEDULED with a bad scheduledFor', { type: 'HEARING_SCHEDULED', scheduledFor: 'tomorrow' }, 'scheduledFor'],
     ['CORRECTION without correctsSourceEventId', { type: 'CORRECTION', details: { note: 'x' } }, 'details'],
-    ['an unknown field', { colour: 'red' }, 'colour'],
     ['a missing facility', { facility: undefined }, 'facility'],
     ['a facility code with spaces', { facility: { code: 'A B' } }, 'facility.code'],
     ['an event in the future', { occurredAt: new Date(Date.now() + 3_600_000).toISOString() }, 'occurredAt'],
@@ -165,6 +164,15 @@ describe('POST /v1/custody-events', () => {
     const res = await postEvents(t, source, event(overrides));
     expect(res.status).toBe(422);
     expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(path);
+  });
+
+  it('keeps fields vendors add to an event and its person in the raw payload, and ignores them otherwise (DESIGN)', async () => {
+    const extra = event({ colour: 'red', person: personWith('VENDOR-1', { eyeColour: 'brown' }), facility: { code: 'HCJ-1', wing: 'B' } });
+    const res = await postEvents(t, source, extra);
+    expect(res.status, res.text).toBe(202);
+    const { rows } = await t.db.query(`SELECT payload FROM custody_event WHERE id = $1`, [res.body.results[0].eventId]);
+    expect(rows[0].payload).toMatchObject({ colour: 'red', person: { eyeColour: 'brown' }, facility: { wing: 'B' } });
+    expect((await postEvents(t, source, { events: [event()], colour: 'red' })).status).toBe(422);
   });
 
   it('422 for an empty batch, more than 1,000 events, or a body that is not an event', async () => {

@@ -27,8 +27,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const res = http.getResponse<Response>();
-    const req = http.getRequest<Request>();
+    this.respond(exception, http.getRequest<Request>(), http.getResponse<Response>());
+  }
+
+  /** The same answer for errors raised before Nest routes the request (middleware). */
+  respond(exception: unknown, req: Request, res: Response): void {
     if (res.headersSent) return;
     const { body, retryAfter } = this.toProblem(exception, req);
     if (body.status === 429 && retryAfter === undefined && !res.getHeader('Retry-After')) {
