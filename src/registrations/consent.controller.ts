@@ -23,8 +23,8 @@ export class ConsentController {
   @Post('webhooks/twilio/sms-inbound')
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
-  async smsInbound(@Req() req: RequestWithRawBody, @Body() body: Record<string, string>): Promise<string> {
-    assertSignedByTwilio(this.config, req, body);
+  async smsInbound(@Req() req: RequestWithRawBody, @Body() form: unknown): Promise<string> {
+    const body = assertSignedByTwilio(this.config, req, form);
     const keyword = await this.optOut.smsKeyword(String(body.From ?? ''), String(body.Body ?? ''), body.MessageSid);
     if (keyword !== 'help') return EMPTY_TWIML;
     const response = new twilio.twiml.MessagingResponse();

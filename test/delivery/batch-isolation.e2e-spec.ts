@@ -52,9 +52,13 @@ describe('a delivery that cannot be prepared, in a batch of good ones', () => {
     const personId = await bookPerson(t, source, 'POISON-1');
     const quiet = { start: '22:00', end: '07:00', timeZone: 'America/Chicago' };
     for (let i = 0; i < GOOD; i++) await enrol(personId, `good${i}@example.org`, { quietHours: quiet });
-    // Quiet hours stored as an array (the shape validation once let through) and an address that no longer decrypts.
+    // Quiet hours no code can read (the database now refuses the array validation once let through) and an address that
+    // no longer decrypts.
     const emptyQuiet = await enrol(personId, 'empty-quiet@example.org', { quietHours: quiet });
-    await t.db.query(`UPDATE registration SET quiet_hours = '[]'::jsonb WHERE id = $1`, [emptyQuiet.registrationId]);
+    await t.db.query(
+      `UPDATE registration SET quiet_hours = '{"start":"25:99","end":"07:00","timeZone":"Mars/Olympus_Mons"}'::jsonb WHERE id = $1`,
+      [emptyQuiet.registrationId],
+    );
     const broken = await enrol(personId, 'broken@example.org');
     await t.db.query(`UPDATE contact SET address = 'v1:not-a-ciphertext' WHERE id = $1`, [broken.contacts[0].contactId]);
 
