@@ -34,12 +34,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   respond(exception: unknown, req: Request, res: Response): void {
     if (res.headersSent) return;
     const { body, retryAfter } = this.toProblem(exception, req);
-    if (body.status === 429 && retryAfter === undefined && !res.getHeader('Retry-After')) {
-      // @nestjs/throttler names the header after the limit that tripped (Retry-After-public).
-      const named = Object.entries(res.getHeaders()).find(([name]) => name.startsWith('retry-after-'));
-      return sendProblem(res, body, named ? Number(named[1]) : 60);
-    }
-    sendProblem(res, body, retryAfter);
+    // A 429 always says when to come back (RFC 9110 makes Retry-After optional; clients need it).
+    sendProblem(res, body, body.status === 429 && retryAfter === undefined && !res.getHeader('Retry-After') ? 60 : retryAfter);
   }
 
   private toProblem(exception: unknown, req: Request): { body: Problem; retryAfter?: number } {
