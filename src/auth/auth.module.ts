@@ -1,6 +1,5 @@
 import { Global, Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditService } from '../common/audit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { AuthController } from './auth.controller.js';
@@ -8,14 +7,12 @@ import { AuthService } from './auth.service.js';
 import { BootstrapAdminService } from './bootstrap-admin.service.js';
 import { StaffAuthGuard } from './staff-auth.guard.js';
 import { StaffController } from './staff.controller.js';
-import { Staff } from './staff.entity.js';
 import { StaffService } from './staff.service.js';
 
 /** Staff accounts, login and the guards every staff route uses. */
 @Global()
 @Module({
   imports: [
-    TypeOrmModule.forFeature([Staff]),
     JwtModule.registerAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({

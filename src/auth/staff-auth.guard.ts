@@ -5,7 +5,7 @@ import { JwtService } from '@nestjs/jwt';
 import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { DomainError } from '../common/problem/domain-error.js';
-import type { StaffRole } from './staff.entity.js';
+import type { StaffRole } from './staff-role.js';
 import { StaffService } from './staff.service.js';
 
 export interface StaffPrincipal {

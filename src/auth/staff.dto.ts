@@ -2,7 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsEmail, IsIn, IsString, MaxLength, MinLength } from 'class-validator';
 import { SingleLine } from '../common/problem/input-rules.js';
-import { STAFF_ROLES, type StaffRole } from './staff.entity.js';
+import { STAFF_ROLES, type StaffRole } from './staff-role.js';
 
 const lowerTrim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value);
 

@@ -5,7 +5,7 @@ import { type AuditedBy, AuditService } from '../common/audit.service.js';
 import { hashSecret } from '../common/crypto/password-hasher.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import type { StaffResponseDto } from './staff.dto.js';
-import type { StaffRole } from './staff.entity.js';
+import type { StaffRole } from './staff-role.js';
 import { returning } from '../database/queryable.js';
 
 export interface StaffRow {

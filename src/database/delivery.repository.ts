@@ -11,6 +11,9 @@ export const DELIVERY_STATUSES = ['pending', 'held', 'sending', 'sent', 'deliver
  */
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
+/** An attempt's outcome in the ledger; `withdrawn`: consent ended (or the person became protected, or the event was retracted) while the batch was in hand, and no provider was called. */
+export type AttemptOutcome = 'accepted' | 'transient_error' | 'permanent_error' | 'withdrawn';
+
 /** Wakes the workers when a transaction that queued deliveries commits. */
 export const DELIVERY_CHANNEL = 'vigil_delivery';
 
@@ -57,7 +60,7 @@ export interface AttemptEnd {
   attemptNo: number;
   finishedAt: Date;
   providerMessageId: string | null;
-  outcome: string;
+  outcome: AttemptOutcome;
   errorCode: string | null;
   errorClass: string | null;
   excerpt: string | null;
@@ -156,6 +159,28 @@ export class DeliveryRepository {
          UNION ALL
          SELECT w.id FROM target t JOIN delivery w ON w.contact_id = t.id AND w.notification_id IS NULL AND w.status IN ('pending', 'held'))`,
       [value, at],
+    );
+  }
+
+  /**
+   * Nothing more goes out about events a CORRECTION retracted: their pending and held deliveries
+   * (retries included) are suppressed, their repeating calls stop, and an escalation about them that
+   * has not reached staff yet is suppressed too.
+   */
+  async suppressRetracted(tx: Queryable, eventIds: string[], at: Date): Promise<void> {
+    await tx.query(
+      `WITH stopped AS (
+         UPDATE delivery d SET status = CASE WHEN d.status IN ('pending', 'held') THEN 'suppressed' ELSE d.status END,
+                repeat_until = NULL, updated_at = $2
+         FROM notification n
+         WHERE n.event_id = ANY($1::uuid[]) AND d.notification_id = n.id
+           AND (d.status IN ('pending', 'held') OR d.repeat_until IS NOT NULL)
+       )
+       UPDATE delivery d SET status = 'suppressed', updated_at = $2
+       FROM notification n
+       WHERE n.event_id = ANY($1::uuid[]) AND d.purpose = 'staff' AND d.status IN ('pending', 'held')
+         AND d.payload ->> 'kind' = 'escalation' AND d.payload ->> 'notificationId' = n.id::text`,
+      [eventIds, at],
     );
   }
 

@@ -7,7 +7,13 @@ import { every, stopEvery } from '../common/intervals.js';
 import { loggableError } from '../common/database-errors.js';
 import { MANUAL_DISPATCH } from '../common/manual-dispatch.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { type AttemptEnd, DELIVERY_CHANNEL, type DeliveryChange, DeliveryRepository } from '../database/delivery.repository.js';
+import {
+  type AttemptEnd,
+  type AttemptOutcome,
+  DELIVERY_CHANNEL,
+  type DeliveryChange,
+  DeliveryRepository,
+} from '../database/delivery.repository.js';
 import { type Listener, listenOn } from '../database/listen.js';
 import type { ChannelProvider, OutboundMessage } from './channels/channel-provider.js';
 import { ChannelProviders } from './channels/channel-providers.js';
@@ -224,6 +230,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
 
     const ends: AttemptEnd[] = owned.map((send, i) => {
       const result = results[i];
+      const outcome: AttemptOutcome = result.withdrawn ? 'withdrawn' : (result.failure?.outcome ?? 'accepted');
       const facts = {
         deliveryId: send.context.id,
         attemptNo: send.attemptNo,
@@ -231,7 +238,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
         finishedAt: result.finishedAt,
         provider: send.provider.name,
         providerMessageId: result.providerMessageId,
-        outcome: result.withdrawn ? 'withdrawn' : (result.failure?.outcome ?? 'accepted'),
+        outcome,
         errorCode: result.failure?.errorCode ?? null,
         errorClass: result.failure?.errorClass ?? null,
       };

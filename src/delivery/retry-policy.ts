@@ -1,9 +1,8 @@
 import { FieldDecryptError } from '../common/crypto/field-cipher.js';
-/** `withdrawn`: consent ended (or the person became protected) while the batch was in hand; no provider was called. */
-export type AttemptOutcome = 'accepted' | 'transient_error' | 'permanent_error' | 'withdrawn';
+import type { AttemptOutcome } from '../database/delivery.repository.js';
 
 export interface Classified {
-  outcome: 'transient_error' | 'permanent_error';
+  outcome: Extract<AttemptOutcome, 'transient_error' | 'permanent_error'>;
   errorCode: string;
   errorClass: string;
 }

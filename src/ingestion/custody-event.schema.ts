@@ -121,5 +121,4 @@ export const rosterSchema = z.strictObject({
 });
 
 export type CustodyEventInput = z.infer<typeof custodyEventSchema>;
-export type PersonRecord = z.infer<typeof personSchema>;
 export type RosterInput = z.infer<typeof rosterSchema>;

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DeliveryRepositoryModule } from '../database/delivery-repository.module.js';
 import { NotificationPlannerService } from './notification-planner.service.js';
 import { RetractionsService } from './retractions.service.js';
 
@@ -7,6 +8,7 @@ import { RetractionsService } from './retractions.service.js';
  * stops. Imported by ingestion, whose transactions end with it; it never imports the dispatcher.
  */
 @Module({
+  imports: [DeliveryRepositoryModule],
   providers: [NotificationPlannerService, RetractionsService],
   exports: [NotificationPlannerService, RetractionsService],
 })

@@ -1,7 +1,5 @@
 import type { ApiBodyOptions } from '@nestjs/swagger';
 import { z, type ZodType } from 'zod';
-import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
 import { HttpException, ValidationPipe, type ValidationError } from '@nestjs/common';
 import type { FieldError } from './domain-error.js';
 
@@ -32,18 +30,6 @@ export function createValidationPipe(): ValidationPipe {
     validationError: { target: false, value: false },
     exceptionFactory: (errors) => new ValidationProblem(toFieldErrors(errors)),
   });
-}
-
-/** Validates a plain object against a DTO class outside the pipe (bodies that take more than one shape). */
-export async function validatePlain<T extends object>(cls: new () => T, plain: unknown): Promise<T> {
-  const instance = plainToInstance(cls, plain);
-  const errors = await validate(instance, {
-    whitelist: true,
-    forbidNonWhitelisted: true,
-    validationError: { target: false, value: false },
-  });
-  if (errors.length) throw new ValidationProblem(toFieldErrors(errors));
-  return instance;
 }
 
 /** Parses with a zod schema; any problem becomes a 422 with `events[3].person.lastName` style paths. */
