@@ -150,11 +150,11 @@ async function main(): Promise<void> {
       const deadline = Date.now() + limitMs;
       const waiting = async () =>
         (
-          await db.query(
+          await db.query<{ waiting: boolean }>(
             `SELECT EXISTS (SELECT 1 FROM delivery WHERE status IN ('pending', 'held') AND due_at <= now())
                     OR EXISTS (SELECT 1 FROM delivery WHERE status = 'sending') AS waiting`,
           )
-        ).rows[0].waiting as boolean;
+        ).rows[0].waiting;
       while ((await waiting()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     };
 
@@ -189,7 +189,7 @@ async function main(): Promise<void> {
       eventsSent = sent;
       await waitDrained(120_000);
       latencies = (
-        await db.query(
+        await db.query<{ ms: string }>(
           `SELECT extract(epoch FROM (a.started_at - e.received_at)) * 1000 AS ms
          FROM delivery d JOIN notification n ON n.id = d.notification_id JOIN custody_event e ON e.id = n.event_id
          JOIN delivery_attempt a ON a.delivery_id = d.id AND a.attempt_no = 1`,
@@ -263,7 +263,7 @@ async function main(): Promise<void> {
       for (const [pid, seconds] of after) spent[workerPids.has(pid) ? 'worker' : 'postgres'] += seconds - (before.processes.get(pid) ?? 0);
       const bench = process.cpuUsage(before.bench);
       spent.bench = (bench.user + bench.system) / 1e6;
-      const { rows } = await db.query(
+      const { rows } = await db.query<{ sent: string; seconds: string }>(
         `SELECT count(DISTINCT d.id) FILTER (WHERE d.status = 'sent') AS sent, extract(epoch FROM max(a.finished_at) - $2) AS seconds
          FROM delivery d LEFT JOIN delivery_attempt a ON a.delivery_id = d.id WHERE d.id = ANY($1::uuid[])`,
         [ids, released.rows[0].at],
@@ -353,7 +353,7 @@ async function main(): Promise<void> {
 async function seedRegistrations(db: pg.Pool, cipher: FieldCipher, people: number, perPerson: number): Promise<{ identifiers: string[] }> {
   const identifiers = Array.from({ length: people }, () => `BENCH${randomBytes(5).toString('hex').toUpperCase()}`);
   for (const identifier of identifiers) {
-    const person = await db.query(
+    const person = await db.query<{ id: string }>(
       `INSERT INTO person (first_name, last_name, first_name_key, last_name_key) VALUES ('Bench', 'Person', 'bench', 'person') RETURNING id`,
     );
     await db.query(`INSERT INTO person_identifier (person_id, system, value) VALUES ($1, 'A_NUMBER', $2)`, [person.rows[0].id, identifier]);

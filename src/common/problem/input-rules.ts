@@ -59,7 +59,7 @@ export function inputProblems(value: unknown, root = '', maxDepth = MAX_INPUT_DE
       }
       continue;
     }
-    const entries = Object.entries(item.value);
+    const entries = Object.entries(item.value as Record<string, unknown>);
     for (let i = entries.length - 1; i >= 0; i--) {
       const [key, child] = entries[i];
       if (FORBIDDEN_CONTROLS.test(key) || LONE_SURROGATE.test(key)) {
