@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Clock } from './clock.js';
 import { subkey } from './crypto/field-cipher.js';
+import { loggableError } from './database-errors.js';
 
 const WINDOW_SECONDS = 60;
 const SWEEP_EVERY_MS = 60_000;
@@ -111,7 +112,7 @@ export class RateLimiter implements OnApplicationShutdown {
     this.lastSweep = now.getTime();
     this.sweeping = this.db
       .query(`DELETE FROM rate_limit WHERE expires_at < $1`, [now])
-      .catch((error: unknown) => this.logger.warn({ err: (error as Error).message }, 'rate limit sweep failed; the next one retries'))
+      .catch((error: unknown) => this.logger.warn({ err: loggableError(error) }, 'rate limit sweep failed; the next one retries'))
       .finally(() => (this.sweeping = undefined));
   }
 }

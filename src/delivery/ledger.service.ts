@@ -54,13 +54,15 @@ export class LedgerService {
    * A registration's ledger. An alert about a person who is protected now, withheld before any
    * provider had it, is left out: a "suppressed" the registrant never asked for would tell them of
    * the protection, and without it the ledger reads as for any person with nothing new to report.
+   * Attempts that never reached a provider (withdrawn, or Vigil's own failures) do not count as "had it".
    */
   async forRegistration(registrationId: string): Promise<NotificationView[]> {
     return this.views(
       `n.registration_id = $1
        AND NOT (EXISTS (SELECT 1 FROM person p WHERE p.id = e.person_id AND p.protected)
                 AND NOT EXISTS (SELECT 1 FROM delivery sent JOIN delivery_attempt a ON a.delivery_id = sent.id
-                                WHERE sent.notification_id = n.id AND a.outcome <> 'withdrawn'))`,
+                                WHERE sent.notification_id = n.id AND a.outcome IS DISTINCT FROM 'withdrawn' AND a.provider <> 'none'
+                                  AND a.error_class IS DISTINCT FROM 'internal' AND a.error_class IS DISTINCT FROM 'cipher'))`,
       [registrationId],
     );
   }

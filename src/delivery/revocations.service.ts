@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { loggableError } from '../common/database-errors.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { type Listener, listenOn } from '../database/listen.js';
 import { type Revocation, REVOCATION_CHANNEL } from '../registrations/consent-revocation.js';
@@ -42,11 +43,11 @@ export class RevocationsService implements OnModuleInit, OnApplicationShutdown {
     if (this.config.role === 'api') return;
     this.listener = await listenOn(this.config.database.url, REVOCATION_CHANNEL, {
       onMessage: (payload) => this.hear(payload),
-      onLost: (error) => this.logger.warn({ err: error.message }, 'revocation LISTEN connection lost; reconnecting'),
+      onLost: (error) => this.logger.warn({ err: loggableError(error) }, 'revocation LISTEN connection lost; reconnecting'),
       onReconnected: () => {
         this.logger.log('revocation LISTEN connection back; re-checking the batches in hand');
         this.recheck().catch((error: unknown) =>
-          this.logger.warn({ err: (error as Error).message }, 'could not re-check the batches in hand after a reconnection'),
+          this.logger.warn({ err: loggableError(error) }, 'could not re-check the batches in hand after a reconnection'),
         );
       },
     });

@@ -10,6 +10,7 @@ import { DomainError } from '../common/problem/domain-error.js';
 import { firstTimeHeard } from '../common/twilio-replay.js';
 import { assertSignedByTwilio } from '../common/twilio-signature.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { returning } from '../database/queryable.js';
 import { DeliveryRepository } from '../database/delivery.repository.js';
 import { DeliveryContextService, mayNotSend } from './delivery-context.service.js';
 import { DeliveryReportsService } from './delivery-reports.service.js';
@@ -97,7 +98,8 @@ export class TwilioWebhooksController {
     if (hear && mayNotSend(context)) return hangUp(t.goodbye, language);
     const right = Boolean(context.pin_hash && /^\d{4}$/.test(body.Digits ?? '') && (await verifySecret(context.pin_hash, body.Digits)));
     if (right) {
-      await this.confirm(id, context.purpose, context.contact_id, body.CallSid);
+      // A verification call answered after its day is over (or after the registration ended) verifies nothing.
+      if (!(await this.confirm(id, context.purpose, context.contact_id, body.CallSid))) return hangUp(t.goodbye, language);
       if (hear) return hangUp(`${this.contexts.voiceText(context, true)} ${t.confirmed}`, language);
       return hangUp(context.purpose === 'verification' ? t.verified : t.confirmed, language);
     }
@@ -130,17 +132,25 @@ export class TwilioWebhooksController {
    * The right PIN: the notification is confirmed (no more calls), or the phone line is verified.
    * Once per call: a replayed PIN callback is answered the same and changes nothing.
    */
-  private async confirm(id: string, purpose: string, contactId: string | null, callSid: string | undefined): Promise<void> {
+  /** Confirms the call's delivery (and, for a verification call, its contact); false when a verification may no longer happen. */
+  private async confirm(id: string, purpose: string, contactId: string | null, callSid: string | undefined): Promise<boolean> {
     const now = this.clock.now();
-    await this.db.transaction(async (tx) => {
-      if (callSid && !(await firstTimeHeard(tx, callSid, 'pin', now))) return;
-      await this.deliveries.confirm(tx, id, purpose, now);
+    return this.db.transaction(async (tx) => {
+      if (callSid && !(await firstTimeHeard(tx, callSid, 'pin', now))) return true;
       if (purpose === 'verification' && contactId) {
-        await tx.query(
-          `UPDATE contact SET verified_at = coalesce(verified_at, $2), verified_by = coalesce(verified_by, 'call') WHERE id = $1`,
+        const verified = await returning(
+          tx,
+          `UPDATE contact c SET verified_at = coalesce(c.verified_at, $2), verified_by = coalesce(c.verified_by, 'call')
+           FROM registration r
+           WHERE c.id = $1 AND r.id = c.registration_id AND r.status = 'active'
+             AND (c.verified_at IS NOT NULL OR ((c.verify_by IS NULL OR c.verify_by > $2) AND (r.expires_at IS NULL OR r.expires_at > $2)))
+           RETURNING c.id`,
           [contactId, now],
         );
+        if (!verified.length) return false;
       }
+      await this.deliveries.confirm(tx, id, purpose, now);
+      return true;
     });
   }
 }

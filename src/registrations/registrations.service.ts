@@ -323,7 +323,9 @@ export class RegistrationsService {
 
   private async registrablePerson(db: Queryable, personId: string): Promise<string> {
     const rows: { id: string }[] = await db.query(
-      `SELECT p.id FROM person p WHERE p.id = (SELECT coalesce(merged_into, id) FROM person WHERE id = $1) AND ${REGISTRABLE}`,
+      // Held FOR KEY SHARE until commit: a merge waits for this registration and moves it with the rest,
+      // and a merge that committed first is seen (the row is re-read under the lock), never a merged-away person.
+      `SELECT p.id FROM person p WHERE p.id = (SELECT coalesce(merged_into, id) FROM person WHERE id = $1) AND ${REGISTRABLE} FOR KEY SHARE OF p`,
       [personId, this.clock.now()],
     );
     if (!rows.length) {

@@ -93,7 +93,10 @@ const UNDOCUMENTED: Operation[] = [
     path: '/v1/webhooks/twilio/voice/{deliveryId}/pin',
     auth: 'twilio',
     pathParams: ['deliveryId'],
-    query: [{ name: 'try', schema: { type: 'integer', minimum: 1, maximum: 3 } }],
+    query: [
+      { name: 'try', schema: { type: 'integer', minimum: 1, maximum: 3 } },
+      { name: 'hear', schema: { type: 'string', enum: ['1'] } },
+    ],
     body: { schema: TWILIO_FORM, form: true },
   },
   {

@@ -1,3 +1,4 @@
+import twilioSdk from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
 import { VerificationService } from '../../src/registrations/verification.service.js';
@@ -9,6 +10,7 @@ import { createSource, type TestSource } from '../support/sources.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const HOUR = 3_600_000;
+const signature = (url: string, params: Record<string, string>) => twilioSdk.getExpectedTwilioSignature('test-token', url, params);
 const DAY = 24 * HOUR;
 
 interface Created {
@@ -302,6 +304,24 @@ describe('which numbers, how many codes, and for how long', () => {
       expect((await resend(created, 1)).status).toBe(404);
       expect((await verify(created, await latestCode(t, created.contacts[1].contactId), 1)).status).toBe(404);
       expect((await view(created)).body.contacts.map((c: { verified: boolean }) => c.verified)).toEqual([true, false]);
+    });
+    it('#11.13 a verification call answered with the PIN after the day is over verifies nothing and revives nothing', async () => {
+      const number = nextPhone();
+      const created = (await signUp([{ channel: 'voice', address: number }], { pin: '2468' })).body as Created;
+      await drain();
+      const [call] = twilio.callsTo(number);
+      const pinPath = `${new URL(call.params.Url).pathname}/pin?try=1`;
+      clock.advance(DAY + 60_000);
+      const params = { Digits: '2468', CallSid: 'CA-LATE-PIN' };
+      await t
+        .http()
+        .post(pinPath)
+        .type('form')
+        .set('X-Twilio-Signature', signature(`https://vigil.test${pinPath}`, params))
+        .send(params);
+      const { rows } = await t.db.query(`SELECT verified_at FROM contact WHERE id = $1`, [created.contacts[0].contactId]);
+      expect(rows[0].verified_at).toBeNull();
+      expect((await view(created)).status).toBe(404);
     });
   });
 

@@ -133,4 +133,38 @@ describe('a protected person, as their registrants see it (#11.9)', () => {
     );
     expect(rows).toEqual([{ type: 'RELEASED', status: 'suppressed', accepted: 0 }]);
   });
+
+  it('#11.9 an alert that failed inside Vigil before the protection (no provider ever had it) is left out of the ledger too', async () => {
+    const C = personWith('PROT-C-1');
+    const booked = await postEvents(t, source, event({ person: C }));
+    const { rows: person } = await t.db.query(`SELECT person_id FROM custody_event WHERE id = $1`, [booked.body.results[0].eventId]);
+    const enrolled = await t
+      .http()
+      .post('/v1/enrollments')
+      .set('Authorization', `Bearer ${specialist}`)
+      .send({ personId: person[0].person_id, language: 'en', contacts: [{ channel: 'email', address: 'victim.of.c@example.org' }] });
+    expect(enrolled.status).toBe(201);
+    // Its address no longer decrypts: the release alert fails inside Vigil, an attempt with no provider call.
+    await t.db.query(`UPDATE contact SET address = 'v2.x.broken' WHERE registration_id = $1`, [enrolled.body.registrationId]);
+    expect((await postEvents(t, source, event({ person: C, type: 'RELEASED' }))).status).toBe(202);
+    await t.app.get(DispatcherService).drain();
+    const { rows: attempts } = await t.db.query(
+      `SELECT a.error_class FROM delivery_attempt a JOIN delivery d ON d.id = a.delivery_id JOIN contact c ON c.id = d.contact_id
+       WHERE c.registration_id = $1`,
+      [enrolled.body.registrationId],
+    );
+    expect(attempts).toEqual([{ error_class: 'cipher' }]);
+    const protect = await t
+      .http()
+      .put(`/v1/admin/people/${person[0].person_id}/protection`)
+      .set('Authorization', `Bearer ${await t.adminToken()}`)
+      .send({ protected: true, reason: 'court order' });
+    expect(protect.status).toBe(200);
+    const ledger = await t
+      .http()
+      .get(`/v1/registrations/${enrolled.body.registrationId}/notifications`)
+      .set('Authorization', `Bearer ${enrolled.body.manageToken}`);
+    expect(ledger.status).toBe(200);
+    expect(ledger.body.notifications).toEqual([]);
+  });
 });
