@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
+import { Clock } from '../common/clock.js';
 import { FieldCipher } from '../common/crypto/field-cipher.js';
 import type { DeliveryStatus } from '../database/delivery.repository.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
@@ -51,6 +52,13 @@ export interface DeliveryContext {
   event_id: string | null;
   /** A CORRECTION retracted the event: its alerts never go out (the correction itself does). */
   event_retracted: boolean | null;
+  /** A correction only: a provider accepted an alert about the retracted event for this contact. */
+  retracted_alert_accepted: boolean | null;
+  /**
+   * A correction only: an alert about the retracted event for this contact is in a batch still in
+   * hand (attempt written, outcome unknown, lease live) until this time; it may yet go out or be withdrawn.
+   */
+  retracted_alert_in_flight_until: Date | null;
   occurred_at: Date | null;
   scheduled_for: Date | null;
   person_id: string | null;
@@ -80,39 +88,63 @@ export type StaffPayload =
 /**
  * Whether a delivery must not go out now: stopped or expired registrations, unsubscribed contacts and STOPped
  * numbers get nothing, nothing goes out about a person who is protected now, whenever the
- * protection was set, and no alert about an event a CORRECTION retracted. Checked when a batch is
- * loaded and again when a call is answered.
+ * protection was set, no alert about an event a CORRECTION retracted, and no correction to a contact
+ * the retracted alert never reached (its attempts withdrawn, failed, or left unfinished by a worker
+ * whose lease ran out). Checked when a batch is loaded and again when a call is answered.
  */
 export function mayNotSend(c: DeliveryContext): boolean {
   if (c.purpose === 'staff') return false;
   if (c.registration_status === 'stopped' || c.registration_status === 'expired' || c.unsubscribed_at) return true;
   if (c.channel === 'sms' && c.opted_out) return true;
   if (c.kind === 'alert' && c.event_retracted) return true;
+  if (c.kind === 'correction' && !c.retracted_alert_accepted && !c.retracted_alert_in_flight_until) return true;
   return c.purpose === 'alert' && Boolean(c.person_protected);
 }
+
+/**
+ * When a correction is to be decided again: the retracted alert to this contact is still in a batch
+ * in hand, so whether it went out is not known yet (attempt rows are written for a whole batch before
+ * any provider is called). Undefined when the correction can be decided now.
+ */
+export function correctionWaitsUntil(c: DeliveryContext): Date | undefined {
+  if (c.kind !== 'correction' || c.retracted_alert_accepted) return undefined;
+  return c.retracted_alert_in_flight_until ?? undefined;
+}
+
+/**
+ * The attempts of this contact's deliveries about the event a correction retracts (the correction's
+ * event is `e`). Read for corrections only, by primary and unique keys.
+ */
+const RETRACTED_ATTEMPTS = `FROM custody_event x
+  JOIN notification rn ON rn.event_id = x.id AND rn.registration_id = n.registration_id
+  JOIN delivery rd ON rd.notification_id = rn.id AND rd.contact_id = d.contact_id
+  JOIN delivery_attempt a ON a.delivery_id = rd.id
+  WHERE x.id = e.corrects_event_id AND x.retracted_by_event_id = e.id`;
 
 /** Everything a delivery needs to be rendered and sent, loaded in one query; and the rendering itself. */
 @Injectable()
 export class DeliveryContextService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
+    private readonly clock: Clock,
     private readonly cipher: FieldCipher,
     private readonly optOut: OptOutService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async load(id: string): Promise<DeliveryContext | undefined> {
-    return (await this.query('vigil_delivery_context', 'd.id = $1', [id]))[0];
+    return (await this.query('vigil_delivery_context', 'd.id = $2', [id]))[0];
   }
 
   /** The deliveries of a claimed batch that this worker still holds. */
   loadMany(ids: string[], leaseOwner: string): Promise<DeliveryContext[]> {
-    return this.query('vigil_delivery_contexts', 'd.id = ANY($1::uuid[]) AND d.lease_owner = $2', [ids, leaseOwner]);
+    return this.query('vigil_delivery_contexts', 'd.id = ANY($2::uuid[]) AND d.lease_owner = $3', [ids, leaseOwner]);
   }
 
   /**
    * A named (prepared) statement: PostgreSQL plans this nine-way join once per connection instead
-   * of for every batch, where planning took 5 ms a call (pg_stat_statements, track_planning).
+   * of for every batch, where planning took 5 ms a call (pg_stat_statements, track_planning). $1 is
+   * now; an alert never evaluates the correction columns (CASE).
    */
   private async query(name: string, where: string, params: unknown[]): Promise<DeliveryContext[]> {
     const pool = (this.db.driver as PostgresDriver).master as pg.Pool;
@@ -123,6 +155,10 @@ export class DeliveryContextService {
               EXISTS (SELECT 1 FROM phone_opt_out o WHERE o.address_index = c.address_index) AS opted_out,
               r.id AS registration_id, r.status AS registration_status, r.pin_hash, r.language, r.quiet_hours,
               n.kind, n.urgent, e.type AS event_type, n.event_id, e.retracted_by_event_id IS NOT NULL AS event_retracted, e.occurred_at, e.scheduled_for,
+              CASE WHEN n.kind = 'correction' THEN EXISTS (SELECT 1 ${RETRACTED_ATTEMPTS} AND a.outcome = 'accepted') END AS retracted_alert_accepted,
+              -- An attempt left unfinished counts only while its batch is in hand: a dead worker's stays unknown for good.
+              CASE WHEN n.kind = 'correction' THEN (SELECT max(rd.lease_expires_at) ${RETRACTED_ATTEMPTS}
+                AND a.outcome IS NULL AND rd.status = 'sending' AND rd.lease_expires_at > $1) END AS retracted_alert_in_flight_until,
               e.person_id, p.first_name, p.last_name, p.protected AS person_protected, coalesce(f.name, f.code) AS facility_name, coalesce(tf.name, tf.code) AS to_facility_name,
               last.attempt_no AS last_attempt_no, last.hash AS last_hash
        FROM delivery d
@@ -136,7 +172,7 @@ export class DeliveryContextService {
        LEFT JOIN facility tf ON tf.id = e.to_facility_id
        LEFT JOIN LATERAL (SELECT a.attempt_no, a.hash FROM delivery_attempt a WHERE a.delivery_id = d.id ORDER BY a.attempt_no DESC LIMIT 1) last ON true
        WHERE ${where}`,
-      values: params,
+      values: [this.clock.now(), ...params],
     });
     return result.rows;
   }

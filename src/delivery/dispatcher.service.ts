@@ -17,7 +17,7 @@ import {
 import { type Listener, listenOn } from '../database/listen.js';
 import type { ChannelProvider, OutboundMessage } from './channels/channel-provider.js';
 import { ChannelProviders } from './channels/channel-providers.js';
-import { type DeliveryContext, DeliveryContextService, mayNotSend } from './delivery-context.service.js';
+import { correctionWaitsUntil, type DeliveryContext, DeliveryContextService, mayNotSend } from './delivery-context.service.js';
 import { DeliveryReportsService } from './delivery-reports.service.js';
 import { attemptHash } from './ledger.js';
 import { quietHoursEnd, readQuietHours } from './quiet-hours.js';
@@ -28,6 +28,8 @@ import { backoffSeconds, type Classified, classifyError } from './retry-policy.j
 const BATCH = 256;
 const POLL_MS = 1_000;
 const ESCALATION_CHECK_MS = 15_000;
+/** How soon a correction is asked again while the alert it corrects is still in a batch in hand (a batch takes seconds). */
+const CORRECTION_RECHECK_MS = 2_000;
 
 /**
  * The worker: claims due deliveries (FOR UPDATE SKIP LOCKED, with a lease), renders them, sends
@@ -188,6 +190,14 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
       try {
         if (mayNotSend(context)) {
           changes.push({ id: context.id, status: repeat ? context.status : 'suppressed', stopRepeats: true });
+          continue;
+        }
+        // Will the alert this corrects reach this contact, or be withdrawn? Its batch is still in hand: ask again shortly
+        // (or when that batch's lease runs out, if sooner).
+        const undecided = correctionWaitsUntil(context);
+        if (undecided) {
+          const again = Math.min(undecided.getTime(), now.getTime() + CORRECTION_RECHECK_MS);
+          changes.push({ id: context.id, status: 'pending', dueAt: new Date(again) });
           continue;
         }
         if (context.purpose === 'alert' && !context.urgent && context.quiet_hours) {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeliveryRepository } from '../../src/database/delivery.repository.js';
 import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
 import { StaffAlertsService } from '../../src/delivery/staff-alerts.service.js';
 import { custodyEventSchema } from '../../src/ingestion/custody-event.schema.js';
@@ -231,6 +232,71 @@ describe('#11.2 corrections', () => {
     expect(escalated.rows).toEqual([{ id: expect.any(String), escalated_at: null }]);
     // (The correction itself is urgent, and escalates like any urgent alert nobody received.)
     expect(smtp.to(specialistEmail).filter((m) => m.text?.includes(escalated.rows[0].id))).toHaveLength(0);
+    clock.set(NOON);
+  });
+
+  it('#11.2 a correction claimed while the alert it corrects is still at the provider waits for that alert, then reaches the contact', async () => {
+    clock.set(NOON);
+    const personId = await bookPerson(t, source, 'CORR-IN-HAND');
+    const victim = await enrol(personId, 'corr-in-hand');
+    const wrong = event({ person: personWith('CORR-IN-HAND'), type: 'RELEASED' });
+    expect((await postEvents(t, source, wrong)).body.results[0].notificationsPlanned).toBe(1);
+    const dispatcher = t.app.get(DispatcherService);
+    const before = twilio.requests.length;
+    const answer = twilio.hold();
+    let alerting: Promise<void>;
+    try {
+      alerting = dispatcher.send(await dispatcher.claim(256));
+      while (twilio.requests.length < before + 2) await new Promise((resolve) => setTimeout(resolve, 10));
+      const correction = await postEvents(t, source, correctionOf('CORR-IN-HAND', wrong));
+      expect(correction.body.results[0].notificationsPlanned).toBe(1);
+      // No alert of the batch has its outcome recorded yet: the corrections wait rather than guess.
+      await dispatcher.send(await dispatcher.claim(256));
+      expect(twilio.requests.length).toBe(before + 2);
+    } finally {
+      answer();
+    }
+    await alerting;
+    expect(received(victim.contacts)).toEqual({ email: 1, sms: 1, voice: 1 });
+    await drain();
+    expect(received(victim.contacts)).toEqual({ email: 1, sms: 1, voice: 1 });
+
+    // Asked again shortly: the alert's batch is done, each alert was accepted, so each contact is corrected.
+    clock.advance(2_000);
+    await drain();
+    expect(received(victim.contacts)).toEqual({ email: 2, sms: 2, voice: 2 });
+    expect(smtp.to(victim.contacts.email).at(-1)?.text).toContain('CORRECTION');
+    clock.set(NOON);
+  });
+
+  it('#11.2 an alert attempt a dead worker left unfinished makes no correction owed once its lease has run out', async () => {
+    clock.set(NOON);
+    const personId = await bookPerson(t, source, 'CORR-DEAD');
+    const victim = await enrol(personId, 'corr-dead');
+    const wrong = event({ person: personWith('CORR-DEAD'), type: 'RELEASED' });
+    const eventId = (await postEvents(t, source, wrong)).body.results[0].eventId as string;
+    // A worker claims the alerts, writes their attempts (ledger first) and dies before recording any outcome.
+    const batch = await t.app.get(DispatcherService).claim(256);
+    const started = await t.app.get(DeliveryRepository).startAttempts(
+      batch.lease,
+      batch.ids.map((deliveryId) => ({ deliveryId, attemptNo: 1, provider: 'test', prevHash: null })),
+      NOON,
+    );
+    expect(started.size).toBe(3);
+    const correction = await postEvents(t, source, correctionOf('CORR-DEAD', wrong));
+    expect(correction.body.results[0].notificationsPlanned).toBe(1);
+    await drain();
+    expect(Object.values(await deliveries(correction.body.results[0].eventId))).toEqual(['pending', 'pending', 'pending']);
+
+    // The lease runs out: another worker takes the alerts and suppresses them (retracted); once none is in hand, the
+    // unfinished attempts no longer count and the corrections are suppressed too.
+    clock.advance(61_000);
+    await drain();
+    clock.advance(2_000);
+    await drain();
+    expect(received(victim.contacts)).toEqual({ email: 0, sms: 0, voice: 0 });
+    expect(Object.values(await deliveries(eventId))).toEqual(['suppressed', 'suppressed', 'suppressed']);
+    expect(Object.values(await deliveries(correction.body.results[0].eventId))).toEqual(['suppressed', 'suppressed', 'suppressed']);
     clock.set(NOON);
   });
 

@@ -192,6 +192,84 @@ describe('consent ending while a batch is in hand', () => {
     expect(alerts(other.sms)).toHaveLength(0);
   });
 
+  it('#11.2 a correction never reaches a contact whose alert was withdrawn, and still reaches the one whose alert went out', async () => {
+    const { victims } = await twoVictims('REV-OWED');
+    const heardBefore = t.app.get(RevocationsService).heard;
+    const wrong = event({ person: personWith('REV-OWED'), type: 'RELEASED' });
+    const before = twilio.requests.length;
+    const res = await postEvents(t, source, wrong);
+    const eventId = res.body.results[0].eventId as string;
+    const sending = t.app.get(DispatcherService).drain();
+    while (twilio.requests.length === before) await new Promise((resolve) => setTimeout(resolve, 10));
+    const first = twilio.requests[before].params.To;
+    // Both alerts' attempts are written (outcome not yet known) when the correction is planned.
+    const correction = await postEvents(
+      t,
+      source,
+      event({ person: personWith('REV-OWED'), type: 'CORRECTION', details: { correctsSourceEventId: wrong.sourceEventId } }),
+    );
+    expect(correction.status).toBe(202);
+    await heard(heardBefore + 1);
+    await sending;
+    await t.app.get(DispatcherService).drain();
+
+    const other = victims.find((v) => v.sms !== first)!;
+    expect((await ledger(eventId)).get(other.registrationId)).toEqual({ status: 'suppressed', outcomes: ['withdrawn'] });
+    expect(twilio.messagesTo(first).map((m) => m.params.Body.includes('CORRECTION'))).toEqual([false, true]);
+    expect(twilio.messagesTo(other.sms)).toHaveLength(0);
+    const corrections = await ledger(correction.body.results[0].eventId);
+    // Planned while the alert's outcome was unknown, refused when it came to be sent: no attempt at all.
+    expect(corrections.get(other.registrationId)).toEqual({ status: 'suppressed', outcomes: [null] });
+  });
+
+  it('#11.2 a correction never reaches a contact whose alert was withdrawn, even when claimed while that alert’s batch is still in hand', async () => {
+    const { victims } = await twoVictims('REV-OWED-RACE');
+    const dispatcher = t.app.get(DispatcherService);
+    const heardBefore = t.app.get(RevocationsService).heard;
+    const wrong = event({ person: personWith('REV-OWED-RACE'), type: 'RELEASED' });
+    const res = await postEvents(t, source, wrong);
+    const eventId = res.body.results[0].eventId as string;
+    const before = twilio.requests.length;
+    const answer = twilio.hold();
+    let alerting: Promise<void>;
+    let first: string;
+    let correctionId: string;
+    try {
+      alerting = dispatcher.send(await dispatcher.claim(256));
+      while (twilio.requests.length === before) await new Promise((resolve) => setTimeout(resolve, 10));
+      first = twilio.requests[before].params.To;
+      const correction = await postEvents(
+        t,
+        source,
+        event({ person: personWith('REV-OWED-RACE'), type: 'CORRECTION', details: { correctsSourceEventId: wrong.sourceEventId } }),
+      );
+      expect(correction.body.results[0].notificationsPlanned).toBe(2);
+      correctionId = correction.body.results[0].eventId as string;
+      await heard(heardBefore + 1);
+      // Another batch (another worker, or this one's next) takes the corrections while the alerts are in hand:
+      // neither alert's fate is known yet, so neither correction goes out now; they wait for it.
+      const correcting = dispatcher.send(await dispatcher.claim(256));
+      await Promise.race([correcting, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+      expect(twilio.requests.length).toBe(before + 1);
+      expect(await ledger(correctionId)).toEqual(new Map(victims.map((v) => [v.registrationId, { status: 'pending', outcomes: [null] }])));
+    } finally {
+      answer();
+    }
+    await alerting;
+
+    const other = victims.find((v) => v.sms !== first)!;
+    expect((await ledger(eventId)).get(other.registrationId)).toEqual({ status: 'suppressed', outcomes: ['withdrawn'] });
+    expect(twilio.messagesTo(first)).toHaveLength(1);
+    // Asked again shortly (real time in this file): the contact whose alert went out is corrected, the other is not.
+    for (let i = 0; i < 500 && twilio.messagesTo(first).length < 2; i++) {
+      await dispatcher.drain();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(twilio.messagesTo(first).map((m) => m.params.Body.includes('CORRECTION'))).toEqual([false, true]);
+    expect(twilio.messagesTo(other.sms)).toHaveLength(0);
+    expect((await ledger(correctionId)).get(other.registrationId)).toEqual({ status: 'suppressed', outcomes: [null] });
+  });
+
   it('#11.3 LISTEN reconnect: a registration stopped while the LISTEN connection was down gets nothing more from a batch in hand', async () => {
     const { victims } = await twoVictims('REV-RECONNECT');
     const revocations = t.app.get(RevocationsService);
