@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { CipherField, FieldCipher } from '../common/crypto/field-cipher.js';
 import type { Queryable } from '../database/queryable.js';
+import { foldCodeSends } from './code-sends.js';
 import type { Channel } from './contact-address.js';
 import { indexInput } from './contact-address.js';
 
@@ -17,13 +18,15 @@ export interface RotationResult {
   outbox: number;
   /** STOPs carried to the new key's index by the number they keep. */
   optOuts: number;
+  /** Destinations whose code sends of the day were carried to the new key's index, through a contact. */
+  codeSends: number;
 }
 
 type Transaction = <T>(work: (db: Queryable) => Promise<T>) => Promise<T>;
 
 /** Encrypted columns besides contact.address (which also carries a blind index), each on a table keyed by `id`. */
 const COLUMNS: {
-  result: Exclude<keyof RotationResult, 'contacts' | 'optOuts'>;
+  result: Exclude<keyof RotationResult, 'contacts' | 'optOuts' | 'codeSends'>;
   table: string;
   column: string;
   field: CipherField;
@@ -41,24 +44,28 @@ const COLUMNS: {
  * Seals every secret not yet in the current format under the current key again: values under an
  * older key, and legacy values written before ciphertexts were bound to their rows. Small batches
  * that each commit on their own (walking each table once by id), so the service keeps running.
- * Blind indexes are recomputed with the new key at the same time. Run it with ENCRYPTION_KEY set to
- * the new key and ENCRYPTION_KEYS_PREVIOUS to the old ones, in every process.
+ * Blind indexes are recomputed with the new key at the same time, and what hangs on a contact's index
+ * (its number's STOP, its address's code sends of the day) moves with it. Code sends of an address
+ * no contact has any more stay under the old index: without the address they cannot be re-derived,
+ * and they age out within the day. Run it with ENCRYPTION_KEY set to the new key and
+ * ENCRYPTION_KEYS_PREVIOUS to the old ones, in every process.
  */
 export async function rotateEncryptionKey(transaction: Transaction, cipher: FieldCipher): Promise<RotationResult> {
-  const result: RotationResult = { contacts: 0, registrants: 0, sources: 0, codes: 0, outbox: 0, optOuts: 0 };
+  const result: RotationResult = { contacts: 0, registrants: 0, sources: 0, codes: 0, outbox: 0, optOuts: 0, codeSends: 0 };
   const current = `v2.${cipher.currentKeyId}.`;
   let after = FIRST_ID;
   for (;;) {
-    const rows = await transaction(async (db) => {
+    const [rows, carried] = await transaction(async (db) => {
       const rows: { id: string; channel: Channel; address: string; address_index: Buffer }[] = await db.query(
         `SELECT id, channel, address, address_index FROM contact
          WHERE id > $1 AND (key_id <> $2 OR NOT starts_with(address, $3)) ORDER BY id LIMIT ${BATCH} FOR UPDATE`,
         [after, cipher.currentKeyId, current],
       );
+      const codeSends: { from: Buffer[]; to: Buffer }[] = [];
       for (const row of rows) {
         const sealed = cipher.reencrypt(row.address, 'contact.address', row.id) ?? row.address;
         const address = cipher.decrypt(sealed, 'contact.address', row.id);
-        const index = cipher.blindIndex(indexInput(row.channel, address));
+        const [index, ...older] = cipher.blindIndexes(indexInput(row.channel, address));
         await db.query(`UPDATE contact SET address = $2, address_index = $3, key_id = $4 WHERE id = $1`, [
           row.id,
           sealed,
@@ -67,10 +74,16 @@ export async function rotateEncryptionKey(transaction: Transaction, cipher: Fiel
         ]);
         // A STOP is found by the number's index: carry it over to the new key's index (and keep the number, for the next rotation).
         if (row.channel !== 'email') await carryOptOut(db, cipher, row.address_index, address);
+        // So are the day's code sends, or the number would get a fresh CODES_PER_NUMBER_PER_DAY.
+        codeSends.push({ from: [row.address_index, ...older], to: index });
       }
-      return rows;
+      // In index order, as registrations claim them: a sign-up naming several of these numbers queues instead of deadlocking.
+      let carried = 0;
+      for (const { from, to } of codeSends.sort((a, b) => Buffer.compare(a.to, b.to))) carried += await foldCodeSends(db, from, to);
+      return [rows, carried] as const;
     });
     result.contacts += rows.length;
+    result.codeSends += carried;
     if (rows.length < BATCH) break;
     after = rows[rows.length - 1].id;
   }

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     console.log(
       `Re-encrypted ${result.contacts} contacts, ${result.registrants} registrant names, ${result.sources} source secrets, ` +
         `${result.codes} verification codes and ${result.outbox} dev outbox values under key ${cipher.currentKeyId}; ` +
-        `carried ${result.optOuts} STOPs to its index.`,
+        `carried ${result.optOuts} STOPs and ${result.codeSends} numbers' code sends of the day to its index.`,
     );
   });
 }

@@ -241,9 +241,10 @@ export class RegistrationsService {
       [contacts.filter((c) => c.channel === 'sms' && c.verified_at).map((c) => c.address_index)],
     );
     const stopped = new Set(optedOut.map((o) => o.address_index.toString('hex')));
+    const addresses = contacts.map((c) => this.cipher.decrypt(c.address, 'contact.address', c.id));
     const paused = await this.verification.pausedUntil(
       db,
-      contacts.filter((c) => !c.verified_at).map((c) => c.address_index),
+      contacts.map((c, i) => (c.verified_at ? [] : this.verification.destination(c.channel, addresses[i]))),
     );
     // A protected person reads as one with no custody information to show (status UNKNOWN, no
     // facility), which any person can become: nothing here tells the registrant about the protection.
@@ -275,14 +276,14 @@ export class RegistrationsService {
         ? { registrantName: row.registrant_name ? this.cipher.decrypt(row.registrant_name, 'registration.registrant_name', row.id) : null }
         : {}),
       createdAt: row.created_at.toISOString(),
-      contacts: contacts.map((c) => ({
+      contacts: contacts.map((c, i) => ({
         contactId: c.id,
         channel: c.channel,
-        address: maskAddress(c.channel, this.cipher.decrypt(c.address, 'contact.address', c.id)),
+        address: maskAddress(c.channel, addresses[i]),
         verified: Boolean(c.verified_at),
         optedOut:
           Boolean(c.verified_at) && (Boolean(c.unsubscribed_at) || (c.channel === 'sms' && stopped.has(c.address_index.toString('hex')))),
-        codesPausedUntil: c.verified_at ? null : (paused.get(c.address_index.toString('hex'))?.toISOString() ?? null),
+        codesPausedUntil: paused[i]?.toISOString() ?? null,
         ...this.hint(c.channel, Boolean(c.verified_at), row.language),
       })),
     };

@@ -12,7 +12,8 @@ import { DomainError } from '../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { DeliveryRepository } from '../database/delivery.repository.js';
 import { type Queryable, returning } from '../database/queryable.js';
-import type { Channel } from './contact-address.js';
+import { foldCodeSends } from './code-sends.js';
+import { type Channel, indexInput } from './contact-address.js';
 import { suppressWaitingDeliveries } from './waiting-deliveries.js';
 
 export const CODE_TTL_MS = 30 * 60_000;
@@ -38,7 +39,7 @@ const TRIES = `(CASE WHEN ${FRESH_DAY} THEN 1 ELSE code_attempts + 1 END)`;
 
 interface ContactState {
   channel: Channel;
-  address_index: Buffer;
+  address: string;
   verified_at: Date | null;
   locked_at: Date | null;
   code_locked_until: Date | null;
@@ -95,17 +96,30 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
       contactIds,
       new Date(this.clock.now().getTime() + DAY_MS),
     ]);
-    const contacts: { id: string; channel: Channel; address_index: Buffer }[] = await db.query(
-      `SELECT id, channel, address_index FROM contact WHERE id = ANY($1::uuid[]) ORDER BY address_index, position`,
+    const contacts: { id: string; channel: Channel; address: string }[] = await db.query(
+      `SELECT id, channel, address FROM contact WHERE id = ANY($1::uuid[]) ORDER BY address_index, position`,
       [contactIds],
     );
-    for (const contact of contacts) await this.start(db, contact.id, contact.channel, contact.address_index);
+    for (const contact of contacts) await this.start(db, contact.id, contact.channel, this.destinationOf(contact.id, contact));
+  }
+
+  /**
+   * A destination (SMS and calls to a number are one) as the blind indexes of its normalized
+   * address under every known key, the current key's first: during a key rotation its sends of the
+   * day may be under any of them.
+   */
+  destination(channel: Channel, address: string): Buffer[] {
+    return this.cipher.blindIndexes(indexInput(channel, address));
+  }
+
+  private destinationOf(contactId: string, contact: { channel: Channel; address: string }): Buffer[] {
+    return this.destination(contact.channel, this.cipher.decrypt(contact.address, 'contact.address', contactId));
   }
 
   /** Issues a code (or a call) and queues its message, inside the caller's transaction; false when the destination's codes are paused. */
-  private async start(db: Queryable, contactId: string, channel: Channel, addressIndex: Buffer): Promise<boolean> {
+  private async start(db: Queryable, contactId: string, channel: Channel, destination: Buffer[]): Promise<boolean> {
     const now = this.clock.now();
-    if (!(await this.claimSend(db, addressIndex, now))) return false;
+    if (!(await this.claimSend(db, destination, now))) return false;
     if (channel === 'voice') {
       await db.query(`UPDATE contact SET code_sent_at = $2 WHERE id = $1`, [contactId, now]);
       await this.deliveries.enqueueVerification(db, contactId, channel, null, now);
@@ -133,8 +147,11 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
   /**
    * Takes one of the destination's sends for the last 24 hours, or none if they are all taken. One
    * upsert: the row lock it takes makes concurrent registrations, in any process, queue for it.
+   * During a key rotation the sends recorded under the older keys' indexes are folded into the
+   * current key's row first (locking them first), so they count, once, and the upsert stays the judge.
    */
-  private async claimSend(db: Queryable, addressIndex: Buffer, now: Date): Promise<boolean> {
+  private async claimSend(db: Queryable, [addressIndex, ...older]: Buffer[], now: Date): Promise<boolean> {
+    await foldCodeSends(db, older, addressIndex);
     const claimed = await returning<{ n: number }>(
       db,
       `INSERT INTO code_send AS s (address_index, sent_at, last_sent_at) VALUES ($1, ARRAY[$2::timestamptz], $2)
@@ -148,17 +165,26 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
     return claimed.length > 0;
   }
 
-  /** For each destination whose codes are paused now: when its oldest send of the day ages out. */
-  async pausedUntil(db: Queryable, addressIndexes: Buffer[]): Promise<Map<string, Date>> {
-    if (!addressIndexes.length) return new Map();
-    const rows: { address_index: Buffer; until: Date }[] = await db.query(
-      `SELECT s.address_index, min(t) + interval '1 day' AS until
-       FROM code_send s CROSS JOIN LATERAL unnest(s.sent_at) t
-       WHERE s.address_index = ANY($1::bytea[]) AND t > $2::timestamptz - interval '1 day'
-       GROUP BY s.address_index HAVING count(*) >= $3`,
-      [addressIndexes, this.clock.now(), this.config.codesPerNumberPerDay],
+  /**
+   * For each destination (see `destination`), when its oldest send of the day ages out if its codes
+   * are paused now, else undefined. Its sends are counted under every index it has.
+   */
+  async pausedUntil(db: Queryable, destinations: Buffer[][]): Promise<(Date | undefined)[]> {
+    // Each index once per destination: a key listed twice must not count its sends twice.
+    const pairs = destinations.flatMap((indexes, n) =>
+      indexes.filter((index, i) => indexes.findIndex((other) => other.equals(index)) === i).map((index) => ({ n, index })),
     );
-    return new Map(rows.map((row) => [row.address_index.toString('hex'), row.until]));
+    if (!pairs.length) return [];
+    const rows: { n: number; until: Date }[] = await db.query(
+      `SELECT d.n, min(t) + interval '1 day' AS until
+       FROM unnest($1::int[], $2::bytea[]) AS d(n, address_index)
+       JOIN code_send s ON s.address_index = d.address_index CROSS JOIN LATERAL unnest(s.sent_at) t
+       WHERE t > $3::timestamptz - interval '1 day'
+       GROUP BY d.n HAVING count(*) >= $4`,
+      [pairs.map((pair) => pair.n), pairs.map((pair) => pair.index), this.clock.now(), this.config.codesPerNumberPerDay],
+    );
+    const until = new Map(rows.map((row) => [row.n, row.until]));
+    return destinations.map((_, n) => until.get(n));
   }
 
   async verify(registrationId: string, contactId: string, code: string): Promise<{ contactId: string; verified: true }> {
@@ -242,8 +268,9 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
           tx,
         );
       }
-      if (!(await this.start(tx, contactId, contact.channel, contact.address_index))) {
-        const until = (await this.pausedUntil(tx, [contact.address_index])).get(contact.address_index.toString('hex'));
+      const destination = this.destinationOf(contactId, contact);
+      if (!(await this.start(tx, contactId, contact.channel, destination))) {
+        const [until] = await this.pausedUntil(tx, [destination]);
         throw new DomainError(
           'rate_limited',
           'CODES_PAUSED',
@@ -285,7 +312,7 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
 
   private async find(db: Queryable, registrationId: string, contactId: string, forUpdate = false): Promise<ContactState> {
     const rows: ContactState[] = await db.query(
-      `SELECT c.channel, c.address_index, c.verified_at, c.locked_at, c.code_locked_until, c.code_hash, c.code_expires_at, c.code_sent_at,
+      `SELECT c.channel, c.address, c.verified_at, c.locked_at, c.code_locked_until, c.code_hash, c.code_expires_at, c.code_sent_at,
          r.status
        FROM contact c JOIN registration r ON r.id = c.registration_id
        WHERE c.id = $2 AND c.registration_id = $1 AND ${LIVE('$3')}

@@ -9,11 +9,17 @@ import { bookPerson, latestCode, register } from '../support/registrations.js';
 import { createSource } from '../support/sources.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
+interface Created {
+  registrationId: string;
+  manageToken: string;
+  contacts: { contactId: string }[];
+}
+
 describe('what was sent before a key rotation', () => {
   // Each test rotates the key of a database of its own.
   let t: TestApp;
   let personId: string;
-  const env = { PUBLIC_RATE_LIMIT_PER_MINUTE: '10000' };
+  const env = { PUBLIC_RATE_LIMIT_PER_MINUTE: '10000', SIGNUP_RATE_LIMIT_PER_MINUTE: '10000' };
   beforeEach(async () => {
     t = await startTestApp({ env });
     personId = await bookPerson(t, await createSource(t), 'ROTATE-1');
@@ -94,6 +100,117 @@ describe('what was sent before a key rotation', () => {
       expect(JSON.stringify(stored.rows)).not.toContain('5550199');
     } finally {
       await after.close();
+    }
+  });
+
+  it('#11.13 the codes-per-number limit holds across a key rotation: while both keys are known, and after rotateEncryptionKey', async () => {
+    const limit = t.config.codesPerNumberPerDay;
+    // One number asks again while both keys are known; the other is next heard of after the rotation.
+    const askedDuring = '+17135550410';
+    const askedAfter = '+17135550411';
+    const signUp = (app: TestApp, number: string) =>
+      register(app, { personId, language: 'en', contacts: [{ channel: 'sms', address: number }] });
+    const codesFor = async (registrationId: string) => {
+      const { rows } = await t.db.query(
+        `SELECT count(*)::int AS n FROM delivery d JOIN contact c ON c.id = d.contact_id WHERE d.purpose = 'verification' AND c.registration_id = $1`,
+        [registrationId],
+      );
+      return rows[0].n as number;
+    };
+    /** A new registration for the number answers as always and sends nothing; asking for a code again is refused. */
+    const expectPaused = async (app: TestApp, number: string) => {
+      const res = await signUp(app, number);
+      expect(res.status).toBe(201);
+      expect(await codesFor(res.body.registrationId as string), number).toBe(0);
+      const contactPath = `/v1/registrations/${res.body.registrationId}/contacts/${res.body.contacts[0].contactId}`;
+      const resend = await app.http().post(`${contactPath}/resend-code`);
+      expect(resend.status, number).toBe(429);
+      expect(resend.body.code).toBe('CODES_PAUSED');
+      expect(Number(resend.headers['retry-after'])).toBeGreaterThan(0);
+      await expectViewPaused(app, res.body as Created, number);
+    };
+    const expectViewPaused = async (app: TestApp, created: Created, number: string) => {
+      const view = await app
+        .http()
+        .get(`/v1/registrations/${created.registrationId}`)
+        .set('Authorization', `Bearer ${created.manageToken}`);
+      expect(view.body.contacts[0].codesPausedUntil, number).not.toBeNull();
+    };
+
+    const firstUnderOldKey = new Map<string, Created>();
+    for (const number of [askedDuring, askedAfter]) {
+      for (let i = 0; i < limit; i++) {
+        const res = await signUp(t, number);
+        expect(res.status).toBe(201);
+        expect(await codesFor(res.body.registrationId as string)).toBe(1);
+        if (!firstUnderOldKey.has(number)) firstUnderOldKey.set(number, res.body as Created);
+      }
+    }
+    await expectPaused(t, askedDuring);
+
+    const newKey = randomBytes(32).toString('base64');
+    const rotating = await restartWith(newKey, oldKey());
+    try {
+      await expectPaused(rotating, askedDuring);
+      // The manage view counts a number's sends under either key's index, whichever its contact is under.
+      for (const number of [askedDuring, askedAfter]) await expectViewPaused(rotating, firstUnderOldKey.get(number)!, number);
+      await rotateEncryptionKey((work) => rotating.app.get(DataSource).transaction((tx) => work(tx)), rotating.app.get(FieldCipher));
+    } finally {
+      await rotating.close();
+    }
+
+    const after = await restartWith(newKey);
+    try {
+      await expectPaused(after, askedDuring);
+      await expectPaused(after, askedAfter);
+      // Every send of the day is under the new key's index, once; the old key's rows are gone.
+      const cipher = after.app.get(FieldCipher);
+      const { rows } = await t.db.query(`SELECT address_index, cardinality(sent_at)::int AS n FROM code_send ORDER BY address_index`);
+      const expected = [askedDuring, askedAfter]
+        .map((number) => ({ address_index: cipher.blindIndex(indexInput('sms', number)), n: limit }))
+        .sort((a, b) => Buffer.compare(a.address_index, b.address_index));
+      expect(rows).toEqual(expected);
+    } finally {
+      await after.close();
+    }
+  });
+
+  it('#11.13 sign-ups at once on two processes while the rotation runs do not slip past the limit, nor deadlock', async () => {
+    const limit = t.config.codesPerNumberPerDay;
+    const sms = { channel: 'sms', address: '+17135550412' };
+    const email = { channel: 'email', address: 'rotating.limit@example.org' };
+    const ids: string[] = [];
+    for (let i = 0; i < limit - 2; i++) {
+      const res = await register(t, { personId, language: 'en', contacts: [sms, email] });
+      expect(res.status).toBe(201);
+      ids.push(res.body.registrationId as string);
+    }
+    const newKey = randomBytes(32).toString('base64');
+    const [one, two] = await Promise.all([restartWith(newKey, oldKey()), restartWith(newKey, oldKey())]);
+    try {
+      // Both address orders, so that sign-ups (and the rotation) meet the two destinations in opposite orders.
+      const [rotated, ...racing] = await Promise.all([
+        rotateEncryptionKey((work) => one.app.get(DataSource).transaction((tx) => work(tx)), one.app.get(FieldCipher)),
+        ...Array.from({ length: 8 }, (_, i) =>
+          register(i % 2 ? one : two, { personId, language: 'en', contacts: i % 4 < 2 ? [sms, email] : [email, sms] }),
+        ),
+      ]);
+      expect(rotated.contacts).toBe(2 * (limit - 2));
+      expect(racing.map((res) => res.status)).toEqual(Array(8).fill(201));
+      ids.push(...racing.map((res) => res.body.registrationId as string));
+      const { rows } = await t.db.query(
+        `SELECT c.channel, count(*)::int AS n FROM delivery d JOIN contact c ON c.id = d.contact_id
+         WHERE d.purpose = 'verification' AND c.registration_id = ANY($1::uuid[]) GROUP BY c.channel ORDER BY c.channel`,
+        [ids],
+      );
+      expect(rows).toEqual([
+        { channel: 'email', n: limit },
+        { channel: 'sms', n: limit },
+      ]);
+      const { rows: sends } = await t.db.query(`SELECT cardinality(sent_at)::int AS n FROM code_send`);
+      expect(sends).toEqual([{ n: limit }, { n: limit }]);
+    } finally {
+      await Promise.all([one.close(), two.close()]);
     }
   });
 
