@@ -166,21 +166,21 @@ export class EventRecorder {
       [sourceId, targetIds],
     );
     const bySourceEventId = new Map(targets.map((t) => [t.source_event_id, t]));
-    const problems = corrections.flatMap(({ event }, index) => {
-      const target = bySourceEventId.get(targetIds[index]);
-      if (target?.type === 'CORRECTION')
-        return [{ path: `${event.path}details.correctsSourceEventId`, message: 'a correction cannot be corrected' }];
-      return [];
-    });
-    if (problems.length)
-      throw new DomainError('invalid', 'CORRECTION_TARGET_UNKNOWN', 'A correction names an event it cannot correct.', {
-        errors: problems,
-      });
-
+    // Corrections whose event Vigil has; the others wait for it.
     const found = corrections.flatMap((correction, i) => {
       const target = bySourceEventId.get(targetIds[i]);
       return target ? [{ correction, target }] : [];
     });
+    const problems = found
+      .filter(({ target }) => target.type === 'CORRECTION')
+      .map(({ correction }) => ({
+        path: `${correction.event.path}details.correctsSourceEventId`,
+        message: 'a correction cannot be corrected',
+      }));
+    if (problems.length)
+      throw new DomainError('invalid', 'CORRECTION_TARGET_UNKNOWN', 'A correction names an event it cannot correct.', {
+        errors: problems,
+      });
     if (!found.length) return;
     await db.query(
       `UPDATE custody_event e SET corrects_event_id = v.target_id

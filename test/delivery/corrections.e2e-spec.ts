@@ -7,7 +7,7 @@ import { CustodyEventsService } from '../../src/ingestion/custody-events.service
 import type { AuthenticatedSource } from '../../src/sources/sources.service.js';
 import { FakeTwilio } from '../support/fake-twilio.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { bookPerson } from '../support/registrations.js';
+import { bookPerson, enrolEveryChannel } from '../support/registrations.js';
 import { SmtpSink } from '../support/smtp-sink.js';
 import { createSource, event, personWith, postEvents, type TestSource } from '../support/sources.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -60,23 +60,8 @@ describe('#11.2 corrections', () => {
   /** A registration (enrolled by the specialist, contacts attested) with an email, an SMS and a voice contact. */
   async function enrol(personId: string, label: string, extra: Record<string, unknown> = {}) {
     const contacts = { email: `${label.toLowerCase()}@example.org`, sms: `+1${++phone}`, voice: `+1${++phone}` };
-    const res = await t
-      .http()
-      .post('/v1/enrollments')
-      .set('Authorization', `Bearer ${specialist}`)
-      .send({
-        personId,
-        language: 'en',
-        pin: '2468',
-        contacts: [
-          { channel: 'email', address: contacts.email },
-          { channel: 'sms', address: contacts.sms },
-          { channel: 'voice', address: contacts.voice },
-        ],
-        ...extra,
-      });
-    expect(res.status).toBe(201);
-    return { registrationId: res.body.registrationId as string, contacts };
+    const { registrationId } = await enrolEveryChannel(t, specialist, personId, contacts, extra);
+    return { registrationId, contacts };
   }
 
   /** Everything the providers were handed for these contacts: emails, texts and calls. */

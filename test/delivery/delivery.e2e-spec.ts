@@ -6,7 +6,7 @@ import { OptOutService } from '../../src/registrations/opt-out.service.js';
 import { DELIVERY_CHANNEL } from '../../src/database/delivery.repository.js';
 import { FakeTwilio } from '../support/fake-twilio.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { bookPerson, register } from '../support/registrations.js';
+import { bookPerson, enrolEveryChannel, register } from '../support/registrations.js';
 import { SmtpSink } from '../support/smtp-sink.js';
 import { createSource, event, personWith, postEvents, type TestSource } from '../support/sources.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -54,29 +54,9 @@ describe('matching, fan-out and delivery', () => {
   async function enrol(identifier: string, extra: Record<string, unknown> = {}) {
     const personId = await bookPerson(t, source, identifier);
     const contacts = { email: `${identifier.toLowerCase()}@example.org`, sms: nextPhone(), voice: nextPhone() };
-    const res = await t
-      .http()
-      .post('/v1/enrollments')
-      .set('Authorization', `Bearer ${specialist}`)
-      .send({
-        personId,
-        language: 'es',
-        pin: '2468',
-        contacts: [
-          { channel: 'email', address: contacts.email },
-          { channel: 'sms', address: contacts.sms },
-          { channel: 'voice', address: contacts.voice },
-        ],
-        ...extra,
-      });
-    expect(res.status).toBe(201);
+    const enrolled = await enrolEveryChannel(t, specialist, personId, contacts, { language: 'es', ...extra });
     await drain();
-    return { ...res.body, personId, contacts } as {
-      registrationId: string;
-      manageToken: string;
-      personId: string;
-      contacts: typeof contacts;
-    };
+    return { ...enrolled, personId, contacts };
   }
 
   const release = (identifier: string, type = 'RELEASED', extra: Record<string, unknown> = {}) =>

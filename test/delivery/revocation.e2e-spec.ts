@@ -73,11 +73,32 @@ describe('consent ending while a batch is in hand', () => {
   /** Releases the person and starts sending; resolves once the first message is at the provider. */
   async function releaseAndStartSending(identifier: string) {
     const before = twilio.requests.length;
-    const res = await postEvents(t, source, event({ person: personWith(identifier), type: 'RELEASED' }));
+    const released = event({ person: personWith(identifier), type: 'RELEASED' });
+    const res = await postEvents(t, source, released);
     expect(res.status).toBe(202);
     const sending = t.app.get(DispatcherService).drain();
     while (twilio.requests.length === before) await new Promise((resolve) => setTimeout(resolve, 10));
-    return { eventId: res.body.results[0].eventId as string, sending, first: twilio.requests[before].params.To };
+    return {
+      eventId: res.body.results[0].eventId as string,
+      sourceEventId: released.sourceEventId as string,
+      sending,
+      first: twilio.requests[before].params.To,
+    };
+  }
+
+  /** A release whose batch is in hand (one SMS sent), then its CORRECTION, heard by the worker before that batch ends. */
+  async function releaseThenCorrectMidBatch(identifier: string) {
+    const heardBefore = t.app.get(RevocationsService).heard;
+    const { eventId, sourceEventId, sending, first } = await releaseAndStartSending(identifier);
+    const correction = await postEvents(
+      t,
+      source,
+      event({ person: personWith(identifier), type: 'CORRECTION', details: { correctsSourceEventId: sourceEventId } }),
+    );
+    expect(correction.status).toBe(202);
+    await heard(heardBefore + 1);
+    await sending;
+    return { eventId, first, correctionId: correction.body.results[0].eventId as string };
   }
 
   async function heard(count: number) {
@@ -164,23 +185,7 @@ describe('consent ending while a batch is in hand', () => {
 
   it('#11.2 a correction heard while the retracted event’s batch is in hand: what is still to go out of it is withdrawn', async () => {
     const { victims } = await twoVictims('REV-CORRECTION');
-    const heardBefore = t.app.get(RevocationsService).heard;
-    const before = twilio.requests.length;
-    const wrong = event({ person: personWith('REV-CORRECTION'), type: 'RELEASED' });
-    const res = await postEvents(t, source, wrong);
-    expect(res.status).toBe(202);
-    const eventId = res.body.results[0].eventId as string;
-    const sending = t.app.get(DispatcherService).drain();
-    while (twilio.requests.length === before) await new Promise((resolve) => setTimeout(resolve, 10));
-    const first = twilio.requests[before].params.To;
-    const correction = await postEvents(
-      t,
-      source,
-      event({ person: personWith('REV-CORRECTION'), type: 'CORRECTION', details: { correctsSourceEventId: wrong.sourceEventId } }),
-    );
-    expect(correction.status).toBe(202);
-    await heard(heardBefore + 1);
-    await sending;
+    const { eventId, first } = await releaseThenCorrectMidBatch('REV-CORRECTION');
 
     const other = victims.find((v) => v.sms !== first)!;
     const alerts = (sms: string) => twilio.messagesTo(sms).filter((m) => !m.params.Body.includes('CORRECTION'));
@@ -194,30 +199,15 @@ describe('consent ending while a batch is in hand', () => {
 
   it('#11.2 a correction never reaches a contact whose alert was withdrawn, and still reaches the one whose alert went out', async () => {
     const { victims } = await twoVictims('REV-OWED');
-    const heardBefore = t.app.get(RevocationsService).heard;
-    const wrong = event({ person: personWith('REV-OWED'), type: 'RELEASED' });
-    const before = twilio.requests.length;
-    const res = await postEvents(t, source, wrong);
-    const eventId = res.body.results[0].eventId as string;
-    const sending = t.app.get(DispatcherService).drain();
-    while (twilio.requests.length === before) await new Promise((resolve) => setTimeout(resolve, 10));
-    const first = twilio.requests[before].params.To;
     // Both alerts' attempts are written (outcome not yet known) when the correction is planned.
-    const correction = await postEvents(
-      t,
-      source,
-      event({ person: personWith('REV-OWED'), type: 'CORRECTION', details: { correctsSourceEventId: wrong.sourceEventId } }),
-    );
-    expect(correction.status).toBe(202);
-    await heard(heardBefore + 1);
-    await sending;
+    const { eventId, first, correctionId } = await releaseThenCorrectMidBatch('REV-OWED');
     await t.app.get(DispatcherService).drain();
 
     const other = victims.find((v) => v.sms !== first)!;
     expect((await ledger(eventId)).get(other.registrationId)).toEqual({ status: 'suppressed', outcomes: ['withdrawn'] });
     expect(twilio.messagesTo(first).map((m) => m.params.Body.includes('CORRECTION'))).toEqual([false, true]);
     expect(twilio.messagesTo(other.sms)).toHaveLength(0);
-    const corrections = await ledger(correction.body.results[0].eventId);
+    const corrections = await ledger(correctionId);
     // Planned while the alert's outcome was unknown, refused when it came to be sent: no attempt at all.
     expect(corrections.get(other.registrationId)).toEqual({ status: 'suppressed', outcomes: [null] });
   });

@@ -1,21 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditRecordDto } from '../../src/common/audit.service.js';
 import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
 import { bookPerson, register } from '../support/registrations.js';
 import { SmtpSink } from '../support/smtp-sink.js';
 import { createSource } from '../support/sources.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
-interface Entry {
-  auditId: string;
-  at: string;
-  actorStaffId: string | null;
-  actorRole: string | null;
-  action: string;
-  targetType: string;
-  targetId: string | null;
-  clientAddress: string | null;
-  details: Record<string, unknown> | null;
-}
+type Entry = AuditRecordDto;
 
 describe('the audit log (#11.19)', () => {
   let t: TestApp;

@@ -4,7 +4,7 @@ import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
 import { VerificationService } from '../../src/registrations/verification.service.js';
 import { FakeTwilio } from '../support/fake-twilio.js';
 import { ManualClock } from '../support/manual-clock.js';
-import { bookPerson, latestCode, register } from '../support/registrations.js';
+import { bookPerson, latestCode, register, verificationsByChannel } from '../support/registrations.js';
 import { SmtpSink } from '../support/smtp-sink.js';
 import { createSource, type TestSource } from '../support/sources.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -196,12 +196,7 @@ describe('which numbers, how many codes, and for how long', () => {
         );
         expect(racing.map((r) => r.status)).toEqual(Array(8).fill(201));
         ids.push(...racing.map((r) => r.body.registrationId as string));
-        const { rows } = await t.db.query(
-          `SELECT c.channel, count(*)::int AS n FROM delivery d JOIN contact c ON c.id = d.contact_id
-           WHERE d.purpose = 'verification' AND c.registration_id = ANY($1::uuid[]) GROUP BY c.channel ORDER BY c.channel`,
-          [ids],
-        );
-        expect(rows).toEqual([
+        expect(await verificationsByChannel(t, ids)).toEqual([
           { channel: 'email', n: 5 },
           { channel: 'sms', n: 5 },
         ]);

@@ -1,5 +1,5 @@
-import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { legacyEncrypt } from '../support/legacy-cipher.js';
 import { FieldCipher } from '../../src/common/crypto/field-cipher.js';
 import { runMigrations } from '../../src/database/migrate.js';
 import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
@@ -7,15 +7,6 @@ import { ciphertextUpgradeStep } from '../../src/registrations/key-rotation.js';
 import { bookPerson, latestCode, register } from '../support/registrations.js';
 import { createSource, type TestSource } from '../support/sources.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-
-/** The format written before #11.17: `v1.<keyId>.<iv | tag | ciphertext>`, no associated data. */
-function legacyEncrypt(master: Buffer, plaintext: string): string {
-  const key = Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'vigil/field-encryption', 32));
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return `v1.${FieldCipher.keyId(master)}.${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
-}
 
 describe('stored secrets are bound to their row and column', () => {
   let t: TestApp;

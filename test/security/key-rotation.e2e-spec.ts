@@ -5,7 +5,7 @@ import { FieldCipher } from '../../src/common/crypto/field-cipher.js';
 import { indexInput } from '../../src/registrations/contact-address.js';
 import { rotateEncryptionKey } from '../../src/registrations/key-rotation.js';
 import { OptOutService } from '../../src/registrations/opt-out.service.js';
-import { bookPerson, latestCode, register } from '../support/registrations.js';
+import { bookPerson, latestCode, register, verificationsByChannel } from '../support/registrations.js';
 import { createSource } from '../support/sources.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -198,12 +198,7 @@ describe('what was sent before a key rotation', () => {
       expect(rotated.contacts).toBe(2 * (limit - 2));
       expect(racing.map((res) => res.status)).toEqual(Array(8).fill(201));
       ids.push(...racing.map((res) => res.body.registrationId as string));
-      const { rows } = await t.db.query(
-        `SELECT c.channel, count(*)::int AS n FROM delivery d JOIN contact c ON c.id = d.contact_id
-         WHERE d.purpose = 'verification' AND c.registration_id = ANY($1::uuid[]) GROUP BY c.channel ORDER BY c.channel`,
-        [ids],
-      );
-      expect(rows).toEqual([
+      expect(await verificationsByChannel(t, ids)).toEqual([
         { channel: 'email', n: limit },
         { channel: 'sms', n: limit },
       ]);

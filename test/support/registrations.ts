@@ -26,3 +26,46 @@ export async function latestCode(t: TestApp, contactId: string): Promise<string>
 export function register(t: TestApp, body: Record<string, unknown>) {
   return t.http().post('/v1/registrations').send(body);
 }
+
+export interface EveryChannel {
+  email: string;
+  sms: string;
+  voice: string;
+}
+
+/** A specialist's enrolment (contacts attested) with an email, an SMS and a voice contact, PIN 2468. */
+export async function enrolEveryChannel(
+  t: TestApp,
+  specialistToken: string,
+  personId: string,
+  contacts: EveryChannel,
+  body: Record<string, unknown> = {},
+): Promise<{ registrationId: string; manageToken: string }> {
+  const res = await t
+    .http()
+    .post('/v1/enrollments')
+    .set('Authorization', `Bearer ${specialistToken}`)
+    .send({
+      personId,
+      language: 'en',
+      pin: '2468',
+      contacts: [
+        { channel: 'email', address: contacts.email },
+        { channel: 'sms', address: contacts.sms },
+        { channel: 'voice', address: contacts.voice },
+      ],
+      ...body,
+    });
+  if (res.status !== 201) throw new Error(`enrolment answered ${res.status}: ${res.text}`);
+  return res.body as { registrationId: string; manageToken: string };
+}
+
+/** How many verification messages were queued per channel for these registrations. */
+export async function verificationsByChannel(t: TestApp, registrationIds: string[]): Promise<{ channel: string; n: number }[]> {
+  const { rows } = await t.db.query(
+    `SELECT c.channel, count(*)::int AS n FROM delivery d JOIN contact c ON c.id = d.contact_id
+     WHERE d.purpose = 'verification' AND c.registration_id = ANY($1::uuid[]) GROUP BY c.channel ORDER BY c.channel`,
+    [registrationIds],
+  );
+  return rows as { channel: string; n: number }[];
+}

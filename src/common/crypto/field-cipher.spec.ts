@@ -1,5 +1,6 @@
-import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { legacyEncrypt } from '../../../test/support/legacy-cipher.js';
 import { FieldCipher, FieldDecryptError } from './field-cipher.js';
 
 describe('FieldCipher', () => {
@@ -87,12 +88,3 @@ describe('FieldCipher: ciphertexts bound to their row and column', () => {
     expect(new FieldCipher(randomBytes(32)).verifyMac('unsubscribe', rowA, token)).toBe(false);
   });
 });
-
-/** The format written before #11.17: `v1.<keyId>.<iv | tag | ciphertext>`, no associated data. */
-function legacyEncrypt(master: Buffer, plaintext: string): string {
-  const key = Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), 'vigil/field-encryption', 32));
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return `v1.${FieldCipher.keyId(master)}.${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url')}`;
-}
