@@ -18,6 +18,7 @@ import { DevOutboxSubjects1764250000000 } from './1764250000000-DevOutboxSubject
 import { RateLimitCounters1764260000000 } from './1764260000000-RateLimitCounters.js';
 import { BoundCiphertexts1764261000000 } from './1764261000000-BoundCiphertexts.js';
 import { OptOutNumbers1764262000000 } from './1764262000000-OptOutNumbers.js';
+import { HeldRosterUnchanged1764270000000 } from './1764270000000-HeldRosterUnchanged.js';
 
 /**
  * Every migration, oldest first. Listed rather than globbed so the app, the CLI and the tests
@@ -44,4 +45,5 @@ export const MIGRATIONS = [
   RateLimitCounters1764260000000,
   BoundCiphertexts1764261000000,
   OptOutNumbers1764262000000,
+  HeldRosterUnchanged1764270000000,
 ];

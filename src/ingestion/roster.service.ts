@@ -95,7 +95,12 @@ export class RosterService {
         [facility.id],
       );
       if (!known) {
-        await this.insertSnapshot(tx, snapshot, 'baseline', inSnapshot.size, { booked: [], released: [], unchanged: inSnapshot.size });
+        await this.insertSnapshot(tx, snapshot, 'baseline', inSnapshot.size, {
+          booked: [],
+          released: [],
+          unchanged: inSnapshot.size,
+          unchangedIds: [],
+        });
         // The first roster only tells Vigil who is there: statuses move, nobody is alerted.
         const arrivals = [...inSnapshot].filter((id) => !population.has(id)).map((id) => facts.get(id)!);
         await this.recorder.record(tx, source.id, this.events(snapshot, 'BOOKED', arrivals, 'baseline'));
@@ -105,7 +110,10 @@ export class RosterService {
 
       const diff = diffRoster(population, inSnapshot);
       const held = mustHold(diff.released.length, population.size, this.config.roster);
-      await this.insertSnapshot(tx, snapshot, held ? 'held' : 'applied', population.size, diff);
+      await this.insertSnapshot(tx, snapshot, held ? 'held' : 'applied', population.size, {
+        ...diff,
+        unchangedIds: held ? [...inSnapshot].filter((id) => population.has(id)) : [],
+      });
       // Only the persons alerted about are held against a concurrent merge, not the whole roster.
       if (!held) await this.identity.hold(tx, [...diff.booked, ...diff.released]);
       if (!held)
@@ -174,10 +182,21 @@ export class RosterService {
     return retryingTransaction(this.db, async (tx) => {
       const snapshot = await this.decide(tx, snapshotId, 'approved', staffId);
       await tx.query(`SELECT pg_advisory_xact_lock(${FACILITY_LOCK_NAMESPACE}, hashtext($1))`, [snapshot.facilityId]);
+      // A record merged into another since the hold is that person now: alerts go to the survivor,
+      // whose registrations the merge moved. Survivors are held first, so no merge moves them on
+      // before this commits; one merged between the read and the hold reruns the transaction.
+      const survivorOf = await this.survivors(tx, [...snapshot.bookedIds, ...snapshot.releasedIds]);
+      const bookable = unique(snapshot.bookedIds.map(survivorOf));
+      const releasable = unique(snapshot.releasedIds.map(survivorOf));
+      await this.identity.hold(tx, unique([...bookable, ...releasable]));
+      // Read after the hold, so no later merge can join a held survivor to a record the roster named:
+      // someone the roster still lists under another record's identifiers is there, not released.
+      const namedOf = await this.survivors(tx, [...snapshot.bookedIds, ...snapshot.unchangedIds]);
+      const named = new Set([...snapshot.bookedIds, ...snapshot.unchangedIds].map(namedOf));
       // Time has passed since the hold: release only who is still there, book only who is not.
       const population = await this.population(tx, snapshot.facilityId);
-      const booked = snapshot.bookedIds.filter((id) => !population.has(id));
-      const released = snapshot.releasedIds.filter((id) => population.has(id));
+      const booked = bookable.filter((id) => !population.has(id));
+      const released = releasable.filter((id) => population.has(id) && !named.has(id));
       const facts = await this.facts(tx, booked);
       await this.emit(
         tx,
@@ -246,6 +265,16 @@ export class RosterService {
     return new Set(rows.map((row) => row.id));
   }
 
+  /** Each record as the person it is now part of (`merged_into` always names the final survivor). */
+  private async survivors(db: Queryable, ids: string[]): Promise<(id: string) => string> {
+    const rows: { id: string; merged_into: string }[] = await db.query(
+      `SELECT id, merged_into FROM person WHERE id = ANY($1::uuid[]) AND merged_into IS NOT NULL`,
+      [ids],
+    );
+    const merged = new Map(rows.map((row) => [row.id, row.merged_into]));
+    return (id) => merged.get(id) ?? id;
+  }
+
   private async facts(db: Queryable, ids: string[]): Promise<Map<string, PersonFacts>> {
     const rows: { id: string; protected: boolean; date_of_birth: string | null }[] = await db.query(
       `SELECT id, protected, date_of_birth::text FROM person WHERE id = ANY($1::uuid[])`,
@@ -292,12 +321,12 @@ export class RosterService {
     snapshot: Snapshot,
     status: 'baseline' | 'applied' | 'held',
     population: number,
-    diff: { booked: string[]; released: string[]; unchanged: number },
+    diff: { booked: string[]; released: string[]; unchanged: number; unchangedIds: string[] },
   ): Promise<void> {
     await db.query(
       `INSERT INTO roster_snapshot (id, source_id, facility_id, as_of, received_at, status, population, booked, released, unchanged,
-                                    booked_person_ids, released_person_ids)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+                                    booked_person_ids, released_person_ids, unchanged_person_ids)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
       [
         snapshot.id,
         snapshot.sourceId,
@@ -312,6 +341,7 @@ export class RosterService {
         // Only a held diff needs its lists later; applied ones live on as events.
         status === 'held' ? diff.booked : [],
         status === 'held' ? diff.released : [],
+        status === 'held' ? diff.unchangedIds : [],
       ],
     );
   }
@@ -321,7 +351,7 @@ export class RosterService {
     snapshotId: string,
     status: 'approved' | 'discarded',
     staffId: string,
-  ): Promise<Snapshot & { bookedIds: string[]; releasedIds: string[]; unchanged: number }> {
+  ): Promise<Snapshot & { bookedIds: string[]; releasedIds: string[]; unchangedIds: string[]; unchanged: number }> {
     const rows = await returning<{
       source_id: string;
       facility_id: string;
@@ -329,12 +359,14 @@ export class RosterService {
       as_of: Date;
       booked_person_ids: string[];
       released_person_ids: string[];
+      unchanged_person_ids: string[];
       unchanged: number;
     }>(
       db,
       `UPDATE roster_snapshot r SET status = $2, decided_at = $3, decided_by = $4
        FROM facility f WHERE r.id = $1 AND r.status = 'held' AND f.id = r.facility_id
-       RETURNING r.source_id, r.facility_id, f.suppressed, r.as_of, r.booked_person_ids, r.released_person_ids, r.unchanged`,
+       RETURNING r.source_id, r.facility_id, f.suppressed, r.as_of, r.booked_person_ids, r.released_person_ids,
+                 r.unchanged_person_ids, r.unchanged`,
       [snapshotId, status, this.clock.now(), staffId],
     );
     if (!rows.length) throw new DomainError('not_found', 'HELD_SNAPSHOT_NOT_FOUND', 'No held roster snapshot with that id.');
@@ -347,7 +379,12 @@ export class RosterService {
       asOf: row.as_of,
       bookedIds: row.booked_person_ids,
       releasedIds: row.released_person_ids,
+      unchangedIds: row.unchanged_person_ids,
       unchanged: row.unchanged,
     };
   }
+}
+
+function unique(ids: string[]): string[] {
+  return [...new Set(ids)];
 }
