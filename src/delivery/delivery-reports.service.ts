@@ -7,6 +7,7 @@ import { every, stopEvery } from '../common/intervals.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { DeliveryRepository } from '../database/delivery.repository.js';
 import { type Queryable, returning } from '../database/queryable.js';
+import { retryingTransaction } from '../database/retrying-transaction.js';
 import { firstTimeHeard } from '../common/twilio-replay.js';
 import { backoffSeconds, classifyError } from './retry-policy.js';
 
@@ -85,7 +86,7 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
    */
   async report(id: string, sid: string, report: ProviderReport): Promise<void> {
     if (!isNews(report)) return;
-    await this.db.transaction(async (tx) => {
+    await retryingTransaction(this.db, async (tx) => {
       if (!(await firstTimeHeard(tx, sid, `${report.kind}:${report.status}`, this.clock.now()))) return;
       if (await this.apply(tx, id, sid, report)) return;
       // Still being sent: keep the report for the worker's batch to apply once the id is recorded.

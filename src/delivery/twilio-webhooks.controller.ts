@@ -11,6 +11,7 @@ import { firstTimeHeard } from '../common/twilio-replay.js';
 import { assertSignedByTwilio } from '../common/twilio-signature.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { returning } from '../database/queryable.js';
+import { retryingTransaction } from '../database/retrying-transaction.js';
 import { DeliveryRepository } from '../database/delivery.repository.js';
 import { DeliveryContextService, mayNotSend } from './delivery-context.service.js';
 import { DeliveryReportsService } from './delivery-reports.service.js';
@@ -135,7 +136,7 @@ export class TwilioWebhooksController {
   /** Confirms the call's delivery (and, for a verification call, its contact); false when a verification may no longer happen. */
   private async confirm(id: string, purpose: string, contactId: string | null, callSid: string | undefined): Promise<boolean> {
     const now = this.clock.now();
-    return this.db.transaction(async (tx) => {
+    return retryingTransaction(this.db, async (tx) => {
       if (callSid && !(await firstTimeHeard(tx, callSid, 'pin', now))) return true;
       if (purpose === 'verification' && contactId) {
         const verified = await returning(

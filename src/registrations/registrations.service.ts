@@ -80,7 +80,7 @@ export class RegistrationsService {
         ? this.cipher.encrypt(dto.registrantName, 'registration.registrant_name', registrationId)
         : null;
 
-    return this.db.transaction(async (tx) => {
+    return retryingTransaction(this.db, async (tx) => {
       const personId = await this.registrablePerson(tx, dto.personId);
       // A self-registration no contact verifies within a day expires; an enrolment's contacts are verified already.
       const [registration]: { id: string }[] = await tx.query(
@@ -157,7 +157,7 @@ export class RegistrationsService {
   }
 
   async update(id: string, dto: UpdateRegistrationDto, access: RegistrationAccess): Promise<RegistrationViewDto> {
-    return this.db.transaction(async (tx) => {
+    return retryingTransaction(this.db, async (tx) => {
       const current = await this.load(tx, id, access, true);
       if (current.status === 'stopped') throw new DomainError('conflict', 'REGISTRATION_STOPPED', 'This registration was stopped.');
       const [row] = await returning<RegistrationRow>(

@@ -12,6 +12,7 @@ import { DomainError } from '../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { DeliveryRepository } from '../database/delivery.repository.js';
 import { type Queryable, returning } from '../database/queryable.js';
+import { retryingTransaction } from '../database/retrying-transaction.js';
 import { foldCodeSends } from './code-sends.js';
 import { type Channel, indexInput } from './contact-address.js';
 import { suppressWaitingDeliveries } from './waiting-deliveries.js';
@@ -238,7 +239,7 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
     contactId: string,
     by?: { staff: StaffPrincipal; clientAddress?: string },
   ): Promise<{ contactId: string }> {
-    await this.db.transaction(async (tx) => {
+    await retryingTransaction(this.db, async (tx) => {
       const now = this.clock.now();
       const contact = await this.find(tx, registrationId, contactId, true);
       if (contact.verified_at || contact.status === 'stopped') return;
@@ -291,7 +292,7 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
     const now = this.clock.now();
     let expired = 0;
     for (;;) {
-      const batch = await this.db.transaction(async (tx) => {
+      const batch = await retryingTransaction(this.db, async (tx) => {
         const ids = await returning<{ id: string }>(
           tx,
           `UPDATE registration SET status = 'expired', updated_at = $1

@@ -6,6 +6,7 @@ import { Clock } from '../common/clock.js';
 import { every, stopEvery } from '../common/intervals.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { type Queryable, returning } from '../database/queryable.js';
+import { retryingTransaction } from '../database/retrying-transaction.js';
 
 export interface FeedFacilityDto {
   code: string;
@@ -114,7 +115,7 @@ export class FeedHealthService implements OnModuleInit, OnModuleDestroy {
    */
   async check(): Promise<FeedTransition[]> {
     const now = this.clock.now();
-    const transitions = await this.db.transaction(async (tx) => {
+    const transitions = await retryingTransaction(this.db, async (tx) => {
       const stale = await returning<{ id: string; name: string; last_contact_at: Date | null }>(
         tx,
         `UPDATE source s SET stale_since = $1

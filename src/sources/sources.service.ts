@@ -7,6 +7,7 @@ import { Clock } from '../common/clock.js';
 import { FieldCipher, sha256 } from '../common/crypto/field-cipher.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import type { Queryable } from '../database/queryable.js';
+import { retryingTransaction } from '../database/retrying-transaction.js';
 import type { CreatedSourceDto, CreatedSourceKeyDto, CreateSourceDto, SourceDto } from './source.dto.js';
 
 /** What a request from an upstream system is known by once its key checks out. */
@@ -42,7 +43,7 @@ export class SourcesService {
     const signingSecret = `whsec_${randomBytes(32).toString('base64')}`;
     const apiKey = newApiKey();
     const sourceId = randomUUID();
-    return this.db.transaction(async (tx) => {
+    return retryingTransaction(this.db, async (tx) => {
       const rows: { id: string }[] = await tx.query(
         // Created on the service's clock: a never-heard-from source goes stale one interval after this.
         `INSERT INTO source (name, facility_codes, signing_required, signing_secret, expected_interval_seconds, created_at, id)
@@ -99,7 +100,7 @@ export class SourcesService {
 
   /** A second key for rotation: at most two are active; the source row lock keeps that true under concurrency. */
   async addKey(sourceId: string, by: AuditedBy): Promise<CreatedSourceKeyDto> {
-    return this.db.transaction(async (tx) => {
+    return retryingTransaction(this.db, async (tx) => {
       await this.lockSource(tx.query.bind(tx), sourceId);
       const [{ active }]: { active: number }[] = await tx.query(
         `SELECT count(*)::int AS active FROM source_key WHERE source_id = $1 AND revoked_at IS NULL`,
@@ -119,7 +120,7 @@ export class SourcesService {
   }
 
   async revokeKey(sourceId: string, keyId: string, by: AuditedBy): Promise<void> {
-    await this.db.transaction(async (tx) => {
+    await retryingTransaction(this.db, async (tx) => {
       await this.lockSource(tx.query.bind(tx), sourceId);
       const keys: { id: string }[] = await tx.query(`SELECT id FROM source_key WHERE source_id = $1 AND revoked_at IS NULL`, [sourceId]);
       if (!keys.some((key) => key.id === keyId)) throw new DomainError('not_found', 'SOURCE_KEY_NOT_FOUND', 'No such active key.');
