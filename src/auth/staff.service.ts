@@ -7,6 +7,7 @@ import { DomainError } from '../common/problem/domain-error.js';
 import type { StaffResponseDto } from './staff.dto.js';
 import type { StaffRole } from './staff-role.js';
 import { returning } from '../database/queryable.js';
+import { retryingTransaction } from '../database/retrying-transaction.js';
 
 export interface StaffRow {
   id: string;
@@ -27,7 +28,7 @@ export class StaffService {
   /** Creates a staff member; an email already in use is a conflict, decided by the unique constraint. */
   async create(email: string, password: string, role: StaffRole, by: AuditedBy): Promise<StaffResponseDto> {
     const passwordHash = await hashSecret(password);
-    return this.db.transaction(async (tx) => {
+    return retryingTransaction(this.db, async (tx) => {
       const rows: StaffRow[] = await tx.query(
         `INSERT INTO staff (email, password_hash, role) VALUES ($1, $2, $3)
          ON CONFLICT (email) DO NOTHING
@@ -69,7 +70,7 @@ export class StaffService {
   }
 
   async setDisabled(id: string, disabled: boolean, by: AuditedBy): Promise<StaffResponseDto> {
-    return this.db.transaction(async (tx) => {
+    return retryingTransaction(this.db, async (tx) => {
       const rows = await returning<StaffRow>(
         tx,
         `UPDATE staff SET disabled = $2, updated_at = now() WHERE id = $1 RETURNING id, email, role, disabled, created_at`,

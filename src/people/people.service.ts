@@ -8,6 +8,7 @@ import { DomainError } from '../common/problem/domain-error.js';
 import { foldName, normalizeIdentifierValue } from './identifiers.js';
 import type { PeopleQueryDto, PersonSummaryDto, ProtectionDto } from './people.dto.js';
 import { returning } from '../database/queryable.js';
+import { retryingTransaction } from '../database/retrying-transaction.js';
 
 const MAX_RESULTS = 20;
 
@@ -89,7 +90,7 @@ export class PeopleService {
    */
   async setProtection(personId: string, isProtected: boolean, reason: string, by: AuditedBy): Promise<ProtectionDto> {
     const now = this.clock.now();
-    await this.db.transaction(async (tx) => {
+    await retryingTransaction(this.db, async (tx) => {
       const rows = await returning<{ id: string }>(
         tx,
         `UPDATE person SET protected = $2, protection_reason = $3, protection_changed_at = $4, protection_changed_by = $5, updated_at = now()
