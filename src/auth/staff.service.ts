@@ -64,9 +64,7 @@ export class StaffService {
   }
 
   async findActive(id: string): Promise<StaffMember | undefined> {
-    const rows: StaffMember[] = await this.db.query(`SELECT ${STAFF_COLUMNS} FROM staff WHERE id = $1 AND NOT disabled`, [
-      id,
-    ]);
+    const rows: StaffMember[] = await this.db.query(`SELECT ${STAFF_COLUMNS} FROM staff WHERE id = $1 AND NOT disabled`, [id]);
     return rows[0];
   }
 

@@ -68,9 +68,7 @@ export async function verifyAttemptChains(db: Queryable): Promise<string[]> {
       const hashMatches =
         row.outcome === null
           ? row.hash === null
-          : Boolean(
-              row.hash?.equals(attemptHash(row.prevHash, { ...row, finishedAt: row.finishedAt!, outcome: row.outcome })),
-            );
+          : Boolean(row.hash?.equals(attemptHash(row.prevHash, { ...row, finishedAt: row.finishedAt!, outcome: row.outcome })));
       if (!prevMatches || !hashMatches) broken.add(row.deliveryId);
       prev = { delivery: row.deliveryId, hash: row.hash };
     }

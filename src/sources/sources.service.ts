@@ -146,8 +146,8 @@ export class SourcesService {
       `SELECT s.id, s.name, s.facility_codes AS "facilityCodes", s.signing_required AS "signingRequired", s.signing_secret AS "signingSecret"
          FROM source_key k JOIN source s ON s.id = k.source_id
          WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
-        [keyHash],
-      );
+      [keyHash],
+    );
     const row = rows[0];
     if (!row) return undefined;
     // The row holds the secret sealed.
