@@ -294,12 +294,12 @@ async function main(): Promise<void> {
     }
 
     if (pgStats) {
-      const top = await db.query(
+      const top = await db.query<Record<string, unknown>>(
         `SELECT round(total_exec_time) AS ms, round(total_plan_time) AS plan_ms, calls, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS query
          FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15`,
       );
       console.table(top.rows);
-      const tables = await db.query(
+      const tables = await db.query<Record<string, unknown>>(
         `SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname IN ('delivery', 'delivery_attempt')`,
       );
       console.table(tables.rows);

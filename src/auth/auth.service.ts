@@ -29,7 +29,7 @@ export class AuthService {
       });
     }
     const member = await this.staff.findByEmailWithHash(email);
-    const valid = await verifySecret(member?.password_hash ?? (await decoyHash()), password);
+    const valid = await verifySecret(member?.passwordHash ?? (await decoyHash()), password);
     if (!member || !valid || member.disabled) {
       throw new DomainError('unauthorized', 'LOGIN_FAILED', 'The email or password is not correct.');
     }

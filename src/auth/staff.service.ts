@@ -9,14 +9,16 @@ import type { StaffRole } from './staff-role.js';
 import { returning } from '../database/queryable.js';
 import { retryingTransaction } from '../database/retrying-transaction.js';
 
-export interface StaffRow {
+export interface StaffMember {
   id: string;
   email: string;
   role: StaffRole;
   disabled: boolean;
-  created_at: Date;
-  password_hash?: string;
+  createdAt: Date;
+  passwordHash?: string;
 }
+
+const STAFF_COLUMNS = `id, email, role, disabled, created_at AS "createdAt"`;
 
 @Injectable()
 export class StaffService {
@@ -29,10 +31,10 @@ export class StaffService {
   async create(email: string, password: string, role: StaffRole, by: AuditedBy): Promise<StaffResponseDto> {
     const passwordHash = await hashSecret(password);
     return retryingTransaction(this.db, async (tx) => {
-      const rows: StaffRow[] = await tx.query(
+      const rows: StaffMember[] = await tx.query(
         `INSERT INTO staff (email, password_hash, role) VALUES ($1, $2, $3)
          ON CONFLICT (email) DO NOTHING
-         RETURNING id, email, role, disabled, created_at`,
+         RETURNING ${STAFF_COLUMNS}`,
         [email, passwordHash, role],
       );
       if (rows.length === 0) throw new DomainError('conflict', 'STAFF_EMAIL_TAKEN', 'A staff member with that email exists.');
@@ -54,26 +56,24 @@ export class StaffService {
     });
   }
 
-  async findByEmailWithHash(email: string): Promise<StaffRow | undefined> {
-    const rows: StaffRow[] = await this.db.query(
-      `SELECT id, email, role, disabled, created_at, password_hash FROM staff WHERE email = $1`,
+  async findByEmailWithHash(email: string): Promise<StaffMember | undefined> {
+    const rows: StaffMember[] = await this.db.query(
+      `SELECT ${STAFF_COLUMNS}, password_hash AS "passwordHash" FROM staff WHERE email = $1`,
       [email],
     );
     return rows[0];
   }
 
-  async findActive(id: string): Promise<StaffRow | undefined> {
-    const rows: StaffRow[] = await this.db.query(`SELECT id, email, role, disabled, created_at FROM staff WHERE id = $1 AND NOT disabled`, [
-      id,
-    ]);
+  async findActive(id: string): Promise<StaffMember | undefined> {
+    const rows: StaffMember[] = await this.db.query(`SELECT ${STAFF_COLUMNS} FROM staff WHERE id = $1 AND NOT disabled`, [id]);
     return rows[0];
   }
 
   async setDisabled(id: string, disabled: boolean, by: AuditedBy): Promise<StaffResponseDto> {
     return retryingTransaction(this.db, async (tx) => {
-      const rows = await returning<StaffRow>(
+      const rows = await returning<StaffMember>(
         tx,
-        `UPDATE staff SET disabled = $2, updated_at = now() WHERE id = $1 RETURNING id, email, role, disabled, created_at`,
+        `UPDATE staff SET disabled = $2, updated_at = now() WHERE id = $1 RETURNING ${STAFF_COLUMNS}`,
         [id, disabled],
       );
       if (rows.length === 0) throw new DomainError('not_found', 'STAFF_NOT_FOUND', 'No such staff member.');
@@ -84,7 +84,7 @@ export class StaffService {
   }
 
   async list(): Promise<StaffResponseDto[]> {
-    const rows: StaffRow[] = await this.db.query(`SELECT id, email, role, disabled, created_at FROM staff ORDER BY created_at`);
+    const rows: StaffMember[] = await this.db.query(`SELECT ${STAFF_COLUMNS} FROM staff ORDER BY created_at`);
     return rows.map(toResponse);
   }
 
@@ -102,12 +102,12 @@ export class StaffService {
   }
 }
 
-function toResponse(row: StaffRow): StaffResponseDto {
+function toResponse(row: StaffMember): StaffResponseDto {
   return {
     staffId: row.id,
     email: row.email,
     role: row.role,
     disabled: row.disabled,
-    createdAt: row.created_at.toISOString(),
+    createdAt: row.createdAt.toISOString(),
   };
 }

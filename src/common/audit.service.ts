@@ -64,30 +64,21 @@ export class AuditService {
 
   async list(options: { since?: Date; limit: number }): Promise<AuditRecordDto[]> {
     const rows: {
-      id: string;
+      auditId: string;
       at: Date;
-      actor_staff_id: string | null;
-      actor_role: string | null;
+      actorStaffId: string | null;
+      actorRole: string | null;
       action: string;
-      target_type: string;
-      target_id: string | null;
-      client_address: string | null;
+      targetType: string;
+      targetId: string | null;
+      clientAddress: string | null;
       details: Record<string, unknown> | null;
     }[] = await this.db.query(
-      `SELECT id, at, actor_staff_id, actor_role, action, target_type, target_id, client_address, details
+      `SELECT id AS "auditId", at, actor_staff_id AS "actorStaffId", actor_role AS "actorRole", action, target_type AS "targetType",
+              target_id AS "targetId", client_address AS "clientAddress", details
        FROM audit_log WHERE ($1::timestamptz IS NULL OR at >= $1) ORDER BY at DESC, id LIMIT $2`,
       [options.since ?? null, options.limit],
     );
-    return rows.map((row) => ({
-      auditId: row.id,
-      at: row.at.toISOString(),
-      actorStaffId: row.actor_staff_id,
-      actorRole: row.actor_role,
-      action: row.action,
-      targetType: row.target_type,
-      targetId: row.target_id,
-      clientAddress: row.client_address,
-      details: row.details,
-    }));
+    return rows.map((row) => ({ ...row, at: row.at.toISOString() }));
   }
 }

@@ -45,20 +45,20 @@ export class RateLimiter implements OnApplicationShutdown {
   /** Counts one request of `client` in every bucket; the seconds until it may retry when any is over its limit. */
   async consume(client: string, checks: RateCheck[]): Promise<number | undefined> {
     const now = this.clock.now();
-    const rows: { bucket: string; hits: number; expires_at: Date }[] = await this.db.query(
+    const rows: { bucket: string; hits: number; expiresAt: Date }[] = await this.db.query(
       `INSERT INTO rate_limit AS r (bucket, key, window_start, hits, expires_at)
        SELECT b, $2, $3, 1, $3::timestamptz + make_interval(secs => $4) FROM unnest($1::text[]) AS b
        ON CONFLICT (bucket, key) DO UPDATE SET
          window_start = CASE WHEN r.expires_at <= $3 THEN EXCLUDED.window_start ELSE r.window_start END,
          hits = CASE WHEN r.expires_at <= $3 THEN 1 ELSE r.hits + 1 END,
          expires_at = CASE WHEN r.expires_at <= $3 THEN EXCLUDED.expires_at ELSE r.expires_at END
-       RETURNING bucket, hits, expires_at`,
+       RETURNING bucket, hits, expires_at AS "expiresAt"`,
       [checks.map((check) => check.bucket), this.keyOf(`client:${client}`), now, WINDOW_SECONDS],
     );
     this.sweepNowAndThen(now);
     const over = rows.filter((row) => row.hits > checks.find((check) => check.bucket === row.bucket)!.limit);
     if (!over.length) return undefined;
-    return Math.max(1, Math.ceil((Math.max(...over.map((row) => row.expires_at.getTime())) - now.getTime()) / 1000));
+    return Math.max(1, Math.ceil((Math.max(...over.map((row) => row.expiresAt.getTime())) - now.getTime()) / 1000));
   }
 
   /**
@@ -71,7 +71,7 @@ export class RateLimiter implements OnApplicationShutdown {
     const now = this.clock.now();
     const { after, baseSeconds, maxSeconds } = this.config.security.loginLockout;
     const expires = new Date(now.getTime() + Math.max(STREAK_MEMORY_MS, maxSeconds * 1000));
-    const [row]: { hits: number | null; blocked_until: Date | null }[] = await this.db.query(
+    const [row]: { hits: number | null; blockedUntil: Date | null }[] = await this.db.query(
       `WITH attempt AS (
          INSERT INTO rate_limit AS r (bucket, key, window_start, hits, expires_at, blocked_until)
          VALUES ($1, $2, $3, 1, $4, CASE WHEN 1 >= $5::int THEN $3::timestamptz + make_interval(secs => $6::float8) END)
@@ -80,12 +80,12 @@ export class RateLimiter implements OnApplicationShutdown {
              THEN $3::timestamptz + make_interval(secs => least($7::float8, $6::float8 * 2 ^ (r.hits + 1 - $5::int))) END
          WHERE r.blocked_until IS NULL OR r.blocked_until <= $3
          RETURNING hits)
-       SELECT (SELECT hits FROM attempt) AS hits, (SELECT blocked_until FROM rate_limit WHERE bucket = $1 AND key = $2) AS blocked_until`,
+       SELECT (SELECT hits FROM attempt) AS hits, (SELECT blocked_until FROM rate_limit WHERE bucket = $1 AND key = $2) AS "blockedUntil"`,
       [LOGIN_ACCOUNT, this.keyOf(`email:${email}`), now, expires, after, baseSeconds, maxSeconds],
     );
     this.sweepNowAndThen(now);
     if (row.hits !== null) return undefined;
-    return Math.max(1, Math.ceil(((row.blocked_until?.getTime() ?? now.getTime()) - now.getTime()) / 1000));
+    return Math.max(1, Math.ceil(((row.blockedUntil?.getTime() ?? now.getTime()) - now.getTime()) / 1000));
   }
 
   /** A successful login ends the account's streak. */

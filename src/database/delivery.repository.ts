@@ -239,13 +239,13 @@ export class DeliveryRepository {
    */
   async startAttempts(lease: string, attempts: AttemptStart[], startedAt: Date): Promise<Set<string>> {
     if (!attempts.length) return new Set();
-    const rows = await returning<{ delivery_id: string }>(
+    const rows = await returning<{ deliveryId: string }>(
       this.db,
       `INSERT INTO delivery_attempt (delivery_id, attempt_no, started_at, provider, prev_hash)
        SELECT v.d, v.n, $3, v.p, v.h FROM unnest($1::uuid[], $2::int[], $4::text[], $5::bytea[]) AS v(d, n, p, h)
        JOIN delivery d ON d.id = v.d AND d.lease_owner = $6
        ON CONFLICT (delivery_id, attempt_no) DO NOTHING
-       RETURNING delivery_id`,
+       RETURNING delivery_id AS "deliveryId"`,
       [
         attempts.map((a) => a.deliveryId),
         attempts.map((a) => a.attemptNo),
@@ -255,7 +255,7 @@ export class DeliveryRepository {
         lease,
       ],
     );
-    return new Set(rows.map((row) => row.delivery_id));
+    return new Set(rows.map((row) => row.deliveryId));
   }
 
   /** Each attempt is finished once, then frozen (a trigger refuses any later change). */

@@ -1,6 +1,10 @@
-/** A connection or a transaction's EntityManager: anything that runs SQL. */
+/**
+ * A connection or a transaction's EntityManager: anything that runs SQL. What it answers is unknown
+ * until the caller names the rows (`const rows: Row[] = await db.query(...)`), as the camelCase shape
+ * its SQL aliases give them; TypeORM's own signature would answer `any`.
+ */
 export interface Queryable {
-  query<T = any>(sql: string, parameters?: unknown[]): Promise<T>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  query<T = unknown>(sql: string, parameters?: unknown[]): Promise<T>;
 }
 
 /**

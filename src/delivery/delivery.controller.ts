@@ -101,25 +101,28 @@ export class DevOutboxController {
     if (!this.config.devOutbox) throw new DomainError('not_found', 'NOT_FOUND', 'Not found.');
     const rows: {
       id: string;
-      delivery_id: string | null;
+      deliveryId: string | null;
       channel: string;
       recipient: string;
       subject: string | null;
       body: string;
-      created_at: Date;
-    }[] = await this.db.query(`SELECT * FROM dev_outbox ORDER BY created_at DESC, id LIMIT 200`);
+      createdAt: Date;
+    }[] = await this.db.query(
+      `SELECT id, delivery_id AS "deliveryId", channel, recipient, subject, body, created_at AS "createdAt"
+       FROM dev_outbox ORDER BY created_at DESC, id LIMIT 200`,
+    );
     await this.audit.record([
       { actor: staff, action: 'dev_outbox.read', targetType: 'dev_outbox', clientAddress: req.ip, details: { messages: rows.length } },
     ]);
     return {
       messages: rows.map((r) => ({
         id: r.id,
-        deliveryId: r.delivery_id,
+        deliveryId: r.deliveryId,
         channel: r.channel,
         to: this.cipher.decrypt(r.recipient, 'dev_outbox.recipient', r.id),
         subject: r.subject && this.cipher.decrypt(r.subject, 'dev_outbox.subject', r.id),
         body: this.cipher.decrypt(r.body, 'dev_outbox.body', r.id),
-        createdAt: r.created_at.toISOString(),
+        createdAt: r.createdAt.toISOString(),
       })),
     };
   }

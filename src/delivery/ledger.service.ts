@@ -92,20 +92,21 @@ export class LedgerService {
 
   private async views(where: string, params: unknown[]): Promise<NotificationView[]> {
     const rows: {
-      notification_id: string;
-      event_id: string;
-      event_type: string;
-      occurred_at: Date;
-      escalated_at: Date | null;
-      delivery_id: string | null;
-      contact_id: string | null;
+      notificationId: string;
+      eventId: string;
+      eventType: string;
+      occurredAt: Date;
+      escalatedAt: Date | null;
+      deliveryId: string | null;
+      contactId: string | null;
       channel: Channel | null;
       address: string | null;
-      delivery_status: string | null;
+      deliveryStatus: string | null;
       attempts: AttemptView[] | null;
     }[] = await this.db.query(
-      `SELECT n.id AS notification_id, n.event_id, e.type AS event_type, e.occurred_at, n.escalated_at,
-              d.id AS delivery_id, d.contact_id, d.channel, c.address, d.status AS delivery_status,
+      `SELECT n.id AS "notificationId", n.event_id AS "eventId", e.type AS "eventType", e.occurred_at AS "occurredAt",
+              n.escalated_at AS "escalatedAt", d.id AS "deliveryId", d.contact_id AS "contactId", d.channel, c.address,
+              d.status AS "deliveryStatus",
               (SELECT json_agg(json_build_object('attemptNo', a.attempt_no, 'startedAt', a.started_at, 'finishedAt', a.finished_at,
                                                  'outcome', a.outcome, 'providerMessageId', a.provider_message_id,
                                                  'errorCode', a.error_code, 'errorClass', a.error_class) ORDER BY a.attempt_no)
@@ -118,26 +119,26 @@ export class LedgerService {
     );
     const byId = new Map<string, NotificationView>();
     for (const row of rows) {
-      let notification = byId.get(row.notification_id);
+      let notification = byId.get(row.notificationId);
       if (!notification) {
         notification = {
-          notificationId: row.notification_id,
-          eventId: row.event_id,
-          eventType: row.event_type,
-          occurredAt: row.occurred_at.toISOString(),
+          notificationId: row.notificationId,
+          eventId: row.eventId,
+          eventType: row.eventType,
+          occurredAt: row.occurredAt.toISOString(),
           status: 'pending',
-          escalated: Boolean(row.escalated_at),
+          escalated: Boolean(row.escalatedAt),
           deliveries: [],
         };
-        byId.set(row.notification_id, notification);
+        byId.set(row.notificationId, notification);
       }
-      if (row.delivery_id) {
+      if (row.deliveryId) {
         notification.deliveries.push({
-          deliveryId: row.delivery_id,
-          contactId: row.contact_id!,
+          deliveryId: row.deliveryId,
+          contactId: row.contactId!,
           channel: row.channel!,
-          address: maskAddress(row.channel!, this.cipher.decrypt(row.address!, 'contact.address', row.contact_id!)),
-          status: row.delivery_status!,
+          address: maskAddress(row.channel!, this.cipher.decrypt(row.address!, 'contact.address', row.contactId!)),
+          status: row.deliveryStatus!,
           attempts: (row.attempts ?? []).map((a) => ({
             ...a,
             startedAt: new Date(a.startedAt).toISOString(),
@@ -154,19 +155,13 @@ export class LedgerService {
   async dead(
     limit = 200,
   ): Promise<{ deliveryId: string; purpose: string; channel: string; attempts: number; lastError: string | null; updatedAt: string }[]> {
-    const rows: { id: string; purpose: string; channel: string; attempts: number; last_error: string | null; updated_at: Date }[] =
+    const rows: { deliveryId: string; purpose: string; channel: string; attempts: number; lastError: string | null; updatedAt: Date }[] =
       await this.db.query(
-        `SELECT id, purpose, channel, attempts, last_error, updated_at FROM delivery WHERE status = 'dead' ORDER BY updated_at DESC LIMIT $1`,
+        `SELECT id AS "deliveryId", purpose, channel, attempts, last_error AS "lastError", updated_at AS "updatedAt"
+         FROM delivery WHERE status = 'dead' ORDER BY updated_at DESC LIMIT $1`,
         [limit],
       );
-    return rows.map((r) => ({
-      deliveryId: r.id,
-      purpose: r.purpose,
-      channel: r.channel,
-      attempts: r.attempts,
-      lastError: r.last_error,
-      updatedAt: r.updated_at.toISOString(),
-    }));
+    return rows.map((row) => ({ ...row, updatedAt: row.updatedAt.toISOString() }));
   }
 
   /** A dead delivery gets a fresh round of attempts; its ledger keeps the old ones. */

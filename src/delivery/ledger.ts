@@ -36,17 +36,11 @@ export function attemptHash(prev: Buffer | null, a: AttemptFacts): Buffer {
     .digest();
 }
 
-interface AttemptRow {
-  delivery_id: string;
-  attempt_no: number;
-  started_at: Date;
-  finished_at: Date | null;
-  provider: string;
-  provider_message_id: string | null;
+/** An attempt as the ledger holds it: one a crashed worker left unfinished has no outcome and no hash. */
+interface AttemptRecord extends Omit<AttemptFacts, 'finishedAt' | 'outcome'> {
+  finishedAt: Date | null;
   outcome: string | null;
-  error_code: string | null;
-  error_class: string | null;
-  prev_hash: Buffer | null;
+  prevHash: Buffer | null;
   hash: Buffer | null;
 }
 
@@ -61,37 +55,25 @@ export async function verifyAttemptChains(db: Queryable): Promise<string[]> {
   let prev: { delivery: string; hash: Buffer | null } | undefined;
   let after: [string, number] = ['00000000-0000-0000-0000-000000000000', 0];
   for (;;) {
-    const rows: AttemptRow[] = await db.query(
-      `SELECT delivery_id, attempt_no, started_at, finished_at, provider, provider_message_id, outcome, error_code, error_class, prev_hash, hash
+    const rows: AttemptRecord[] = await db.query(
+      `SELECT delivery_id AS "deliveryId", attempt_no AS "attemptNo", started_at AS "startedAt", finished_at AS "finishedAt", provider,
+              provider_message_id AS "providerMessageId", outcome, error_code AS "errorCode", error_class AS "errorClass",
+              prev_hash AS "prevHash", hash
        FROM delivery_attempt WHERE (delivery_id, attempt_no) > ($1::uuid, $2::int) ORDER BY delivery_id, attempt_no LIMIT ${PAGE}`,
       after,
     );
     for (const row of rows) {
-      const expectedPrev = prev?.delivery === row.delivery_id ? prev.hash : null;
-      const prevMatches = expectedPrev === null ? row.prev_hash === null : Boolean(row.prev_hash?.equals(expectedPrev));
+      const expectedPrev = prev?.delivery === row.deliveryId ? prev.hash : null;
+      const prevMatches = expectedPrev === null ? row.prevHash === null : Boolean(row.prevHash?.equals(expectedPrev));
       const hashMatches =
         row.outcome === null
           ? row.hash === null
-          : Boolean(
-              row.hash?.equals(
-                attemptHash(row.prev_hash, {
-                  deliveryId: row.delivery_id,
-                  attemptNo: row.attempt_no,
-                  startedAt: row.started_at,
-                  finishedAt: row.finished_at!,
-                  provider: row.provider,
-                  providerMessageId: row.provider_message_id,
-                  outcome: row.outcome,
-                  errorCode: row.error_code,
-                  errorClass: row.error_class,
-                }),
-              ),
-            );
-      if (!prevMatches || !hashMatches) broken.add(row.delivery_id);
-      prev = { delivery: row.delivery_id, hash: row.hash };
+          : Boolean(row.hash?.equals(attemptHash(row.prevHash, { ...row, finishedAt: row.finishedAt!, outcome: row.outcome })));
+      if (!prevMatches || !hashMatches) broken.add(row.deliveryId);
+      prev = { delivery: row.deliveryId, hash: row.hash };
     }
     if (rows.length < PAGE) return [...broken];
     const last = rows[rows.length - 1];
-    after = [last.delivery_id, last.attempt_no];
+    after = [last.deliveryId, last.attemptNo];
   }
 }

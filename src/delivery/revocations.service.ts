@@ -85,13 +85,13 @@ export class RevocationsService implements OnModuleInit, OnApplicationShutdown {
   private async recheck(): Promise<void> {
     for (const owner of this.leaseOwners) {
       // Each batch has a lease of its own, `<worker>/<n>`.
-      const rows: { id: string; lease_owner: string }[] = await this.db.query(
-        `SELECT id, lease_owner FROM delivery
+      const rows: { id: string; leaseOwner: string }[] = await this.db.query(
+        `SELECT id, lease_owner AS "leaseOwner" FROM delivery
          WHERE starts_with(lease_owner, $1) AND (status = 'sending' OR (repeat_until IS NOT NULL AND status IN ('sent', 'delivered')))`,
         [`${owner}/`],
       );
       const byLease = new Map<string, string[]>();
-      for (const row of rows) byLease.set(row.lease_owner, [...(byLease.get(row.lease_owner) ?? []), row.id]);
+      for (const row of rows) byLease.set(row.leaseOwner, [...(byLease.get(row.leaseOwner) ?? []), row.id]);
       for (const [lease, ids] of byLease) {
         const revoked = (await this.contexts.loadMany(ids, lease)).filter(mayNotSend);
         this.remember(revoked.map((c) => `delivery:${c.id}`));

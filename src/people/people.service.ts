@@ -21,14 +21,14 @@ const MAX_RESULTS = 20;
 const SEARCHABLE = `p.merged_into IS NULL AND NOT p.protected AND p.custody_status <> 'UNKNOWN'
   AND (p.date_of_birth IS NULL OR p.date_of_birth <= ($1::timestamptz AT TIME ZONE 'UTC')::date - interval '18 years')`;
 
-interface PersonRow {
-  id: string;
-  first_name: string;
-  last_name: string;
-  custody_status: string;
-  status_as_of: Date | null;
-  facility_code: string | null;
-  facility_name: string | null;
+interface PersonFound {
+  personId: string;
+  firstName: string;
+  lastName: string;
+  custodyStatus: string;
+  statusAsOf: Date | null;
+  facilityCode: string | null;
+  facilityName: string | null;
 }
 
 @Injectable()
@@ -53,10 +53,11 @@ export class PeopleService {
         ],
       });
     }
-    const select = `SELECT DISTINCT p.id, p.first_name, p.last_name, p.custody_status, p.status_as_of, f.code AS facility_code, f.name AS facility_name
+    const select = `SELECT DISTINCT p.id AS "personId", p.first_name AS "firstName", p.last_name AS "lastName", p.custody_status AS "custodyStatus",
+             p.status_as_of AS "statusAsOf", f.code AS "facilityCode", f.name AS "facilityName"
       FROM person p LEFT JOIN facility f ON f.id = p.facility_id`;
     const order = `ORDER BY p.status_as_of DESC NULLS LAST, p.id LIMIT ${MAX_RESULTS}`;
-    const rows: PersonRow[] = byIdentifier
+    const rows: PersonFound[] = byIdentifier
       ? await this.db.query(
           `${select} JOIN person_identifier i ON i.person_id = p.id
            WHERE i.system = $2 AND i.value = $3 AND ${SEARCHABLE} ${order}`,
@@ -76,11 +77,11 @@ export class PeopleService {
           ],
         );
     return rows.map((row) => ({
-      personId: row.id,
-      displayName: `${row.first_name} ${row.last_name}`,
-      custodyStatus: row.custody_status,
-      facility: row.facility_code ? { code: row.facility_code, name: row.facility_name } : null,
-      statusAsOf: row.status_as_of?.toISOString() ?? null,
+      personId: row.personId,
+      displayName: `${row.firstName} ${row.lastName}`,
+      custodyStatus: row.custodyStatus,
+      facility: row.facilityCode ? { code: row.facilityCode, name: row.facilityName } : null,
+      statusAsOf: row.statusAsOf?.toISOString() ?? null,
     }));
   }
 

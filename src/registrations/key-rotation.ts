@@ -56,8 +56,8 @@ export async function rotateEncryptionKey(transaction: Transaction, cipher: Fiel
   let after = FIRST_ID;
   for (;;) {
     const [rows, carried] = await transaction(async (db) => {
-      const rows: { id: string; channel: Channel; address: string; address_index: Buffer }[] = await db.query(
-        `SELECT id, channel, address, address_index FROM contact
+      const rows: { id: string; channel: Channel; address: string; addressIndex: Buffer }[] = await db.query(
+        `SELECT id, channel, address, address_index AS "addressIndex" FROM contact
          WHERE id > $1 AND (key_id <> $2 OR NOT starts_with(address, $3)) ORDER BY id LIMIT ${BATCH} FOR UPDATE`,
         [after, cipher.currentKeyId, current],
       );
@@ -73,9 +73,9 @@ export async function rotateEncryptionKey(transaction: Transaction, cipher: Fiel
           cipher.currentKeyId,
         ]);
         // A STOP is found by the number's index: carry it over to the new key's index (and keep the number, for the next rotation).
-        if (row.channel !== 'email') await carryOptOut(db, cipher, row.address_index, address);
+        if (row.channel !== 'email') await carryOptOut(db, cipher, row.addressIndex, address);
         // So are the day's code sends, or the number would get a fresh CODES_PER_NUMBER_PER_DAY.
-        codeSends.push({ from: [row.address_index, ...older], to: index });
+        codeSends.push({ from: [row.addressIndex, ...older], to: index });
       }
       // In index order, as registrations claim them: a sign-up naming several of these numbers queues instead of deadlocking.
       let carried = 0;
@@ -126,22 +126,22 @@ async function rotateOptOuts(transaction: Transaction, cipher: FieldCipher): Pro
   let carried = 0;
   for (;;) {
     const rows = await transaction(async (db) => {
-      const rows: { address_index: Buffer; phone: string }[] = await db.query(
-        `SELECT address_index, phone FROM phone_opt_out WHERE address_index > $1 AND phone IS NOT NULL AND key_id IS DISTINCT FROM $2
+      const rows: { addressIndex: Buffer; phone: string }[] = await db.query(
+        `SELECT address_index AS "addressIndex", phone FROM phone_opt_out WHERE address_index > $1 AND phone IS NOT NULL AND key_id IS DISTINCT FROM $2
          ORDER BY address_index LIMIT ${BATCH} FOR UPDATE`,
         [after, cipher.currentKeyId],
       );
       for (const row of rows) {
-        const rowId = row.address_index.toString('hex');
+        const rowId = row.addressIndex.toString('hex');
         const sealed = cipher.reencrypt(row.phone, 'phone_opt_out.phone', rowId) ?? row.phone;
-        await carryOptOut(db, cipher, row.address_index, cipher.decrypt(sealed, 'phone_opt_out.phone', rowId));
-        await db.query(`DELETE FROM phone_opt_out WHERE address_index = $1`, [row.address_index]);
+        await carryOptOut(db, cipher, row.addressIndex, cipher.decrypt(sealed, 'phone_opt_out.phone', rowId));
+        await db.query(`DELETE FROM phone_opt_out WHERE address_index = $1`, [row.addressIndex]);
       }
       return rows;
     });
     carried += rows.length;
     if (rows.length < BATCH) return carried;
-    after = rows[rows.length - 1].address_index;
+    after = rows[rows.length - 1].addressIndex;
   }
 }
 

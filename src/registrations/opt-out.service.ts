@@ -99,7 +99,7 @@ export class OptOutService {
     if (!this.cipher.verifyMac('unsubscribe', contactId, token)) return false;
     const now = this.clock.now();
     return retryingTransaction(this.db, async (tx) => {
-      const updated = await returning(
+      const updated = await returning<{ id: string }>(
         tx,
         `UPDATE contact c SET unsubscribed_at = coalesce(c.unsubscribed_at, $2) FROM registration r
          WHERE c.id = $1 AND r.id = c.registration_id AND r.status = 'active' RETURNING c.id`,

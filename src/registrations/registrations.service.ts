@@ -29,17 +29,21 @@ import { DeliveryRepository } from '../database/delivery.repository.js';
 /** Who is asking: the victim holding the manage token, or a staff member (audited). */
 export type RegistrationAccess = { kind: 'token' } | { kind: 'staff'; staff: StaffPrincipal; clientAddress?: string };
 
-interface RegistrationRow {
+interface Registration {
   id: string;
-  person_id: string;
+  personId: string;
   language: 'en' | 'es';
-  event_types: string[] | null;
-  quiet_hours: QuietHoursDto | null;
+  eventTypes: string[] | null;
+  quietHours: QuietHoursDto | null;
   status: 'active' | 'stopped';
-  enrolled_by: string | null;
-  registrant_name: string | null;
-  created_at: Date;
+  enrolledBy: string | null;
+  /** Sealed; opened only for staff. */
+  registrantName: string | null;
+  createdAt: Date;
 }
+
+const REGISTRATION_COLUMNS = `id, person_id AS "personId", language, event_types AS "eventTypes", quiet_hours AS "quietHours", status,
+  enrolled_by AS "enrolledBy", registrant_name AS "registrantName", created_at AS "createdAt"`;
 
 /**
  * Whom the public may register for: a live record with custody information to show, not protected,
@@ -160,17 +164,17 @@ export class RegistrationsService {
     return retryingTransaction(this.db, async (tx) => {
       const current = await this.load(tx, id, access, true);
       if (current.status === 'stopped') throw new DomainError('conflict', 'REGISTRATION_STOPPED', 'This registration was stopped.');
-      const [row] = await returning<RegistrationRow>(
+      const [row] = await returning<Registration>(
         tx,
         `UPDATE registration SET language = $2, event_types = $3, quiet_hours = $4, updated_at = $5 WHERE id = $1
-         RETURNING id, person_id, language, event_types, quiet_hours, status, enrolled_by, registrant_name, created_at`,
+         RETURNING ${REGISTRATION_COLUMNS}`,
         [
           id,
           dto.language ?? current.language,
-          dto.eventTypes === undefined ? current.event_types : dto.eventTypes,
+          dto.eventTypes === undefined ? current.eventTypes : dto.eventTypes,
           dto.quietHours === undefined
-            ? current.quiet_hours
-              ? JSON.stringify(current.quiet_hours)
+            ? current.quietHours
+              ? JSON.stringify(current.quietHours)
               : null
             : dto.quietHours && JSON.stringify(dto.quietHours),
           this.clock.now(),
@@ -197,8 +201,8 @@ export class RegistrationsService {
 
   /** A specialist's own enrollees; an admin's list holds everyone's. */
   async listEnrollments(staff: StaffPrincipal, clientAddress?: string): Promise<RegistrationViewDto[]> {
-    const rows: RegistrationRow[] = await this.db.query(
-      `SELECT id, person_id, language, event_types, quiet_hours, status, enrolled_by, registrant_name, created_at
+    const rows: Registration[] = await this.db.query(
+      `SELECT ${REGISTRATION_COLUMNS}
        FROM registration WHERE enrolled_by IS NOT NULL AND ($1::uuid IS NULL OR enrolled_by = $1)
        ORDER BY created_at DESC LIMIT 500`,
       [staff.role === 'admin' ? null : staff.staffId],
@@ -211,80 +215,81 @@ export class RegistrationsService {
   }
 
   /** 404 for a registration that does not exist and for one this caller may not see, alike. */
-  async load(db: Queryable, id: string, access: RegistrationAccess, forUpdate = false): Promise<RegistrationRow> {
-    const rows: RegistrationRow[] = await db.query(
-      `SELECT id, person_id, language, event_types, quiet_hours, status, enrolled_by, registrant_name, created_at
+  async load(db: Queryable, id: string, access: RegistrationAccess, forUpdate = false): Promise<Registration> {
+    const rows: Registration[] = await db.query(
+      `SELECT ${REGISTRATION_COLUMNS}
        FROM registration WHERE id = $1 AND status <> 'expired' AND (expires_at IS NULL OR expires_at > $2) ${forUpdate ? 'FOR UPDATE' : ''}`,
       [id, this.clock.now()],
     );
     const row = rows[0];
-    const visible = row && (access.kind === 'token' || access.staff.role === 'admin' || row.enrolled_by === access.staff.staffId);
+    const visible = row && (access.kind === 'token' || access.staff.role === 'admin' || row.enrolledBy === access.staff.staffId);
     if (!visible) throw new DomainError('not_found', 'REGISTRATION_NOT_FOUND', 'No such registration.');
     return row;
   }
 
-  private async toView(db: Queryable, row: RegistrationRow, access: RegistrationAccess): Promise<RegistrationViewDto> {
+  private async toView(db: Queryable, row: Registration, access: RegistrationAccess): Promise<RegistrationViewDto> {
     const contacts: {
       id: string;
       channel: Channel;
       address: string;
-      verified_at: Date | null;
-      unsubscribed_at: Date | null;
-      address_index: Buffer;
+      verifiedAt: Date | null;
+      unsubscribedAt: Date | null;
+      addressIndex: Buffer;
     }[] = await db.query(
-      `SELECT id, channel, address, verified_at, unsubscribed_at, address_index FROM contact WHERE registration_id = $1 ORDER BY position`,
+      `SELECT id, channel, address, verified_at AS "verifiedAt", unsubscribed_at AS "unsubscribedAt", address_index AS "addressIndex"
+       FROM contact WHERE registration_id = $1 ORDER BY position`,
       [row.id],
     );
     // The STOP list is global: whether an unverified number is on it is nobody's business here.
-    const optedOut: { address_index: Buffer }[] = await db.query(
-      `SELECT address_index FROM phone_opt_out WHERE address_index = ANY($1::bytea[])`,
-      [contacts.filter((c) => c.channel === 'sms' && c.verified_at).map((c) => c.address_index)],
+    const optedOut: { addressIndex: Buffer }[] = await db.query(
+      `SELECT address_index AS "addressIndex" FROM phone_opt_out WHERE address_index = ANY($1::bytea[])`,
+      [contacts.filter((c) => c.channel === 'sms' && c.verifiedAt).map((c) => c.addressIndex)],
     );
-    const stopped = new Set(optedOut.map((o) => o.address_index.toString('hex')));
+    const stopped = new Set(optedOut.map((o) => o.addressIndex.toString('hex')));
     const addresses = contacts.map((c) => this.cipher.decrypt(c.address, 'contact.address', c.id));
     const paused = await this.verification.pausedUntil(
       db,
-      contacts.map((c, i) => (c.verified_at ? [] : this.verification.destination(c.channel, addresses[i]))),
+      contacts.map((c, i) => (c.verifiedAt ? [] : this.verification.destination(c.channel, addresses[i]))),
     );
     // A protected person reads as one with no custody information to show (status UNKNOWN, no
     // facility), which any person can become: nothing here tells the registrant about the protection.
-    const person: { first_name: string; last_name: string; custody_status: string; code: string | null; name: string | null }[] =
+    const person: { firstName: string; lastName: string; custodyStatus: string; code: string | null; name: string | null }[] =
       await db.query(
-        `SELECT p.first_name, p.last_name,
-                CASE WHEN p.protected THEN 'UNKNOWN' ELSE p.custody_status END AS custody_status,
+        `SELECT p.first_name AS "firstName", p.last_name AS "lastName",
+                CASE WHEN p.protected THEN 'UNKNOWN' ELSE p.custody_status END AS "custodyStatus",
                 CASE WHEN p.protected THEN NULL ELSE f.code END AS code, CASE WHEN p.protected THEN NULL ELSE f.name END AS name
          FROM person p LEFT JOIN facility f ON f.id = p.facility_id WHERE p.id = $1`,
-        [row.person_id],
+        [row.personId],
       );
-    const anyVerified = contacts.some((c) => c.verified_at);
+    const anyVerified = contacts.some((c) => c.verifiedAt);
     return {
       registrationId: row.id,
-      personId: row.person_id,
+      personId: row.personId,
       person: person[0]
         ? {
-            displayName: `${person[0].first_name} ${person[0].last_name}`,
-            custodyStatus: person[0].custody_status,
+            displayName: `${person[0].firstName} ${person[0].lastName}`,
+            custodyStatus: person[0].custodyStatus,
             facility: person[0].code ? { code: person[0].code, name: person[0].name } : null,
           }
         : null,
       language: row.language,
-      eventTypes: (row.event_types ?? [...EVENT_TYPES]) as RegistrationViewDto['eventTypes'],
-      quietHours: row.quiet_hours,
+      eventTypes: (row.eventTypes ?? [...EVENT_TYPES]) as RegistrationViewDto['eventTypes'],
+      quietHours: row.quietHours,
       status: row.status === 'stopped' ? 'stopped' : anyVerified ? 'active' : 'pending_verification',
-      enrolledBy: row.enrolled_by,
+      enrolledBy: row.enrolledBy,
       ...(access.kind === 'staff'
-        ? { registrantName: row.registrant_name ? this.cipher.decrypt(row.registrant_name, 'registration.registrant_name', row.id) : null }
+        ? { registrantName: row.registrantName ? this.cipher.decrypt(row.registrantName, 'registration.registrant_name', row.id) : null }
         : {}),
-      createdAt: row.created_at.toISOString(),
+      createdAt: row.createdAt.toISOString(),
       contacts: contacts.map((c, i) => ({
         contactId: c.id,
         channel: c.channel,
         address: maskAddress(c.channel, addresses[i]),
-        verified: Boolean(c.verified_at),
+        verified: Boolean(c.verifiedAt),
         optedOut:
-          Boolean(c.verified_at) && (Boolean(c.unsubscribed_at) || (c.channel === 'sms' && stopped.has(c.address_index.toString('hex')))),
+          Boolean(c.verifiedAt) && (Boolean(c.unsubscribedAt) || (c.channel === 'sms' && stopped.has(c.addressIndex.toString('hex')))),
         codesPausedUntil: paused[i]?.toISOString() ?? null,
-        ...this.hint(c.channel, Boolean(c.verified_at), row.language),
+        ...this.hint(c.channel, Boolean(c.verifiedAt), row.language),
       })),
     };
   }

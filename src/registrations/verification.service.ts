@@ -41,12 +41,12 @@ const TRIES = `(CASE WHEN ${FRESH_DAY} THEN 1 ELSE code_attempts + 1 END)`;
 interface ContactState {
   channel: Channel;
   address: string;
-  verified_at: Date | null;
-  locked_at: Date | null;
-  code_locked_until: Date | null;
-  code_hash: Buffer | null;
-  code_expires_at: Date | null;
-  code_sent_at: Date | null;
+  verifiedAt: Date | null;
+  lockedAt: Date | null;
+  codeLockedUntil: Date | null;
+  codeHash: Buffer | null;
+  codeExpiresAt: Date | null;
+  codeSentAt: Date | null;
   status: string;
 }
 
@@ -191,34 +191,34 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
   async verify(registrationId: string, contactId: string, code: string): Promise<{ contactId: string; verified: true }> {
     const now = this.clock.now();
     const contact = await this.find(this.db, registrationId, contactId);
-    if (contact.verified_at) return { contactId, verified: true };
+    if (contact.verifiedAt) return { contactId, verified: true };
     if (contact.channel === 'voice') {
       throw new DomainError('invalid', 'VERIFY_BY_CALL', 'A phone line is verified by entering the PIN during the verification call.');
     }
     this.refuseIfLocked(contact, now);
-    if (!contact.code_hash || !contact.code_expires_at || contact.code_expires_at.getTime() <= now.getTime()) {
+    if (!contact.codeHash || !contact.codeExpiresAt || contact.codeExpiresAt.getTime() <= now.getTime()) {
       throw new DomainError('invalid', 'CODE_EXPIRED', 'The code has expired. Ask for a new one.', {
         errors: [{ path: 'code', message: 'has expired' }],
       });
     }
     // Take a try before judging it, and lock as the try is taken, so parallel guesses cannot exceed the limit.
-    const [taken] = await returning<{ code_attempts: number; code_hash: Buffer; code_locked_until: Date | null; locked_at: Date | null }>(
+    const [taken] = await returning<{ codeAttempts: number; codeHash: Buffer; codeLockedUntil: Date | null; lockedAt: Date | null }>(
       this.db,
       `UPDATE contact SET code_attempts = ${TRIES},
          code_attempts_since = CASE WHEN ${FRESH_DAY} THEN $2 ELSE code_attempts_since END,
          code_locked_until = CASE WHEN ${TRIES} % $3::int = 0 THEN $2::timestamptz + $4::int * interval '1 second' ELSE code_locked_until END,
          locked_at = CASE WHEN ${TRIES} >= $5::int THEN $2 ELSE locked_at END
        WHERE id = $1 AND verified_at IS NULL AND locked_at IS NULL AND (code_locked_until IS NULL OR code_locked_until <= $2)
-       RETURNING code_attempts, code_hash, code_locked_until, locked_at`,
+       RETURNING code_attempts AS "codeAttempts", code_hash AS "codeHash", code_locked_until AS "codeLockedUntil", locked_at AS "lockedAt"`,
       [contactId, now, MAX_CODE_ATTEMPTS, LOCK_MS / 1000, MAX_CODE_ATTEMPTS_PER_DAY],
     );
     if (!taken) {
       const current = await this.find(this.db, registrationId, contactId);
-      if (current.verified_at) return { contactId, verified: true };
+      if (current.verifiedAt) return { contactId, verified: true };
       throw this.lockedFor(current, now);
     }
     // Checked under the previous keys too: a code sent before a key rotation works until it expires.
-    if (taken.code_hash && this.cipher.verifyMac('verification-code', `${contactId}:${code}`, taken.code_hash.toString('base64url'))) {
+    if (taken.codeHash && this.cipher.verifyMac('verification-code', `${contactId}:${code}`, taken.codeHash.toString('base64url'))) {
       await this.db.query(
         `UPDATE contact SET verified_at = $2, verified_by = 'code', code_hash = NULL, code_expires_at = NULL,
            code_attempts = 0, code_attempts_since = NULL, code_locked_until = NULL, locked_at = NULL WHERE id = $1`,
@@ -226,7 +226,7 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
       );
       return { contactId, verified: true };
     }
-    if (taken.locked_at || taken.code_attempts % MAX_CODE_ATTEMPTS === 0) throw this.lockedFor(taken, now);
+    if (taken.lockedAt || taken.codeAttempts % MAX_CODE_ATTEMPTS === 0) throw this.lockedFor(taken, now);
     throw new DomainError('invalid', 'CODE_WRONG', 'That code is not correct.', { errors: [{ path: 'code', message: 'is not correct' }] });
   }
 
@@ -242,9 +242,9 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
     await retryingTransaction(this.db, async (tx) => {
       const now = this.clock.now();
       const contact = await this.find(tx, registrationId, contactId, true);
-      if (contact.verified_at || contact.status === 'stopped') return;
+      if (contact.verifiedAt || contact.status === 'stopped') return;
       if (!by) this.refuseIfLocked(contact, now);
-      const since = contact.code_sent_at ? now.getTime() - contact.code_sent_at.getTime() : Infinity;
+      const since = contact.codeSentAt ? now.getTime() - contact.codeSentAt.getTime() : Infinity;
       if (since < RESEND_COOLDOWN_MS) {
         throw new DomainError('rate_limited', 'RESEND_TOO_SOON', 'A code was sent moments ago; wait a minute before asking again.', {
           retryAfterSeconds: Math.ceil((RESEND_COOLDOWN_MS - since) / 1000),
@@ -263,7 +263,7 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
               targetType: 'registration',
               targetId: registrationId,
               clientAddress: by.clientAddress,
-              details: { contactId, unlocked: Boolean(contact.locked_at || contact.code_locked_until) },
+              details: { contactId, unlocked: Boolean(contact.lockedAt || contact.codeLockedUntil) },
             },
           ],
           tx,
@@ -313,8 +313,8 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
 
   private async find(db: Queryable, registrationId: string, contactId: string, forUpdate = false): Promise<ContactState> {
     const rows: ContactState[] = await db.query(
-      `SELECT c.channel, c.address, c.verified_at, c.locked_at, c.code_locked_until, c.code_hash, c.code_expires_at, c.code_sent_at,
-         r.status
+      `SELECT c.channel, c.address, c.verified_at AS "verifiedAt", c.locked_at AS "lockedAt", c.code_locked_until AS "codeLockedUntil",
+         c.code_hash AS "codeHash", c.code_expires_at AS "codeExpiresAt", c.code_sent_at AS "codeSentAt", r.status
        FROM contact c JOIN registration r ON r.id = c.registration_id
        WHERE c.id = $2 AND c.registration_id = $1 AND ${LIVE('$3')}
          AND (c.verified_at IS NOT NULL OR c.verify_by IS NULL OR c.verify_by > $3) ${forUpdate ? 'FOR UPDATE OF c' : ''}`,
@@ -324,14 +324,14 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
     return rows[0];
   }
 
-  private refuseIfLocked(contact: Pick<ContactState, 'locked_at' | 'code_locked_until'>, now: Date): void {
-    if (contact.locked_at || (contact.code_locked_until && contact.code_locked_until.getTime() > now.getTime())) {
+  private refuseIfLocked(contact: Pick<ContactState, 'lockedAt' | 'codeLockedUntil'>, now: Date): void {
+    if (contact.lockedAt || (contact.codeLockedUntil && contact.codeLockedUntil.getTime() > now.getTime())) {
       throw this.lockedFor(contact, now);
     }
   }
 
-  private lockedFor(contact: Pick<ContactState, 'locked_at' | 'code_locked_until'>, now: Date): DomainError {
-    if (contact.locked_at) {
+  private lockedFor(contact: Pick<ContactState, 'lockedAt' | 'codeLockedUntil'>, now: Date): DomainError {
+    if (contact.lockedAt) {
       return new DomainError(
         'rate_limited',
         'CONTACT_LOCKED_FOR_HELP',
@@ -339,7 +339,7 @@ export class VerificationService implements OnModuleInit, OnModuleDestroy {
         { retryAfterSeconds: DAY_MS / 1000 },
       );
     }
-    const left = (contact.code_locked_until?.getTime() ?? now.getTime() + LOCK_MS) - now.getTime();
+    const left = (contact.codeLockedUntil?.getTime() ?? now.getTime() + LOCK_MS) - now.getTime();
     return new DomainError('rate_limited', 'CONTACT_LOCKED', 'Too many wrong codes. Try again in an hour.', {
       retryAfterSeconds: Math.max(1, Math.ceil(left / 1000)),
     });

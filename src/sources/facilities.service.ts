@@ -63,27 +63,14 @@ export class FacilitiesService {
 
   /** Maintenance switch: while suppressed, events are recorded and statuses move, but nobody is notified. */
   async setSuppression(code: string, suppressed: boolean, reason: string, staffId: string): Promise<SuppressionDto> {
-    const rows: {
-      code: string;
-      name: string | null;
-      suppressed: boolean;
-      suppression_reason: string | null;
-      suppression_changed_at: Date;
-    }[] = await this.db.query(
+    const rows: (Omit<SuppressionDto, 'changedAt'> & { changedAt: Date })[] = await this.db.query(
       `INSERT INTO facility (code, suppressed, suppression_reason, suppression_changed_at, suppression_changed_by)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (code) DO UPDATE SET suppressed = EXCLUDED.suppressed, suppression_reason = EXCLUDED.suppression_reason,
            suppression_changed_at = EXCLUDED.suppression_changed_at, suppression_changed_by = EXCLUDED.suppression_changed_by
-         RETURNING code, name, suppressed, suppression_reason, suppression_changed_at`,
+         RETURNING code, name, suppressed, suppression_reason AS reason, suppression_changed_at AS "changedAt"`,
       [code, suppressed, reason, this.clock.now(), staffId],
     );
-    const row = rows[0];
-    return {
-      code: row.code,
-      name: row.name,
-      suppressed: row.suppressed,
-      reason: row.suppression_reason,
-      changedAt: row.suppression_changed_at.toISOString(),
-    };
+    return { ...rows[0], changedAt: rows[0].changedAt.toISOString() };
   }
 }

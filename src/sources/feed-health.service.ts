@@ -116,23 +116,23 @@ export class FeedHealthService implements OnModuleInit, OnModuleDestroy {
   async check(): Promise<FeedTransition[]> {
     const now = this.clock.now();
     const transitions = await retryingTransaction(this.db, async (tx) => {
-      const stale = await returning<{ id: string; name: string; last_contact_at: Date | null }>(
+      const stale = await returning<{ sourceId: string; name: string; lastContactAt: Date | null }>(
         tx,
         `UPDATE source s SET stale_since = $1
          WHERE s.stale_since IS NULL AND ${silent('coalesce(s.last_contact_at, s.created_at)')}
-         RETURNING s.id, s.name, s.last_contact_at`,
+         RETURNING s.id AS "sourceId", s.name, s.last_contact_at AS "lastContactAt"`,
         [now],
       );
-      const recovered = await returning<{ id: string; name: string; last_contact_at: Date | null }>(
+      const recovered = await returning<{ sourceId: string; name: string; lastContactAt: Date | null }>(
         tx,
         `UPDATE source s SET stale_since = NULL
          WHERE s.stale_since IS NOT NULL AND NOT (${silent('coalesce(s.last_contact_at, s.created_at)')})
-         RETURNING s.id, s.name, s.last_contact_at`,
+         RETURNING s.id AS "sourceId", s.name, s.last_contact_at AS "lastContactAt"`,
         [now],
       );
       const all: FeedTransition[] = [
-        ...stale.map((row) => ({ sourceId: row.id, name: row.name, kind: 'stale' as const, lastContactAt: row.last_contact_at })),
-        ...recovered.map((row) => ({ sourceId: row.id, name: row.name, kind: 'recovered' as const, lastContactAt: row.last_contact_at })),
+        ...stale.map((row) => ({ ...row, kind: 'stale' as const })),
+        ...recovered.map((row) => ({ ...row, kind: 'recovered' as const })),
         ...(await this.checkRosterFeeds(tx, now)),
       ];
       if (all.length) {
@@ -175,28 +175,28 @@ export class FeedHealthService implements OnModuleInit, OnModuleDestroy {
    * source is stale (that alert already covers them).
    */
   private async checkRosterFeeds(db: Queryable, now: Date): Promise<FeedTransition[]> {
-    type Row = { source_id: string; name: string; facility_id: string; code: string; last_contact_at: Date };
+    type Row = { sourceId: string; name: string; facilityId: string; code: string; lastContactAt: Date };
     const stale = await returning<Row>(
       db,
       `UPDATE feed f SET stale_since = $1 FROM source s, facility fa
        WHERE s.id = f.source_id AND fa.id = f.facility_id AND f.population_as_of IS NOT NULL AND f.stale_since IS NULL
          AND s.stale_since IS NULL AND ${silent('f.last_contact_at')}
-       RETURNING f.source_id, s.name, f.facility_id, fa.code, f.last_contact_at`,
+       RETURNING f.source_id AS "sourceId", s.name, f.facility_id AS "facilityId", fa.code, f.last_contact_at AS "lastContactAt"`,
       [now],
     );
     const recovered = await returning<Row>(
       db,
       `UPDATE feed f SET stale_since = NULL FROM source s, facility fa
        WHERE s.id = f.source_id AND fa.id = f.facility_id AND f.stale_since IS NOT NULL AND NOT (${silent('f.last_contact_at')})
-       RETURNING f.source_id, s.name, f.facility_id, fa.code, f.last_contact_at`,
+       RETURNING f.source_id AS "sourceId", s.name, f.facility_id AS "facilityId", fa.code, f.last_contact_at AS "lastContactAt"`,
       [now],
     );
     const transition = (kind: 'stale' | 'recovered') => (row: Row) => ({
-      sourceId: row.source_id,
+      sourceId: row.sourceId,
       name: row.name,
       kind,
-      lastContactAt: row.last_contact_at,
-      facility: { id: row.facility_id, code: row.code },
+      lastContactAt: row.lastContactAt,
+      facility: { id: row.facilityId, code: row.code },
     });
     return [...stale.map(transition('stale')), ...recovered.map(transition('recovered'))];
   }
@@ -204,15 +204,16 @@ export class FeedHealthService implements OnModuleInit, OnModuleDestroy {
   async list(): Promise<FeedDto[]> {
     const now = this.clock.now();
     const rows: {
-      id: string;
+      sourceId: string;
       name: string;
-      last_contact_at: Date | null;
-      expected_interval_seconds: number | null;
+      lastContactAt: Date | null;
+      expectedIntervalSeconds: number | null;
       stale: boolean;
-      stale_since: Date | null;
+      staleSince: Date | null;
       facilities: FeedFacilityDto[];
     }[] = await this.db.query(
-      `SELECT s.id, s.name, s.last_contact_at, s.expected_interval_seconds, s.stale_since,
+      `SELECT s.id AS "sourceId", s.name, s.last_contact_at AS "lastContactAt", s.expected_interval_seconds AS "expectedIntervalSeconds",
+              s.stale_since AS "staleSince",
               (${silent('coalesce(s.last_contact_at, s.created_at)')}) AS stale,
               coalesce(json_agg(json_build_object('code', f.code, 'name', f.name, 'lastContactAt', fd.last_contact_at,
                                                   'population', fd.population, 'populationAsOf', fd.population_as_of,
@@ -225,12 +226,12 @@ export class FeedHealthService implements OnModuleInit, OnModuleDestroy {
     );
     const iso = (value: string | null) => (value ? new Date(value).toISOString() : null);
     return rows.map((row) => ({
-      sourceId: row.id,
+      sourceId: row.sourceId,
       name: row.name,
-      lastContactAt: row.last_contact_at?.toISOString() ?? null,
-      expectedIntervalSeconds: row.expected_interval_seconds,
+      lastContactAt: row.lastContactAt?.toISOString() ?? null,
+      expectedIntervalSeconds: row.expectedIntervalSeconds,
       stale: row.stale,
-      staleSince: row.stale_since?.toISOString() ?? null,
+      staleSince: row.staleSince?.toISOString() ?? null,
       facilities: row.facilities.map((f) => ({ ...f, lastContactAt: iso(f.lastContactAt)!, populationAsOf: iso(f.populationAsOf) })),
     }));
   }

@@ -71,29 +71,26 @@ export class SourcesService {
 
   async list(): Promise<SourceDto[]> {
     const rows: {
-      id: string;
+      sourceId: string;
       name: string;
-      facility_codes: string[] | null;
-      signing_required: boolean;
-      expected_interval_seconds: number | null;
-      last_contact_at: Date | null;
-      created_at: Date;
+      facilityCodes: string[] | null;
+      signingRequired: boolean;
+      expectedIntervalSeconds: number | null;
+      lastContactAt: Date | null;
+      createdAt: Date;
       keys: { keyId: string; prefix: string; createdAt: string }[];
     }[] = await this.db.query(
-      `SELECT s.id, s.name, s.facility_codes, s.signing_required, s.expected_interval_seconds, s.last_contact_at, s.created_at,
+      `SELECT s.id AS "sourceId", s.name, s.facility_codes AS "facilityCodes", s.signing_required AS "signingRequired",
+              s.expected_interval_seconds AS "expectedIntervalSeconds", s.last_contact_at AS "lastContactAt", s.created_at AS "createdAt",
               coalesce(json_agg(json_build_object('keyId', k.id, 'prefix', k.key_prefix, 'createdAt', k.created_at) ORDER BY k.created_at)
                        FILTER (WHERE k.id IS NOT NULL), '[]') AS keys
        FROM source s LEFT JOIN source_key k ON k.source_id = s.id AND k.revoked_at IS NULL
        GROUP BY s.id ORDER BY s.name`,
     );
     return rows.map((row) => ({
-      sourceId: row.id,
-      name: row.name,
-      facilityCodes: row.facility_codes,
-      signingRequired: row.signing_required,
-      expectedIntervalSeconds: row.expected_interval_seconds,
-      lastContactAt: row.last_contact_at?.toISOString() ?? null,
-      createdAt: row.created_at.toISOString(),
+      ...row,
+      lastContactAt: row.lastContactAt?.toISOString() ?? null,
+      createdAt: row.createdAt.toISOString(),
       keys: row.keys.map((key) => ({ ...key, createdAt: new Date(key.createdAt).toISOString() })),
     }));
   }
@@ -101,7 +98,7 @@ export class SourcesService {
   /** A second key for rotation: at most two are active; the source row lock keeps that true under concurrency. */
   async addKey(sourceId: string, by: AuditedBy): Promise<CreatedSourceKeyDto> {
     return retryingTransaction(this.db, async (tx) => {
-      await this.lockSource(tx.query.bind(tx), sourceId);
+      await this.lockSource(tx, sourceId);
       const [{ active }]: { active: number }[] = await tx.query(
         `SELECT count(*)::int AS active FROM source_key WHERE source_id = $1 AND revoked_at IS NULL`,
         [sourceId],
@@ -121,7 +118,7 @@ export class SourcesService {
 
   async revokeKey(sourceId: string, keyId: string, by: AuditedBy): Promise<void> {
     await retryingTransaction(this.db, async (tx) => {
-      await this.lockSource(tx.query.bind(tx), sourceId);
+      await this.lockSource(tx, sourceId);
       const keys: { id: string }[] = await tx.query(`SELECT id FROM source_key WHERE source_id = $1 AND revoked_at IS NULL`, [sourceId]);
       if (!keys.some((key) => key.id === keyId)) throw new DomainError('not_found', 'SOURCE_KEY_NOT_FOUND', 'No such active key.');
       if (keys.length === 1) {
@@ -146,22 +143,16 @@ export class SourcesService {
   }
 
   private async lookUp(keyHash: Buffer): Promise<AuthenticatedSource | undefined> {
-    const rows: { id: string; name: string; facility_codes: string[] | null; signing_required: boolean; signing_secret: string }[] =
-      await this.db.query(
-        `SELECT s.id, s.name, s.facility_codes, s.signing_required, s.signing_secret
+    const rows: AuthenticatedSource[] = await this.db.query(
+      `SELECT s.id, s.name, s.facility_codes AS "facilityCodes", s.signing_required AS "signingRequired", s.signing_secret AS "signingSecret"
          FROM source_key k JOIN source s ON s.id = k.source_id
          WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
-        [keyHash],
-      );
+      [keyHash],
+    );
     const row = rows[0];
     if (!row) return undefined;
-    return {
-      id: row.id,
-      name: row.name,
-      facilityCodes: row.facility_codes,
-      signingRequired: row.signing_required,
-      signingSecret: this.cipher.decrypt(row.signing_secret, 'source.signing_secret', row.id),
-    };
+    // The row holds the secret sealed.
+    return { ...row, signingSecret: this.cipher.decrypt(row.signingSecret, 'source.signing_secret', row.id) };
   }
 
   /** Keys and signing secrets never go into an entry: the key's id names it. */
@@ -172,8 +163,8 @@ export class SourcesService {
     );
   }
 
-  private async lockSource(query: (sql: string, params: unknown[]) => Promise<unknown[]>, sourceId: string): Promise<void> {
-    const found = await query(`SELECT 1 FROM source WHERE id = $1 FOR UPDATE`, [sourceId]);
+  private async lockSource(db: Queryable, sourceId: string): Promise<void> {
+    const found: unknown[] = await db.query(`SELECT 1 FROM source WHERE id = $1 FOR UPDATE`, [sourceId]);
     if (!found.length) throw new DomainError('not_found', 'SOURCE_NOT_FOUND', 'No such source.');
   }
 }

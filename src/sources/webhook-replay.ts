@@ -22,19 +22,19 @@ export async function refuseReplayedWebhooks(db: Queryable, sourceId: string, me
     byId.set(webhookId, bodyHash);
   }
   const ids = [...byId.keys()];
-  const inserted: { webhook_id: string }[] = await db.query(
+  const inserted: { webhookId: string }[] = await db.query(
     `INSERT INTO webhook_message (source_id, webhook_id, received_at, body_hash)
      SELECT $1, id, $3, hash FROM unnest($2::text[], $4::bytea[]) AS v(id, hash)
-     ON CONFLICT DO NOTHING RETURNING webhook_id`,
+     ON CONFLICT DO NOTHING RETURNING webhook_id AS "webhookId"`,
     [sourceId, ids, at, ids.map((id) => byId.get(id))],
   );
   if (inserted.length === ids.length) return;
-  const fresh = new Set(inserted.map((row) => row.webhook_id));
-  const earlier: { webhook_id: string; body_hash: Buffer | null }[] = await db.query(
-    `SELECT webhook_id, body_hash FROM webhook_message WHERE source_id = $1 AND webhook_id = ANY($2::text[])`,
+  const fresh = new Set(inserted.map((row) => row.webhookId));
+  const earlier: { webhookId: string; bodyHash: Buffer | null }[] = await db.query(
+    `SELECT webhook_id AS "webhookId", body_hash AS "bodyHash" FROM webhook_message WHERE source_id = $1 AND webhook_id = ANY($2::text[])`,
     [sourceId, ids.filter((id) => !fresh.has(id))],
   );
-  if (earlier.some((row) => !row.body_hash?.equals(byId.get(row.webhook_id)!))) throw replayed();
+  if (earlier.some((row) => !row.bodyHash?.equals(byId.get(row.webhookId)!))) throw replayed();
 }
 
 function replayed(): DomainError {

@@ -1,0 +1,15 @@
+import 'typeorm';
+
+/**
+ * TypeORM types what `query` answers as `any` unless told otherwise, so a caller that forgets to name
+ * its rows would get no checking at all. These overloads come first: an unnamed answer is `unknown`,
+ * and every caller says which camelCase rows it reads (`const rows: Row[] = await db.query(...)`).
+ */
+declare module 'typeorm' {
+  interface DataSource {
+    query<T = unknown>(query: string, parameters?: unknown[]): Promise<T>;
+  }
+  interface EntityManager {
+    query<T = unknown>(query: string, parameters?: unknown[]): Promise<T>;
+  }
+}
