@@ -10,6 +10,7 @@ import { loadConfig } from '../src/config/app-config.js';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres.launcher.js';
 import { ensureDatabase } from '../src/database/ensure-database.js';
 import { runMigrations } from '../src/database/migrate.js';
+import { StatementCounter } from './statement-counter.js';
 import { load, report } from './support.js';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -18,6 +19,8 @@ const ROSTER_SIZE = 50_000;
 // BENCH_PHASES=single,batch (for profiling one phase); all by default.
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'baselines,single,batch,roster').split(','));
 const skipped = { requests: 0, seconds: 1, perSecond: 0, p50Ms: 0, p99Ms: 0, errors: 0 };
+// BENCH_STATEMENTS=1 counts the SQL statements each ingest phase sends (a little CPU per statement).
+const statements = process.env.BENCH_STATEMENTS === '1' ? StatementCounter.install() : undefined;
 
 function person(i: number) {
   return {
@@ -125,24 +128,39 @@ async function main(): Promise<void> {
           expectStatus: 200,
         });
 
-    const single = !PHASES.has('single')
-      ? skipped
-      : await load({
-          url: `${base}/v1/custody-events`,
-          headers: auth,
-          body: (i) => JSON.stringify(event(i)),
-          concurrency: CONCURRENCY,
-          seconds: SECONDS,
-        });
-    const batch = !PHASES.has('batch')
-      ? skipped
-      : await load({
-          url: `${base}/v1/custody-events`,
-          headers: auth,
-          body: (i) => JSON.stringify({ events: Array.from({ length: 1000 }, (_, j) => event(i * 1000 + j)) }),
-          concurrency: CONCURRENCY,
-          seconds: SECONDS,
-        });
+    const counted: Record<string, number> = {};
+    const counting = async (phase: string, events: number, run: () => Promise<typeof skipped>) => {
+      if (!statements || !PHASES.has(phase)) return PHASES.has(phase) ? run() : skipped;
+      statements.start();
+      const result = await run();
+      const seen = statements.stop();
+      const total = seen.reduce((sum, { count }) => sum + count, 0);
+      const transactions = seen.find(({ statement }) => statement === 'START TRANSACTION')?.count ?? 0;
+      console.log(`\n${phase}: ${total} statements, ${transactions} transactions, ${result.requests * events} events`);
+      for (const { statement, count } of seen) console.log(`${String(count).padStart(8)}  ${statement}`);
+      counted[`${phase}_statements_per_event`] = total / (result.requests * events);
+      counted[`${phase}_statements_per_transaction`] = total / transactions;
+      counted[`${phase}_events_per_transaction`] = (result.requests * events) / transactions;
+      return result;
+    };
+    const single = await counting('single', 1, () =>
+      load({
+        url: `${base}/v1/custody-events`,
+        headers: auth,
+        body: (i) => JSON.stringify(event(i)),
+        concurrency: CONCURRENCY,
+        seconds: SECONDS,
+      }),
+    );
+    const batch = await counting('batch', 1000, () =>
+      load({
+        url: `${base}/v1/custody-events`,
+        headers: auth,
+        body: (i) => JSON.stringify({ events: Array.from({ length: 1000 }, (_, j) => event(i * 1000 + j)) }),
+        concurrency: CONCURRENCY,
+        seconds: SECONDS,
+      }),
+    );
 
     const roster = Array.from({ length: ROSTER_SIZE }, (_, i) => person(i));
     const putRoster = async (people: unknown[]) => {
@@ -178,6 +196,7 @@ async function main(): Promise<void> {
         batch_p50_ms: batch.p50Ms,
         roster_50k_baseline_s: baselineSeconds,
         roster_50k_diff_s: diffSeconds,
+        ...counted,
         errors,
       },
       { single_vs_no_work_ratio: '≥ 0.5', batch_events_per_s: '≥ 20000', roster_50k_diff_s: '≤ 3', errors: '0' },
