@@ -10,6 +10,7 @@ import { loadConfig } from '../src/config/app-config.js';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres.launcher.js';
 import { ensureDatabase } from '../src/database/ensure-database.js';
 import { runMigrations } from '../src/database/migrate.js';
+import { cpuSeconds, postgresPids } from './process-cpu.js';
 import { StatementCounter } from './statement-counter.js';
 import { load, report } from './support.js';
 
@@ -128,19 +129,31 @@ async function main(): Promise<void> {
           expectStatus: 200,
         });
 
+    // Per phase: CPU time per event of this process (app and load generator) and of PostgreSQL, which
+    // a busy machine moves less than it moves the rates; with BENCH_STATEMENTS=1 the statements sent.
     const counted: Record<string, number> = {};
+    const postgresCpu = async () => (await Promise.all((await postgresPids(folder)).map(cpuSeconds))).reduce((a, b) => a + b, 0);
     const counting = async (phase: string, events: number, run: () => Promise<typeof skipped>) => {
-      if (!statements || !PHASES.has(phase)) return PHASES.has(phase) ? run() : skipped;
-      statements.start();
+      if (!PHASES.has(phase)) return skipped;
+      statements?.start();
+      const before = { node: process.cpuUsage(), postgres: await postgresCpu() };
       const result = await run();
+      const node = process.cpuUsage(before.node);
+      const postgres = (await postgresCpu()) - before.postgres;
+      const total = result.requests * events;
+      counted[`${phase}_cpu_ms_per_event_node`] = (node.user + node.system) / 1000 / total;
+      counted[`${phase}_cpu_ms_per_event_postgres`] = (postgres * 1000) / total;
+      if (!statements) return result;
       const seen = statements.stop();
-      const total = seen.reduce((sum, { count }) => sum + count, 0);
-      const transactions = seen.find(({ statement }) => statement === 'START TRANSACTION')?.count ?? 0;
-      console.log(`\n${phase}: ${total} statements, ${transactions} transactions, ${result.requests * events} events`);
+      const sent = seen.reduce((sum, { count }) => sum + count, 0);
+      const transactions = seen
+        .filter(({ statement }) => statement.startsWith('START TRANSACTION'))
+        .reduce((sum, { count }) => sum + count, 0);
+      console.log(`\n${phase}: ${sent} statements, ${transactions} transactions, ${total} events`);
       for (const { statement, count } of seen) console.log(`${String(count).padStart(8)}  ${statement}`);
-      counted[`${phase}_statements_per_event`] = total / (result.requests * events);
-      counted[`${phase}_statements_per_transaction`] = total / transactions;
-      counted[`${phase}_events_per_transaction`] = (result.requests * events) / transactions;
+      counted[`${phase}_statements_per_event`] = sent / total;
+      counted[`${phase}_statements_per_transaction`] = sent / transactions;
+      counted[`${phase}_events_per_transaction`] = total / transactions;
       return result;
     };
     const single = await counting('single', 1, () =>
