@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -13,6 +13,7 @@ import { ensureDatabase } from '../src/database/ensure-database.js';
 import { runMigrations } from '../src/database/migrate.js';
 import { DELIVERY_CHANNEL } from '../src/database/delivery.repository.js';
 import { startInstantTwilio } from './fake-twilio.js';
+import { cpuSeconds, postgresPids } from './process-cpu.js';
 import { report } from './support.js';
 
 const RATE = 200;
@@ -23,29 +24,6 @@ const DISPATCH_DELIVERIES = Number(process.env.BENCH_DISPATCH ?? 10_000);
 const WORKER_NODE_OPTIONS = ['--max-old-space-size=192', ...(process.env.BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean)];
 /** Which parts run (for profiling one of them): latency, planning, dispatch. */
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'latency,planning,dispatch').split(','));
-
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
-}
-
-/** The PostgreSQL server's processes: the postmaster (found by its data folder) and its children. */
-async function postgresPids(dataDir: string): Promise<number[]> {
-  const pids = (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(Number);
-  const parents = new Map<number, number>();
-  let postmaster = 0;
-  for (const pid of pids) {
-    const [stat, cmdline] = await Promise.all([
-      readFile(`/proc/${pid}/stat`, 'utf8').catch(() => ''),
-      readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''),
-    ]);
-    parents.set(pid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    if (cmdline.includes(dataDir) && cmdline.includes('postgres')) postmaster ||= pid;
-  }
-  return [postmaster, ...pids.filter((pid) => parents.get(pid) === postmaster)].filter(Boolean);
-}
 
 async function peakRss(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');

@@ -10,6 +10,8 @@ import { loadConfig } from '../src/config/app-config.js';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres.launcher.js';
 import { ensureDatabase } from '../src/database/ensure-database.js';
 import { runMigrations } from '../src/database/migrate.js';
+import { cpuSeconds, postgresPids } from './process-cpu.js';
+import { StatementCounter } from './statement-counter.js';
 import { load, report } from './support.js';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -18,6 +20,8 @@ const ROSTER_SIZE = 50_000;
 // BENCH_PHASES=single,batch (for profiling one phase); all by default.
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'baselines,single,batch,roster').split(','));
 const skipped = { requests: 0, seconds: 1, perSecond: 0, p50Ms: 0, p99Ms: 0, errors: 0 };
+// BENCH_STATEMENTS=1 counts the SQL statements each ingest phase sends (a little CPU per statement).
+const statements = process.env.BENCH_STATEMENTS === '1' ? StatementCounter.install() : undefined;
 
 function person(i: number) {
   return {
@@ -125,24 +129,51 @@ async function main(): Promise<void> {
           expectStatus: 200,
         });
 
-    const single = !PHASES.has('single')
-      ? skipped
-      : await load({
-          url: `${base}/v1/custody-events`,
-          headers: auth,
-          body: (i) => JSON.stringify(event(i)),
-          concurrency: CONCURRENCY,
-          seconds: SECONDS,
-        });
-    const batch = !PHASES.has('batch')
-      ? skipped
-      : await load({
-          url: `${base}/v1/custody-events`,
-          headers: auth,
-          body: (i) => JSON.stringify({ events: Array.from({ length: 1000 }, (_, j) => event(i * 1000 + j)) }),
-          concurrency: CONCURRENCY,
-          seconds: SECONDS,
-        });
+    // Per phase: CPU time per event of this process (app and load generator) and of PostgreSQL, which
+    // a busy machine moves less than it moves the rates; with BENCH_STATEMENTS=1 the statements sent.
+    const counted: Record<string, number> = {};
+    const postgresCpu = async () => (await Promise.all((await postgresPids(folder)).map(cpuSeconds))).reduce((a, b) => a + b, 0);
+    const counting = async (phase: string, events: number, run: () => Promise<typeof skipped>) => {
+      if (!PHASES.has(phase)) return skipped;
+      statements?.start();
+      const before = { node: process.cpuUsage(), postgres: await postgresCpu() };
+      const result = await run();
+      const node = process.cpuUsage(before.node);
+      const postgres = (await postgresCpu()) - before.postgres;
+      const total = result.requests * events;
+      counted[`${phase}_cpu_ms_per_event_node`] = (node.user + node.system) / 1000 / total;
+      counted[`${phase}_cpu_ms_per_event_postgres`] = (postgres * 1000) / total;
+      if (!statements) return result;
+      const seen = statements.stop();
+      const sent = seen.reduce((sum, { count }) => sum + count, 0);
+      const transactions = seen
+        .filter(({ statement }) => statement.startsWith('START TRANSACTION'))
+        .reduce((sum, { count }) => sum + count, 0);
+      console.log(`\n${phase}: ${sent} statements, ${transactions} transactions, ${total} events`);
+      for (const { statement, count } of seen) console.log(`${String(count).padStart(8)}  ${statement}`);
+      counted[`${phase}_statements_per_event`] = sent / total;
+      counted[`${phase}_statements_per_transaction`] = sent / transactions;
+      counted[`${phase}_events_per_transaction`] = total / transactions;
+      return result;
+    };
+    const single = await counting('single', 1, () =>
+      load({
+        url: `${base}/v1/custody-events`,
+        headers: auth,
+        body: (i) => JSON.stringify(event(i)),
+        concurrency: CONCURRENCY,
+        seconds: SECONDS,
+      }),
+    );
+    const batch = await counting('batch', 1000, () =>
+      load({
+        url: `${base}/v1/custody-events`,
+        headers: auth,
+        body: (i) => JSON.stringify({ events: Array.from({ length: 1000 }, (_, j) => event(i * 1000 + j)) }),
+        concurrency: CONCURRENCY,
+        seconds: SECONDS,
+      }),
+    );
 
     const roster = Array.from({ length: ROSTER_SIZE }, (_, i) => person(i));
     const putRoster = async (people: unknown[]) => {
@@ -178,6 +209,7 @@ async function main(): Promise<void> {
         batch_p50_ms: batch.p50Ms,
         roster_50k_baseline_s: baselineSeconds,
         roster_50k_diff_s: diffSeconds,
+        ...counted,
         errors,
       },
       { single_vs_no_work_ratio: '≥ 0.5', batch_events_per_s: '≥ 20000', roster_50k_diff_s: '≤ 3', errors: '0' },

@@ -6,7 +6,7 @@ import { Clock } from '../common/clock.js';
 import { sha256 } from '../common/crypto/field-cipher.js';
 import { DomainError, type FieldError } from '../common/problem/domain-error.js';
 import { IdentityResolver, type ResolvedPerson } from '../people/identity-resolver.js';
-import { retryingTransaction } from '../database/retrying-transaction.js';
+import { retryingTransactionOpenedWith } from '../database/retrying-transaction.js';
 import { FacilitiesService, type FacilityRef } from '../sources/facilities.service.js';
 import { FeedHealthService } from '../sources/feed-health.service.js';
 import type { SourceRequest } from '../sources/source-auth.guard.js';
@@ -18,7 +18,7 @@ import {
   findExisting,
   FUTURE_TOLERANCE_MS,
   isMinorAt,
-  lockSourceForCorrections,
+  correctionLockStatement,
   type NewEvent,
   notificationBlock,
   type RecordedEvent,
@@ -76,12 +76,11 @@ export class CustodyEventsService {
   private async record(requests: IngestRequest[]): Promise<RecordedEvent[][]> {
     const sourceId = requests[0].request.source.id;
     const incoming = requests.flatMap((r) => r.incoming);
-    const { results, facilityIds } = await retryingTransaction(this.db, async (tx) => {
-      await lockSourceForCorrections(
-        tx,
-        sourceId,
-        incoming.some(({ dto }) => dto.type === 'CORRECTION'),
-      );
+    const lock = correctionLockStatement(
+      sourceId,
+      incoming.some(({ dto }) => dto.type === 'CORRECTION'),
+    );
+    const { results, facilityIds } = await retryingTransactionOpenedWith(this.db, lock, async (tx) => {
       await refuseReplayedWebhooks(
         tx,
         sourceId,

@@ -65,17 +65,31 @@ export class EventRecorder {
 
   async record(db: Queryable, sourceId: string, events: NewEvent[]): Promise<RecordedEvent[]> {
     if (!events.length) return [];
+    // One statement records the events and moves their persons' status. An event whose CORRECTION
+    // came first (pending_correction_id) is recorded retracted and moves no status.
     const inserted: { id: string; source_event_id: string; pending_correction_id: string | null }[] = await db.query(
-      `INSERT INTO custody_event AS ins (source_id, source_event_id, body_hash, payload, type, occurred_at, person_id, facility_id,
-                                  to_facility_id, scheduled_for, details, roster_snapshot_id, minor, notification_block)
-       SELECT $1, * FROM unnest($2::text[], $3::bytea[], $4::jsonb[], $5::text[], $6::timestamptz[], $7::uuid[], $8::uuid[],
-                                $9::uuid[], $10::timestamptz[], $11::jsonb[], $12::uuid[], $13::boolean[], $14::text[])
-       ON CONFLICT (source_id, source_event_id) DO NOTHING
-       RETURNING ins.id, ins.source_event_id,
-                 -- A correction that came first, waiting for this event (looked for only when the source has one waiting).
-                 CASE WHEN ins.type <> 'CORRECTION' AND (SELECT EXISTS (SELECT 1 FROM custody_event w WHERE ${PENDING_CORRECTION}))
-                      THEN (SELECT w.id FROM custody_event w WHERE ${PENDING_CORRECTION} AND w.details ->> 'correctsSourceEventId' = ins.source_event_id
-                            ORDER BY w.received_at, w.id LIMIT 1) END AS pending_correction_id`,
+      `WITH v AS (
+         SELECT * FROM unnest($2::text[], $3::bytea[], $4::jsonb[], $5::text[], $6::timestamptz[], $7::uuid[], $8::uuid[],
+                              $9::uuid[], $10::timestamptz[], $11::jsonb[], $12::uuid[], $13::boolean[], $14::text[]) WITH ORDINALITY
+           AS v(source_event_id, body_hash, payload, type, occurred_at, person_id, facility_id, to_facility_id, scheduled_for, details,
+                roster_snapshot_id, minor, notification_block, n)
+       ), inserted AS (
+         INSERT INTO custody_event AS ins (source_id, source_event_id, body_hash, payload, type, occurred_at, person_id, facility_id,
+                                           to_facility_id, scheduled_for, details, roster_snapshot_id, minor, notification_block)
+         SELECT $1, source_event_id, body_hash, payload, type, occurred_at, person_id, facility_id, to_facility_id, scheduled_for, details,
+                roster_snapshot_id, minor, notification_block
+         FROM v ORDER BY n
+         ON CONFLICT (source_id, source_event_id) DO NOTHING
+         RETURNING ins.id, ins.source_event_id,
+                   -- A correction that came first, waiting for this event (looked for only when the source has one waiting).
+                   CASE WHEN ins.type <> 'CORRECTION' AND (SELECT EXISTS (SELECT 1 FROM custody_event w WHERE ${PENDING_CORRECTION}))
+                        THEN (SELECT w.id FROM custody_event w WHERE ${PENDING_CORRECTION} AND w.details ->> 'correctsSourceEventId' = ins.source_event_id
+                              ORDER BY w.received_at, w.id LIMIT 1) END AS pending_correction_id
+       ), changes AS (
+         SELECT i.id AS event_id, v.person_id, v.type, v.occurred_at, v.facility_id, v.to_facility_id, v.n
+         FROM inserted i JOIN v ON v.source_event_id = i.source_event_id WHERE i.pending_correction_id IS NULL
+       ), status AS (${this.status.applyFrom('changes')})
+       SELECT id, source_event_id, pending_correction_id FROM inserted`,
       [
         sourceId,
         events.map((e) => e.sourceEventId),
@@ -106,13 +120,7 @@ export class EventRecorder {
       : new Map<string, ExistingEvent>();
 
     const accepted = events.filter((e) => idOf.has(e.sourceEventId));
-    const retractedOnArrival = await this.applyPendingCorrections(db, inserted);
-    await this.status.apply(
-      db,
-      accepted
-        .filter((e) => e.type !== 'CORRECTION' && !retractedOnArrival.has(e.sourceEventId))
-        .map((e) => ({ ...e, eventId: idOf.get(e.sourceEventId)! })),
-    );
+    await this.applyPendingCorrections(db, inserted);
     await this.applyCorrections(
       db,
       sourceId,
@@ -136,14 +144,14 @@ export class EventRecorder {
 
   /**
    * Events whose CORRECTION came first are recorded retracted: they alert nobody (planning skips
-   * them) and move no status. Returns their sourceEventIds.
+   * them) and, left out of their INSERT's status update, move no status.
    */
   private async applyPendingCorrections(
     db: Queryable,
     inserted: { id: string; source_event_id: string; pending_correction_id: string | null }[],
-  ): Promise<Set<string>> {
+  ): Promise<void> {
     const pending = inserted.filter((row) => row.pending_correction_id);
-    if (!pending.length) return new Set();
+    if (!pending.length) return;
     await db.query(
       `WITH v AS (SELECT * FROM unnest($1::uuid[], $2::uuid[]) AS v(id, correction_id)), retracted AS (
          UPDATE custody_event e SET retracted_by_event_id = v.correction_id FROM v WHERE e.id = v.id
@@ -151,7 +159,6 @@ export class EventRecorder {
        UPDATE custody_event c SET corrects_event_id = v.id FROM v WHERE c.id = v.correction_id`,
       [pending.map((row) => row.id), pending.map((row) => row.pending_correction_id)],
     );
-    return new Set(pending.map((row) => row.source_event_id));
   }
 
   /**
@@ -210,16 +217,20 @@ const PENDING_CORRECTION = `w.source_id = $1 AND w.type = 'CORRECTION' AND w.cor
 const CORRECTION_LOCK_NAMESPACE = 7318;
 
 /**
- * The first statement of a source's ingestion transaction. A correction and the event it retracts
+ * The first statement of a source's ingestion transaction, sent with its BEGIN. A correction and the event it retracts
  * may be recorded at once by two transactions, neither seeing the other's rows: the correction would
  * wait for an event already recorded, and the event would alert. So a transaction holding a
  * CORRECTION runs alone among its source's transactions (they hold this lock shared): it sees every
  * event recorded before it, and every event recorded after sees it waiting.
  */
-export async function lockSourceForCorrections(db: Queryable, sourceId: string, holdsCorrection: boolean): Promise<void> {
+export function correctionLockStatement(sourceId: string, holdsCorrection: boolean): string {
+  // The id is written into the statement (it goes with the BEGIN, which takes no parameters): only a uuid may be.
+  if (!UUID.test(sourceId)) throw new Error('a source id is a uuid');
   const lock = holdsCorrection ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared';
-  await db.query(`SELECT ${lock}(${CORRECTION_LOCK_NAMESPACE}, hashtext($1))`, [sourceId]);
+  return `SELECT ${lock}(${CORRECTION_LOCK_NAMESPACE}, hashtext('${sourceId}'))`;
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface ExistingEvent {
   id: string;

@@ -1,15 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Queryable } from '../database/queryable.js';
-import { type EventType, STATUS_AFTER, STATUS_AFTER_SQL, STATUS_EVENT_TYPES } from './custody-status.js';
-
-export interface StatusChange {
-  eventId: string;
-  personId: string;
-  type: EventType;
-  occurredAt: Date;
-  facilityId: string;
-  toFacilityId: string | null;
-}
+import { STATUS_AFTER_SQL, STATUS_EVENT_TYPES } from './custody-status.js';
 
 /**
  * Custody status is a state machine ordered by occurredAt: an event moves a person only if it is
@@ -18,29 +9,20 @@ export interface StatusChange {
  */
 @Injectable()
 export class PersonStatusService {
-  /** Applies the newest status-changing event per person, set-based. Later items win ties. */
-  async apply(db: Queryable, changes: StatusChange[]): Promise<void> {
-    const newest = new Map<string, StatusChange>();
-    for (const change of changes) {
-      if (!STATUS_AFTER[change.type]) continue;
-      const current = newest.get(change.personId);
-      if (!current || change.occurredAt.getTime() >= current.occurredAt.getTime()) newest.set(change.personId, change);
-    }
-    if (!newest.size) return;
-    const rows = [...newest.values()];
-    await db.query(
-      `UPDATE person p SET custody_status = v.status, facility_id = v.facility_id, status_as_of = v.occurred_at,
+  /**
+   * An UPDATE, to run as a WITH item, that applies the newest status-changing row per person of
+   * `changes` (a relation with event_id, person_id, type, occurred_at, facility_id, to_facility_id
+   * and n, the row's place in its batch): later rows win ties. The events' own INSERT feeds it in the
+   * same statement, so recording a group of events and moving its persons cost one round trip.
+   */
+  applyFrom(changes: string): string {
+    return `UPDATE person p SET custody_status = v.status, facility_id = v.facility_id, status_as_of = v.occurred_at,
               status_event_id = v.event_id, updated_at = now()
-       FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[], $5::uuid[]) v(person_id, status, facility_id, occurred_at, event_id)
-       WHERE p.id = v.person_id AND (p.status_as_of IS NULL OR v.occurred_at >= p.status_as_of)`,
-      [
-        rows.map((r) => r.personId),
-        rows.map((r) => STATUS_AFTER[r.type]),
-        rows.map((r) => (r.type === 'TRANSFERRED' ? r.toFacilityId : r.facilityId)),
-        rows.map((r) => r.occurredAt),
-        rows.map((r) => r.eventId),
-      ],
-    );
+       FROM (SELECT DISTINCT ON (e.person_id) e.person_id, ${STATUS_AFTER_SQL} AS status, e.occurred_at, e.event_id,
+                    CASE WHEN e.type = 'TRANSFERRED' THEN e.to_facility_id ELSE e.facility_id END AS facility_id
+             FROM ${changes} e WHERE e.type IN (${STATUS_EVENT_TYPES.map((type) => `'${type}'`).join(', ')})
+             ORDER BY e.person_id, e.occurred_at DESC, e.n DESC) v
+       WHERE p.id = v.person_id AND (p.status_as_of IS NULL OR v.occurred_at >= p.status_as_of)`;
   }
 
   /** Recomputes from the person's events that still stand (after a correction or a merge). */
