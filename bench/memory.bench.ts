@@ -164,7 +164,13 @@ class Probe {
     // The sample with the largest RSS, so the parts add up to one moment.
     const top = rows.reduce((a, b) => (b.rss > a.rss ? b : a));
     const mb = (n: number) => n / 2 ** 20;
-    return { rss: mb(top.rss), heapUsed: mb(top.heapUsed), heapTotal: mb(top.heapTotal), external: mb(top.external), arrayBuffers: mb(top.arrayBuffers) };
+    return {
+      rss: mb(top.rss),
+      heapUsed: mb(top.heapUsed),
+      heapTotal: mb(top.heapTotal),
+      external: mb(top.external),
+      arrayBuffers: mb(top.arrayBuffers),
+    };
   }
 }
 
@@ -207,11 +213,7 @@ async function main(): Promise<void> {
   const port = await freePort();
   const admin = { email: 'bench@vigil.local', password: randomBytes(12).toString('hex') };
   const probeFile = path.join(dataDir, 'probe.jsonl');
-  const flags = [
-    '--enable-source-maps',
-    ...(DIAG ? ['--import', path.resolve('dist/bench/memory-probe.js')] : []),
-    ...EXTRA_FLAGS,
-  ];
+  const flags = ['--enable-source-maps', ...(DIAG ? ['--import', path.resolve('dist/bench/memory-probe.js')] : []), ...EXTRA_FLAGS];
   const started = Date.now();
   const app: ChildProcess = spawn(process.execPath, [...flags, path.resolve('dist/src/main.js')], {
     // What a user's shell gives `npm start`: no DATABASE_URL, no secrets, the defaults for everything else.
@@ -372,8 +374,7 @@ async function main(): Promise<void> {
     for (const phase of phases) figures[`seconds_${phase.name}`] = phase.seconds;
     if (DIAG)
       for (const phase of phases)
-        if (phase.probe)
-          for (const [part, mb] of Object.entries(phase.probe)) figures[`probe_${phase.name}_${part}_mb`] = mb;
+        if (phase.probe) for (const [part, mb] of Object.entries(phase.probe)) figures[`probe_${phase.name}_${part}_mb`] = mb;
     figures.events_ingested = BATCHES * BATCH_SIZE;
     figures.notifications_planned = planned;
     figures.deliveries = deliveries;
