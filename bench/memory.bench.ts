@@ -1,13 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { FieldCipher } from '../src/common/crypto/field-cipher.js';
 import { EMBEDDED_DATABASE } from '../src/database/cli-database.js';
 import { freePort } from '../src/database/embedded-postgres.launcher.js';
+import { rosterBody } from './roster-body.js';
 import { report } from './support.js';
 
 /*
@@ -28,9 +29,10 @@ const BATCHES = Number(process.env.BENCH_BATCHES ?? 20);
 const BATCH_SIZE = 1000;
 const REGISTRATIONS = Number(process.env.BENCH_REGISTRATIONS ?? 5000);
 const ROSTER_PEOPLE = Number(process.env.BENCH_ROSTER_PEOPLE ?? 100_000);
-/** Just under the route's 50 MB limit, as a big jail's full snapshot would be. */
 const ROSTER_BYTES = Number(process.env.BENCH_ROSTER_BYTES ?? 50_000_000);
 const SAMPLE_MS = 50;
+/** BENCH_PHASES=roster (for diagnosing one phase): which of ingest, release (plan and send), roster run. */
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'ingest,release,roster').split(','));
 const DIAG = process.env.BENCH_DIAG === '1';
 const EXTRA_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 
@@ -182,32 +184,6 @@ function person(i: number, tag: string) {
   };
 }
 
-/**
- * A roster person as a jail management system sends one: the contract's fields and the vendor's own
- * (booking, housing, charges), padded so the whole document is ROSTER_BYTES.
- */
-function rosterBody(asOf: string): string {
-  const people = Array.from({ length: ROSTER_PEOPLE }, (_, i) => ({
-    identifiers: [
-      { system: 'BOOKING', value: `BK${String(i).padStart(8, '0')}` },
-      { system: 'A_NUMBER', value: `AN${randomBytes(5).toString('hex').toUpperCase()}` },
-    ],
-    firstName: `Firstname${i}`,
-    lastName: `Lastname${i % 4999}`,
-    dateOfBirth: `19${String(50 + (i % 50)).padStart(2, '0')}-0${1 + (i % 9)}-1${i % 9}`,
-    countryOfBirth: 'US',
-    bookingNumber: `2026-${String(i).padStart(7, '0')}`,
-    housingUnit: `POD ${String.fromCharCode(65 + (i % 8))}-${i % 40}`,
-    classification: i % 3 ? 'GENERAL' : 'MEDIUM',
-    charges: [{ statute: 'TX PC 22.01', description: 'ASSAULT CAUSES BODILY INJURY', bond: 5000 }],
-    notes: '',
-  }));
-  const unpadded = Buffer.byteLength(JSON.stringify({ asOf, people }));
-  const pad = Math.max(0, Math.floor((ROSTER_BYTES - unpadded) / ROSTER_PEOPLE));
-  for (const p of people) p.notes = 'n'.repeat(pad);
-  return JSON.stringify({ asOf, people });
-}
-
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'vigil-bench-memory-'));
   const port = await freePort();
@@ -272,96 +248,103 @@ async function main(): Promise<void> {
     });
     const cipher = new FieldCipher(Buffer.from(secrets.encryptionKey, 'base64'));
 
-    phases.push(
-      await sampler.phase(
-        'ingest',
-        async () => {
-          for (let b = 0; b < BATCHES; b++) {
-            const events = Array.from({ length: BATCH_SIZE }, (_, i) => ({
-              sourceEventId: randomUUID(),
-              type: i % 3 === 0 ? 'RELEASED' : 'BOOKED',
-              occurredAt: new Date(Date.now() - 60_000).toISOString(),
-              person: person(b * BATCH_SIZE + i, 'B'),
-              facility: { code: `F${i % 20}` },
-            }));
-            await call('POST', '/v1/custody-events', apiKey, JSON.stringify({ events }));
-          }
-        },
-        probe,
-      ),
-    );
+    if (PHASES.has('ingest'))
+      phases.push(
+        await sampler.phase(
+          'ingest',
+          async () => {
+            for (let b = 0; b < BATCHES; b++) {
+              const events = Array.from({ length: BATCH_SIZE }, (_, i) => ({
+                sourceEventId: randomUUID(),
+                type: i % 3 === 0 ? 'RELEASED' : 'BOOKED',
+                occurredAt: new Date(Date.now() - 60_000).toISOString(),
+                person: person(b * BATCH_SIZE + i, 'B'),
+                facility: { code: `F${i % 20}` },
+              }));
+              await call('POST', '/v1/custody-events', apiKey, JSON.stringify({ events }));
+            }
+          },
+          probe,
+        ),
+      );
 
-    const identifier = await seedRegistrations(db, cipher, REGISTRATIONS);
-    // What autovacuum would do within a minute of such a load, done before the clock starts.
-    await db.query('VACUUM ANALYZE');
-    let eventId = '';
+    let rosterMb = 0;
+    let rosterAnswer: Record<string, unknown> = {};
     let planned = 0;
-    phases.push(
-      await sampler.phase(
-        'plan',
-        async () => {
-          const answer = await call(
-            'POST',
-            '/v1/custody-events',
-            apiKey,
-            JSON.stringify({
-              sourceEventId: randomUUID(),
-              type: 'RELEASED',
-              occurredAt: new Date(Date.now() - 1000).toISOString(),
-              person: { identifiers: [{ system: 'A_NUMBER', value: identifier }], firstName: 'Bench', lastName: 'Crowd' },
-              facility: { code: 'BENCH-1' },
-            }),
-          );
-          const result = (answer.results as { eventId: string; notificationsPlanned: number }[])[0];
-          eventId = result.eventId;
-          planned = result.notificationsPlanned;
-        },
-        probe,
-      ),
-    );
-    const deliveries = Number(
-      (
-        await db.query<{ n: string }>(
-          `SELECT count(*) AS n FROM delivery d JOIN notification n ON n.id = d.notification_id WHERE n.event_id = $1`,
-          [eventId],
-        )
-      ).rows[0].n,
-    );
+    let deliveries = 0;
     let sent = 0;
-    phases.push(
-      await sampler.phase(
-        'send',
-        async () => {
-          const deadline = Date.now() + 30 * 60_000;
-          while (Date.now() < deadline) {
-            const { rows } = await db!.query<{ done: string; sent: string }>(
-              `SELECT count(*) FILTER (WHERE d.status NOT IN ('pending', 'held', 'sending')) AS done,
+    if (PHASES.has('release')) {
+      const identifier = await seedRegistrations(db, cipher, REGISTRATIONS);
+      // What autovacuum would do within a minute of such a load, done before the clock starts.
+      await db.query('VACUUM ANALYZE');
+      let eventId = '';
+      phases.push(
+        await sampler.phase(
+          'plan',
+          async () => {
+            const answer = await call(
+              'POST',
+              '/v1/custody-events',
+              apiKey,
+              JSON.stringify({
+                sourceEventId: randomUUID(),
+                type: 'RELEASED',
+                occurredAt: new Date(Date.now() - 1000).toISOString(),
+                person: { identifiers: [{ system: 'A_NUMBER', value: identifier }], firstName: 'Bench', lastName: 'Crowd' },
+                facility: { code: 'BENCH-1' },
+              }),
+            );
+            const result = (answer.results as { eventId: string; notificationsPlanned: number }[])[0];
+            eventId = result.eventId;
+            planned = result.notificationsPlanned;
+          },
+          probe,
+        ),
+      );
+      deliveries = Number(
+        (
+          await db.query<{ n: string }>(
+            `SELECT count(*) AS n FROM delivery d JOIN notification n ON n.id = d.notification_id WHERE n.event_id = $1`,
+            [eventId],
+          )
+        ).rows[0].n,
+      );
+      phases.push(
+        await sampler.phase(
+          'send',
+          async () => {
+            const deadline = Date.now() + 30 * 60_000;
+            while (Date.now() < deadline) {
+              const { rows } = await db!.query<{ done: string; sent: string }>(
+                `SELECT count(*) FILTER (WHERE d.status NOT IN ('pending', 'held', 'sending')) AS done,
                       count(*) FILTER (WHERE d.status = 'sent') AS sent
                FROM delivery d JOIN notification n ON n.id = d.notification_id WHERE n.event_id = $1`,
-              [eventId],
-            );
-            sent = Number(rows[0].sent);
-            if (Number(rows[0].done) >= deliveries) return;
-            await new Promise((resolve) => setTimeout(resolve, 250));
-          }
-          throw new Error(`only ${sent} of ${deliveries} deliveries sent in 30 minutes`);
-        },
-        probe,
-      ),
-    );
+                [eventId],
+              );
+              sent = Number(rows[0].sent);
+              if (Number(rows[0].done) >= deliveries) return;
+              await new Promise((resolve) => setTimeout(resolve, 250));
+            }
+            throw new Error(`only ${sent} of ${deliveries} deliveries sent in 30 minutes`);
+          },
+          probe,
+        ),
+      );
+    }
 
-    const roster = rosterBody(new Date(Date.now() - 60_000).toISOString());
-    const rosterMb = Buffer.byteLength(roster) / 2 ** 20;
-    let rosterAnswer: Record<string, unknown> = {};
-    phases.push(
-      await sampler.phase(
-        'roster',
-        async () => {
-          rosterAnswer = await call('PUT', '/v1/facilities/ROSTER-1/roster', apiKey, roster);
-        },
-        probe,
-      ),
-    );
+    if (PHASES.has('roster')) {
+      const roster = rosterBody(new Date(Date.now() - 60_000).toISOString(), ROSTER_PEOPLE, ROSTER_BYTES);
+      rosterMb = Buffer.byteLength(roster) / 2 ** 20;
+      phases.push(
+        await sampler.phase(
+          'roster',
+          async () => {
+            rosterAnswer = await call('PUT', '/v1/facilities/ROSTER-1/roster', apiKey, roster);
+          },
+          probe,
+        ),
+      );
+    }
 
     const figures: Record<string, number> = {};
     const targets: Record<string, string> = {};
@@ -396,7 +379,7 @@ async function main(): Promise<void> {
     }
     notes.push(
       `npm start as a user runs it: node --enable-source-maps dist/src/main.js${flags.length > 1 ? ` (plus ${flags.slice(1).join(' ')}: a diagnostic run)` : ''}, ROLE=all, embedded PostgreSQL in a fresh DATA_DIR, dev outbox, default LOG_LEVEL (logs piped to the benchmark and counted).`,
-      `Phases: boot; ingest ${BATCHES} × ${BATCH_SIZE} events one batch at a time; plan one RELEASED event for a person with ${REGISTRATIONS} registrations (SMS + email each, seeded with SQL); send until every delivery left the queue; roster: PUT ${ROSTER_PEOPLE} people (${rosterMb.toFixed(1)} MB, vendor fields included) to a new facility (a baseline).`,
+      `Phases (${[...PHASES].join(', ')}): boot; ingest ${BATCHES} × ${BATCH_SIZE} events one batch at a time; plan one RELEASED event for a person with ${REGISTRATIONS} registrations (SMS + email each, seeded with SQL); send until every delivery left the queue; roster: PUT ${ROSTER_PEOPLE} people (${rosterMb.toFixed(1)} MB, vendor fields included) to a new facility (a baseline).`,
       sampler.peakResetWorked
         ? 'node peak = VmHWM, reset at the start of each phase (/proc/<pid>/clear_refs).'
         : `node peak = largest VmRSS sampled every ${SAMPLE_MS} ms (VmHWM could not be reset).`,
@@ -405,8 +388,16 @@ async function main(): Promise<void> {
       `Total run ${((Date.now() - started) / 1000).toFixed(0)} s.`,
     );
     report(DIAG ? 'memory-diagnostic' : 'memory', figures, targets, notes);
+  } catch (error) {
+    // The app's own last words (an out-of-memory abort, say) say more than the socket error.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    if (app.exitCode !== null || app.signalCode)
+      console.error(`The app exited (${app.exitCode ?? app.signalCode}):\n${stderr.slice(-3000)}`);
+    throw error;
   } finally {
     sampler.stop();
+    // The probe's timeline, for seeing when in a phase the memory rises.
+    if (DIAG) await copyFile(probeFile, path.resolve('bench-results', 'memory-probe.jsonl')).catch(() => undefined);
     await db?.end();
     await new Promise<void>((resolve) => {
       if (app.exitCode !== null) return resolve();
