@@ -54,6 +54,12 @@ export interface AttemptStart {
   prevHash: Buffer | null;
 }
 
+/** What startAttempts wrote: the deliveries to send now, and the alerts to drop (their event was retracted). */
+export interface StartedAttempts {
+  started: Set<string>;
+  retracted: Set<string>;
+}
+
 /** What an attempt came to; `hash` chains it to the previous one. */
 export interface AttemptEnd {
   deliveryId: string;
@@ -236,16 +242,38 @@ export class DeliveryRepository {
    * is called, and returns those deliveries. A delivery another worker has claimed since (this lease
    * expired) gets no attempt here and must not be sent; an attempt number already taken (that worker
    * got there first) is skipped, not an error that would fail the whole batch.
+   *
+   * An alert about an event a CORRECTION has retracted gets no attempt either: it is returned as
+   * `retracted`, and must not be sent. The event rows are read under a share lock, which waits for a
+   * CORRECTION's transaction that has retracted (updated) one of them and reads it as committed. So an
+   * alert either has its attempt written before the correction plans, which then sees it (maybe sent:
+   * the correction waits for its outcome), or is refused here, after the correction commits: never
+   * sent by a batch the correction could not see. The batch loaded its contexts earlier, and a
+   * correction's NOTIFY may reach this worker only after its provider calls.
    */
-  async startAttempts(lease: string, attempts: AttemptStart[], startedAt: Date): Promise<Set<string>> {
-    if (!attempts.length) return new Set();
-    const rows = await returning<{ delivery_id: string }>(
+  async startAttempts(lease: string, attempts: AttemptStart[], startedAt: Date): Promise<StartedAttempts> {
+    if (!attempts.length) return { started: new Set(), retracted: new Set() };
+    const rows = await returning<{ delivery_id: string; retracted: boolean }>(
       this.db,
-      `INSERT INTO delivery_attempt (delivery_id, attempt_no, started_at, provider, prev_hash)
-       SELECT v.d, v.n, $3, v.p, v.h FROM unnest($1::uuid[], $2::int[], $4::text[], $5::bytea[]) AS v(d, n, p, h)
-       JOIN delivery d ON d.id = v.d AND d.lease_owner = $6
-       ON CONFLICT (delivery_id, attempt_no) DO NOTHING
-       RETURNING delivery_id`,
+      `WITH owned AS (
+         SELECT v.d, v.n, v.p, v.h, n.event_id FROM unnest($1::uuid[], $2::int[], $4::text[], $5::bytea[]) AS v(d, n, p, h)
+         JOIN delivery d ON d.id = v.d AND d.lease_owner = $6
+         LEFT JOIN notification n ON n.id = d.notification_id AND n.kind = 'alert'
+       ), events AS (
+         -- Every event, not only those retracted at this statement's snapshot: the lock waits for a retraction
+         -- not yet committed, and the row is then read as it commits. In id order, as every batch locks them.
+         SELECT e.id, e.retracted_by_event_id IS NOT NULL AS retracted FROM custody_event e
+         WHERE e.id IN (SELECT event_id FROM owned) ORDER BY e.id FOR SHARE
+       ), started AS (
+         INSERT INTO delivery_attempt (delivery_id, attempt_no, started_at, provider, prev_hash)
+         SELECT o.d, o.n, $3, o.p, o.h FROM owned o
+         WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = o.event_id AND e.retracted)
+         ON CONFLICT (delivery_id, attempt_no) DO NOTHING
+         RETURNING delivery_id
+       )
+       SELECT delivery_id, false AS retracted FROM started
+       UNION ALL
+       SELECT o.d, true FROM owned o JOIN events e ON e.id = o.event_id AND e.retracted`,
       [
         attempts.map((a) => a.deliveryId),
         attempts.map((a) => a.attemptNo),
@@ -255,7 +283,10 @@ export class DeliveryRepository {
         lease,
       ],
     );
-    return new Set(rows.map((row) => row.delivery_id));
+    return {
+      started: new Set(rows.filter((row) => !row.retracted).map((row) => row.delivery_id)),
+      retracted: new Set(rows.filter((row) => row.retracted).map((row) => row.delivery_id)),
+    };
   }
 
   /** Each attempt is finished once, then frozen (a trigger refuses any later change). */

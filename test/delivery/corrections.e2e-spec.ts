@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryRepository } from '../../src/database/delivery.repository.js';
 import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
@@ -6,6 +7,7 @@ import { custodyEventSchema } from '../../src/ingestion/custody-event.schema.js'
 import { CustodyEventsService } from '../../src/ingestion/custody-events.service.js';
 import type { AuthenticatedSource } from '../../src/sources/sources.service.js';
 import { FakeTwilio } from '../support/fake-twilio.js';
+import { lockWaiters } from '../support/lock-waiters.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { bookPerson, enrolEveryChannel } from '../support/registrations.js';
 import { SmtpSink } from '../support/smtp-sink.js';
@@ -13,6 +15,16 @@ import { createSource, event, personWith, postEvents, type TestSource } from '..
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const NOON = new Date('2026-11-26T18:00:00Z');
+/** The advisory lock a test holds to keep a correction's transaction open between its planning and its commit. */
+const PLANNING_PAUSE = 7319001;
+
+/** How many backends of this database wait on a lock now. */
+async function waitingOnLocks(db: pg.Pool): Promise<number> {
+  const { rows } = await db.query(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`,
+  );
+  return rows[0].n as number;
+}
 
 /**
  * A CORRECTION retracts an event: nothing more goes out about it, its waiting deliveries end
@@ -181,6 +193,71 @@ describe('#11.2 corrections', () => {
     clock.set(NOON);
   });
 
+  it('#11.2 a correction planned while a batch holding the alert has not written its attempts yet: whoever gets the alert gets the correction', async () => {
+    clock.set(NOON);
+    const personId = await bookPerson(t, source, 'CORR-WINDOW');
+    const awake = await enrol(personId, 'corr-window-awake');
+    // Noon in Chicago is inside these quiet hours: this registrant's alert waits until 13:00 there.
+    const asleep = await enrol(personId, 'corr-window-asleep', {
+      quietHours: { start: '11:00', end: '13:00', timeZone: 'America/Chicago' },
+    });
+    const wrong = event({
+      person: personWith('CORR-WINDOW'),
+      type: 'TRANSFERRED',
+      toFacility: { code: 'STATE-PEN', name: 'State Penitentiary' },
+    });
+    const eventId = (await postEvents(t, source, wrong)).body.results[0].eventId as string;
+    await drain();
+    expect(received(awake.contacts)).toEqual({ email: 1, sms: 1, voice: 1 });
+    clock.set(new Date('2026-11-26T18:59:00Z'));
+    await drain();
+
+    // The quiet hours end: a worker claims the held alerts.
+    clock.set(new Date('2026-11-26T19:00:01Z'));
+    const dispatcher = t.app.get(DispatcherService);
+    const batch = await dispatcher.claim(256);
+    expect(batch.ids).toHaveLength(3);
+
+    // The correction's transaction is held right after its planning (which corrects whoever it then sees was sent
+    // something) and before its commit, the moment any worker could hear it: the widest such window.
+    const holder = await t.db.connect();
+    await holder.query(`SELECT pg_advisory_lock(${PLANNING_PAUSE})`);
+    await holder.query(`
+      CREATE FUNCTION pause_correction_planning() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_advisory_xact_lock_shared(${PLANNING_PAUSE}); RETURN NULL; END $$`);
+    await holder.query(`
+      CREATE TRIGGER pause_correction_planning AFTER INSERT ON notification
+      FOR EACH ROW WHEN (NEW.kind = 'correction') EXECUTE FUNCTION pause_correction_planning()`);
+    let correction: Promise<{ status: number }> | undefined;
+    let sending: Promise<void> | undefined;
+    try {
+      correction = Promise.resolve(postEvents(t, source, correctionOf('CORR-WINDOW', wrong)));
+      await lockWaiters(t.db, 1);
+      // The batch goes on: either it sends its alerts now, or it waits for the correction to be decided.
+      let settled = false;
+      sending = dispatcher.send(batch).finally(() => (settled = true));
+      while (!settled && (await waitingOnLocks(t.db)) < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    } finally {
+      await holder.query(`SELECT pg_advisory_unlock(${PLANNING_PAUSE})`);
+      await holder.query(`DROP TRIGGER pause_correction_planning ON notification`);
+      await holder.query(`DROP FUNCTION pause_correction_planning()`);
+      holder.release();
+    }
+    await sending;
+    expect((await correction!).status).toBe(202);
+    await drain();
+    clock.advance(2_000);
+    await drain();
+
+    // Each contact got the false alert and its correction, or neither.
+    expect(received(awake.contacts)).toEqual({ email: 2, sms: 2, voice: 2 });
+    expect(smtp.to(awake.contacts.email).at(-1)?.text).toContain('CORRECTION');
+    expect(received(asleep.contacts)).toEqual({ email: 0, sms: 0, voice: 0 });
+    const key = (channel: string) => `${asleep.registrationId}:${channel}`;
+    expect(await deliveries(eventId)).toMatchObject({ [key('email')]: 'suppressed', [key('sms')]: 'suppressed', [key('voice')]: 'suppressed' });
+    clock.set(NOON);
+  });
+
   it('#11.2 correction of a voice alert mid-repeat: the repeat calls stop and the alert does not escalate', async () => {
     clock.set(NOON);
     const personId = await bookPerson(t, source, 'CORR-VOICE');
@@ -267,7 +344,7 @@ describe('#11.2 corrections', () => {
       batch.ids.map((deliveryId) => ({ deliveryId, attemptNo: 1, provider: 'test', prevHash: null })),
       NOON,
     );
-    expect(started.size).toBe(3);
+    expect(started.started.size).toBe(3);
     const correction = await postEvents(t, source, correctionOf('CORR-DEAD', wrong));
     expect(correction.body.results[0].notificationsPlanned).toBe(1);
     await drain();
