@@ -254,7 +254,11 @@ describe('#11.2 corrections', () => {
     expect(smtp.to(awake.contacts.email).at(-1)?.text).toContain('CORRECTION');
     expect(received(asleep.contacts)).toEqual({ email: 0, sms: 0, voice: 0 });
     const key = (channel: string) => `${asleep.registrationId}:${channel}`;
-    expect(await deliveries(eventId)).toMatchObject({ [key('email')]: 'suppressed', [key('sms')]: 'suppressed', [key('voice')]: 'suppressed' });
+    expect(await deliveries(eventId)).toMatchObject({
+      [key('email')]: 'suppressed',
+      [key('sms')]: 'suppressed',
+      [key('voice')]: 'suppressed',
+    });
     clock.set(NOON);
   });
 
@@ -292,8 +296,37 @@ describe('#11.2 corrections', () => {
     await drain();
     const escalated = await t.db.query(`SELECT id, escalated_at FROM notification WHERE event_id = $1`, [eventId]);
     expect(escalated.rows).toEqual([{ id: expect.any(String), escalated_at: null }]);
-    // (The correction itself is urgent, and escalates like any urgent alert nobody received.)
+    // (The correction itself escalates, as a correction: see the test on its wording.)
     expect(smtp.to(specialistEmail).filter((m) => m.text?.includes(escalated.rows[0].id))).toHaveLength(0);
+    clock.set(NOON);
+  });
+
+  it('#11.2 the correction of an urgent alert that nobody received in time escalates to staff as a correction, never as an unconfirmed alert', async () => {
+    clock.set(NOON);
+    const personId = await bookPerson(t, source, 'CORR-ESC-WORDS');
+    const victim = await enrol(personId, 'corr-esc-words');
+    const wrong = event({ person: personWith('CORR-ESC-WORDS'), type: 'RELEASED', occurredAt: '2026-11-26T17:40:00Z' });
+    await postEvents(t, source, wrong);
+    await drain();
+    const correction = await postEvents(t, source, correctionOf('CORR-ESC-WORDS', wrong));
+    await drain();
+    expect(received(victim.contacts)).toEqual({ email: 2, sms: 2, voice: 2 });
+
+    clock.advance(31 * 60_000);
+    expect(await t.app.get(StaffAlertsService).escalate()).toBeGreaterThanOrEqual(1);
+    await drain();
+    const { rows } = await t.db.query(`SELECT id, escalated_at FROM notification WHERE event_id = $1`, [
+      correction.body.results[0].eventId,
+    ]);
+    expect(rows[0].escalated_at).not.toBeNull();
+    const mails = smtp.to(specialistEmail).filter((m) => m.text?.includes(rows[0].id));
+    expect(mails).toHaveLength(1);
+    expect(mails[0].subject).toBe('Vigil escalation: correction not delivered');
+    // About the retracted release, named as such: never "CORRECTION for …" under an unconfirmed-alert heading.
+    expect(mails[0].text).toContain('The RELEASED alert for');
+    expect(mails[0].text).toContain('2026-11-26T17:40:00');
+    expect(mails[0].text).toContain('sent in error');
+    expect(mails[0].text).not.toMatch(/urgent alert not confirmed|CORRECTION for/);
     clock.set(NOON);
   });
 
@@ -359,6 +392,16 @@ describe('#11.2 corrections', () => {
     expect(received(victim.contacts)).toEqual({ email: 0, sms: 0, voice: 0 });
     expect(Object.values(await deliveries(eventId))).toEqual(['suppressed', 'suppressed', 'suppressed']);
     expect(Object.values(await deliveries(correction.body.results[0].eventId))).toEqual(['suppressed', 'suppressed', 'suppressed']);
+
+    // A correction owed to nobody in the end is nothing to escalate either.
+    clock.advance(31 * 60_000);
+    await t.app.get(StaffAlertsService).escalate();
+    await drain();
+    const corrections = await t.db.query(`SELECT id, escalated_at FROM notification WHERE event_id = $1`, [
+      correction.body.results[0].eventId,
+    ]);
+    expect(corrections.rows).toEqual([{ id: expect.any(String), escalated_at: null }]);
+    expect(smtp.to(specialistEmail).filter((m) => m.text?.includes(corrections.rows[0].id))).toHaveLength(0);
     clock.set(NOON);
   });
 
