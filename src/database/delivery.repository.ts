@@ -360,6 +360,20 @@ export class DeliveryRepository {
     return matched.length > 0;
   }
 
+  /**
+   * Holds delivery `id` for the rest of the caller's transaction, which applies a provider's report
+   * about it; true when a batch has it in hand (a first send, or a repeat call, which keeps its status).
+   * A batch recording its outcome meanwhile waits: a report either finds the id recorded or is kept
+   * for the batch to apply, never read in between and dropped.
+   */
+  async holdForReport(tx: Queryable, id: string): Promise<boolean> {
+    const rows: { in_hand: boolean }[] = await tx.query(
+      `SELECT lease_owner IS NOT NULL AS in_hand FROM delivery WHERE id = $1 FOR NO KEY UPDATE`,
+      [id],
+    );
+    return rows[0]?.in_hand ?? false;
+  }
+
   /** An unanswered call: an urgent one is simply called again on schedule; an ordinary one fails. */
   async markCallFailed(db: Queryable, id: string, sid: string, error: string, at: Date): Promise<boolean> {
     const matched = await returning<{ id: string }>(
