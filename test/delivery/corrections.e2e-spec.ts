@@ -244,7 +244,7 @@ describe('#11.2 corrections', () => {
       holder.release();
     }
     await sending;
-    expect((await correction!).status).toBe(202);
+    expect((await correction).status).toBe(202);
     await drain();
     clock.advance(2_000);
     await drain();
