@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { type Queryable, returning } from './queryable.js';
+import { retryingTransaction } from './retrying-transaction.js';
 
 export const DELIVERY_STATUSES = ['pending', 'held', 'sending', 'sent', 'delivered', 'confirmed', 'failed', 'dead', 'suppressed'] as const;
 /**
@@ -253,15 +254,18 @@ export class DeliveryRepository {
    */
   async startAttempts(lease: string, attempts: AttemptStart[], startedAt: Date): Promise<StartedAttempts> {
     if (!attempts.length) return { started: new Set(), retracted: new Set() };
-    const rows = await returning<{ delivery_id: string; retracted: boolean }>(
-      this.db,
-      `WITH owned AS (
+    // A transaction retracting several events updates their rows in its own order: a batch locking them in
+    // another order may be the side PostgreSQL rolls back to break the deadlock; then the statement runs again.
+    const rows = await retryingTransaction(this.db, (tx) =>
+      returning<{ delivery_id: string; retracted: boolean }>(
+        tx,
+        `WITH owned AS (
          SELECT v.d, v.n, v.p, v.h, n.event_id FROM unnest($1::uuid[], $2::int[], $4::text[], $5::bytea[]) AS v(d, n, p, h)
          JOIN delivery d ON d.id = v.d AND d.lease_owner = $6
          LEFT JOIN notification n ON n.id = d.notification_id AND n.kind = 'alert'
        ), events AS (
          -- Every event, not only those retracted at this statement's snapshot: the lock waits for a retraction
-         -- not yet committed, and the row is then read as it commits. In id order, as every batch locks them.
+         -- not yet committed, and the row is then read as it commits. In id order, as every other batch locks them.
          SELECT e.id, e.retracted_by_event_id IS NOT NULL AS retracted FROM custody_event e
          WHERE e.id IN (SELECT event_id FROM owned) ORDER BY e.id FOR SHARE
        ), started AS (
@@ -274,14 +278,15 @@ export class DeliveryRepository {
        SELECT delivery_id, false AS retracted FROM started
        UNION ALL
        SELECT o.d, true FROM owned o JOIN events e ON e.id = o.event_id AND e.retracted`,
-      [
-        attempts.map((a) => a.deliveryId),
-        attempts.map((a) => a.attemptNo),
-        startedAt,
-        attempts.map((a) => a.provider),
-        attempts.map((a) => a.prevHash),
-        lease,
-      ],
+        [
+          attempts.map((a) => a.deliveryId),
+          attempts.map((a) => a.attemptNo),
+          startedAt,
+          attempts.map((a) => a.provider),
+          attempts.map((a) => a.prevHash),
+          lease,
+        ],
+      ),
     );
     return {
       started: new Set(rows.filter((row) => !row.retracted).map((row) => row.delivery_id)),
