@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { type Queryable, returning } from './queryable.js';
+import { retryingTransaction } from './retrying-transaction.js';
 
 export const DELIVERY_STATUSES = ['pending', 'held', 'sending', 'sent', 'delivered', 'confirmed', 'failed', 'dead', 'suppressed'] as const;
 /**
@@ -52,6 +53,12 @@ export interface AttemptStart {
   attemptNo: number;
   provider: string;
   prevHash: Buffer | null;
+}
+
+/** What startAttempts wrote: the deliveries to send now, and the alerts to drop (their event was retracted). */
+export interface StartedAttempts {
+  started: Set<string>;
+  retracted: Set<string>;
 }
 
 /** What an attempt came to; `hash` chains it to the previous one. */
@@ -236,26 +243,55 @@ export class DeliveryRepository {
    * is called, and returns those deliveries. A delivery another worker has claimed since (this lease
    * expired) gets no attempt here and must not be sent; an attempt number already taken (that worker
    * got there first) is skipped, not an error that would fail the whole batch.
+   *
+   * An alert about an event a CORRECTION has retracted gets no attempt either: it is returned as
+   * `retracted`, and must not be sent. The event rows are read under a share lock, which waits for a
+   * CORRECTION's transaction that has retracted (updated) one of them and reads it as committed. So an
+   * alert either has its attempt written before the correction plans, which then sees it (maybe sent:
+   * the correction waits for its outcome), or is refused here, after the correction commits: never
+   * sent by a batch the correction could not see. The batch loaded its contexts earlier, and a
+   * correction's NOTIFY may reach this worker only after its provider calls.
    */
-  async startAttempts(lease: string, attempts: AttemptStart[], startedAt: Date): Promise<Set<string>> {
-    if (!attempts.length) return new Set();
-    const rows = await returning<{ deliveryId: string }>(
-      this.db,
-      `INSERT INTO delivery_attempt (delivery_id, attempt_no, started_at, provider, prev_hash)
-       SELECT v.d, v.n, $3, v.p, v.h FROM unnest($1::uuid[], $2::int[], $4::text[], $5::bytea[]) AS v(d, n, p, h)
-       JOIN delivery d ON d.id = v.d AND d.lease_owner = $6
-       ON CONFLICT (delivery_id, attempt_no) DO NOTHING
-       RETURNING delivery_id AS "deliveryId"`,
-      [
-        attempts.map((a) => a.deliveryId),
-        attempts.map((a) => a.attemptNo),
-        startedAt,
-        attempts.map((a) => a.provider),
-        attempts.map((a) => a.prevHash),
-        lease,
-      ],
+  async startAttempts(lease: string, attempts: AttemptStart[], startedAt: Date): Promise<StartedAttempts> {
+    if (!attempts.length) return { started: new Set(), retracted: new Set() };
+    // A transaction retracting several events updates their rows in its own order: a batch locking them in
+    // another order may be the side PostgreSQL rolls back to break the deadlock; then the statement runs again.
+    const rows = await retryingTransaction(this.db, (tx) =>
+      returning<{ deliveryId: string; retracted: boolean }>(
+        tx,
+        `WITH owned AS (
+         SELECT v.d, v.n, v.p, v.h, n.event_id FROM unnest($1::uuid[], $2::int[], $4::text[], $5::bytea[]) AS v(d, n, p, h)
+         JOIN delivery d ON d.id = v.d AND d.lease_owner = $6
+         LEFT JOIN notification n ON n.id = d.notification_id AND n.kind = 'alert'
+       ), events AS (
+         -- Every event, not only those retracted at this statement's snapshot: the lock waits for a retraction
+         -- not yet committed, and the row is then read as it commits. In id order, as every other batch locks them.
+         SELECT e.id, e.retracted_by_event_id IS NOT NULL AS retracted FROM custody_event e
+         WHERE e.id IN (SELECT event_id FROM owned) ORDER BY e.id FOR SHARE
+       ), started AS (
+         INSERT INTO delivery_attempt (delivery_id, attempt_no, started_at, provider, prev_hash)
+         SELECT o.d, o.n, $3, o.p, o.h FROM owned o
+         WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = o.event_id AND e.retracted)
+         ON CONFLICT (delivery_id, attempt_no) DO NOTHING
+         RETURNING delivery_id
+       )
+       SELECT delivery_id AS "deliveryId", false AS retracted FROM started
+       UNION ALL
+       SELECT o.d, true FROM owned o JOIN events e ON e.id = o.event_id AND e.retracted`,
+        [
+          attempts.map((a) => a.deliveryId),
+          attempts.map((a) => a.attemptNo),
+          startedAt,
+          attempts.map((a) => a.provider),
+          attempts.map((a) => a.prevHash),
+          lease,
+        ],
+      ),
     );
-    return new Set(rows.map((row) => row.deliveryId));
+    return {
+      started: new Set(rows.filter((row) => !row.retracted).map((row) => row.deliveryId)),
+      retracted: new Set(rows.filter((row) => row.retracted).map((row) => row.deliveryId)),
+    };
   }
 
   /** Each attempt is finished once, then frozen (a trigger refuses any later change). */
@@ -327,6 +363,20 @@ export class DeliveryRepository {
       [id, sid, at, DELIVERED_FROM, repeatAfter ?? null],
     );
     return matched.length > 0;
+  }
+
+  /**
+   * Holds delivery `id` for the rest of the caller's transaction, which applies a provider's report
+   * about it; true when a batch has it in hand (a first send, or a repeat call, which keeps its status).
+   * A batch recording its outcome meanwhile waits: a report either finds the id recorded or is kept
+   * for the batch to apply, never read in between and dropped.
+   */
+  async holdForReport(tx: Queryable, id: string): Promise<boolean> {
+    const rows: { in_hand: boolean }[] = await tx.query(
+      `SELECT lease_owner IS NOT NULL AS in_hand FROM delivery WHERE id = $1 FOR NO KEY UPDATE`,
+      [id],
+    );
+    return rows[0]?.in_hand ?? false;
   }
 
   /** An unanswered call: an urgent one is simply called again on schedule; an ordinary one fails. */

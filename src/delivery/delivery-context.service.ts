@@ -74,7 +74,17 @@ export interface DeliveryContext {
 
 /** What staff messages (escalations, feed alerts) carry; never a victim's address. */
 export type StaffPayload =
-  | { kind: 'escalation'; notificationId: string; registrationId: string; personName: string; eventType: string; occurredAt: string }
+  | {
+      kind: 'escalation';
+      notificationId: string;
+      registrationId: string;
+      personName: string;
+      /** For a correction, the retracted alert's type and time. */
+      eventType: string;
+      occurredAt: string;
+      /** The correction of a retracted urgent alert, not an alert (absent in escalations stored before it existed). */
+      correction?: boolean;
+    }
   | {
       kind: 'feed';
       state: 'stale' | 'recovered';
@@ -241,9 +251,16 @@ function staffText(payload: StaffPayload, baseUrl: string): string {
           `Releases it reports are not reaching victims until it recovers.\n\n${baseUrl}/v1/admin/feeds`
       : `Vigil feed recovered: ${feed}\n\nThe feed is reporting again (last contact: ${payload.lastContactAt ?? 'unknown'}).\n\n${baseUrl}/v1/admin/feeds`;
   }
+  const links = `Registration: ${baseUrl}/v1/registrations/${payload.registrationId}\nNotification: ${payload.notificationId}`;
+  if (payload.correction) {
+    return (
+      `Vigil escalation: correction not delivered\n\nThe ${payload.eventType} alert for ${payload.personName} (${payload.occurredAt}) ` +
+      `was sent in error and retracted by its source. Its correction has not been confirmed or delivered to the victim, who may ` +
+      `still believe the alert. Please reach them directly and tell them it was wrong.\n\n${links}`
+    );
+  }
   return (
     `Vigil escalation: urgent alert not confirmed\n\n${payload.eventType} for ${payload.personName} at ${payload.occurredAt} ` +
-    `has not been confirmed or delivered to the victim. Please reach them directly.\n\n` +
-    `Registration: ${baseUrl}/v1/registrations/${payload.registrationId}\nNotification: ${payload.notificationId}`
+    `has not been confirmed or delivered to the victim. Please reach them directly.\n\n${links}`
   );
 }

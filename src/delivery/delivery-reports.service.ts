@@ -40,8 +40,8 @@ const HEARD_DAYS = 7;
  * What providers report after a send: statuses move forward only; an undelivered message goes
  * again on its channel's backoff when the reason is transient; an answered urgent call is repeated
  * less often, an unanswered ordinary one fails. A report can reach Vigil before the worker that
- * sent the message has recorded its id (ids are written once per batch); it then waits in
- * provider_report and is applied when the batch records its ids.
+ * sent the message has recorded its id (ids are written once per batch), a repeat call's as much
+ * as a first send's; it then waits in provider_report and is applied when the batch records its ids.
  */
 @Injectable()
 export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
@@ -88,12 +88,13 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
     if (!isNews(report)) return;
     await retryingTransaction(this.db, async (tx) => {
       if (!(await firstTimeHeard(tx, sid, `${report.kind}:${report.status}`, this.clock.now()))) return;
+      const inHand = await this.deliveries.holdForReport(tx, id);
       if (await this.apply(tx, id, sid, report)) return;
-      // Still being sent: keep the report for the worker's batch to apply once the id is recorded.
+      if (!inHand) return;
+      // Still being sent (a first send, or a repeat call): kept for the worker's batch to apply once the id is recorded.
       await tx.query(
         `INSERT INTO provider_report (delivery_id, provider_message_id, kind, status, error_code, answered, received_at)
-         SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM delivery WHERE id = $1 AND status = 'sending')
-         ON CONFLICT DO NOTHING`,
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
         [
           id,
           sid,

@@ -227,14 +227,17 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     // Ledger first: every attempt exists before any provider is called. A delivery another worker has
     // claimed since this batch's lease ran out gets no attempt here, and is neither sent nor finished.
     const startedAt = this.clock.now();
-    const started = await this.deliveries.startAttempts(
+    const { started, retracted } = await this.deliveries.startAttempts(
       batch.lease,
       sends.map((s) => ({ deliveryId: s.context.id, attemptNo: s.attemptNo, provider: s.provider.name, prevHash: s.prevHash })),
       startedAt,
     );
+    // Retracted since the batch was loaded (its correction may not have been heard yet): never sent, as if refused when loaded.
+    for (const send of sends.filter((s) => retracted.has(s.context.id)))
+      changes.push({ id: send.context.id, status: send.repeat ? send.context.status : 'suppressed', stopRepeats: true });
     const owned = sends.filter((s) => started.has(s.context.id));
-    if (owned.length < sends.length)
-      this.logger.warn({ lost: sends.length - owned.length }, 'deliveries claimed by another worker were left to it');
+    if (owned.length + retracted.size < sends.length)
+      this.logger.warn({ lost: sends.length - owned.length - retracted.size }, 'deliveries claimed by another worker were left to it');
 
     const results = await mapConcurrently(owned, this.config.dispatchConcurrency, (send) => this.attempt(send, loadedAt));
 

@@ -12,8 +12,9 @@ const ESCALATION_EVENTS_PER_PASS = 50;
 
 /**
  * Messages to staff through the same pipeline and ledger: an urgent alert that nobody confirmed
- * or received goes to the enrolling specialist (else every admin); a stale or recovered feed goes
- * to every admin, once per transition.
+ * or received goes to the enrolling specialist (else every admin), and so does the correction of
+ * one, in its own words (the victim may still believe the false alert); a stale or recovered feed
+ * goes to every admin, once per transition.
  */
 @Injectable()
 export class StaffAlertsService implements OnModuleInit {
@@ -51,15 +52,20 @@ export class StaffAlertsService implements OnModuleInit {
            FROM watched
            WHERE n.event_id = watched.event_id AND n.urgent AND n.escalated_at IS NULL
              AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.notification_id = n.id AND d.status IN ('delivered', 'confirmed'))
-           RETURNING n.id, n.registration_id, n.event_id
+             -- A correction nobody was owed in the end (the alert it corrects never went out) is nothing to reach anyone about.
+             AND (n.kind = 'alert' OR EXISTS (SELECT 1 FROM delivery d WHERE d.notification_id = n.id AND d.status <> 'suppressed'))
+           RETURNING n.id, n.registration_id, n.event_id, n.kind
          ), queued AS (
+           -- A correction is told as the retracted alert it corrects (its type and time), never as an alert of its own.
            INSERT INTO delivery (purpose, staff_id, channel, payload, due_at, created_at, updated_at)
            SELECT 'staff', s.id, 'email',
                   json_build_object('kind', 'escalation', 'notificationId', due.id, 'registrationId', due.registration_id,
-                                    'personName', p.first_name || ' ' || p.last_name, 'eventType', e.type, 'occurredAt', e.occurred_at),
+                                    'personName', p.first_name || ' ' || p.last_name, 'eventType', coalesce(x.type, e.type),
+                                    'occurredAt', coalesce(x.occurred_at, e.occurred_at), 'correction', due.kind = 'correction'),
                   $1, $1, $1
            FROM due JOIN registration r ON r.id = due.registration_id
            JOIN custody_event e ON e.id = due.event_id JOIN person p ON p.id = e.person_id
+           LEFT JOIN custody_event x ON due.kind = 'correction' AND x.id = e.corrects_event_id
            JOIN staff s ON NOT s.disabled AND (s.id = r.enrolled_by OR (s.role = 'admin'
                 AND NOT EXISTS (SELECT 1 FROM staff x WHERE x.id = r.enrolled_by AND NOT x.disabled)))
            RETURNING id

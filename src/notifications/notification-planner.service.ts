@@ -44,7 +44,8 @@ export class NotificationPlannerService {
          FROM ev JOIN registration r ON r.person_id = ev.person_id AND r.status = 'active'
          WHERE ev.type <> 'CORRECTION' AND (r.event_types IS NULL OR ev.type = ANY(r.event_types))
          UNION ALL
-         -- A correction is as urgent as what it corrects: a false release alert is withdrawn at once, quiet hours or not.
+         -- A correction is as urgent as what it corrects: a false release alert is withdrawn at once, quiet hours or not, and
+         -- staff hear of it when nobody received it in time (as a correction: StaffAlertsService).
          SELECT ev.id, n.registration_id, 'correction', bool_or(n.urgent)
          FROM ev JOIN notification n ON n.event_id = ev.corrects_event_id
          JOIN registration r ON r.id = n.registration_id AND r.status = 'active'

@@ -9,7 +9,10 @@ import { REVOCATION_CHANNEL } from '../registrations/consent-revocation.js';
  * events it retracts. Their waiting deliveries, repeating calls and queued escalations stop (the
  * delivery repository's rule), their escalation watch is closed unfired, and the workers are told at
  * commit, so a batch already in hand withdraws what it has not sent yet (RevocationsService). A
- * delivery claimed meanwhile is refused when loaded (mayNotSend: the event is retracted).
+ * delivery claimed meanwhile is refused when loaded (mayNotSend: the event is retracted), and one
+ * loaded before is refused when its attempt would be written: the recorder has updated the retracted
+ * events' rows before this runs and before planning, and a batch writes its attempts under a share
+ * lock on them (DeliveryRepository.startAttempts), so planning sees every alert that may yet go out.
  */
 @Injectable()
 export class RetractionsService {

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryRepository } from '../../src/database/delivery.repository.js';
 import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
@@ -6,6 +7,7 @@ import { custodyEventSchema } from '../../src/ingestion/custody-event.schema.js'
 import { CustodyEventsService } from '../../src/ingestion/custody-events.service.js';
 import type { AuthenticatedSource } from '../../src/sources/sources.service.js';
 import { FakeTwilio } from '../support/fake-twilio.js';
+import { lockWaiters } from '../support/lock-waiters.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { bookPerson, enrolEveryChannel } from '../support/registrations.js';
 import { SmtpSink } from '../support/smtp-sink.js';
@@ -13,6 +15,16 @@ import { createSource, event, personWith, postEvents, type TestSource } from '..
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const NOON = new Date('2026-11-26T18:00:00Z');
+/** The advisory lock a test holds to keep a correction's transaction open between its planning and its commit. */
+const PLANNING_PAUSE = 7319001;
+
+/** How many backends of this database wait on a lock now. */
+async function waitingOnLocks(db: pg.Pool): Promise<number> {
+  const { rows } = await db.query(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`,
+  );
+  return rows[0].n as number;
+}
 
 /**
  * A CORRECTION retracts an event: nothing more goes out about it, its waiting deliveries end
@@ -181,6 +193,75 @@ describe('#11.2 corrections', () => {
     clock.set(NOON);
   });
 
+  it('#11.2 a correction planned while a batch holding the alert has not written its attempts yet: whoever gets the alert gets the correction', async () => {
+    clock.set(NOON);
+    const personId = await bookPerson(t, source, 'CORR-WINDOW');
+    const awake = await enrol(personId, 'corr-window-awake');
+    // Noon in Chicago is inside these quiet hours: this registrant's alert waits until 13:00 there.
+    const asleep = await enrol(personId, 'corr-window-asleep', {
+      quietHours: { start: '11:00', end: '13:00', timeZone: 'America/Chicago' },
+    });
+    const wrong = event({
+      person: personWith('CORR-WINDOW'),
+      type: 'TRANSFERRED',
+      toFacility: { code: 'STATE-PEN', name: 'State Penitentiary' },
+    });
+    const eventId = (await postEvents(t, source, wrong)).body.results[0].eventId as string;
+    await drain();
+    expect(received(awake.contacts)).toEqual({ email: 1, sms: 1, voice: 1 });
+    clock.set(new Date('2026-11-26T18:59:00Z'));
+    await drain();
+
+    // The quiet hours end: a worker claims the held alerts.
+    clock.set(new Date('2026-11-26T19:00:01Z'));
+    const dispatcher = t.app.get(DispatcherService);
+    const batch = await dispatcher.claim(256);
+    expect(batch.ids).toHaveLength(3);
+
+    // The correction's transaction is held right after its planning (which corrects whoever it then sees was sent
+    // something) and before its commit, the moment any worker could hear it: the widest such window.
+    const holder = await t.db.connect();
+    await holder.query(`SELECT pg_advisory_lock(${PLANNING_PAUSE})`);
+    await holder.query(`
+      CREATE FUNCTION pause_correction_planning() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_advisory_xact_lock_shared(${PLANNING_PAUSE}); RETURN NULL; END $$`);
+    await holder.query(`
+      CREATE TRIGGER pause_correction_planning AFTER INSERT ON notification
+      FOR EACH ROW WHEN (NEW.kind = 'correction') EXECUTE FUNCTION pause_correction_planning()`);
+    let correction: Promise<{ status: number }> | undefined;
+    let sending: Promise<void> | undefined;
+    try {
+      correction = Promise.resolve(postEvents(t, source, correctionOf('CORR-WINDOW', wrong)));
+      await lockWaiters(t.db, 1);
+      // The batch goes on: either it sends its alerts now, or it waits for the correction to be decided.
+      let settled = false;
+      sending = dispatcher.send(batch).finally(() => (settled = true));
+      while (!settled && (await waitingOnLocks(t.db)) < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    } finally {
+      await holder.query(`SELECT pg_advisory_unlock(${PLANNING_PAUSE})`);
+      await holder.query(`DROP TRIGGER pause_correction_planning ON notification`);
+      await holder.query(`DROP FUNCTION pause_correction_planning()`);
+      holder.release();
+    }
+    await sending;
+    expect((await correction).status).toBe(202);
+    await drain();
+    clock.advance(2_000);
+    await drain();
+
+    // Each contact got the false alert and its correction, or neither.
+    expect(received(awake.contacts)).toEqual({ email: 2, sms: 2, voice: 2 });
+    expect(smtp.to(awake.contacts.email).at(-1)?.text).toContain('CORRECTION');
+    expect(received(asleep.contacts)).toEqual({ email: 0, sms: 0, voice: 0 });
+    const key = (channel: string) => `${asleep.registrationId}:${channel}`;
+    expect(await deliveries(eventId)).toMatchObject({
+      [key('email')]: 'suppressed',
+      [key('sms')]: 'suppressed',
+      [key('voice')]: 'suppressed',
+    });
+    clock.set(NOON);
+  });
+
   it('#11.2 correction of a voice alert mid-repeat: the repeat calls stop and the alert does not escalate', async () => {
     clock.set(NOON);
     const personId = await bookPerson(t, source, 'CORR-VOICE');
@@ -215,8 +296,37 @@ describe('#11.2 corrections', () => {
     await drain();
     const escalated = await t.db.query(`SELECT id, escalated_at FROM notification WHERE event_id = $1`, [eventId]);
     expect(escalated.rows).toEqual([{ id: expect.any(String), escalated_at: null }]);
-    // (The correction itself is urgent, and escalates like any urgent alert nobody received.)
+    // (The correction itself escalates, as a correction: see the test on its wording.)
     expect(smtp.to(specialistEmail).filter((m) => m.text?.includes(escalated.rows[0].id))).toHaveLength(0);
+    clock.set(NOON);
+  });
+
+  it('#11.2 the correction of an urgent alert that nobody received in time escalates to staff as a correction, never as an unconfirmed alert', async () => {
+    clock.set(NOON);
+    const personId = await bookPerson(t, source, 'CORR-ESC-WORDS');
+    const victim = await enrol(personId, 'corr-esc-words');
+    const wrong = event({ person: personWith('CORR-ESC-WORDS'), type: 'RELEASED', occurredAt: '2026-11-26T17:40:00Z' });
+    await postEvents(t, source, wrong);
+    await drain();
+    const correction = await postEvents(t, source, correctionOf('CORR-ESC-WORDS', wrong));
+    await drain();
+    expect(received(victim.contacts)).toEqual({ email: 2, sms: 2, voice: 2 });
+
+    clock.advance(31 * 60_000);
+    expect(await t.app.get(StaffAlertsService).escalate()).toBeGreaterThanOrEqual(1);
+    await drain();
+    const { rows } = await t.db.query(`SELECT id, escalated_at FROM notification WHERE event_id = $1`, [
+      correction.body.results[0].eventId,
+    ]);
+    expect(rows[0].escalated_at).not.toBeNull();
+    const mails = smtp.to(specialistEmail).filter((m) => m.text?.includes(rows[0].id));
+    expect(mails).toHaveLength(1);
+    expect(mails[0].subject).toBe('Vigil escalation: correction not delivered');
+    // About the retracted release, named as such: never "CORRECTION for …" under an unconfirmed-alert heading.
+    expect(mails[0].text).toContain('The RELEASED alert for');
+    expect(mails[0].text).toContain('2026-11-26T17:40:00');
+    expect(mails[0].text).toContain('sent in error');
+    expect(mails[0].text).not.toMatch(/urgent alert not confirmed|CORRECTION for/);
     clock.set(NOON);
   });
 
@@ -267,7 +377,7 @@ describe('#11.2 corrections', () => {
       batch.ids.map((deliveryId) => ({ deliveryId, attemptNo: 1, provider: 'test', prevHash: null })),
       NOON,
     );
-    expect(started.size).toBe(3);
+    expect(started.started.size).toBe(3);
     const correction = await postEvents(t, source, correctionOf('CORR-DEAD', wrong));
     expect(correction.body.results[0].notificationsPlanned).toBe(1);
     await drain();
@@ -282,6 +392,16 @@ describe('#11.2 corrections', () => {
     expect(received(victim.contacts)).toEqual({ email: 0, sms: 0, voice: 0 });
     expect(Object.values(await deliveries(eventId))).toEqual(['suppressed', 'suppressed', 'suppressed']);
     expect(Object.values(await deliveries(correction.body.results[0].eventId))).toEqual(['suppressed', 'suppressed', 'suppressed']);
+
+    // A correction owed to nobody in the end is nothing to escalate either.
+    clock.advance(31 * 60_000);
+    await t.app.get(StaffAlertsService).escalate();
+    await drain();
+    const corrections = await t.db.query(`SELECT id, escalated_at FROM notification WHERE event_id = $1`, [
+      correction.body.results[0].eventId,
+    ]);
+    expect(corrections.rows).toEqual([{ id: expect.any(String), escalated_at: null }]);
+    expect(smtp.to(specialistEmail).filter((m) => m.text?.includes(corrections.rows[0].id))).toHaveLength(0);
     clock.set(NOON);
   });
 

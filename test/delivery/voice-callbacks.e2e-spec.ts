@@ -483,6 +483,42 @@ describe('voice, PIN confirmation, callbacks and escalation', () => {
     ).toBe(0);
   });
 
+  it('#11.2 an answer reported for a repeat call before its worker has recorded the call is kept, then applied: the call counts as answered', async () => {
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+    const victim = await enrolVoice('VOICE-EARLY-REPEAT');
+    const eventId = (await release('VOICE-EARLY-REPEAT')).body.results[0].eventId;
+    await drain();
+    expect(fake.callsTo(victim.numbers[0])).toHaveLength(1);
+    const { id } = await voiceDelivery(eventId);
+
+    // The repeat call is placed; Twilio's answer (with the call's sid) is held, so the worker has not recorded the sid yet.
+    clock.advance(31 * 60_000);
+    const dispatcher = t.app.get(DispatcherService);
+    const answer = fake.hold();
+    let repeating: Promise<void> | undefined;
+    let sid: string;
+    try {
+      repeating = dispatcher.send(await dispatcher.claim(256));
+      while (fake.callsTo(victim.numbers[0]).length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+      sid = fake.callsTo(victim.numbers[0])[1].sid;
+      const completed = { CallSid: sid, CallStatus: 'completed', AnsweredBy: 'human', CallDuration: '30' };
+      expect((await signed(`/v1/webhooks/twilio/status/${id}`, completed)).status).toBe(204);
+    } finally {
+      answer();
+    }
+    await repeating;
+
+    const { rows } = await t.db.query(`SELECT status, due_at, provider_message_id FROM delivery WHERE id = $1`, [id]);
+    expect(rows[0]).toMatchObject({ status: 'delivered', provider_message_id: sid });
+    // Answered without the PIN: the next call waits the answered interval, not the unanswered one.
+    expect(rows[0].due_at.getTime()).toBeGreaterThanOrEqual(clock.now().getTime() + 119 * 60_000);
+    clock.advance(31 * 60_000);
+    await drain();
+    expect(fake.callsTo(victim.numbers[0])).toHaveLength(2);
+    expect((await t.db.query(`SELECT count(*)::int AS n FROM provider_report WHERE delivery_id = $1`, [id])).rows[0].n).toBe(0);
+    clock.set(new Date('2026-11-26T18:00:00Z'));
+  });
+
   it('a phone line verifies by entering the PIN in the verification call', async () => {
     const personId = await bookPerson(t, source, 'VOICE-VERIFY');
     const number = `+1${++phone}`;
