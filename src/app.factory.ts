@@ -2,9 +2,9 @@ import querystring from 'node:querystring';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import { bodyHooks, DEFAULT_BODY_LIMIT, largeBodyLimit, registerBodyParsers } from './common/body-parsing.js';
+import { createRootLogger, logRequests, NestPinoLogger } from './common/logging.js';
 import { ProblemDetailsFilter } from './common/problem/problem-details.filter.js';
 import { answerClientError } from './common/problem/problem.js';
 import { InputRulesPipe } from './common/problem/input-rules.js';
@@ -17,7 +17,10 @@ export type { RequestWithRawBody } from './common/body-parsing.js';
 
 /** The one way an app is built, for `npm start` and for every test, so tests see what users see. */
 export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
+  const logger = createRootLogger(config, options.logDestination);
   const adapter = new FastifyAdapter({
+    loggerInstance: logger,
+    disableRequestLogging: true,
     bodyLimit: DEFAULT_BODY_LIMIT,
     trustProxy: trustProxy(config.trustProxy),
     // node:querystring, as Express's 'simple' parser was: flat keys, a repeated key becomes an array.
@@ -29,9 +32,10 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     bufferLogs: true,
     abortOnError: false,
   });
-  app.useLogger(app.get(Logger));
+  app.useLogger(new NestPinoLogger(logger));
 
   const fastify = app.getHttpAdapter().getInstance();
+  logRequests(fastify, logger);
   registerBodyParsers(fastify);
   const problems = new ProblemDetailsFilter();
   // Big bodies only for a source whose key checks out (the signature needs the body: the guard checks it).

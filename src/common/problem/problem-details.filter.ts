@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FieldDecryptError } from '../crypto/field-cipher.js';
 import { isDatabaseUnavailable, loggableError } from '../database-errors.js';
 import { DomainError, type DomainErrorKind, type FieldError } from './domain-error.js';
+import { pathOf } from '../logging.js';
 import { acceptedMediaTypes, bodyLimitFor, UNSUPPORTED_ENCODING } from '../body-parsing.js';
 import { type Problem, problem, sendProblem } from './problem.js';
 
@@ -59,7 +60,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       return { body: problem(status, detail, { ...(errors ? { errors } : {}) }), retryAfter };
     }
     if (isDatabaseUnavailable(exception)) {
-      this.logger.warn({ path: pathOf(req), err: loggableError(exception) }, 'database unavailable');
+      this.logger.warn({ reqId: req.id, path: pathOf(req.url), err: loggableError(exception) }, 'database unavailable');
       return {
         body: problem(503, 'The service is temporarily unavailable. Try again shortly.', { code: 'DATABASE_UNAVAILABLE' }),
         retryAfter: DATABASE_RETRY_AFTER_SECONDS,
@@ -68,7 +69,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const errorId = randomUUID();
     if (exception instanceof FieldDecryptError) {
       // Tampering, a ciphertext moved to another row, or a key missing from ENCRYPTION_KEYS_PREVIOUS: for operators, not clients.
-      this.logger.error({ errorId, path: pathOf(req), field: exception.field, reason: exception.reason }, 'stored data cannot be decrypted');
+      this.logger.error({ errorId, reqId: req.id, path: pathOf(req.url), field: exception.field, reason: exception.reason }, 'stored data cannot be decrypted');
       return {
         body: problem(503, 'Part of this record cannot be read at the moment. Quote the errorId if it persists.', {
           code: 'STORED_DATA_UNREADABLE',
@@ -77,7 +78,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         retryAfter: STORED_DATA_RETRY_AFTER_SECONDS,
       };
     }
-    this.logger.error({ errorId, path: pathOf(req), err: loggableError(exception) }, 'unhandled error');
+    this.logger.error({ errorId, reqId: req.id, path: pathOf(req.url), err: loggableError(exception) }, 'unhandled error');
     return { body: problem(500, 'An unexpected error occurred. Quote the errorId when reporting it.', { errorId }) };
   }
 }
@@ -88,9 +89,9 @@ export function bodyParserProblem(error: unknown, req: FastifyRequest): Problem 
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return problem(400, 'The request body is not valid JSON.', { code: 'MALFORMED_BODY' });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return problem(413, `The request body is larger than ${bodyLimitFor(pathOf(req), req.headers['content-type'])} bytes.`, { code: 'BODY_TOO_LARGE' });
+      return problem(413, `The request body is larger than ${bodyLimitFor(pathOf(req.url), req.headers['content-type'])} bytes.`, { code: 'BODY_TOO_LARGE' });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return problem(415, `This route takes ${acceptedMediaTypes(pathOf(req))}; send the body with that Content-Type.`, {
+      return problem(415, `This route takes ${acceptedMediaTypes(pathOf(req.url))}; send the body with that Content-Type.`, {
         code: 'UNSUPPORTED_MEDIA_TYPE',
       });
     case UNSUPPORTED_ENCODING:
@@ -111,10 +112,6 @@ export function bodyParserProblem(error: unknown, req: FastifyRequest): Problem 
   }
 }
 
-function pathOf(req: FastifyRequest): string {
-  const query = req.url.indexOf('?');
-  return query === -1 ? req.url : req.url.slice(0, query);
-}
 
 function describe(response: object): string | undefined {
   const message = (response as { message?: unknown }).message;
