@@ -23,8 +23,15 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     disableRequestLogging: true,
     bodyLimit: DEFAULT_BODY_LIMIT,
     trustProxy: trustProxy(config.trustProxy),
-    // node:querystring, as Express's 'simple' parser was: flat keys, a repeated key becomes an array.
-    routerOptions: { querystringParser: (query) => querystring.parse(query) },
+    routerOptions: {
+      // node:querystring, as Express's 'simple' parser was: flat keys, a repeated key becomes an array.
+      querystringParser: (query) => querystring.parse(query),
+      // Paths match as they did on Express: any letter case, with or without a trailing slash, and
+      // a long parameter reaches validation (422) instead of the router's 414.
+      caseSensitive: false,
+      ignoreTrailingSlash: true,
+      maxParamLength: 16 * 1024,
+    },
     clientErrorHandler: answerClientError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {

@@ -3,7 +3,14 @@ import querystring from 'node:querystring';
 import type { Readable } from 'node:stream';
 import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { errorCodes, type FastifyBodyParser, type FastifyInstance, type FastifyRequest, type RouteOptions } from 'fastify';
+import {
+  errorCodes,
+  type FastifyBodyParser,
+  type FastifyInstance,
+  type FastifyRequest,
+  type preParsingHookHandler,
+  type RouteOptions,
+} from 'fastify';
 
 const KB = 1024;
 const MB = 1024 * KB;
@@ -85,15 +92,18 @@ export function bodyHooks(route: RouteOptions): void {
   const path = route.url;
   const limit = largeBodyLimit(path);
   if (limit) route.bodyLimit = limit;
+  if ([route.method].flat().every((method) => method === 'GET' || method === 'HEAD')) return;
   const form = takesForm(path);
-  route.preParsing = [
-    ...[route.preParsing ?? []].flat(),
-    async (req: FastifyRequest, _reply: unknown, payload: Readable) => {
-      if (!hasBody(req.raw)) return payload;
-      if (!form && !isJsonType(req.headers['content-type'])) throw new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE();
-      return inflate(req.headers['content-encoding'], payload);
-    },
-  ];
+  const beforeParsing: preParsingHookHandler = (req, _reply, payload, done) => {
+    if (!hasBody(req.raw)) return done(null, payload);
+    if (!form && !isJsonType(req.headers['content-type'])) return done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE());
+    try {
+      done(null, inflate(req.headers['content-encoding'], payload));
+    } catch (error) {
+      done(error as Error);
+    }
+  };
+  route.preParsing = [...[route.preParsing ?? []].flat(), beforeParsing];
 }
 
 function hasBody(req: IncomingMessage): boolean {

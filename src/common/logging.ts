@@ -96,7 +96,13 @@ export class NestPinoLogger implements LoggerService {
       if (message instanceof Error) fields.err = message;
       else Object.assign(fields, message);
       this.logger[level](fields, ...(rest as [string?]));
-    } else if (level === 'error' && typeof message === 'string' && rest.length === 1 && typeof rest[0] === 'string' && /\n\s*at /.test(rest[0])) {
+    } else if (
+      level === 'error' &&
+      typeof message === 'string' &&
+      rest.length === 1 &&
+      typeof rest[0] === 'string' &&
+      /\n\s*at /.test(rest[0])
+    ) {
       // Nest's exception handlers pass (message, stack, context).
       const err = new Error(message);
       err.stack = rest[0];

@@ -18,7 +18,11 @@ export class NotificationsController {
 
   @Get(':id')
   @ApiOkResponse({ description: 'One notification with its deliveries and attempts (a specialist sees only their enrollees)' })
-  async view(@Param('id', UuidParam) id: string, @CurrentStaff() staff: StaffPrincipal, @Req() req: FastifyRequest): Promise<NotificationView> {
+  async view(
+    @Param('id', UuidParam) id: string,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Req() req: FastifyRequest,
+  ): Promise<NotificationView> {
     const notification = await this.ledger.notification(id, staff);
     await this.audit.record([
       { actor: staff, action: 'notification.view', targetType: 'notification', targetId: id, clientAddress: req.ip },

@@ -121,7 +121,11 @@ export class EnrollmentsController {
 
   @Post()
   @ApiCreatedResponse({ type: CreatedRegistrationDto, description: 'Contacts attested as verified by the specialist' })
-  create(@Body() body: CreateEnrollmentDto, @CurrentStaff() staff: StaffPrincipal, @Req() req: FastifyRequest): Promise<CreatedRegistrationDto> {
+  create(
+    @Body() body: CreateEnrollmentDto,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Req() req: FastifyRequest,
+  ): Promise<CreatedRegistrationDto> {
     return this.registrations.create(body, { staff, clientAddress: req.ip });
   }
 

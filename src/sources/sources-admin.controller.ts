@@ -50,7 +50,11 @@ export class SourcesAdminController {
 
   @Post('sources/:id/keys')
   @ApiCreatedResponse({ type: CreatedSourceKeyDto })
-  addKey(@Param('id', UuidParam) id: string, @CurrentStaff() staff: StaffPrincipal, @Req() req: FastifyRequest): Promise<CreatedSourceKeyDto> {
+  addKey(
+    @Param('id', UuidParam) id: string,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Req() req: FastifyRequest,
+  ): Promise<CreatedSourceKeyDto> {
     return this.sources.addKey(id, { staff, clientAddress: req.ip });
   }
 

@@ -108,7 +108,13 @@ describe('every error is RFC 9457 problem+json', () => {
     const untyped = await new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
       const { port } = t.app.getHttpServer().address() as AddressInfo;
       const body = '{"email":"a@b.c","password":"secret-password"}';
-      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/auth/login', headers: { 'Content-Length': body.length } });
+      const req = http.request({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/v1/auth/login',
+        headers: { 'Content-Length': body.length },
+      });
       req.on('response', (res) => {
         let text = '';
         res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
@@ -124,7 +130,11 @@ describe('every error is RFC 9457 problem+json', () => {
 
   it('#12 JSON media types with a +json suffix or a charset are read as JSON; form routes still take forms', async () => {
     for (const type of ['application/json; charset=utf-8', 'application/vnd.vigil+json']) {
-      const res = await t.http().post('/v1/auth/login').set('Content-Type', type).send(JSON.stringify({ email: 'nobody@test.vigil', password: 'x' }));
+      const res = await t
+        .http()
+        .post('/v1/auth/login')
+        .set('Content-Type', type)
+        .send(JSON.stringify({ email: 'nobody@test.vigil', password: 'x' }));
       expect(res.status, type).toBe(401);
     }
     const form = await t

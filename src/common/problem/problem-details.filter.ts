@@ -69,7 +69,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const errorId = randomUUID();
     if (exception instanceof FieldDecryptError) {
       // Tampering, a ciphertext moved to another row, or a key missing from ENCRYPTION_KEYS_PREVIOUS: for operators, not clients.
-      this.logger.error({ errorId, reqId: req.id, path: pathOf(req.url), field: exception.field, reason: exception.reason }, 'stored data cannot be decrypted');
+      this.logger.error(
+        { errorId, reqId: req.id, path: pathOf(req.url), field: exception.field, reason: exception.reason },
+        'stored data cannot be decrypted',
+      );
       return {
         body: problem(503, 'Part of this record cannot be read at the moment. Quote the errorId if it persists.', {
           code: 'STORED_DATA_UNREADABLE',
@@ -89,7 +92,9 @@ export function bodyParserProblem(error: unknown, req: FastifyRequest): Problem 
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return problem(400, 'The request body is not valid JSON.', { code: 'MALFORMED_BODY' });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return problem(413, `The request body is larger than ${bodyLimitFor(pathOf(req.url), req.headers['content-type'])} bytes.`, { code: 'BODY_TOO_LARGE' });
+      return problem(413, `The request body is larger than ${bodyLimitFor(pathOf(req.url), req.headers['content-type'])} bytes.`, {
+        code: 'BODY_TOO_LARGE',
+      });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return problem(415, `This route takes ${acceptedMediaTypes(pathOf(req.url))}; send the body with that Content-Type.`, {
         code: 'UNSUPPORTED_MEDIA_TYPE',
@@ -111,7 +116,6 @@ export function bodyParserProblem(error: unknown, req: FastifyRequest): Problem 
       return undefined;
   }
 }
-
 
 function describe(response: object): string | undefined {
   const message = (response as { message?: unknown }).message;

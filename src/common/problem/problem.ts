@@ -54,7 +54,9 @@ export function sendProblem(reply: FastifyReply, body: Problem, retryAfterSecond
 export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  const body = JSON.stringify(problem(status, status === 431 ? 'The request line or headers are too large.' : 'The request could not be read.'));
+  const body = JSON.stringify(
+    problem(status, status === 431 ? 'The request line or headers are too large.' : 'The request could not be read.'),
+  );
   socket.end(
     `HTTP/1.1 ${status} ${TITLES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
