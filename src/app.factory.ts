@@ -2,6 +2,7 @@ import querystring from 'node:querystring';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { LogController } from 'fastify';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import { bodyHooks, DEFAULT_BODY_LIMIT, largeBodyLimit, registerBodyParsers } from './common/body-parsing.js';
 import { createRootLogger, logRequests, NestPinoLogger } from './common/logging.js';
@@ -20,7 +21,8 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   const logger = createRootLogger(config, options.logDestination);
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
-    disableRequestLogging: true,
+    // Fastify's own request lines are two per request; `logRequests` writes one.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: DEFAULT_BODY_LIMIT,
     trustProxy: trustProxy(config.trustProxy),
     routerOptions: {
