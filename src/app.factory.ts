@@ -14,8 +14,6 @@ import type { AppConfig } from './config/app-config.js';
 import { sourceKeyBeforeBody } from './sources/source-key.js';
 import { SourcesService } from './sources/sources.service.js';
 
-export type { RequestWithRawBody } from './common/body-parsing.js';
-
 /** The one way an app is built, for `npm start` and for every test, so tests see what users see. */
 export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
   const logger = createRootLogger(config, options.logDestination);
