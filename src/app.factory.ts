@@ -1,55 +1,56 @@
-import type { IncomingMessage } from 'node:http';
+import querystring from 'node:querystring';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import express, { type NextFunction, type Request, type Response } from 'express';
-import { Logger } from 'nestjs-pino';
+import { LogController } from 'fastify';
 import { AppModule, type AppModuleOptions } from './app.module.js';
-import { bodyParserProblem, ProblemDetailsFilter } from './common/problem/problem-details.filter.js';
-import { answerClientErrors, sendProblem } from './common/problem/problem.js';
+import { bodyHooks, DEFAULT_BODY_LIMIT, largeBodyLimit, registerBodyParsers } from './common/body-parsing.js';
+import { createRootLogger, logRequests, NestPinoLogger } from './common/logging.js';
+import { ProblemDetailsFilter } from './common/problem/problem-details.filter.js';
+import { answerClientError } from './common/problem/problem.js';
 import { InputRulesPipe } from './common/problem/input-rules.js';
 import { createValidationPipe } from './common/problem/validation.js';
 import type { AppConfig } from './config/app-config.js';
 import { sourceKeyBeforeBody } from './sources/source-key.js';
 import { SourcesService } from './sources/sources.service.js';
 
-export type RequestWithRawBody = Request & { rawBody?: Buffer };
-
-/** Body limits per route family (DESIGN: events 5 MB, rosters 50 MB); everything else 1 MB. */
-const BODY_LIMITS: [path: string, limit: string][] = [
-  ['/v1/custody-events', '5mb'],
-  ['/v1/facilities', '50mb'],
-];
-
 /** The one way an app is built, for `npm start` and for every test, so tests see what users see. */
-export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
+export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
+  const logger = createRootLogger(config, options.logDestination);
+  const adapter = new FastifyAdapter({
+    loggerInstance: logger,
+    // Fastify's own request lines are two per request; `logRequests` writes one.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: DEFAULT_BODY_LIMIT,
+    trustProxy: trustProxy(config.trustProxy),
+    routerOptions: {
+      // node:querystring, as Express's 'simple' parser was: flat keys, a repeated key becomes an array.
+      querystringParser: (query) => querystring.parse(query),
+      // Paths match as they did on Express: any letter case, with or without a trailing slash, and
+      // a long parameter reaches validation (422) instead of the router's 414.
+      caseSensitive: false,
+      ignoreTrailingSlash: true,
+      maxParamLength: 16 * 1024,
+    },
+    clientErrorHandler: answerClientError,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bodyParser: false,
     bufferLogs: true,
     abortOnError: false,
   });
-  app.useLogger(app.get(Logger));
-  app.disable('x-powered-by');
-  app.set('query parser', 'simple');
-  answerClientErrors(app.getHttpServer());
-  if (config.trustProxy !== undefined) app.set('trust proxy', config.trustProxy);
+  app.useLogger(new NestPinoLogger(logger));
 
-  // Signatures (sources, Twilio) are computed over the exact bytes received.
-  const keepRaw = (req: RequestWithRawBody, _res: Response, buffer: Buffer) => {
-    req.rawBody = buffer;
-  };
+  const fastify = app.getHttpAdapter().getInstance();
+  logRequests(fastify, logger);
+  registerBodyParsers(fastify);
   const problems = new ProblemDetailsFilter();
   // Big bodies only for a source whose key checks out (the signature needs the body: the guard checks it).
   const keyFirst =
-    config.role === 'worker' ? [] : [sourceKeyBeforeBody(app.get(SourcesService), (e, req, res) => problems.respond(e, req, res))];
-  for (const [path, limit] of BODY_LIMITS) app.use(path, ...keyFirst, express.json({ limit, verify: keepRaw, type: jsonTypes }));
-  app.use(express.json({ limit: '1mb', verify: keepRaw, type: jsonTypes }));
-  for (const path of ['/v1/webhooks', '/v1/unsubscribe'])
-    app.use(path, express.urlencoded({ extended: false, limit: '64kb', verify: keepRaw }));
-  app.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
-    const body = bodyParserProblem(error);
-    if (body) sendProblem(res, body);
-    else next(error);
+    config.role === 'worker' ? undefined : sourceKeyBeforeBody(app.get(SourcesService), (e, req, reply) => problems.respond(e, req, reply));
+  fastify.addHook('onRoute', (route) => {
+    bodyHooks(route);
+    if (keyFirst && largeBodyLimit(route.url)) route.onRequest = [...[route.onRequest ?? []].flat(), keyFirst];
   });
 
   app.useGlobalFilters(problems);
@@ -60,7 +61,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   return app;
 }
 
-function setupDocs(app: NestExpressApplication): void {
+function setupDocs(app: NestFastifyApplication): void {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -75,7 +76,7 @@ function setupDocs(app: NestExpressApplication): void {
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 }
 
-function jsonTypes(req: IncomingMessage): boolean {
-  const type = (req.headers['content-type'] ?? '').toLowerCase();
-  return type.startsWith('application/json') || /^application\/[\w.+-]+\+json/.test(type);
+/** TRUST_PROXY as Express read it: a hop count trusts that many proxies in front of Vigil. */
+function trustProxy(setting: AppConfig['trustProxy']): boolean | string | ((address: string, hop: number) => boolean) | undefined {
+  return typeof setting === 'number' ? (_address, hop) => hop < setting : setting;
 }

@@ -1,13 +1,11 @@
 import { type DynamicModule, Global, Module, type Provider } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module.js';
 import { Clock, SystemClock } from './common/clock.js';
 import { FieldCipher } from './common/crypto/field-cipher.js';
 import { MANUAL_DISPATCH } from './common/manual-dispatch.js';
 import { DeliveryApiModule, DeliveryModule } from './delivery/delivery.module.js';
-import { loggerParams } from './common/logging.js';
 import { RateLimiter } from './common/rate-limiter.service.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
@@ -54,7 +52,6 @@ export class AppModule {
       module: AppModule,
       imports: [
         CoreModule.forRoot(config, options),
-        LoggerModule.forRoot(loggerParams(config, options.logDestination)),
         TypeOrmModule.forRoot({ ...dataSourceOptions(config.database.url), autoLoadEntities: true, migrationsRun: false }),
         HealthModule,
         SourcesModule,

@@ -61,7 +61,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  await app.listen(config.port);
+  // Every interface, as before on Express (Fastify alone would listen on localhost only); IPv4 where IPv6 is off.
+  await app.listen(config.port, '::').catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EAFNOSUPPORT' && error.code !== 'EADDRNOTAVAIL') throw error;
+    return app.listen(config.port, '0.0.0.0');
+  });
   const base = (await app.getUrl()).replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
   const adminEmail = config.role === 'worker' ? undefined : app.get(BootstrapAdminService).adminEmail;
   process.stdout.write(

@@ -3,7 +3,7 @@ import { applyDecorators, type CanActivate, type ExecutionContext, Injectable, S
 import { Reflector } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { DomainError } from '../common/problem/domain-error.js';
 import type { StaffRole } from './staff-role.js';
 import { StaffService } from './staff.service.js';
@@ -43,7 +43,7 @@ export class StaffAuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<Request & { staff?: StaffPrincipal }>();
+    const req = context.switchToHttp().getRequest<FastifyRequest & { staff?: StaffPrincipal }>();
     const token = bearerToken(req);
     if (!token) throw new DomainError('unauthorized', 'AUTH_REQUIRED', 'A staff access token is required.');
     const member = await this.verify(token);

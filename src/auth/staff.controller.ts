@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Param, Patch, Post, Req } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { CurrentStaff } from './current-staff.decorator.js';
 import { ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CreateStaffDto, StaffResponseDto, UpdateStaffDto } from './staff.dto.js';
@@ -16,7 +16,7 @@ export class StaffController {
   @Post()
   @ApiCreatedResponse({ type: StaffResponseDto })
   @ApiConflictResponse({ description: 'That email is already a staff member' })
-  create(@Body() body: CreateStaffDto, @CurrentStaff() staff: StaffPrincipal, @Req() req: Request): Promise<StaffResponseDto> {
+  create(@Body() body: CreateStaffDto, @CurrentStaff() staff: StaffPrincipal, @Req() req: FastifyRequest): Promise<StaffResponseDto> {
     return this.staff.create(body.email, body.password, body.role, { staff, clientAddress: req.ip });
   }
 
@@ -32,7 +32,7 @@ export class StaffController {
     @Param('id', UuidParam) id: string,
     @Body() body: UpdateStaffDto,
     @CurrentStaff() staff: StaffPrincipal,
-    @Req() req: Request,
+    @Req() req: FastifyRequest,
   ): Promise<StaffResponseDto> {
     return this.staff.setDisabled(id, body.disabled, { staff, clientAddress: req.ip });
   }

@@ -2,7 +2,7 @@ import { isIPv6 } from 'node:net';
 import { applyDecorators, type CanActivate, type ExecutionContext, Inject, Injectable, SetMetadata, UseGuards } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ApiTooManyRequestsResponse } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { DomainError } from './problem/domain-error.js';
 import { type RateCheck, RateLimiter } from './rate-limiter.service.js';
@@ -54,7 +54,7 @@ export class RateLimitGuard implements CanActivate {
         limit: this.config.signupRateLimitPerMinute,
       });
     }
-    const retryAfterSeconds = await this.limiter.consume(clientOf(context.switchToHttp().getRequest<Request>().ip), checks);
+    const retryAfterSeconds = await this.limiter.consume(clientOf(context.switchToHttp().getRequest<FastifyRequest>().ip), checks);
     if (retryAfterSeconds !== undefined) {
       throw new DomainError('rate_limited', 'RATE_LIMITED', 'Too many requests. Try again later.', { retryAfterSeconds });
     }

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import twilio from 'twilio';
 import type { AppConfig } from '../config/app-config.js';
 import { DomainError } from './problem/domain-error.js';
@@ -9,10 +9,10 @@ import { DomainError } from './problem/domain-error.js';
  * parameters that are single strings: a body that is not a form (none, JSON, a repeated key) must
  * not reach the handlers as anything else.
  */
-export function assertSignedByTwilio(config: AppConfig, req: Request, body: unknown): Record<string, string> {
+export function assertSignedByTwilio(config: AppConfig, req: FastifyRequest, body: unknown): Record<string, string> {
   const authToken = config.twilio?.authToken;
   const signature = req.headers['x-twilio-signature'];
-  const url = `${config.publicBaseUrl}${req.originalUrl}`;
+  const url = `${config.publicBaseUrl}${req.url}`;
   const params = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
   if (!authToken || typeof signature !== 'string' || !twilio.validateRequest(authToken, signature, url, params)) {
     throw new DomainError('unauthorized', 'TWILIO_SIGNATURE_INVALID', 'The request is not signed by Twilio.');

@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { ApiBearerAuth, ApiExcludeController, ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -61,7 +61,7 @@ export class DeadLettersController {
   async retry(
     @Param('id', UuidParam) id: string,
     @CurrentStaff() staff: StaffPrincipal,
-    @Req() req: Request,
+    @Req() req: FastifyRequest,
   ): Promise<{ deliveryId: string; status: 'pending' }> {
     await this.ledger.retryDead(id, { staff, clientAddress: req.ip });
     return { deliveryId: id, status: 'pending' };
@@ -86,7 +86,7 @@ export class DevOutboxController {
   @Get()
   async list(
     @CurrentStaff() staff: StaffPrincipal,
-    @Req() req: Request,
+    @Req() req: FastifyRequest,
   ): Promise<{
     messages: {
       id: string;

@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiConflictResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { CurrentStaff } from '../auth/current-staff.decorator.js';
 import { type StaffPrincipal, StaffOnly } from '../auth/staff-auth.guard.js';
 import { AuditService } from '../common/audit.service.js';
@@ -18,7 +18,11 @@ export class NotificationsController {
 
   @Get(':id')
   @ApiOkResponse({ description: 'One notification with its deliveries and attempts (a specialist sees only their enrollees)' })
-  async view(@Param('id', UuidParam) id: string, @CurrentStaff() staff: StaffPrincipal, @Req() req: Request): Promise<NotificationView> {
+  async view(
+    @Param('id', UuidParam) id: string,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Req() req: FastifyRequest,
+  ): Promise<NotificationView> {
     const notification = await this.ledger.notification(id, staff);
     await this.audit.record([
       { actor: staff, action: 'notification.view', targetType: 'notification', targetId: id, clientAddress: req.ip },
@@ -33,7 +37,7 @@ export class NotificationsController {
   async resend(
     @Param('id', UuidParam) id: string,
     @CurrentStaff() staff: StaffPrincipal,
-    @Req() req: Request,
+    @Req() req: FastifyRequest,
   ): Promise<{ notificationId: string; deliveries: number }> {
     const deliveries = await this.ledger.resend(id, staff);
     await this.audit.record([

@@ -1,7 +1,7 @@
 import { Body, Controller, Header, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import twilio from 'twilio';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
@@ -38,7 +38,7 @@ export class TwilioWebhooksController {
 
   @Post('status/:deliveryId')
   @HttpCode(204)
-  async status(@Param('deliveryId', UuidParam) id: string, @Req() req: Request, @Body() form: unknown): Promise<void> {
+  async status(@Param('deliveryId', UuidParam) id: string, @Req() req: FastifyRequest, @Body() form: unknown): Promise<void> {
     const body = assertSignedByTwilio(this.config, req, form);
     const sid = body.MessageSid ?? body.CallSid;
     if (!sid) return;
@@ -56,7 +56,7 @@ export class TwilioWebhooksController {
   @Post('voice/:deliveryId')
   @HttpCode(200)
   @Header('Content-Type', 'text/xml')
-  async voice(@Param('deliveryId', UuidParam) id: string, @Req() req: Request, @Body() form: unknown): Promise<string> {
+  async voice(@Param('deliveryId', UuidParam) id: string, @Req() req: FastifyRequest, @Body() form: unknown): Promise<string> {
     const body = assertSignedByTwilio(this.config, req, form);
     const context = await this.contexts.load(id);
     if (!context || context.channel !== 'voice') throw new DomainError('not_found', 'DELIVERY_NOT_FOUND', 'No such call.');
@@ -85,7 +85,7 @@ export class TwilioWebhooksController {
     @Param('deliveryId', UuidParam) id: string,
     @Query('try') tryParam: string,
     @Query('hear') hearParam: string | undefined,
-    @Req() req: Request,
+    @Req() req: FastifyRequest,
     @Body() form: unknown,
   ): Promise<string> {
     const body = assertSignedByTwilio(this.config, req, form);

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../common/problem/domain-error.js';
@@ -10,6 +11,8 @@ import { MAX_ROSTER, rosterSchema } from './custody-event.schema.js';
 import { readRosterStream, type RosterPart, type RosterStreamOptions } from './roster-stream.js';
 
 const AS_OF = '2026-11-26T06:00:00-06:00';
+/** The request the filter sees for a roster body: its path decides the limit it names. */
+const ROSTER_REQUEST = { url: '/v1/facilities/F1/roster', headers: { 'content-type': 'application/json' } } as unknown as FastifyRequest;
 
 function person(i: number, extra: Record<string, unknown> = {}) {
   return { identifiers: [{ system: 'BOOKING', value: `BK-${i}` }], firstName: `First${i}`, lastName: `Last${i}`, ...extra };
@@ -117,17 +120,17 @@ describe('#12 roster read as a stream', () => {
     ['an empty body', ''],
   ])('#12 answers 400 MALFORMED_BODY for malformed JSON: %s', async (_, body) => {
     const error = await failure(body, {}, 7);
-    expect(bodyParserProblem(error)).toMatchObject({ status: 400, code: 'MALFORMED_BODY' });
+    expect(bodyParserProblem(error, ROSTER_REQUEST)).toMatchObject({ status: 400, code: 'MALFORMED_BODY' });
   });
 
   it('#12 answers 400 MALFORMED_BODY for bytes that are not UTF-8, also at the very end', async () => {
     const good = Buffer.from(JSON.stringify({ asOf: AS_OF, people: [person(1, { firstName: 'Zoë' })] }));
     const at = good.indexOf(Buffer.from('ë'));
     const invalid = Buffer.concat([good.subarray(0, at), Buffer.from([0xff]), good.subarray(at + 2)]);
-    expect(bodyParserProblem(await failure(invalid, {}, 4))).toMatchObject({ status: 400, code: 'MALFORMED_BODY' });
+    expect(bodyParserProblem(await failure(invalid, {}, 4), ROSTER_REQUEST)).toMatchObject({ status: 400, code: 'MALFORMED_BODY' });
     // A character cut short by the end of the body.
     const cut = Buffer.concat([Buffer.from(`{"asOf": "${AS_OF}", "people": []}`), Buffer.from([0xc3])]);
-    expect(bodyParserProblem(await failure(cut, {}, 4))).toMatchObject({ status: 400, code: 'MALFORMED_BODY' });
+    expect(bodyParserProblem(await failure(cut, {}, 4), ROSTER_REQUEST)).toMatchObject({ status: 400, code: 'MALFORMED_BODY' });
   });
 
   it('#12 answers 413 as soon as the body passes the limit, without reading the rest', async () => {
@@ -144,7 +147,7 @@ describe('#12 roster read as a stream', () => {
     const error = await (async () => {
       for await (const part of readRosterStream(endless, { limitBytes: 10_000 })) parts.push(part);
     })().catch((e: unknown) => e);
-    expect(bodyParserProblem(error)).toMatchObject({ status: 413, code: 'BODY_TOO_LARGE' });
+    expect(bodyParserProblem(error, ROSTER_REQUEST)).toMatchObject({ status: 413, code: 'BODY_TOO_LARGE' });
     expect(pulled * 90).toBeLessThan(12_000);
     expect(parts.length).toBeGreaterThan(10);
   });
@@ -152,7 +155,9 @@ describe('#12 roster read as a stream', () => {
   it('#12 accepts a body of exactly the limit', async () => {
     const body = JSON.stringify({ asOf: AS_OF, people: [person(1)] });
     expect((await read(body, { limitBytes: Buffer.byteLength(body) })).at(-1)).toMatchObject({ kind: 'end' });
-    expect(bodyParserProblem(await failure(body, { limitBytes: Buffer.byteLength(body) - 1 }))).toMatchObject({ status: 413 });
+    expect(bodyParserProblem(await failure(body, { limitBytes: Buffer.byteLength(body) - 1 }), ROSTER_REQUEST)).toMatchObject({
+      status: 413,
+    });
   });
 
   it('#12 answers 422 for the wrong shape, with the paths the buffered route gives', async () => {

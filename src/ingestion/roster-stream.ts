@@ -27,12 +27,12 @@ export type RosterPart =
   | { kind: 'end'; asOf: string; people: number; bytes: number; webhook?: WebhookMessage };
 
 /**
- * A failure of the body itself, with the `type` the body parsers give theirs, so the problem+json
- * filter answers it the same way (400 MALFORMED_BODY, 413 BODY_TOO_LARGE).
+ * A failure of the body itself, with the `code` Fastify's body parser gives its own, so the
+ * problem+json filter answers it the same way (400 MALFORMED_BODY, 413 BODY_TOO_LARGE).
  */
 export class RosterBodyError extends Error {
   constructor(
-    readonly type: 'entity.parse.failed' | 'entity.too.large',
+    readonly code: 'FST_ERR_CTP_INVALID_JSON_BODY' | 'FST_ERR_CTP_BODY_TOO_LARGE',
     message: string,
     readonly limit?: number,
   ) {
@@ -89,7 +89,7 @@ export async function* readRosterStream(
   for await (const chunk of body) {
     const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
     bytes += buffer.length;
-    if (bytes > limit) throw new RosterBodyError('entity.too.large', `The request body is larger than ${limit} bytes.`, limit);
+    if (bytes > limit) throw new RosterBodyError('FST_ERR_CTP_BODY_TOO_LARGE', `The request body is larger than ${limit} bytes.`, limit);
     options.verifier?.update(buffer);
     yield* feed(decode(buffer));
   }
@@ -106,7 +106,7 @@ export async function* readRosterStream(
   yield { kind: 'end', asOf, people: reader.people, bytes, webhook };
 }
 
-const malformed = () => new RosterBodyError('entity.parse.failed', 'The request body is not valid JSON.');
+const malformed = () => new RosterBodyError('FST_ERR_CTP_INVALID_JSON_BODY', 'The request body is not valid JSON.');
 
 type Container = Record<string, unknown> | unknown[];
 

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Param, Put, Query, Req } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentStaff } from '../auth/current-staff.decorator.js';
 import { type StaffPrincipal, StaffOnly } from '../auth/staff-auth.guard.js';
@@ -36,7 +36,7 @@ export class PeopleAdminController {
     @Param('id', UuidParam) id: string,
     @Body() body: ProtectionBody,
     @CurrentStaff() staff: StaffPrincipal,
-    @Req() req: Request,
+    @Req() req: FastifyRequest,
   ): Promise<ProtectionDto> {
     return this.people.setProtection(id, body.protected, body.reason, { staff, clientAddress: req.ip });
   }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Header, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import twilio from 'twilio';
-import type { RequestWithRawBody } from '../app.factory.js';
+import type { RequestWithRawBody } from '../common/body-parsing.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import { RateLimited } from '../common/rate-limit.js';
 import { assertSignedByTwilio } from '../common/twilio-signature.js';

@@ -1,13 +1,13 @@
 import { type CanActivate, createParamDecorator, type ExecutionContext, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { DataSource } from 'typeorm';
 import { bearerToken, StaffAuthGuard } from '../auth/staff-auth.guard.js';
 import { sha256 } from '../common/crypto/field-cipher.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import type { RegistrationAccess } from './registrations.service.js';
 
-type RequestWithAccess = Request & { registrationAccess?: RegistrationAccess };
+type RequestWithAccess = FastifyRequest & { registrationAccess?: RegistrationAccess };
 
 const NOT_FOUND = () => new DomainError('not_found', 'REGISTRATION_NOT_FOUND', 'No such registration.');
 
@@ -29,7 +29,7 @@ export class RegistrationAccessGuard implements CanActivate {
     if (!token) throw new DomainError('unauthorized', 'AUTH_REQUIRED', 'The manage token (or a staff token) is required.');
     if (token.startsWith('vmt_')) {
       const rows: { id: string }[] = await this.db.query(`SELECT id FROM registration WHERE manage_token_hash = $1`, [sha256(token)]);
-      if (!rows.length || rows[0].id !== req.params.id) throw NOT_FOUND();
+      if (!rows.length || rows[0].id !== (req.params as { id?: string }).id) throw NOT_FOUND();
       req.registrationAccess = { kind: 'token' };
       return true;
     }

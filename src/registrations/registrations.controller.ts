@@ -8,7 +8,7 @@ import {
   ApiTags,
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { CurrentStaff } from '../auth/current-staff.decorator.js';
 import { bearerToken, StaffAuthGuard, type StaffPrincipal, StaffOnly } from '../auth/staff-auth.guard.js';
 import { RateLimited } from '../common/rate-limit.js';
@@ -75,7 +75,7 @@ export class RegistrationsController {
   async resend(
     @Param('id', UuidParam) id: string,
     @Param('contactId', UuidParam) contactId: string,
-    @Req() req: Request,
+    @Req() req: FastifyRequest,
   ): Promise<{ contactId: string }> {
     // A manage token is not needed here and lifts nothing; a staff token must be valid.
     const token = bearerToken(req);
@@ -121,13 +121,17 @@ export class EnrollmentsController {
 
   @Post()
   @ApiCreatedResponse({ type: CreatedRegistrationDto, description: 'Contacts attested as verified by the specialist' })
-  create(@Body() body: CreateEnrollmentDto, @CurrentStaff() staff: StaffPrincipal, @Req() req: Request): Promise<CreatedRegistrationDto> {
+  create(
+    @Body() body: CreateEnrollmentDto,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Req() req: FastifyRequest,
+  ): Promise<CreatedRegistrationDto> {
     return this.registrations.create(body, { staff, clientAddress: req.ip });
   }
 
   @Get()
   @ApiOkResponse({ type: [RegistrationViewDto] })
-  async list(@CurrentStaff() staff: StaffPrincipal, @Req() req: Request): Promise<{ enrollments: RegistrationViewDto[] }> {
+  async list(@CurrentStaff() staff: StaffPrincipal, @Req() req: FastifyRequest): Promise<{ enrollments: RegistrationViewDto[] }> {
     return { enrollments: await this.registrations.listEnrollments(staff, req.ip) };
   }
 }

@@ -1,8 +1,8 @@
 import { applyDecorators, type CanActivate, createParamDecorator, type ExecutionContext, Injectable, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { Webhook } from 'standardwebhooks';
-import type { RequestWithRawBody } from '../app.factory.js';
+import type { RequestWithRawBody } from '../common/body-parsing.js';
 import { sha256 } from '../common/crypto/field-cipher.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import { invalidSourceKey, sourceFromHeaders } from './source-key.js';
@@ -61,7 +61,7 @@ export class SourceAuthGuard implements CanActivate {
   }
 }
 
-function header(req: Request, name: string): string | undefined {
+function header(req: FastifyRequest, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }

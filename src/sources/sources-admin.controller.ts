@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Req } from '@nestjs/common';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiParam, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsString, Matches, MaxLength, MinLength } from 'class-validator';
@@ -38,7 +38,7 @@ export class SourcesAdminController {
 
   @Post('sources')
   @ApiCreatedResponse({ type: CreatedSourceDto, description: 'The API key and signing secret are shown only here' })
-  create(@Body() body: CreateSourceDto, @CurrentStaff() staff: StaffPrincipal, @Req() req: Request): Promise<CreatedSourceDto> {
+  create(@Body() body: CreateSourceDto, @CurrentStaff() staff: StaffPrincipal, @Req() req: FastifyRequest): Promise<CreatedSourceDto> {
     return this.sources.create(body, { staff, clientAddress: req.ip });
   }
 
@@ -50,7 +50,11 @@ export class SourcesAdminController {
 
   @Post('sources/:id/keys')
   @ApiCreatedResponse({ type: CreatedSourceKeyDto })
-  addKey(@Param('id', UuidParam) id: string, @CurrentStaff() staff: StaffPrincipal, @Req() req: Request): Promise<CreatedSourceKeyDto> {
+  addKey(
+    @Param('id', UuidParam) id: string,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Req() req: FastifyRequest,
+  ): Promise<CreatedSourceKeyDto> {
     return this.sources.addKey(id, { staff, clientAddress: req.ip });
   }
 
@@ -61,7 +65,7 @@ export class SourcesAdminController {
     @Param('id', UuidParam) id: string,
     @Param('keyId', UuidParam) keyId: string,
     @CurrentStaff() staff: StaffPrincipal,
-    @Req() req: Request,
+    @Req() req: FastifyRequest,
   ): Promise<void> {
     await this.sources.revokeKey(id, keyId, { staff, clientAddress: req.ip });
   }

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -94,5 +96,53 @@ describe('every error is RFC 9457 problem+json', () => {
     const res = await t.http().post('/v1/auth/login').set('Content-Type', 'application/json').send('[1,2,3]');
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
+  });
+
+  it('#12 a JSON route answers 415 problem+json naming application/json for a body of another type or of none', async () => {
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/xml']) {
+      const res = await t.http().post('/v1/auth/login').set('Content-Type', type).send('email=a%40b.c&password=secret-password');
+      expect(res.status, type).toBe(415);
+      expect(res.headers['content-type']).toMatch(PROBLEM_JSON);
+      expect(res.body).toMatchObject({ status: 415, title: 'Unsupported Media Type', detail: expect.stringContaining('application/json') });
+    }
+    const untyped = await new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+      const { port } = t.app.getHttpServer().address() as AddressInfo;
+      const body = '{"email":"a@b.c","password":"secret-password"}';
+      const req = http.request({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/v1/auth/login',
+        headers: { 'Content-Length': body.length },
+      });
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body: text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(untyped.status).toBe(415);
+    expect(untyped.type).toMatch(PROBLEM_JSON);
+    expect(JSON.parse(untyped.body).detail).toContain('application/json');
+  });
+
+  it('#12 JSON media types with a +json suffix or a charset are read as JSON; form routes still take forms', async () => {
+    for (const type of ['application/json; charset=utf-8', 'application/vnd.vigil+json']) {
+      const res = await t
+        .http()
+        .post('/v1/auth/login')
+        .set('Content-Type', type)
+        .send(JSON.stringify({ email: 'nobody@test.vigil', password: 'x' }));
+      expect(res.status, type).toBe(401);
+    }
+    const form = await t
+      .http()
+      .post('/v1/unsubscribe/0b5f6c1e-7d1a-4c8e-9f3a-2d4b6a8c0e12?token=not-a-token')
+      .type('form')
+      .send('List-Unsubscribe=One-Click');
+    expect(form.status).toBe(404);
+    expect(form.body).toMatchObject({ code: 'UNSUBSCRIBE_LINK_INVALID' });
   });
 });

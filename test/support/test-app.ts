@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pg from 'pg';
 import supertest from 'supertest';
 import { createApp } from '../../src/app.factory.js';
@@ -11,7 +11,7 @@ import { createTestDatabase } from './test-database.js';
 export const ADMIN = { email: 'admin@test.vigil', password: 'correct horse battery staple' };
 
 export interface TestApp {
-  app: NestExpressApplication;
+  app: NestFastifyApplication;
   config: AppConfig;
   http: () => ReturnType<typeof supertest>;
   /** A direct connection for assertions on what was stored. */

@@ -5,17 +5,16 @@ import { ProblemDetailsFilter } from './problem-details.filter.js';
 
 function capture() {
   const out: { status?: number; type?: string; body?: string; headers: Record<string, string> } = { headers: {} };
-  const res = {
-    headersSent: false,
-    getHeader: (name: string) => out.headers[name],
-    getHeaders: () => out.headers,
-    setHeader: (name: string, value: string) => (out.headers[name] = value),
-    status: (code: number) => ((out.status = code), res),
-    type: (type: string) => ((out.type = type), res),
-    send: (body: string) => ((out.body = body), res),
+  const reply = {
+    sent: false,
+    hasHeader: (name: string) => name in out.headers,
+    header: (name: string, value: string) => ((out.headers[name] = value), reply),
+    status: (code: number) => ((out.status = code), reply),
+    type: (type: string) => ((out.type = type), reply),
+    send: (body: string) => ((out.body = body), reply),
   };
   const host = {
-    switchToHttp: () => ({ getResponse: () => res, getRequest: () => ({ path: '/x' }) }),
+    switchToHttp: () => ({ getResponse: () => reply, getRequest: () => ({ id: 'req-1', url: '/x', headers: {} }) }),
   } as unknown as ArgumentsHost;
   return { out, host };
 }

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FieldDecryptError } from '../crypto/field-cipher.js';
 import { isDatabaseUnavailable, loggableError } from '../database-errors.js';
 import { DomainError, type DomainErrorKind, type FieldError } from './domain-error.js';
+import { pathOf } from '../logging.js';
+import { acceptedMediaTypes, bodyLimitFor, UNSUPPORTED_ENCODING } from '../body-parsing.js';
 import { type Problem, problem, sendProblem } from './problem.js';
 
 const KIND_STATUS: Record<DomainErrorKind, number> = {
@@ -27,18 +29,21 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    this.respond(exception, http.getRequest<Request>(), http.getResponse<Response>());
+    this.respond(exception, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
   }
 
-  /** The same answer for errors raised before Nest routes the request (middleware). */
-  respond(exception: unknown, req: Request, res: Response): void {
-    if (res.headersSent) return;
+  /** The same answer for errors raised before Nest routes the request (request hooks). */
+  respond(exception: unknown, req: FastifyRequest, reply: FastifyReply): void {
+    if (reply.sent) return;
     const { body, retryAfter } = this.toProblem(exception, req);
     // A 429 always says when to come back (RFC 9110 makes Retry-After optional; clients need it).
-    sendProblem(res, body, body.status === 429 && retryAfter === undefined && !res.getHeader('Retry-After') ? 60 : retryAfter);
+    sendProblem(reply, body, body.status === 429 && retryAfter === undefined && !reply.hasHeader('Retry-After') ? 60 : retryAfter);
   }
 
-  private toProblem(exception: unknown, req: Request): { body: Problem; retryAfter?: number } {
+  private toProblem(exception: unknown, req: FastifyRequest): { body: Problem; retryAfter?: number } {
+    // Fastify's own errors (body parsing, routing) reach the filter wrapped in an HttpException.
+    const bodyParser = bodyParserProblem(exception instanceof HttpException ? (exception.cause ?? exception) : exception, req);
+    if (bodyParser) return { body: bodyParser };
     if (exception instanceof DomainError) {
       const status = KIND_STATUS[exception.kind];
       return {
@@ -54,10 +59,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const retryAfter = status === 503 ? DATABASE_RETRY_AFTER_SECONDS : undefined;
       return { body: problem(status, detail, { ...(errors ? { errors } : {}) }), retryAfter };
     }
-    const bodyParser = bodyParserProblem(exception);
-    if (bodyParser) return { body: bodyParser };
     if (isDatabaseUnavailable(exception)) {
-      this.logger.warn({ path: req.path, err: loggableError(exception) }, 'database unavailable');
+      this.logger.warn({ reqId: req.id, path: pathOf(req.url), err: loggableError(exception) }, 'database unavailable');
       return {
         body: problem(503, 'The service is temporarily unavailable. Try again shortly.', { code: 'DATABASE_UNAVAILABLE' }),
         retryAfter: DATABASE_RETRY_AFTER_SECONDS,
@@ -66,7 +69,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const errorId = randomUUID();
     if (exception instanceof FieldDecryptError) {
       // Tampering, a ciphertext moved to another row, or a key missing from ENCRYPTION_KEYS_PREVIOUS: for operators, not clients.
-      this.logger.error({ errorId, path: req.path, field: exception.field, reason: exception.reason }, 'stored data cannot be decrypted');
+      this.logger.error(
+        { errorId, reqId: req.id, path: pathOf(req.url), field: exception.field, reason: exception.reason },
+        'stored data cannot be decrypted',
+      );
       return {
         body: problem(503, 'Part of this record cannot be read at the moment. Quote the errorId if it persists.', {
           code: 'STORED_DATA_UNREADABLE',
@@ -75,27 +81,36 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         retryAfter: STORED_DATA_RETRY_AFTER_SECONDS,
       };
     }
-    this.logger.error({ errorId, path: req.path, err: loggableError(exception) }, 'unhandled error');
+    this.logger.error({ errorId, reqId: req.id, path: pathOf(req.url), err: loggableError(exception) }, 'unhandled error');
     return { body: problem(500, 'An unexpected error occurred. Quote the errorId when reporting it.', { errorId }) };
   }
 }
 
-/** Errors raised by the body parsers (malformed JSON, too large, bad charset). */
-export function bodyParserProblem(error: unknown): Problem | undefined {
-  const type = (error as { type?: unknown })?.type;
-  switch (type) {
-    case 'entity.parse.failed':
+/** Errors raised while a body is read and parsed (malformed JSON, too large, wrong media type, bad charset). */
+export function bodyParserProblem(error: unknown, req: FastifyRequest): Problem | undefined {
+  switch ((error as { code?: unknown } | undefined)?.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return problem(400, 'The request body is not valid JSON.', { code: 'MALFORMED_BODY' });
-    case 'entity.too.large':
-      return problem(413, `The request body is larger than ${(error as { limit?: number }).limit ?? 'allowed'} bytes.`, {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return problem(413, `The request body is larger than ${bodyLimitFor(pathOf(req.url), req.headers['content-type'])} bytes.`, {
         code: 'BODY_TOO_LARGE',
       });
-    case 'encoding.unsupported':
-    case 'charset.unsupported':
-      return problem(415, 'The request body encoding is not supported.', { code: 'UNSUPPORTED_ENCODING' });
-    case 'request.aborted':
-    case 'request.size.invalid':
-    case 'stream.encoding.set':
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return problem(415, `This route takes ${acceptedMediaTypes(pathOf(req.url))}; send the body with that Content-Type.`, {
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+      });
+    case UNSUPPORTED_ENCODING:
+      return problem(415, 'The request body encoding is not supported: send UTF-8, uncompressed or gzip, deflate or br.', {
+        code: 'UNSUPPORTED_ENCODING',
+      });
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_EMPTY_TYPE':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+    case 'ECONNABORTED':
+    case 'ECONNRESET':
+    case 'Z_DATA_ERROR':
+    case 'Z_BUF_ERROR':
+    case 'ERR_STREAM_PREMATURE_CLOSE':
       return problem(400, 'The request body could not be read.', { code: 'MALFORMED_BODY' });
     default:
       return undefined;

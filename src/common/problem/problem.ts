@@ -1,6 +1,5 @@
-import type { Server } from 'node:http';
-import type { Duplex } from 'node:stream';
-import type { Response } from 'express';
+import type { Socket } from 'node:net';
+import type { FastifyReply } from 'fastify';
 import type { FieldError } from './domain-error.js';
 
 export interface Problem {
@@ -42,24 +41,23 @@ export function problem(status: number, detail: string, extras: Partial<Problem>
 }
 
 /** Writes an RFC 9457 body; Retry-After goes with every 429 and 503. */
-export function sendProblem(res: Response, body: Problem, retryAfterSeconds?: number): void {
-  if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfterSeconds))));
-  res.status(body.status).type('application/problem+json').send(JSON.stringify(body));
+export function sendProblem(reply: FastifyReply, body: Problem, retryAfterSeconds?: number): void {
+  if (retryAfterSeconds !== undefined) reply.header('Retry-After', String(Math.max(1, Math.ceil(retryAfterSeconds))));
+  void reply.status(body.status).type('application/problem+json').send(JSON.stringify(body));
 }
 
 /**
  * What Node's HTTP parser refuses before any framework sees the request (headers over 16 KB, a
- * malformed request line, a header timeout) is answered as problem+json too, then the connection closes.
+ * malformed request line, a header timeout) is answered as problem+json too, then the connection
+ * closes. Fastify's `clientErrorHandler`, in place of its own JSON answer.
  */
-export function answerClientErrors(server: Server): void {
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    if (error.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    const body = JSON.stringify(
-      problem(status, status === 431 ? 'The request line or headers are too large.' : 'The request could not be read.'),
-    );
-    socket.end(
-      `HTTP/1.1 ${status} ${TITLES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  });
+export function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const body = JSON.stringify(
+    problem(status, status === 431 ? 'The request line or headers are too large.' : 'The request could not be read.'),
+  );
+  socket.end(
+    `HTTP/1.1 ${status} ${TITLES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
