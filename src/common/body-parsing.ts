@@ -46,9 +46,10 @@ export function acceptedMediaTypes(path: string): string {
   return takesForm(path) ? `${FORM_TYPE} or application/json` : 'application/json';
 }
 
+/** `application/json` or a `+json` type, parameters aside: `application/json-seq` is another format. */
 function isJsonType(contentType: string | undefined): boolean {
-  const type = (contentType ?? '').toLowerCase();
-  return type.startsWith('application/json') || /^application\/[\w.+-]+\+json\b/.test(type);
+  const type = (contentType ?? '').split(';', 1)[0].trim().toLowerCase();
+  return type === 'application/json' || /^application\/[\w.+-]+\+json$/.test(type);
 }
 
 /**
@@ -62,7 +63,8 @@ export function registerBodyParsers(fastify: FastifyInstance): void {
     (req as RequestWithRawBody).rawBody = raw;
     if (!utf8(req.headers['content-type'])) return done(encodingError(), undefined);
     // As body-parser did: an empty body is an empty object, and the top level is an object or an array.
-    const text = raw.toString('utf8');
+    // body-parser dropped a leading byte-order mark, and feeds written by Windows tools send one.
+    const text = raw.toString('utf8').replace(/^\uFEFF/, '');
     const first = /\S/.exec(text)?.[0];
     if (first === undefined) return done(null, {});
     if (first !== '{' && first !== '[') return done(new errorCodes.FST_ERR_CTP_INVALID_JSON_BODY(), undefined);

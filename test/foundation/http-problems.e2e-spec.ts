@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gzipSync } from 'node:zlib';
+import { createSource, event, postEvents } from '../support/sources.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const PROBLEM_JSON = /^application\/problem\+json/;
@@ -144,5 +147,77 @@ describe('every error is RFC 9457 problem+json', () => {
       .send('List-Unsubscribe=One-Click');
     expect(form.status).toBe(404);
     expect(form.body).toMatchObject({ code: 'UNSUBSCRIBE_LINK_INVALID' });
+  });
+  it('#12 a JSON body that begins with a UTF-8 byte-order mark is read as JSON, as it was before Fastify (feeds written on Windows send one)', async () => {
+    const source = await createSource(t);
+    const res = await postEvents(t, source, `\uFEFF${JSON.stringify({ events: [event()] })}`);
+    expect(res.status, res.text).toBe(202);
+    const login = await t
+      .http()
+      .post('/v1/auth/login')
+      .set('Content-Type', 'application/json')
+      .send(`\uFEFF${JSON.stringify({ email: 'nobody@test.vigil', password: 'x' })}`);
+    expect(login.status).toBe(401);
+  });
+
+  it('#12 a media type that only begins like JSON (application/json-seq) answers 415, not field errors', async () => {
+    const res = await t.http().post('/v1/auth/login').set('Content-Type', 'application/json-seq').send('{"email":"a@b.c","password":"x"}');
+    expect(res.status).toBe(415);
+    expect(res.headers['content-type']).toMatch(PROBLEM_JSON);
+  });
+
+  it('#12 compressed bodies: gzip is read, an unknown encoding is 415, a corrupt stream 400, and a bomb is refused by the inflated size', async () => {
+    const body = JSON.stringify({ email: 'nobody@test.vigil', password: 'x' });
+    // Plain node:http: supertest's client would inflate or re-encode what it is given.
+    const post = (encoding: string, bytes: Buffer) =>
+      new Promise<{ status: number; type: string; body: { code?: string } }>((resolve, reject) => {
+        const { port } = t.app.getHttpServer().address() as AddressInfo;
+        const req = http.request({
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/v1/auth/login',
+          headers: { 'Content-Type': 'application/json', 'Content-Encoding': encoding, 'Content-Length': bytes.length },
+        });
+        req.on('response', (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              type: String(res.headers['content-type']),
+              body: JSON.parse(text) as { code?: string },
+            }),
+          );
+        });
+        req.on('error', reject);
+        req.end(bytes);
+      });
+    expect((await post('gzip', gzipSync(body))).status).toBe(401);
+    const unknown = await post('zstd', Buffer.from(body));
+    expect(unknown.status).toBe(415);
+    expect(unknown.body).toMatchObject({ code: 'UNSUPPORTED_ENCODING' });
+    const corrupt = await post('gzip', randomBytes(64));
+    expect(corrupt.status).toBe(400);
+    expect(corrupt.type).toMatch(PROBLEM_JSON);
+    // 8 MB of spaces around a JSON object: a few KB on the wire, past the 1 MB limit once inflated.
+    const bomb = gzipSync(`{${' '.repeat(8 * 1024 * 1024)}}`);
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    const refused = await post('gzip', bomb);
+    expect(refused.status).toBe(413);
+    expect(refused.body).toMatchObject({ code: 'BODY_TOO_LARGE' });
+    expect((await t.http().get('/health/live')).status).toBe(200);
+  });
+
+  it('#12 a 413 names the limit of the route it was sent to, whatever the letter case of its path', async () => {
+    const source = await createSource(t);
+    const res = await t
+      .http()
+      .post('/V1/CUSTODY-EVENTS')
+      .set('Authorization', `Bearer ${source.apiKey}`)
+      .set('Content-Type', 'application/json')
+      .send(`{"events": [], "pad": "${'x'.repeat(6 * 1024 * 1024)}"}`);
+    expect(res.status).toBe(413);
+    expect(res.body.detail).toContain(String(5 * 1024 * 1024));
   });
 });

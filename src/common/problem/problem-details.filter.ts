@@ -92,7 +92,7 @@ export function bodyParserProblem(error: unknown, req: FastifyRequest): Problem 
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return problem(400, 'The request body is not valid JSON.', { code: 'MALFORMED_BODY' });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return problem(413, `The request body is larger than ${bodyLimitFor(pathOf(req.url), req.headers['content-type'])} bytes.`, {
+      return problem(413, `The request body is larger than ${limitOf(req)} bytes.`, {
         code: 'BODY_TOO_LARGE',
       });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -115,6 +115,13 @@ export function bodyParserProblem(error: unknown, req: FastifyRequest): Problem 
     default:
       return undefined;
   }
+}
+
+/** The limit of the route the request matched (its path may differ in case from the route's); the path's family otherwise. */
+function limitOf(req: FastifyRequest): number {
+  const form = req.headers['content-type']?.toLowerCase().startsWith('application/x-www-form-urlencoded');
+  const routeLimit = (req.routeOptions as { bodyLimit?: number } | undefined)?.bodyLimit;
+  return (!form && routeLimit) || bodyLimitFor(pathOf(req.url), req.headers['content-type']);
 }
 
 function describe(response: object): string | undefined {
