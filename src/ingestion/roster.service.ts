@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -49,6 +50,15 @@ interface PersonFacts {
  */
 const ANALYZE_AFTER_BASELINE = 5_000;
 
+/**
+ * A roster is resolved and its events recorded a slice of people at a time, inside its one
+ * transaction: only one slice's identifier maps, statement parameters and events exist at once (a
+ * large roster built whole held several times its own size and blocked the event loop while it was
+ * built), and other requests get a turn between slices. Large enough that a big roster costs tens of
+ * statements, not thousands; what the diff needs across slices is only the person ids.
+ */
+export const ROSTER_SLICE_PEOPLE = 5_000;
+
 @Injectable()
 export class RosterService {
   constructor(
@@ -60,6 +70,9 @@ export class RosterService {
     private readonly feeds: FeedHealthService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /** People per slice; tests shrink it so that a small roster spans several slices. */
+  slicePeople = ROSTER_SLICE_PEOPLE;
 
   async submit({ source, webhook }: SourceRequest, code: string, roster: RosterInput): Promise<RosterResultDto> {
     if (source.facilityCodes && !source.facilityCodes.includes(code)) {
@@ -78,9 +91,7 @@ export class RosterService {
       const replayed = await this.inOrder(tx, facility.id, source.id, asOf);
       if (replayed) return { result: replayed, facilityId: facility.id, population: undefined };
 
-      const resolved = await this.identity.resolve(tx, source.id, roster.people, { holdOwners: false });
-      const facts = new Map(resolved.map((person) => [person.id, person]));
-      const inSnapshot = new Set(facts.keys());
+      const inSnapshot = await this.resolve(tx, source.id, roster.people);
       const population = await this.population(tx, facility.id);
       const snapshot: Snapshot = {
         id: randomUUID(),
@@ -102,8 +113,8 @@ export class RosterService {
           unchangedIds: [],
         });
         // The first roster only tells Vigil who is there: statuses move, nobody is alerted.
-        const arrivals = [...inSnapshot].filter((id) => !population.has(id)).map((id) => facts.get(id)!);
-        await this.recorder.record(tx, source.id, this.events(snapshot, 'BOOKED', arrivals, 'baseline'));
+        const arrivals = [...inSnapshot].filter((id) => !population.has(id));
+        await this.record(tx, snapshot, 'BOOKED', arrivals, 'baseline');
         const result = { snapshotId: snapshot.id, baseline: true, booked: 0, released: 0, unchanged: inSnapshot.size, held: false };
         return { result, facilityId: facility.id, population: inSnapshot.size };
       }
@@ -115,14 +126,8 @@ export class RosterService {
         unchangedIds: held ? [...inSnapshot].filter((id) => population.has(id)) : [],
       });
       // Only the persons alerted about are held against a concurrent merge, not the whole roster.
-      if (!held) await this.identity.hold(tx, [...diff.booked, ...diff.released]);
-      if (!held)
-        await this.emit(
-          tx,
-          snapshot,
-          diff.booked.map((id) => facts.get(id)!),
-          diff.released,
-        );
+      if (!held) await this.hold(tx, [...diff.booked, ...diff.released]);
+      if (!held) await this.emit(tx, snapshot, diff.booked, diff.released);
       const result = {
         snapshotId: snapshot.id,
         baseline: false,
@@ -188,7 +193,7 @@ export class RosterService {
       const survivorOf = await this.survivors(tx, [...snapshot.bookedIds, ...snapshot.releasedIds]);
       const bookable = unique(snapshot.bookedIds.map(survivorOf));
       const releasable = unique(snapshot.releasedIds.map(survivorOf));
-      await this.identity.hold(tx, unique([...bookable, ...releasable]));
+      await this.hold(tx, unique([...bookable, ...releasable]));
       // Read after the hold, so no later merge can join a held survivor to a record the roster named:
       // someone the roster still lists under another record's identifiers is there, not released.
       const namedOf = await this.survivors(tx, [...snapshot.bookedIds, ...snapshot.unchangedIds]);
@@ -197,13 +202,7 @@ export class RosterService {
       const population = await this.population(tx, snapshot.facilityId);
       const booked = bookable.filter((id) => !population.has(id));
       const released = releasable.filter((id) => population.has(id) && !named.has(id));
-      const facts = await this.facts(tx, booked);
-      await this.emit(
-        tx,
-        snapshot,
-        booked.map((id) => facts.get(id)!),
-        released,
-      );
+      await this.emit(tx, snapshot, booked, released);
       return { snapshotId, baseline: false, booked: booked.length, released: released.length, unchanged: snapshot.unchanged, held: false };
     });
   }
@@ -283,12 +282,58 @@ export class RosterService {
     return new Map(rows.map((row) => [row.id, { id: row.id, protected: row.protected, dateOfBirth: row.date_of_birth }]));
   }
 
-  private async emit(db: Queryable, snapshot: Snapshot, booked: PersonFacts[], releasedIds: string[]): Promise<void> {
-    const released = await this.facts(db, releasedIds);
-    await this.recorder.record(db, snapshot.sourceId, [
-      ...this.events(snapshot, 'BOOKED', booked),
-      ...this.events(snapshot, 'RELEASED', [...released.values()]),
-    ]);
+  /**
+   * The person each roster entry names, slice by slice; only their ids are kept. A later slice can
+   * merge a record an earlier one resolved (an entry whose identifiers join it to another person),
+   * so once more than one slice ran, every id is read again as the person it is now part of.
+   */
+  private async resolve(db: Queryable, sourceId: string, people: RosterInput['people']): Promise<Set<string>> {
+    const resolved = new Set<string>();
+    for (const slice of slices(people, this.slicePeople)) {
+      for (const person of await this.identity.resolve(db, sourceId, slice, { holdOwners: false })) resolved.add(person.id);
+      await nextTurn();
+    }
+    if (people.length <= this.slicePeople) return resolved;
+    const named = new Set<string>();
+    for (const slice of slices([...resolved], this.slicePeople)) {
+      const survivorOf = await this.survivors(db, slice);
+      for (const id of slice) named.add(survivorOf(id));
+    }
+    return named;
+  }
+
+  /** `identity.hold` a slice at a time, in one id order across slices as within one (no deadlock with a merge). */
+  private async hold(db: Queryable, ids: string[]): Promise<void> {
+    for (const slice of slices([...ids].sort(), this.slicePeople)) await this.identity.hold(db, slice);
+  }
+
+  private async emit(db: Queryable, snapshot: Snapshot, bookedIds: string[], releasedIds: string[]): Promise<void> {
+    await this.record(db, snapshot, 'BOOKED', bookedIds);
+    await this.record(db, snapshot, 'RELEASED', releasedIds);
+  }
+
+  /** Events about these persons as they are now (protection and birth date after any merge), a slice at a time. */
+  private async record(
+    db: Queryable,
+    snapshot: Snapshot,
+    type: 'BOOKED' | 'RELEASED',
+    ids: string[],
+    forced?: NotificationBlock,
+  ): Promise<void> {
+    for (const slice of slices(ids, this.slicePeople)) {
+      const facts = await this.facts(db, slice);
+      await this.recorder.record(
+        db,
+        snapshot.sourceId,
+        this.events(
+          snapshot,
+          type,
+          slice.map((id) => facts.get(id)!),
+          forced,
+        ),
+      );
+      await nextTurn();
+    }
   }
 
   private events(snapshot: Snapshot, type: 'BOOKED' | 'RELEASED', persons: PersonFacts[], forced?: NotificationBlock): NewEvent[] {
@@ -387,4 +432,8 @@ export class RosterService {
 
 function unique(ids: string[]): string[] {
   return [...new Set(ids)];
+}
+
+function* slices<T>(items: T[], size: number): Generator<T[]> {
+  for (let from = 0; from < items.length; from += size) yield items.slice(from, from + size);
 }
