@@ -194,6 +194,11 @@ export class EventRecorder {
        FROM unnest($1::uuid[], $2::uuid[]) AS v(id, target_id) WHERE e.id = v.id`,
       [found.map((f) => f.correction.eventId), found.map((f) => f.target.id)],
     );
+    // In id order, as a dispatcher batch share-locks them (DeliveryRepository.startAttempts): an UPDATE
+    // locks rows in whatever order its join yields, and two orders are a deadlock, retried at a cost.
+    await db.query(`SELECT id FROM custody_event WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`, [
+      found.map((f) => f.target.id),
+    ]);
     const retracted = await returning<{ id: string }>(
       db,
       `UPDATE custody_event e SET retracted_by_event_id = v.correction_id
