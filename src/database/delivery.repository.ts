@@ -372,11 +372,11 @@ export class DeliveryRepository {
    * for the batch to apply, never read in between and dropped.
    */
   async holdForReport(tx: Queryable, id: string): Promise<boolean> {
-    const rows: { in_hand: boolean }[] = await tx.query(
-      `SELECT lease_owner IS NOT NULL AS in_hand FROM delivery WHERE id = $1 FOR NO KEY UPDATE`,
+    const rows: { inHand: boolean }[] = await tx.query(
+      `SELECT lease_owner IS NOT NULL AS "inHand" FROM delivery WHERE id = $1 FOR NO KEY UPDATE`,
       [id],
     );
-    return rows[0]?.in_hand ?? false;
+    return rows[0]?.inHand ?? false;
   }
 
   /** An unanswered call: an urgent one is simply called again on schedule; an ordinary one fails. */

@@ -1,7 +1,9 @@
 /**
  * A connection or a transaction's EntityManager: anything that runs SQL. What it answers is unknown
  * until the caller names the rows (`const rows: Row[] = await db.query(...)`), as the camelCase shape
- * its SQL aliases give them; TypeORM's own signature would answer `any`.
+ * its SQL aliases give them; TypeORM's own signature would answer `any`. It stays `Promise<T>`, not
+ * `Promise<T[]>`: TypeORM answers an UPDATE or DELETE with `[rows, affectedCount]`, which a `T[]` would
+ * misdescribe (`returning` below takes that apart), and a row-typed annotation already infers the array.
  */
 export interface Queryable {
   query<T = unknown>(sql: string, parameters?: unknown[]): Promise<T>;

@@ -32,44 +32,44 @@ export interface DeliveryContext {
   attempts: number;
   secret: string | null;
   payload: StaffPayload | null;
-  repeat_until: Date | null;
-  contact_id: string | null;
+  repeatUntil: Date | null;
+  contactId: string | null;
   address: string | null;
   /** The address's blind index: STOP is heard by phone number. */
-  address_index: Buffer | null;
-  staff_email: string | null;
-  unsubscribed_at: Date | null;
-  opted_out: boolean;
-  registration_id: string | null;
-  registration_status: string | null;
-  pin_hash: string | null;
+  addressIndex: Buffer | null;
+  staffEmail: string | null;
+  unsubscribedAt: Date | null;
+  optedOut: boolean;
+  registrationId: string | null;
+  registrationStatus: string | null;
+  pinHash: string | null;
   language: Language | null;
-  quiet_hours: QuietHoursDto | null;
-  notification_id: string | null;
+  quietHours: QuietHoursDto | null;
+  notificationId: string | null;
   kind: 'alert' | 'correction' | null;
   urgent: boolean | null;
-  event_type: EventType | null;
-  event_id: string | null;
+  eventType: EventType | null;
+  eventId: string | null;
   /** A CORRECTION retracted the event: its alerts never go out (the correction itself does). */
-  event_retracted: boolean | null;
+  eventRetracted: boolean | null;
   /** A correction only: a provider accepted an alert about the retracted event for this contact. */
-  retracted_alert_accepted: boolean | null;
+  retractedAlertAccepted: boolean | null;
   /**
    * A correction only: an alert about the retracted event for this contact is in a batch still in
    * hand (attempt written, outcome unknown, lease live) until this time; it may yet go out or be withdrawn.
    */
-  retracted_alert_in_flight_until: Date | null;
-  occurred_at: Date | null;
-  scheduled_for: Date | null;
-  person_id: string | null;
-  first_name: string | null;
-  last_name: string | null;
+  retractedAlertInFlightUntil: Date | null;
+  occurredAt: Date | null;
+  scheduledFor: Date | null;
+  personId: string | null;
+  firstName: string | null;
+  lastName: string | null;
   /** The person the alert is about is protected now (set after it was planned, perhaps). */
-  person_protected: boolean | null;
-  facility_name: string | null;
-  to_facility_name: string | null;
-  last_attempt_no: number | null;
-  last_hash: Buffer | null;
+  personProtected: boolean | null;
+  facilityName: string | null;
+  toFacilityName: string | null;
+  lastAttemptNo: number | null;
+  lastHash: Buffer | null;
 }
 
 /** What staff messages (escalations, feed alerts) carry; never a victim's address. */
@@ -104,11 +104,11 @@ export type StaffPayload =
  */
 export function mayNotSend(c: DeliveryContext): boolean {
   if (c.purpose === 'staff') return false;
-  if (c.registration_status === 'stopped' || c.registration_status === 'expired' || c.unsubscribed_at) return true;
-  if (c.channel === 'sms' && c.opted_out) return true;
-  if (c.kind === 'alert' && c.event_retracted) return true;
-  if (c.kind === 'correction' && !c.retracted_alert_accepted && !c.retracted_alert_in_flight_until) return true;
-  return c.purpose === 'alert' && Boolean(c.person_protected);
+  if (c.registrationStatus === 'stopped' || c.registrationStatus === 'expired' || c.unsubscribedAt) return true;
+  if (c.channel === 'sms' && c.optedOut) return true;
+  if (c.kind === 'alert' && c.eventRetracted) return true;
+  if (c.kind === 'correction' && !c.retractedAlertAccepted && !c.retractedAlertInFlightUntil) return true;
+  return c.purpose === 'alert' && Boolean(c.personProtected);
 }
 
 /**
@@ -117,8 +117,8 @@ export function mayNotSend(c: DeliveryContext): boolean {
  * any provider is called). Undefined when the correction can be decided now.
  */
 export function correctionWaitsUntil(c: DeliveryContext): Date | undefined {
-  if (c.kind !== 'correction' || c.retracted_alert_accepted) return undefined;
-  return c.retracted_alert_in_flight_until ?? undefined;
+  if (c.kind !== 'correction' || c.retractedAlertAccepted) return undefined;
+  return c.retractedAlertInFlightUntil ?? undefined;
 }
 
 /**
@@ -160,17 +160,19 @@ export class DeliveryContextService {
     const pool = (this.db.driver as PostgresDriver).master as pg.Pool;
     const result = await pool.query<DeliveryContext>({
       name,
-      text: `SELECT d.id, d.purpose, d.channel, d.status, d.attempts, d.secret, d.payload, d.repeat_until, d.contact_id, d.notification_id,
-              c.address, c.address_index, s.email AS staff_email, c.unsubscribed_at,
-              EXISTS (SELECT 1 FROM phone_opt_out o WHERE o.address_index = c.address_index) AS opted_out,
-              r.id AS registration_id, r.status AS registration_status, r.pin_hash, r.language, r.quiet_hours,
-              n.kind, n.urgent, e.type AS event_type, n.event_id, e.retracted_by_event_id IS NOT NULL AS event_retracted, e.occurred_at, e.scheduled_for,
-              CASE WHEN n.kind = 'correction' THEN EXISTS (SELECT 1 ${RETRACTED_ATTEMPTS} AND a.outcome = 'accepted') END AS retracted_alert_accepted,
+      text: `SELECT d.id, d.purpose, d.channel, d.status, d.attempts, d.secret, d.payload, d.repeat_until AS "repeatUntil", d.contact_id AS "contactId",
+              d.notification_id AS "notificationId", c.address, c.address_index AS "addressIndex", s.email AS "staffEmail", c.unsubscribed_at AS "unsubscribedAt",
+              EXISTS (SELECT 1 FROM phone_opt_out o WHERE o.address_index = c.address_index) AS "optedOut",
+              r.id AS "registrationId", r.status AS "registrationStatus", r.pin_hash AS "pinHash", r.language, r.quiet_hours AS "quietHours",
+              n.kind, n.urgent, e.type AS "eventType", n.event_id AS "eventId", e.retracted_by_event_id IS NOT NULL AS "eventRetracted",
+              e.occurred_at AS "occurredAt", e.scheduled_for AS "scheduledFor",
+              CASE WHEN n.kind = 'correction' THEN EXISTS (SELECT 1 ${RETRACTED_ATTEMPTS} AND a.outcome = 'accepted') END AS "retractedAlertAccepted",
               -- An attempt left unfinished counts only while its batch is in hand: a dead worker's stays unknown for good.
               CASE WHEN n.kind = 'correction' THEN (SELECT max(rd.lease_expires_at) ${RETRACTED_ATTEMPTS}
-                AND a.outcome IS NULL AND rd.status = 'sending' AND rd.lease_expires_at > $1) END AS retracted_alert_in_flight_until,
-              e.person_id, p.first_name, p.last_name, p.protected AS person_protected, coalesce(f.name, f.code) AS facility_name, coalesce(tf.name, tf.code) AS to_facility_name,
-              last.attempt_no AS last_attempt_no, last.hash AS last_hash
+                AND a.outcome IS NULL AND rd.status = 'sending' AND rd.lease_expires_at > $1) END AS "retractedAlertInFlightUntil",
+              e.person_id AS "personId", p.first_name AS "firstName", p.last_name AS "lastName", p.protected AS "personProtected",
+              coalesce(f.name, f.code) AS "facilityName", coalesce(tf.name, tf.code) AS "toFacilityName",
+              last.attempt_no AS "lastAttemptNo", last.hash AS "lastHash"
        FROM delivery d
        LEFT JOIN contact c ON c.id = d.contact_id
        LEFT JOIN staff s ON s.id = d.staff_id
@@ -206,14 +208,14 @@ export class DeliveryContextService {
       return {
         deliveryId: c.id,
         channel: 'email',
-        to: c.staff_email ?? '',
+        to: c.staffEmail ?? '',
         language: 'en',
         subject: text.split('\n')[0],
         text,
         html: `<!doctype html><html lang="en"><body><pre>${escapeHtml(text)}</pre></body></html>`,
       };
     }
-    const to = c.address ? this.cipher.decrypt(c.address, 'contact.address', c.contact_id!) : '';
+    const to = c.address ? this.cipher.decrypt(c.address, 'contact.address', c.contactId!) : '';
     const base = { deliveryId: c.id, channel: c.channel, to, language };
     if (c.purpose === 'verification') {
       const code = c.secret ? this.cipher.decrypt(c.secret, 'delivery.secret', c.id) : '';
@@ -223,17 +225,17 @@ export class DeliveryContextService {
     }
     const alert: AlertContext = {
       kind: c.kind ?? 'alert',
-      eventType: c.event_type!,
-      personName: `${c.first_name} ${c.last_name}`,
-      facilityName: c.facility_name ?? '',
-      toFacilityName: c.to_facility_name,
-      occurredAt: c.occurred_at!,
-      scheduledFor: c.scheduled_for,
-      timeZone: readQuietHours(c.quiet_hours)?.timeZone ?? this.config.defaultTimeZone,
-      manageUrl: `${this.config.publicBaseUrl}/v1/registrations/${c.registration_id}`,
+      eventType: c.eventType!,
+      personName: `${c.firstName} ${c.lastName}`,
+      facilityName: c.facilityName ?? '',
+      toFacilityName: c.toFacilityName,
+      occurredAt: c.occurredAt!,
+      scheduledFor: c.scheduledFor,
+      timeZone: readQuietHours(c.quietHours)?.timeZone ?? this.config.defaultTimeZone,
+      manageUrl: `${this.config.publicBaseUrl}/v1/registrations/${c.registrationId}`,
       unsubscribeUrl:
-        c.channel === 'email' && c.contact_id
-          ? `${this.config.publicBaseUrl}/v1/unsubscribe/${c.contact_id}?token=${this.optOut.unsubscribeToken(c.contact_id)}`
+        c.channel === 'email' && c.contactId
+          ? `${this.config.publicBaseUrl}/v1/unsubscribe/${c.contactId}?token=${this.optOut.unsubscribeToken(c.contactId)}`
           : undefined,
     };
     if (c.channel === 'email') return { ...base, ...renderEmail(alert, language), unsubscribeUrl: alert.unsubscribeUrl };

@@ -112,17 +112,17 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
   async applyEarly(deliveryIds: string[]): Promise<void> {
     if (!deliveryIds.length) return;
     const rows = await returning<{
-      delivery_id: string;
-      provider_message_id: string;
+      deliveryId: string;
+      providerMessageId: string;
       kind: 'message' | 'call';
       status: string;
-      error_code: string | null;
+      errorCode: string | null;
       answered: boolean;
     }>(
       this.db,
       `DELETE FROM provider_report r USING delivery d
        WHERE r.delivery_id = ANY($1::uuid[]) AND d.id = r.delivery_id AND d.provider_message_id = r.provider_message_id
-       RETURNING r.delivery_id, r.provider_message_id, r.kind, r.status, r.error_code, r.answered`,
+       RETURNING r.delivery_id AS "deliveryId", r.provider_message_id AS "providerMessageId", r.kind, r.status, r.error_code AS "errorCode", r.answered`,
       [deliveryIds],
     );
     // Oldest news first: a message's reports in the order the statuses are reached.
@@ -130,9 +130,9 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
     for (const row of rows.sort((a, b) => rank(a) - rank(b))) {
       const report: ProviderReport =
         row.kind === 'message'
-          ? { kind: 'message', status: row.status, errorCode: row.error_code ?? undefined }
+          ? { kind: 'message', status: row.status, errorCode: row.errorCode ?? undefined }
           : { kind: 'call', status: row.status, answered: row.answered };
-      await this.apply(this.db, row.delivery_id, row.provider_message_id, report);
+      await this.apply(this.db, row.deliveryId, row.providerMessageId, report);
     }
   }
 

@@ -180,8 +180,8 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
       // Attempt numbers keep counting across an admin's retry; `attempts` counts only the current round.
       const send: Send = {
         context,
-        attemptNo: (context.last_attempt_no ?? 0) + 1,
-        prevHash: context.last_hash,
+        attemptNo: (context.lastAttemptNo ?? 0) + 1,
+        prevHash: context.lastHash,
         round: context.attempts + 1,
         repeat,
         provider: PROVIDER_NONE,
@@ -200,8 +200,8 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
           changes.push({ id: context.id, status: 'pending', dueAt: new Date(again) });
           continue;
         }
-        if (context.purpose === 'alert' && !context.urgent && context.quiet_hours) {
-          const quiet = readQuietHours(context.quiet_hours);
+        if (context.purpose === 'alert' && !context.urgent && context.quietHours) {
+          const quiet = readQuietHours(context.quietHours);
           if (!quiet) this.logger.warn({ deliveryId: context.id }, 'stored quiet hours unreadable; the alert is not held');
           const until = quiet && quietHoursEnd(quiet, now);
           if (until) {
@@ -324,9 +324,9 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
       return {
         id: context.id,
         status: keep ?? 'sent',
-        attempts: context.repeat_until ? 0 : round,
+        attempts: context.repeatUntil ? 0 : round,
         providerMessageId: result.providerMessageId,
-        dueAt: context.repeat_until ? nextCall : undefined,
+        dueAt: context.repeatUntil ? nextCall : undefined,
       };
     }
     if (failure.outcome === 'permanent_error')

@@ -69,11 +69,11 @@ export class RevocationsService implements OnModuleInit, OnApplicationShutdown {
     const since = (key: string | null) => key !== null && (this.heardAt.get(key) ?? -Infinity) >= loadedAt;
     return (
       since(`delivery:${c.id}`) ||
-      since(c.registration_id && `registration:${c.registration_id}`) ||
-      since(c.contact_id && `contact:${c.contact_id}`) ||
-      (c.channel === 'sms' && since(c.address_index && `sms:${c.address_index.toString('hex')}`)) ||
-      (c.purpose === 'alert' && since(c.person_id && `person:${c.person_id}`)) ||
-      (c.kind === 'alert' && since(c.event_id && `event:${c.event_id}`))
+      since(c.registrationId && `registration:${c.registrationId}`) ||
+      since(c.contactId && `contact:${c.contactId}`) ||
+      (c.channel === 'sms' && since(c.addressIndex && `sms:${c.addressIndex.toString('hex')}`)) ||
+      (c.purpose === 'alert' && since(c.personId && `person:${c.personId}`)) ||
+      (c.kind === 'alert' && since(c.eventId && `event:${c.eventId}`))
     );
   }
 

@@ -66,7 +66,7 @@ export class TwilioWebhooksController {
     if (mayNotSend(context)) return hangUp(t.goodbye, language);
     const verification = context.purpose === 'verification';
     // What a recording on a shared phone may hold: that Vigil called, and where to look.
-    const neutral = verification ? t.machineVerify : context.repeat_until ? `${t.machine} ${t.callAgain}` : t.machine;
+    const neutral = verification ? t.machineVerify : context.repeatUntil ? `${t.machine} ${t.callAgain}` : t.machine;
     switch (answerOf(body.AnsweredBy)) {
       case 'machine':
         return hangUp(neutral, language);
@@ -97,10 +97,10 @@ export class TwilioWebhooksController {
     // The caller has not heard the alert yet (see voice): it is read out once the PIN is right.
     const hear = hearParam === '1' && context.purpose === 'alert';
     if (hear && mayNotSend(context)) return hangUp(t.goodbye, language);
-    const right = Boolean(context.pin_hash && /^\d{4}$/.test(body.Digits ?? '') && (await verifySecret(context.pin_hash, body.Digits)));
+    const right = Boolean(context.pinHash && /^\d{4}$/.test(body.Digits ?? '') && (await verifySecret(context.pinHash, body.Digits)));
     if (right) {
       // A verification call answered after its day is over (or after the registration ended) verifies nothing.
-      if (!(await this.confirm(id, context.purpose, context.contact_id, body.CallSid))) return hangUp(t.goodbye, language);
+      if (!(await this.confirm(id, context.purpose, context.contactId, body.CallSid))) return hangUp(t.goodbye, language);
       if (hear) return hangUp(`${this.contexts.voiceText(context, true)} ${t.confirmed}`, language);
       return hangUp(context.purpose === 'verification' ? t.verified : t.confirmed, language);
     }

@@ -67,7 +67,7 @@ export class EventRecorder {
     if (!events.length) return [];
     // One statement records the events and moves their persons' status. An event whose CORRECTION
     // came first (pending_correction_id) is recorded retracted and moves no status.
-    const inserted: { id: string; source_event_id: string; pending_correction_id: string | null }[] = await db.query(
+    const inserted: { id: string; sourceEventId: string; pendingCorrectionId: string | null }[] = await db.query(
       `WITH v AS (
          SELECT * FROM unnest($2::text[], $3::bytea[], $4::jsonb[], $5::text[], $6::timestamptz[], $7::uuid[], $8::uuid[],
                               $9::uuid[], $10::timestamptz[], $11::jsonb[], $12::uuid[], $13::boolean[], $14::text[]) WITH ORDINALITY
@@ -89,7 +89,7 @@ export class EventRecorder {
          SELECT i.id AS event_id, v.person_id, v.type, v.occurred_at, v.facility_id, v.to_facility_id, v.n
          FROM inserted i JOIN v ON v.source_event_id = i.source_event_id WHERE i.pending_correction_id IS NULL
        ), status AS (${this.status.applyFrom('changes')})
-       SELECT id, source_event_id, pending_correction_id FROM inserted`,
+       SELECT id, source_event_id AS "sourceEventId", pending_correction_id AS "pendingCorrectionId" FROM inserted`,
       [
         sourceId,
         events.map((e) => e.sourceEventId),
@@ -107,7 +107,7 @@ export class EventRecorder {
         events.map((e) => e.block),
       ],
     );
-    const idOf = new Map(inserted.map((row) => [row.source_event_id, row.id]));
+    const idOf = new Map(inserted.map((row) => [row.sourceEventId, row.id]));
 
     // Lost a race with a concurrent request carrying the same event: the constraint decided, now classify.
     const raced = events.filter((e) => !idOf.has(e.sourceEventId));
@@ -148,16 +148,16 @@ export class EventRecorder {
    */
   private async applyPendingCorrections(
     db: Queryable,
-    inserted: { id: string; source_event_id: string; pending_correction_id: string | null }[],
+    inserted: { id: string; sourceEventId: string; pendingCorrectionId: string | null }[],
   ): Promise<void> {
-    const pending = inserted.filter((row) => row.pending_correction_id);
+    const pending = inserted.filter((row) => row.pendingCorrectionId);
     if (!pending.length) return;
     await db.query(
       `WITH v AS (SELECT * FROM unnest($1::uuid[], $2::uuid[]) AS v(id, correction_id)), retracted AS (
          UPDATE custody_event e SET retracted_by_event_id = v.correction_id FROM v WHERE e.id = v.id
        )
        UPDATE custody_event c SET corrects_event_id = v.id FROM v WHERE c.id = v.correction_id`,
-      [pending.map((row) => row.id), pending.map((row) => row.pending_correction_id)],
+      [pending.map((row) => row.id), pending.map((row) => row.pendingCorrectionId)],
     );
   }
 
@@ -168,11 +168,11 @@ export class EventRecorder {
   private async applyCorrections(db: Queryable, sourceId: string, corrections: { event: NewEvent; eventId: string }[]): Promise<void> {
     if (!corrections.length) return;
     const targetIds = corrections.map(({ event }) => String(event.details!.correctsSourceEventId));
-    const targets: { id: string; source_event_id: string; person_id: string; type: string }[] = await db.query(
-      `SELECT id, source_event_id, person_id, type FROM custody_event WHERE source_id = $1 AND source_event_id = ANY($2)`,
+    const targets: { id: string; sourceEventId: string; personId: string; type: string }[] = await db.query(
+      `SELECT id, source_event_id AS "sourceEventId", person_id AS "personId", type FROM custody_event WHERE source_id = $1 AND source_event_id = ANY($2)`,
       [sourceId, targetIds],
     );
-    const bySourceEventId = new Map(targets.map((t) => [t.source_event_id, t]));
+    const bySourceEventId = new Map(targets.map((t) => [t.sourceEventId, t]));
     // Corrections whose event Vigil has; the others wait for it.
     const found = corrections.flatMap((correction, i) => {
       const target = bySourceEventId.get(targetIds[i]);
@@ -212,7 +212,7 @@ export class EventRecorder {
       db,
       retracted.map((row) => row.id),
     );
-    await this.status.recompute(db, [...new Set(found.map((f) => f.target.person_id))]);
+    await this.status.recompute(db, [...new Set(found.map((f) => f.target.personId))]);
   }
 }
 
@@ -243,9 +243,9 @@ interface ExistingEvent {
 }
 
 export async function findExisting(db: Queryable, sourceId: string, sourceEventIds: string[]): Promise<Map<string, ExistingEvent>> {
-  const rows: { id: string; source_event_id: string; body_hash: Buffer }[] = await db.query(
-    `SELECT id, source_event_id, body_hash FROM custody_event WHERE source_id = $1 AND source_event_id = ANY($2)`,
+  const rows: { id: string; sourceEventId: string; bodyHash: Buffer }[] = await db.query(
+    `SELECT id, source_event_id AS "sourceEventId", body_hash AS "bodyHash" FROM custody_event WHERE source_id = $1 AND source_event_id = ANY($2)`,
     [sourceId, sourceEventIds],
   );
-  return new Map(rows.map((row) => [row.source_event_id, { id: row.id, bodyHash: row.body_hash }]));
+  return new Map(rows.map((row) => [row.sourceEventId, { id: row.id, bodyHash: row.bodyHash }]));
 }

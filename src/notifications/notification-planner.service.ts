@@ -34,7 +34,7 @@ export class NotificationPlannerService {
     // of 100,000), so it puts a cache in front of the contact lookups that never hits: one entry per
     // registration, ~15 % of a large fan-out. Off for the rest of this transaction only.
     await db.query(`SET LOCAL enable_memoize = off`);
-    const rows: { event_id: string; notifications: number }[] = await db.query(
+    const rows: { eventId: string; notifications: number }[] = await db.query(
       `WITH ev AS (
          SELECT e.id, e.type, e.person_id, e.corrects_event_id FROM custody_event e
          -- A retracted event (its CORRECTION came in the same transaction, or before) alerts nobody.
@@ -88,10 +88,10 @@ export class NotificationPlannerService {
        )
        -- A data-modifying WITH runs to completion even when nothing reads it (planned, corrected, watched). The
        -- workers are woken (at commit) once, and only when something was planned.
-       SELECT event_id, count(*)::int AS notifications, (SELECT 1 FROM pg_notify($5, 'due')) AS announced
+       SELECT event_id AS "eventId", count(*)::int AS notifications, (SELECT 1 FROM pg_notify($5, 'due')) AS announced
        FROM notified GROUP BY event_id`,
       [eventIds, this.clock.now(), URGENT_EVENT_TYPES, Math.round(this.config.voice.repeatHours * 60), DELIVERY_CHANNEL],
     );
-    return new Map(rows.map((row) => [row.event_id, row.notifications]));
+    return new Map(rows.map((row) => [row.eventId, row.notifications]));
   }
 }

@@ -25,15 +25,15 @@ const MAX_PASSES = 5;
 interface ExistingIdentifier {
   system: string;
   value: string;
-  scope_source_id: string | null;
-  person_id: string;
+  scopeSourceId: string | null;
+  personId: string;
   protected: boolean;
-  date_of_birth: string | null;
-  created_ms: number;
-  first_name: string;
-  last_name: string;
-  country_of_birth: string | null;
-  merged_into: string | null;
+  dateOfBirth: string | null;
+  createdMs: number;
+  firstName: string;
+  lastName: string;
+  countryOfBirth: string | null;
+  mergedInto: string | null;
 }
 
 /**
@@ -99,14 +99,14 @@ export class IdentityResolver {
     const allKeys = new Map<string, IdentifierKey>();
     for (const keys of keysOf) for (const key of keys) allKeys.set(identifierKey(key), key);
     const existing = await this.owners(db, [...allKeys.values()], holdOwners);
-    if (existing.some((row) => row.merged_into)) {
+    if (existing.some((row) => row.mergedInto)) {
       if (last) throw new Error('identity resolution did not settle under concurrent merges');
       return undefined;
     }
     const ownerOfKey = new Map(
-      existing.map((row) => [identifierKey({ system: row.system, value: row.value, scope: row.scope_source_id }), row]),
+      existing.map((row) => [identifierKey({ system: row.system, value: row.value, scope: row.scopeSourceId }), row]),
     );
-    const known = new Map(existing.map((row) => [row.person_id, row]));
+    const known = new Map(existing.map((row) => [row.personId, row]));
 
     // Union-find over inputs (0…n-1) and known persons (n…): one component is one person.
     const personIds = [...known.keys()];
@@ -117,7 +117,7 @@ export class IdentityResolver {
       for (const key of keys) {
         const id = identifierKey(key);
         const owner = ownerOfKey.get(id);
-        if (owner) sets.union(index, nodeOfPerson.get(owner.person_id)!);
+        if (owner) sets.union(index, nodeOfPerson.get(owner.personId)!);
         const first = firstInputWithKey.get(id);
         if (first === undefined) firstInputWithKey.set(id, index);
         else sets.union(index, first);
@@ -140,7 +140,7 @@ export class IdentityResolver {
       let personId = personOfRoot.get(root);
       if (!personId) {
         const persons = (componentPersons.get(root) ?? []).sort(
-          (a, b) => known.get(a)!.created_ms - known.get(b)!.created_ms || a.localeCompare(b),
+          (a, b) => known.get(a)!.createdMs - known.get(b)!.createdMs || a.localeCompare(b),
         );
         if (persons.length === 0) {
           personId = randomUUID();
@@ -214,7 +214,7 @@ export class IdentityResolver {
       return {
         id,
         protected: Boolean(row?.protected) || protectedPersons.has(id),
-        dateOfBirth: input.dateOfBirth ?? row?.date_of_birth ?? null,
+        dateOfBirth: input.dateOfBirth ?? row?.dateOfBirth ?? null,
       };
     });
   }
@@ -231,9 +231,9 @@ export class IdentityResolver {
     const global = keys.filter((k) => k.scope === null);
     const scoped = keys.filter((k) => k.scope !== null);
     return db.query(
-      `SELECT i.system, i.value, i.scope_source_id, i.person_id, p.protected, p.date_of_birth::text,
-              (extract(epoch FROM p.created_at) * 1000)::float8 AS created_ms, p.first_name, p.last_name, p.country_of_birth,
-              p.merged_into
+      `SELECT i.system, i.value, i.scope_source_id AS "scopeSourceId", i.person_id AS "personId", p.protected,
+              p.date_of_birth::text AS "dateOfBirth", (extract(epoch FROM p.created_at) * 1000)::float8 AS "createdMs",
+              p.first_name AS "firstName", p.last_name AS "lastName", p.country_of_birth AS "countryOfBirth", p.merged_into AS "mergedInto"
        FROM (SELECT i.* FROM unnest($1::text[], $2::text[]) AS k(system, value)
              JOIN person_identifier i ON i.system = k.system AND i.value = k.value AND i.scope_source_id IS NULL
              UNION ALL
@@ -290,11 +290,11 @@ export class IdentityResolver {
    */
   async hold(db: Queryable, personIds: string[]): Promise<void> {
     if (!personIds.length) return;
-    const rows: { merged_into: string | null }[] = await db.query(
-      `SELECT merged_into FROM person WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE`,
+    const rows: { mergedInto: string | null }[] = await db.query(
+      `SELECT merged_into AS "mergedInto" FROM person WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE`,
       [personIds],
     );
-    if (rows.some((row) => row.merged_into)) throw new ConcurrentMerge();
+    if (rows.some((row) => row.mergedInto)) throw new ConcurrentMerge();
   }
 
   /**
@@ -304,12 +304,12 @@ export class IdentityResolver {
   private async merge(db: Queryable, survivor: string, losers: string[]): Promise<void> {
     // Waits for every transaction still recording events on these persons (they hold them FOR KEY
     // SHARE), so what they wrote is committed and moves with the rest; later ones wait for this one.
-    const locked: { merged_into: string | null }[] = await db.query(
-      `SELECT merged_into FROM person WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+    const locked: { mergedInto: string | null }[] = await db.query(
+      `SELECT merged_into AS "mergedInto" FROM person WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
       [[survivor, ...losers]],
     );
     // Only when read unheld (holdOwners: false): another merge got there first; decide again from the start.
-    if (locked.some((row) => row.merged_into)) throw new ConcurrentMerge();
+    if (locked.some((row) => row.mergedInto)) throw new ConcurrentMerge();
     // Cached once read; a failed read is forgotten, so one lost connection does not fail every later merge.
     const references = (this.personReferences ??= db
       .query<{ table: string; column: string }[]>(
@@ -352,10 +352,10 @@ class ConcurrentMerge extends Error {
 
 function detailsDiffer(row: ExistingIdentifier, input: PersonInput): boolean {
   return (
-    row.first_name !== input.firstName ||
-    row.last_name !== input.lastName ||
-    (input.dateOfBirth !== undefined && input.dateOfBirth !== row.date_of_birth) ||
-    (input.countryOfBirth !== undefined && input.countryOfBirth !== row.country_of_birth)
+    row.firstName !== input.firstName ||
+    row.lastName !== input.lastName ||
+    (input.dateOfBirth !== undefined && input.dateOfBirth !== row.dateOfBirth) ||
+    (input.countryOfBirth !== undefined && input.countryOfBirth !== row.countryOfBirth)
   );
 }
 
