@@ -122,7 +122,7 @@ export class DeliveryRepository {
    * is refused (`in_progress`), so a double click queues one round.
    */
   async enqueueResend(notificationId: string, at: Date): Promise<{ queued: number } | 'in_progress'> {
-    return this.db.transaction(async (tx) => {
+    return retryingTransaction(this.db, async (tx) => {
       await tx.query(`SELECT 1 FROM notification WHERE id = $1 FOR NO KEY UPDATE`, [notificationId]);
       const waiting: unknown[] = await tx.query(
         `SELECT 1 FROM delivery WHERE notification_id = $1 AND round > 0 AND status IN ('pending', 'held', 'sending') LIMIT 1`,

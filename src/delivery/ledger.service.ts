@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { retryingTransaction } from '../database/retrying-transaction.js';
 import { type AuditedBy, AuditService } from '../common/audit.service.js';
 import { FieldCipher } from '../common/crypto/field-cipher.js';
 import { DomainError } from '../common/problem/domain-error.js';
@@ -166,7 +167,7 @@ export class LedgerService {
 
   /** A dead delivery gets a fresh round of attempts; its ledger keeps the old ones. */
   async retryDead(deliveryId: string, by: AuditedBy): Promise<void> {
-    await this.db.transaction(async (tx) => {
+    await retryingTransaction(this.db, async (tx) => {
       if (!(await this.deliveries.retryDead(deliveryId, this.clock.now(), tx)))
         throw new DomainError('not_found', 'DEAD_DELIVERY_NOT_FOUND', 'No dead delivery with that id.');
       await this.audit.record(
