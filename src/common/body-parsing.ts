@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import querystring from 'node:querystring';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import {
@@ -29,6 +29,11 @@ const FORM_TYPE = 'application/x-www-form-urlencoded';
 export const UNSUPPORTED_ENCODING = 'VIGIL_UNSUPPORTED_ENCODING';
 
 export type RequestWithRawBody = FastifyRequest & { rawBody?: Buffer };
+
+/** Route config (`@RouteConfig(STREAM_BODY)`) for a route that reads its JSON body itself, as it arrives. */
+export const STREAM_BODY = { streamBody: true };
+/** On a STREAM_BODY route: the body, inflated, not yet read; Fastify's parser saw none of it. */
+export type RequestWithBodyStream = FastifyRequest & { bodyStream?: Readable };
 
 export function largeBodyLimit(path: string): number | undefined {
   return LARGE_BODY_ROUTES.find(([prefix]) => path.startsWith(prefix))?.[1];
@@ -96,11 +101,17 @@ export function bodyHooks(route: RouteOptions): void {
   if (limit) route.bodyLimit = limit;
   if ([route.method].flat().every((method) => method === 'GET' || method === 'HEAD')) return;
   const form = takesForm(path);
+  const streams = (route.config as { streamBody?: boolean })?.streamBody === true;
   const beforeParsing: preParsingHookHandler = (req, _reply, payload, done) => {
     if (!hasBody(req.raw)) return done(null, payload);
     if (!form && !isJsonType(req.headers['content-type'])) return done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE());
     try {
-      done(null, inflate(req.headers['content-encoding'], payload));
+      const body = inflate(req.headers['content-encoding'], payload);
+      if (!streams) return done(null, body);
+      // The handler reads the body; Fastify's parser gets none of it, but still checks the media
+      // type's charset and refuses a Content-Length over the route's limit before anything is read.
+      (req as RequestWithBodyStream).bodyStream = body;
+      done(null, nothingRead(req.raw));
     } catch (error) {
       done(error as Error);
     }
@@ -111,6 +122,14 @@ export function bodyHooks(route: RouteOptions): void {
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** An empty payload that Fastify's length check takes for the whole body, which the handler reads instead. */
+function nothingRead(req: IncomingMessage): Readable {
+  const placeholder = Readable.from([]) as Readable & { receivedEncodedLength?: number };
+  const length = Number(req.headers['content-length']);
+  if (Number.isFinite(length)) placeholder.receivedEncodedLength = length;
+  return placeholder;
 }
 
 /** Compressed bodies are inflated as body-parser did; the limit counts the inflated bytes. */

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { jsonParser, type Token } from 'stream-json/parser.js';
 import { getManyValues, isMany, none } from 'stream-chain/defs.js';
 import type { FieldError } from '../common/problem/domain-error.js';
@@ -5,7 +6,7 @@ import { inputProblems, MAX_INPUT_DEPTH } from '../common/problem/input-rules.js
 import { parseWith, ValidationProblem } from '../common/problem/validation.js';
 import type { StreamingWebhookVerifier } from '../sources/streaming-webhook-verifier.js';
 import type { WebhookMessage } from '../sources/webhook-replay.js';
-import { MAX_ROSTER, personSchema, rosterSchema } from './custody-event.schema.js';
+import { MAX_ROSTER, personSchema, type RosterInput, rosterSchema } from './custody-event.schema.js';
 
 /** DESIGN: roster bodies up to 50 MB. */
 export const ROSTER_BODY_LIMIT = 50 * 1024 * 1024;
@@ -299,4 +300,22 @@ class RosterReader {
 function fieldErrors(error: unknown): FieldError[] {
   if (!(error instanceof ValidationProblem)) throw error;
   return (error.getResponse() as { errors: FieldError[] }).errors;
+}
+
+/**
+ * The whole roster from a body stream, as the service takes it: the validated people only (not
+ * their raw form: the roster stores no per-person raw payload), and the signed message once the
+ * signature has checked out. The stream itself is never destroyed, even on an error: for a
+ * request that would close the connection before the answer could be written.
+ */
+export async function readRoster(
+  body: Readable,
+  options: RosterStreamOptions = {},
+): Promise<{ roster: RosterInput; webhook?: WebhookMessage }> {
+  const people: Person[] = [];
+  for await (const part of readRosterStream(body.iterator({ destroyOnReturn: false }), options)) {
+    if (part.kind === 'person') people.push(part.person);
+    else return { roster: { asOf: part.asOf, people }, webhook: part.webhook };
+  }
+  throw malformed();
 }

@@ -1,6 +1,8 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiParam, ApiAcceptedResponse, ApiBody, ApiNoContentResponse, ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
+import type { FastifyReply } from 'fastify';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import { CurrentStaff } from '../auth/current-staff.decorator.js';
 import { type StaffPrincipal, StaffOnly } from '../auth/staff-auth.guard.js';
@@ -10,6 +12,8 @@ import { openApiSchema, parseWith } from '../common/problem/validation.js';
 import { rosterSchema } from './custody-event.schema.js';
 import { RosterResultDto, RosterSnapshotDto } from './roster.dto.js';
 import { RosterService } from './roster.service.js';
+import { readRoster } from './roster-stream.js';
+import { type RequestWithBodyStream, STREAM_BODY } from '../common/body-parsing.js';
 import { UuidParam } from '../common/problem/input-rules.js';
 
 class FacilityCodeParam {
@@ -36,8 +40,26 @@ export class RosterController {
   @HttpCode(202)
   @ApiAcceptedResponse({ type: RosterResultDto, description: 'Counts are what the diff found, whether or not it was held' })
   @ApiBody({ schema: openApiSchema(rosterSchema) })
-  submit(@Param() params: FacilityCodeParam, @Body() body: unknown, @CurrentSource() source: SourceRequest): Promise<RosterResultDto> {
-    return this.rosters.submit(source, params.code, parseWith(rosterSchema, body));
+  // Read as it arrives, so a 50 MB roster is never held as bytes, text and a parsed tree at once.
+  @RouteConfig(STREAM_BODY)
+  async submit(
+    @Param() params: FacilityCodeParam,
+    @Body() body: unknown,
+    @CurrentSource() source: SourceRequest,
+    @Req() req: RequestWithBodyStream,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<RosterResultDto> {
+    // A request without a body never gets a stream; its empty body is validated as before.
+    if (!req.bodyStream) return this.rosters.submit(source, params.code, parseWith(rosterSchema, body));
+    let read: Awaited<ReturnType<typeof readRoster>>;
+    try {
+      read = await readRoster(req.bodyStream, { verifier: source.verifier });
+    } catch (error) {
+      // Refused before its end: the rest of the body is not read, the connection closes after the answer.
+      if (!req.raw.complete) reply.header('Connection', 'close');
+      throw error;
+    }
+    return this.rosters.submit({ source: source.source, webhook: read.webhook }, params.code, read.roster);
   }
 }
 

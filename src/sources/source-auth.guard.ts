@@ -2,20 +2,23 @@ import { applyDecorators, type CanActivate, createParamDecorator, type Execution
 import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Webhook } from 'standardwebhooks';
-import type { RequestWithRawBody } from '../common/body-parsing.js';
+import type { RequestWithBodyStream, RequestWithRawBody } from '../common/body-parsing.js';
 import { sha256 } from '../common/crypto/field-cipher.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import { invalidSourceKey, sourceFromHeaders } from './source-key.js';
 import { type AuthenticatedSource, SourcesService } from './sources.service.js';
+import { StreamingWebhookVerifier } from './streaming-webhook-verifier.js';
 import type { WebhookMessage } from './webhook-replay.js';
 
 export interface SourceRequest {
   source: AuthenticatedSource;
   /** The Standard Webhooks message, when the request was signed; recorded with the events to tell retries from replays. */
   webhook?: WebhookMessage;
+  /** On a route that streams its body: the signature check, fed by whoever reads the body. */
+  verifier?: StreamingWebhookVerifier;
 }
 
-type RequestWithSource = RequestWithRawBody & { sourceRequest?: SourceRequest };
+type RequestWithSource = RequestWithRawBody & RequestWithBodyStream & { sourceRequest?: SourceRequest };
 
 /**
  * Upstream systems: an active API key, and a valid Standard Webhooks signature over the raw body
@@ -29,6 +32,11 @@ export class SourceAuthGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<RequestWithSource>();
     const source = await sourceFromHeaders(req.headers, this.sources);
     if (!source) throw invalidSourceKey();
+    if (req.bodyStream) {
+      // The wall clock, as the library's check on buffered bodies uses: the sender signs with it.
+      req.sourceRequest = { source, verifier: StreamingWebhookVerifier.fromHeaders(source, req.headers, new Date()) };
+      return true;
+    }
 
     const headers = {
       'webhook-id': header(req, 'webhook-id'),
