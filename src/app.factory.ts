@@ -66,7 +66,10 @@ function setupDocs(app: NestFastifyApplication): void {
     app,
     new DocumentBuilder()
       .setTitle('Vigil')
-      .setDescription('Custody status notification exchange: custody events in, victim alerts out.')
+      .setDescription(
+        'Custody status notification exchange: custody events in, victim alerts out. Feeds (custody events, roster people) ' +
+          'tolerate fields they do not know; every public, victim and staff route refuses unknown fields with 422.',
+      )
       .setVersion('1')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'staff')
       .addBearerAuth({ type: 'http', scheme: 'bearer' }, 'source')

@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBody, ApiConflictResponse, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBody, ApiConflictResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { DomainError } from '../common/problem/domain-error.js';
 import { openApiSchema, parseWith } from '../common/problem/validation.js';
@@ -16,6 +16,12 @@ export class CustodyEventsController {
 
   @Post()
   @HttpCode(202)
+  @ApiOperation({
+    summary: 'Post one custody event or a batch of up to 1,000',
+    description:
+      'An event, its person and its facility may carry fields beyond this schema (vendors add them): they are accepted, ' +
+      "kept in the event's stored raw payload and otherwise ignored. The envelope (`{events}`) refuses unknown fields.",
+  })
   @ApiBody({ schema: openApiSchema(z.union([custodyEventSchema, custodyEventBatchSchema])) })
   @ApiAcceptedResponse({ type: IngestResponseDto, description: 'Committed with every planned delivery' })
   @ApiConflictResponse({ description: 'A single event whose sourceEventId was used with a different body' })
