@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
 import { lockWaiters } from '../support/lock-waiters.js';
 import { createSource, event, personWith, postEvents, putRoster, type TestSource } from '../support/sources.js';
+import { enrol, notifiedByType, personOf, releaseMails, statusOf } from '../support/roster-people.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -38,24 +38,6 @@ describe('held roster diffs and identity merges', () => {
     lastName: 'Doe',
   });
 
-  const personOf = async (value: string) =>
-    (
-      await t.db.query(
-        `SELECT coalesce(p.merged_into, p.id) AS id FROM person_identifier i JOIN person p ON p.id = i.person_id WHERE i.value = $1`,
-        [value],
-      )
-    ).rows[0].id as string;
-
-  const enrol = async (personId: string, email: string) => {
-    const res = await t
-      .http()
-      .post('/v1/enrollments')
-      .set('Authorization', `Bearer ${specialist}`)
-      .send({ personId, language: 'en', contacts: [{ channel: 'email', address: email }] });
-    expect(res.status, res.text).toBe(201);
-    return res.body.registrationId as string;
-  };
-
   const post = async (source: TestSource, body: Record<string, unknown>) => {
     const res = await postEvents(t, source, event(body));
     expect(res.status, res.text).toBe(202);
@@ -64,34 +46,6 @@ describe('held roster diffs and identity merges', () => {
 
   const approve = (snapshotId: string) =>
     t.http().post(`/v1/admin/roster-snapshots/${snapshotId}/approve`).set('Authorization', `Bearer ${admin}`);
-
-  /** How many notifications of each event type this registration got. */
-  const notified = async (registrationId: string) => {
-    const { rows } = await t.db.query(
-      `SELECT e.type, count(*)::int AS n FROM notification n JOIN custody_event e ON e.id = n.event_id
-       WHERE n.registration_id = $1 GROUP BY e.type ORDER BY e.type`,
-      [registrationId],
-    );
-    return Object.fromEntries(rows.map((row) => [row.type, row.n])) as Record<string, number>;
-  };
-
-  /** Release alerts that reached this address, after the queue is drained. */
-  const releaseMails = async (email: string) => {
-    await t.app.get(DispatcherService).drain();
-    const outbox = await t.http().get('/dev/outbox').set('Authorization', `Bearer ${admin}`);
-    expect(outbox.status).toBe(200);
-    return outbox.body.messages.filter(
-      (m: { to: string; subject: string | null; body: string }) =>
-        m.to === email && `${m.subject ?? ''} ${m.body ?? ''}`.includes('RELEASED'),
-    ).length as number;
-  };
-
-  const statusOf = async (personId: string) =>
-    (
-      await t.db.query(`SELECT p.custody_status, f.code FROM person p LEFT JOIN facility f ON f.id = p.facility_id WHERE p.id = $1`, [
-        personId,
-      ])
-    ).rows[0];
 
   /**
    * A victim registered on the older record B (known by an FBI number, booked elsewhere); the younger
@@ -104,15 +58,15 @@ describe('held roster diffs and identity merges', () => {
       facility: { code: `${code}-ICE` },
       occurredAt: '2026-11-19T06:00:00Z',
     });
-    const survivor = await personOf(`${tag}F`);
+    const survivor = await personOf(t, `${tag}F`);
     const email = `${tag.toLowerCase()}.victim@example.org`;
-    const registrationId = await enrol(survivor, email);
+    const registrationId = await enrol(t, specialist, survivor, email);
     const baseline = await putRoster(t, jail, code, {
       asOf: '2026-11-20T06:00:00Z',
       people: [personWith(`${tag}A`), ...crowd(tag, 0, 39)],
     });
     expect(baseline.body).toMatchObject({ baseline: true });
-    const younger = await personOf(`${tag}A`);
+    const younger = await personOf(t, `${tag}A`);
     expect(younger).not.toBe(survivor);
     const held = await putRoster(t, jail, code, { asOf: '2026-11-21T06:00:00Z', people: crowd(tag, 29, 39) });
     expect(held.body).toMatchObject({ held: true, released: 30 });
@@ -123,15 +77,15 @@ describe('held roster diffs and identity merges', () => {
     const { survivor, registrationId, email, snapshotId } = await heldReleaseOfYounger('RMG1', 'RMG-1');
     // A late booking, from before the held roster, names both identifiers: A merges into B.
     await post(jail, { person: joined('RMG1'), facility: { code: 'RMG-1' }, occurredAt: '2026-11-20T12:00:00Z' });
-    expect(await personOf('RMG1A')).toBe(survivor);
-    expect(await statusOf(survivor)).toEqual({ custody_status: 'IN_CUSTODY', code: 'RMG-1' });
+    expect(await personOf(t, 'RMG1A')).toBe(survivor);
+    expect(await statusOf(t, survivor)).toEqual({ custody_status: 'IN_CUSTODY', code: 'RMG-1' });
 
     const approved = await approve(snapshotId);
     expect(approved.status, approved.text).toBe(200);
     expect(approved.body).toMatchObject({ released: 30 });
-    expect(await notified(registrationId)).toEqual({ BOOKED: 1, RELEASED: 1 });
-    expect(await releaseMails(email)).toBe(1);
-    expect(await statusOf(survivor)).toEqual({ custody_status: 'RELEASED', code: 'RMG-1' });
+    expect(await notifiedByType(t, registrationId)).toEqual({ BOOKED: 1, RELEASED: 1 });
+    expect(await releaseMails(t, admin, email)).toBe(1);
+    expect(await statusOf(t, survivor)).toEqual({ custody_status: 'RELEASED', code: 'RMG-1' });
     const { rows } = await t.db.query(`SELECT person_id FROM custody_event WHERE roster_snapshot_id = $1 AND type = 'RELEASED'`, [
       snapshotId,
     ]);
@@ -139,7 +93,7 @@ describe('held roster diffs and identity merges', () => {
     expect(rows.filter((row) => row.person_id === survivor)).toHaveLength(1);
 
     expect((await approve(snapshotId)).status).toBe(404);
-    expect(await notified(registrationId)).toEqual({ BOOKED: 1, RELEASED: 1 });
+    expect(await notifiedByType(t, registrationId)).toEqual({ BOOKED: 1, RELEASED: 1 });
   });
 
   it('#11.3 roster approval vs merge: a survivor with newer custody news gets the held release as a late event (alerted once), its status not rolled back', async () => {
@@ -149,8 +103,8 @@ describe('held roster diffs and identity merges', () => {
 
     const approved = await approve(snapshotId);
     expect(approved.status, approved.text).toBe(200);
-    expect(await notified(registrationId)).toEqual({ BOOKED: 1, RELEASED: 1 });
-    expect(await releaseMails(email)).toBe(1);
+    expect(await notifiedByType(t, registrationId)).toEqual({ BOOKED: 1, RELEASED: 1 });
+    expect(await releaseMails(t, admin, email)).toBe(1);
     const { rows } = await t.db.query(`SELECT custody_status, status_as_of FROM person WHERE id = $1`, [survivor]);
     expect(rows[0]).toEqual({ custody_status: 'IN_CUSTODY', status_as_of: new Date('2026-11-21T09:00:00Z') });
   });
@@ -158,15 +112,15 @@ describe('held roster diffs and identity merges', () => {
   it('#11.3 roster approval vs merge: a held release of a record merged into one the held roster still names releases nobody', async () => {
     // The older record is the A-number one this time, and the held roster names only the FBI number's record.
     await post(jail, { person: personWith('RMG3A'), facility: { code: 'RMG-3' }, occurredAt: '2026-11-19T06:00:00Z' });
-    const survivor = await personOf('RMG3A');
+    const survivor = await personOf(t, 'RMG3A');
     const baseline = await putRoster(t, jail, 'RMG-3', {
       asOf: '2026-11-20T06:00:00Z',
       people: [personWith('RMG3A'), personWith('RMG3F', {}, 'FBI_NUMBER'), ...crowd('RMG3', 0, 38)],
     });
     expect(baseline.body).toMatchObject({ baseline: true });
-    const younger = await personOf('RMG3F');
+    const younger = await personOf(t, 'RMG3F');
     const email = 'rmg3.victim@example.org';
-    const registrationId = await enrol(younger, email);
+    const registrationId = await enrol(t, specialist, younger, email);
     const held = await putRoster(t, jail, 'RMG-3', {
       asOf: '2026-11-21T06:00:00Z',
       people: [personWith('RMG3F', {}, 'FBI_NUMBER'), ...crowd('RMG3', 29, 38)],
@@ -180,30 +134,30 @@ describe('held roster diffs and identity merges', () => {
       facility: { code: 'RMG-3' },
       occurredAt: '2026-11-20T12:00:00Z',
     });
-    expect(await personOf('RMG3F')).toBe(survivor);
+    expect(await personOf(t, 'RMG3F')).toBe(survivor);
 
     const approved = await approve(held.body.snapshotId);
     expect(approved.status, approved.text).toBe(200);
     expect(approved.body).toMatchObject({ released: 29 });
-    expect(await notified(registrationId)).toEqual({ HEARING_SCHEDULED: 1 });
-    expect(await releaseMails(email)).toBe(0);
-    expect(await statusOf(survivor)).toEqual({ custody_status: 'IN_CUSTODY', code: 'RMG-3' });
+    expect(await notifiedByType(t, registrationId)).toEqual({ HEARING_SCHEDULED: 1 });
+    expect(await releaseMails(t, admin, email)).toBe(0);
+    expect(await statusOf(t, survivor)).toEqual({ custody_status: 'IN_CUSTODY', code: 'RMG-3' });
   });
 
   it('#11.3 roster approval vs merge: a merge that starts while an approval records its events waits for it; the released record’s victim is alerted', async () => {
     await post(ice, { person: personWith('RMG4F', {}, 'FBI_NUMBER'), facility: { code: 'RMG-4-ICE' }, occurredAt: '2026-11-19T06:00:00Z' });
-    const older = await personOf('RMG4F');
+    const older = await personOf(t, 'RMG4F');
     await putRoster(t, jail, 'RMG-4', { asOf: '2026-11-20T06:00:00Z', people: [personWith('RMG4A'), ...crowd('RMG4', 0, 39)] });
-    const younger = await personOf('RMG4A');
+    const younger = await personOf(t, 'RMG4A');
     const email = 'rmg4.victim@example.org';
-    const registrationId = await enrol(younger, email);
+    const registrationId = await enrol(t, specialist, younger, email);
     const held = await putRoster(t, jail, 'RMG-4', { asOf: '2026-11-21T06:00:00Z', people: crowd('RMG4', 29, 39) });
     expect(held.body).toMatchObject({ held: true, released: 30 });
     const snapshotId = held.body.snapshotId as string;
 
     // An uncommitted event with the id the approval gives another released person's release makes the
     // approval wait right there, after it has read whom to release.
-    const bystander = await personOf('RMG40');
+    const bystander = await personOf(t, 'RMG40');
     const blocker = await t.db.connect();
     try {
       await blocker.query('BEGIN');
@@ -228,8 +182,8 @@ describe('held roster diffs and identity merges', () => {
     } finally {
       blocker.release();
     }
-    expect(await personOf('RMG4A')).toBe(older);
-    expect((await notified(registrationId)).RELEASED).toBe(1);
-    expect(await releaseMails(email)).toBe(1);
+    expect(await personOf(t, 'RMG4A')).toBe(older);
+    expect((await notifiedByType(t, registrationId)).RELEASED).toBe(1);
+    expect(await releaseMails(t, admin, email)).toBe(1);
   });
 });

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
 import { RosterService } from '../../src/ingestion/roster.service.js';
-import { normalizeIdentifierValue } from '../../src/people/identifiers.js';
 import { createSource, event, personWith, postEvents, putRoster, type TestSource } from '../support/sources.js';
+import { enrol, notifiedByType, personOf, releaseMails, statusOf } from '../support/roster-people.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -31,21 +30,6 @@ describe('rosters handled in slices', () => {
   const crowd = (tag: string, from: number, to: number) =>
     Array.from({ length: to - from }, (_, i) => personWith(`${tag}-${from + i}`, { firstName: `P${from + i}`, lastName: tag }));
 
-  const personOf = async (value: string) =>
-    (
-      await t.db.query(
-        `SELECT coalesce(p.merged_into, p.id) AS id FROM person_identifier i JOIN person p ON p.id = i.person_id WHERE i.value = $1`,
-        [normalizeIdentifierValue(value)],
-      )
-    ).rows[0].id as string;
-
-  const statusOf = async (personId: string) =>
-    (
-      await t.db.query(`SELECT p.custody_status, f.code FROM person p LEFT JOIN facility f ON f.id = p.facility_id WHERE p.id = $1`, [
-        personId,
-      ])
-    ).rows[0];
-
   const eventsOf = async (snapshotId: string) =>
     (
       await t.db.query(
@@ -54,35 +38,6 @@ describe('rosters handled in slices', () => {
         [snapshotId],
       )
     ).rows;
-
-  const enrol = async (personId: string, email: string) => {
-    const res = await t
-      .http()
-      .post('/v1/enrollments')
-      .set('Authorization', `Bearer ${specialist}`)
-      .send({ personId, language: 'en', contacts: [{ channel: 'email', address: email }] });
-    expect(res.status, res.text).toBe(201);
-    return res.body.registrationId as string;
-  };
-
-  const notified = async (registrationId: string) => {
-    const { rows } = await t.db.query(
-      `SELECT e.type, count(*)::int AS n FROM notification n JOIN custody_event e ON e.id = n.event_id
-       WHERE n.registration_id = $1 GROUP BY e.type ORDER BY e.type`,
-      [registrationId],
-    );
-    return Object.fromEntries(rows.map((row) => [row.type, row.n])) as Record<string, number>;
-  };
-
-  const releaseMails = async (email: string) => {
-    await t.app.get(DispatcherService).drain();
-    const outbox = await t.http().get('/dev/outbox').set('Authorization', `Bearer ${admin}`);
-    expect(outbox.status).toBe(200);
-    return outbox.body.messages.filter(
-      (m: { to: string; subject: string | null; body: string }) =>
-        m.to === email && `${m.subject ?? ''} ${m.body ?? ''}`.includes('RELEASED'),
-    ).length as number;
-  };
 
   it('#12 roster slices: a person whose identifiers appear in two slices is one person, counted and booked once', async () => {
     const first = { identifiers: [{ system: 'A_NUMBER', value: 'SLC1X' }], firstName: 'Ann', lastName: 'Roe' };
@@ -101,8 +56,8 @@ describe('rosters handled in slices', () => {
     expect(res.status, res.text).toBe(202);
     expect(res.body).toMatchObject({ baseline: true, unchanged: 11 });
 
-    const person = await personOf('SLC1X');
-    expect(await personOf('SLC1Y')).toBe(person);
+    const person = await personOf(t, 'SLC1X');
+    expect(await personOf(t, 'SLC1Y')).toBe(person);
     const { rows } = await t.db.query(`SELECT last_name, date_of_birth::text AS dob, merged_into FROM person WHERE id = $1`, [person]);
     expect(rows[0]).toEqual({ last_name: 'Roe-Smith', dob: '1990-04-01', merged_into: null });
     const events = await eventsOf(res.body.snapshotId);
@@ -116,7 +71,7 @@ describe('rosters handled in slices', () => {
       people: [...crowd('SLC1', 0, 10), { ...personWith('SLC1Y', {}, 'STATE_ID') }],
     });
     expect(next.body).toMatchObject({ baseline: false, booked: 0, released: 0, unchanged: 11, held: false });
-    expect(await statusOf(person)).toEqual({ custody_status: 'IN_CUSTODY', code: 'SLC-1' });
+    expect(await statusOf(t, person)).toEqual({ custody_status: 'IN_CUSTODY', code: 'SLC-1' });
   });
 
   it('#12 roster slices: a merge a later slice triggers on a record an earlier slice resolved counts the survivor once and books no merged record', async () => {
@@ -127,9 +82,9 @@ describe('rosters handled in slices', () => {
       event({ person: personWith('SLC2F', {}, 'FBI_NUMBER'), facility: { code: 'SLC-2-ICE' }, occurredAt: '2026-11-19T06:00:00Z' }),
     );
     expect(booked.status, booked.text).toBe(202);
-    const survivor = await personOf('SLC2F');
+    const survivor = await personOf(t, 'SLC2F');
     const email = 'slc2.victim@example.org';
-    const registrationId = await enrol(survivor, email);
+    const registrationId = await enrol(t, specialist, survivor, email);
 
     // The first slice creates a record for the A-number; the fourth names both numbers, merging it into B.
     const joined = {
@@ -146,13 +101,13 @@ describe('rosters handled in slices', () => {
     });
     expect(baseline.status, baseline.text).toBe(202);
     expect(baseline.body).toMatchObject({ baseline: true, unchanged: 11 });
-    expect(await personOf('SLC2A')).toBe(survivor);
+    expect(await personOf(t, 'SLC2A')).toBe(survivor);
     const events = await eventsOf(baseline.body.snapshotId);
     expect(events).toHaveLength(11);
     expect(events.filter((e) => e.merged_into !== null)).toEqual([]);
     expect(events.filter((e) => e.person_id === survivor)).toMatchObject([{ type: 'BOOKED', notification_block: 'baseline' }]);
-    expect(await statusOf(survivor)).toEqual({ custody_status: 'IN_CUSTODY', code: 'SLC-2' });
-    expect(await notified(registrationId)).toEqual({});
+    expect(await statusOf(t, survivor)).toEqual({ custody_status: 'IN_CUSTODY', code: 'SLC-2' });
+    expect(await notifiedByType(t, registrationId)).toEqual({});
 
     // Still named (by the A-number alone, in the last slice): not released. Then dropped: released once.
     const named = await putRoster(t, jail, 'SLC-2', {
@@ -162,9 +117,9 @@ describe('rosters handled in slices', () => {
     expect(named.body).toMatchObject({ booked: 0, released: 0, unchanged: 11, held: false });
     const dropped = await putRoster(t, jail, 'SLC-2', { asOf: '2026-11-22T06:00:00Z', people: crowd('SLC2', 0, 10) });
     expect(dropped.body).toMatchObject({ booked: 0, released: 1, unchanged: 10, held: false });
-    expect(await notified(registrationId)).toEqual({ RELEASED: 1 });
-    expect(await releaseMails(email)).toBe(1);
-    expect(await statusOf(survivor)).toEqual({ custody_status: 'RELEASED', code: 'SLC-2' });
+    expect(await notifiedByType(t, registrationId)).toEqual({ RELEASED: 1 });
+    expect(await releaseMails(t, admin, email)).toBe(1);
+    expect(await statusOf(t, survivor)).toEqual({ custody_status: 'RELEASED', code: 'SLC-2' });
   });
 
   it('#12 roster slices: booked and released fall in different slices; a retry changes nothing; a minor newcomer is recorded as one', async () => {
@@ -174,10 +129,10 @@ describe('rosters handled in slices', () => {
       gone.map(async (n) => ({
         n,
         email: `slc3-${n}@example.org`,
-        registrationId: await enrol(await personOf(`SLC3-${n}`), `slc3-${n}@example.org`),
+        registrationId: await enrol(t, specialist, await personOf(t, `SLC3-${n}`), `slc3-${n}@example.org`),
       })),
     );
-    const stayer = await enrol(await personOf('SLC3-4'), 'slc3-4@example.org');
+    const stayer = await enrol(t, specialist, await personOf(t, 'SLC3-4'), 'slc3-4@example.org');
     const newcomer = personWith('SLC3-NEW', { firstName: 'Kid', lastName: 'SLC3', dateOfBirth: '2015-06-01' });
     const body = {
       asOf: '2026-11-21T06:00:00Z',
@@ -189,27 +144,27 @@ describe('rosters handled in slices', () => {
     expect(res.body).toEqual({ snapshotId: expect.any(String), baseline: false, booked: 2, released: 3, unchanged: 9, held: false });
     const events = await eventsOf(res.body.snapshotId);
     expect(events.map((e) => e.type)).toEqual(['BOOKED', 'BOOKED', 'RELEASED', 'RELEASED', 'RELEASED']);
-    const kid = await personOf('SLC3-NEW');
+    const kid = await personOf(t, 'SLC3-NEW');
     expect(events.find((e) => e.person_id === kid)).toMatchObject({ minor: true, notification_block: 'minor' });
-    const adult = await personOf('SLC3-ADULT');
+    const adult = await personOf(t, 'SLC3-ADULT');
     expect(events.find((e) => e.person_id === adult)).toMatchObject({ minor: false, notification_block: null });
     for (const victim of victims) {
-      expect(await notified(victim.registrationId)).toEqual({ RELEASED: 1 });
-      expect(await statusOf(await personOf(`SLC3-${victim.n}`))).toEqual({ custody_status: 'RELEASED', code: 'SLC-3' });
+      expect(await notifiedByType(t, victim.registrationId)).toEqual({ RELEASED: 1 });
+      expect(await statusOf(t, await personOf(t, `SLC3-${victim.n}`))).toEqual({ custody_status: 'RELEASED', code: 'SLC-3' });
     }
-    expect(await notified(stayer)).toEqual({});
+    expect(await notifiedByType(t, stayer)).toEqual({});
 
     const retried = await putRoster(t, jail, 'SLC-3', body);
     expect(retried.body).toEqual(res.body);
     expect(await eventsOf(res.body.snapshotId)).toHaveLength(5);
-    for (const victim of victims) expect(await releaseMails(victim.email)).toBe(1);
+    for (const victim of victims) expect(await releaseMails(t, admin, victim.email)).toBe(1);
   });
 
   it('#12 roster slices: a mass release across slices is held, and its approval releases each dropped person once', async () => {
     await putRoster(t, jail, 'SLC-4', { asOf: '2026-11-20T06:00:00Z', people: crowd('SLC4', 0, 40) });
-    const dropped = await personOf('SLC4-5');
+    const dropped = await personOf(t, 'SLC4-5');
     const email = 'slc4.victim@example.org';
-    const registrationId = await enrol(dropped, email);
+    const registrationId = await enrol(t, specialist, dropped, email);
     const held = await putRoster(t, jail, 'SLC-4', { asOf: '2026-11-21T06:00:00Z', people: crowd('SLC4', 30, 41).reverse() });
     expect(held.body).toMatchObject({ baseline: false, held: true, booked: 1, released: 30, unchanged: 10 });
     expect(await eventsOf(held.body.snapshotId)).toEqual([]);
@@ -229,7 +184,7 @@ describe('rosters handled in slices', () => {
     const events = await eventsOf(held.body.snapshotId);
     expect(events.filter((e) => e.type === 'RELEASED')).toHaveLength(30);
     expect(new Set(events.map((e) => e.person_id)).size).toBe(31);
-    expect(await notified(registrationId)).toEqual({ RELEASED: 1 });
-    expect(await releaseMails(email)).toBe(1);
+    expect(await notifiedByType(t, registrationId)).toEqual({ RELEASED: 1 });
+    expect(await releaseMails(t, admin, email)).toBe(1);
   });
 });
