@@ -13,6 +13,10 @@ import { createValidationPipe } from './common/problem/validation.js';
 import type { AppConfig } from './config/app-config.js';
 import { sourceKeyBeforeBody } from './sources/source-key.js';
 import { SourcesService } from './sources/sources.service.js';
+import { errorPageRenderer } from './web/error-pages.js';
+import { isPagePath } from './web/page-paths.js';
+import { Pages } from './web/pages.js';
+import { pageHeaders, pageRouteHooks, setupWeb } from './web/web-setup.js';
 
 /** The one way an app is built, for `npm start` and for every test, so tests see what users see. */
 export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
@@ -48,9 +52,16 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   // Big bodies only for a source whose key checks out (the signature needs the body: the guard checks it).
   const keyFirst =
     config.role === 'worker' ? undefined : sourceKeyBeforeBody(app.get(SourcesService), (e, req, reply) => problems.respond(e, req, reply));
+  const servesPages = config.role !== 'worker';
+  if (servesPages) {
+    await setupWeb(app, config);
+    fastify.addHook('onRequest', pageHeaders);
+    problems.renderPagesWith(isPagePath, errorPageRenderer(app.get(Pages)));
+  }
   fastify.addHook('onRoute', (route) => {
     bodyHooks(route);
     if (keyFirst && largeBodyLimit(route.url)) route.onRequest = [...[route.onRequest ?? []].flat(), keyFirst];
+    if (servesPages) pageRouteHooks(fastify, route);
   });
 
   app.useGlobalFilters(problems);

@@ -14,6 +14,7 @@ import { IngestionApiModule, IngestionModule } from './ingestion/ingestion.modul
 import { PeopleApiModule, PeopleModule } from './people/people.module.js';
 import { RegistrationsApiModule, RegistrationsModule } from './registrations/registrations.module.js';
 import { SourcesApiModule, SourcesModule } from './sources/sources.module.js';
+import { WebModule } from './web/web.module.js';
 
 export interface AppModuleOptions {
   /** Replaces the system clock (tests). */
@@ -59,7 +60,7 @@ export class AppModule {
         IngestionModule,
         RegistrationsModule,
         DeliveryModule,
-        ...(serveApi ? [AuthModule, SourcesApiModule, PeopleApiModule, IngestionApiModule, RegistrationsApiModule, DeliveryApiModule] : []),
+        ...(serveApi ? [AuthModule, SourcesApiModule, PeopleApiModule, IngestionApiModule, RegistrationsApiModule, DeliveryApiModule, WebModule] : []),
         // Registered in every role; only workers add intervals to it.
         ScheduleModule.forRoot(),
       ],

@@ -22,8 +22,8 @@ const LARGE_BODY_ROUTES: [prefix: string, limit: number][] = [
   ['/v1/custody-events', 5 * MB],
   ['/v1/facilities/', 50 * MB],
 ];
-/** Twilio posts forms here, and RFC 8058 one-click unsubscribes; every other route takes JSON only. */
-const FORM_ROUTES = ['/v1/webhooks/', '/v1/unsubscribe/'];
+/** Twilio posts forms here, RFC 8058 one-click unsubscribes, and the web pages; every other route takes JSON only. */
+const FORM_ROUTES = ['/v1/webhooks/', '/v1/unsubscribe/', '/en/', '/es/', '/console/'];
 const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 export const UNSUPPORTED_ENCODING = 'VIGIL_UNSUPPORTED_ENCODING';
@@ -40,7 +40,8 @@ export function largeBodyLimit(path: string): number | undefined {
 }
 
 export function takesForm(path: string): boolean {
-  return FORM_ROUTES.some((prefix) => path.startsWith(prefix));
+  const lower = path.toLowerCase();
+  return FORM_ROUTES.some((prefix) => lower.startsWith(prefix));
 }
 
 export function bodyLimitFor(path: string, contentType: string | undefined): number {

@@ -36,6 +36,7 @@ const envSchema = z.object({
   DATA_DIR: z.string().trim().min(1).default('./.data'),
   MIGRATIONS_RUN: bool(true),
   PUBLIC_BASE_URL: optionalText.pipe(httpUrl.optional()),
+  QUICK_EXIT_URL: optionalText.pipe(httpUrl.optional()),
   ENCRYPTION_KEY: optionalText.pipe(base64Key.optional()),
   ENCRYPTION_KEYS_PREVIOUS: z
     .string()
@@ -149,6 +150,8 @@ export interface AppConfig {
   role: Role;
   logLevel: Env['LOG_LEVEL'];
   publicBaseUrl: string;
+  /** Where every victim page's quick exit goes: a neutral outside site. */
+  quickExitUrl: string;
   /** Passed to Express's "trust proxy" when set. */
   trustProxy?: boolean | number | string;
   database: { url?: string; embedded: boolean; dataDir: string; migrationsRun: boolean };
@@ -290,6 +293,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     role: env.ROLE,
     logLevel: env.LOG_LEVEL,
     publicBaseUrl: (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    quickExitUrl: env.QUICK_EXIT_URL ?? 'https://www.weather.gov/',
     database: { url: env.DATABASE_URL, embedded, dataDir, migrationsRun: env.MIGRATIONS_RUN },
     security: {
       encryptionKey: Buffer.from(encryptionKey!, 'base64'),

@@ -18,7 +18,9 @@ export type CipherField =
   | 'dev_outbox.recipient'
   | 'dev_outbox.subject'
   | 'dev_outbox.body'
-  | 'phone_opt_out.phone';
+  | 'phone_opt_out.phone'
+  /** Not a column: the victim's sealed session cookie (src/web/victim-session.ts). */
+  | 'web.session';
 
 export type DecryptFailure = 'malformed' | 'legacy' | 'unknown_key' | 'unauthentic';
 

@@ -19,6 +19,9 @@ const KIND_STATUS: Record<DomainErrorKind, number> = {
 };
 
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/** Renders a problem as a web page (the page's language, the same status); set for page paths. */
+export type ErrorPageRenderer = (req: FastifyRequest, reply: FastifyReply, problem: Problem, retryAfterSeconds?: number) => Promise<void>;
 /** An operator has to act (restore a key, a row) before such a record reads again. */
 const STORED_DATA_RETRY_AFTER_SECONDS = 300;
 
@@ -26,6 +29,12 @@ const STORED_DATA_RETRY_AFTER_SECONDS = 300;
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
+  private errorPages?: { applies: (url: string) => boolean; render: ErrorPageRenderer };
+
+  /** Pages answer their errors as pages (never JSON, never a stack); the API keeps problem+json. */
+  renderPagesWith(applies: (url: string) => boolean, render: ErrorPageRenderer): void {
+    this.errorPages = { applies, render };
+  }
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -36,6 +45,15 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   respond(exception: unknown, req: FastifyRequest, reply: FastifyReply): void {
     if (reply.sent) return;
     const { body, retryAfter } = this.toProblem(exception, req);
+    if (this.errorPages?.applies(req.url)) {
+      const retry = body.status === 429 ? (retryAfter ?? 60) : retryAfter;
+      if (retry !== undefined) void reply.header('Retry-After', String(Math.max(1, Math.ceil(retry))));
+      this.errorPages.render(req, reply, body, retry).catch((error: unknown) => {
+        this.logger.error({ reqId: req.id, path: pathOf(req.url), err: loggableError(error) }, 'error page failed to render');
+        if (!reply.sent) void reply.status(body.status).type('text/plain; charset=utf-8').send(body.title);
+      });
+      return;
+    }
     // A 429 always says when to come back (RFC 9110 makes Retry-After optional; clients need it).
     sendProblem(reply, body, body.status === 429 && retryAfter === undefined && !reply.hasHeader('Retry-After') ? 60 : retryAfter);
   }
@@ -44,6 +62,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     // Fastify's own errors (body parsing, routing) reach the filter wrapped in an HttpException.
     const bodyParser = bodyParserProblem(exception instanceof HttpException ? (exception.cause ?? exception) : exception, req);
     if (bodyParser) return { body: bodyParser };
+    if (isCsrfError(exception instanceof HttpException ? (exception.cause ?? exception) : exception)) {
+      return { body: problem(403, 'The form has expired or did not come from this site. Reload the page and send it again.', { code: 'CSRF' }) };
+    }
     if (exception instanceof DomainError) {
       const status = KIND_STATUS[exception.kind];
       return {
@@ -84,6 +105,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     this.logger.error({ errorId, reqId: req.id, path: pathOf(req.url), err: loggableError(exception) }, 'unhandled error');
     return { body: problem(500, 'An unexpected error occurred. Quote the errorId when reporting it.', { errorId }) };
   }
+}
+
+/** @fastify/csrf-protection's refusals: no secret cookie, or a token that does not match it. */
+function isCsrfError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('FST_CSRF_');
 }
 
 /** Errors raised while a body is read and parsed (malformed JSON, too large, wrong media type, bad charset). */

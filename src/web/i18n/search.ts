@@ -1,0 +1,96 @@
+/** The search page and its results. */
+const en = {
+  title: 'Find a person in custody',
+  intro:
+    'Search for the person you want to be told about. You can then sign up for alerts by email, text message or phone call when they are released, transferred or escape.',
+  byIdentifier: 'Search by number',
+  byIdentifierHint: 'A booking, inmate or alien number (A-Number) from a letter or a court paper.',
+  identifierSystem: 'Type of number',
+  identifierSystems: {
+    A_NUMBER: 'Alien number (A-Number)',
+    BOOKING_NUMBER: 'Booking number',
+    INMATE_NUMBER: 'Inmate number',
+    FBI_NUMBER: 'FBI number',
+    STATE_ID: 'State ID number',
+  } as Record<string, string>,
+  identifier: 'Number',
+  identifierHint: 'Spaces and dashes do not matter.',
+  byName: 'Search by name',
+  byNameHint: 'Use the names exactly as they appear in official papers.',
+  lastName: 'Last name',
+  firstName: 'First name',
+  dateOfBirth: 'Date of birth',
+  dateOfBirthHint: 'Optional. For example 1990-03-27 (year-month-day).',
+  submit: 'Search',
+  or: 'or',
+  resultsTitle: 'Search results',
+  resultsCount: (n: number) => (n === 0 ? 'No one was found.' : n === 1 ? '1 person found.' : `${n} people found.`),
+  noneHelp:
+    'Check the spelling or the number and try again. Some people cannot be shown here. A victim assistance specialist can help: see Help and safety.',
+  name: 'Name',
+  custodyStatus: 'Custody status',
+  facility: 'Facility',
+  asOf: 'As of',
+  unknownFacility: 'Not known',
+  signUp: 'Sign up for alerts',
+  signUpAbout: (name: string) => `Sign up for alerts about ${name}`,
+  newSearch: 'New search',
+  errors: {
+    criteria: 'Enter a type of number and the number, or a last name and a first name.',
+    identifierSystem: 'Choose the type of number.',
+    identifier: 'Enter the number, up to 64 letters and digits.',
+    lastName: 'Enter the last name, up to 100 characters.',
+    firstName: 'Enter the first name, up to 100 characters.',
+    dateOfBirth: 'Enter the date of birth as year-month-day, for example 1990-03-27.',
+  },
+};
+
+export type SearchMessages = typeof en;
+
+const es: SearchMessages = {
+  title: 'Buscar a una persona bajo custodia',
+  intro:
+    'Busque a la persona sobre la que quiere recibir avisos. Después puede inscribirse para recibir avisos por correo electrónico, mensaje de texto o llamada cuando salga en libertad, sea trasladada o se fugue.',
+  byIdentifier: 'Buscar por número',
+  byIdentifierHint: 'Un número de ingreso, de recluso o de extranjero (A-Number) que aparezca en una carta o un documento judicial.',
+  identifierSystem: 'Tipo de número',
+  identifierSystems: {
+    A_NUMBER: 'Número de extranjero (A-Number)',
+    BOOKING_NUMBER: 'Número de ingreso',
+    INMATE_NUMBER: 'Número de recluso',
+    FBI_NUMBER: 'Número del FBI',
+    STATE_ID: 'Número de identificación estatal',
+  },
+  identifier: 'Número',
+  identifierHint: 'Los espacios y guiones no importan.',
+  byName: 'Buscar por nombre',
+  byNameHint: 'Escriba los nombres tal como aparecen en los documentos oficiales.',
+  lastName: 'Apellido',
+  firstName: 'Nombre',
+  dateOfBirth: 'Fecha de nacimiento',
+  dateOfBirthHint: 'Opcional. Por ejemplo 1990-03-27 (año-mes-día).',
+  submit: 'Buscar',
+  or: 'o',
+  resultsTitle: 'Resultados de la búsqueda',
+  resultsCount: (n: number) => (n === 0 ? 'No se encontró a nadie.' : n === 1 ? 'Se encontró 1 persona.' : `Se encontraron ${n} personas.`),
+  noneHelp:
+    'Revise la ortografía o el número e inténtelo de nuevo. Algunas personas no se pueden mostrar aquí. Un especialista de asistencia a víctimas puede ayudarle: vea Ayuda y seguridad.',
+  name: 'Nombre',
+  custodyStatus: 'Situación de custodia',
+  facility: 'Centro',
+  asOf: 'Actualizado',
+  unknownFacility: 'Se desconoce',
+  signUp: 'Inscribirse para recibir avisos',
+  signUpAbout: (name: string) => `Inscribirse para recibir avisos sobre ${name}`,
+  newSearch: 'Nueva búsqueda',
+  errors: {
+    criteria: 'Escriba un tipo de número y el número, o un apellido y un nombre.',
+    identifierSystem: 'Elija el tipo de número.',
+    identifier: 'Escriba el número, hasta 64 letras y dígitos.',
+    lastName: 'Escriba el apellido, hasta 100 caracteres.',
+    firstName: 'Escriba el nombre, hasta 100 caracteres.',
+    dateOfBirth: 'Escriba la fecha de nacimiento como año-mes-día, por ejemplo 1990-03-27.',
+  },
+};
+
+export const search = { en, es };

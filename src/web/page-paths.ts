@@ -1,0 +1,45 @@
+import { isLang, type Lang } from './i18n/messages.js';
+
+/** Victim pages live under `/en/` and `/es/`; the staff console under `/console/`. */
+export function victimLangOf(url: string): Lang | undefined {
+  const first = /^\/([^/?#]*)/.exec(url)?.[1]?.toLowerCase();
+  return isLang(first) ? first : undefined;
+}
+
+export function isConsolePath(url: string): boolean {
+  return /^\/console(?:[/?#]|$)/i.test(url);
+}
+
+/** Pages answer HTML (errors included) with the page headers; everything else stays JSON. */
+export function isPagePath(url: string): boolean {
+  return victimLangOf(url) !== undefined || isConsolePath(url) || url === '/' || url.startsWith('/?');
+}
+
+/** The same page in the other language: the language segment swapped, the query kept (never a token). */
+export function counterpartOf(url: string, to: Lang): string {
+  const [path, query = ''] = url.split('?', 2);
+  const rest = path.replace(/^\/[^/]*/, '');
+  const params = new URLSearchParams(query);
+  params.delete('token');
+  const kept = params.toString();
+  return `/${to}${rest || '/'}${kept ? `?${kept}` : ''}`;
+}
+
+/** `Accept-Language` → the first of our languages it prefers (q-values honoured); English otherwise. */
+export function preferredLang(header: string | undefined): Lang {
+  const ranked = (header ?? '')
+    .split(',')
+    .map((part, index) => {
+      const [tag, ...params] = part.trim().split(';');
+      const q = Number(
+        params
+          .find((p) => p.trim().startsWith('q='))
+          ?.trim()
+          .slice(2) ?? '1',
+      );
+      return { lang: tag.trim().toLowerCase().split('-')[0], q: Number.isFinite(q) ? q : 0, index };
+    })
+    .filter((entry) => entry.q > 0)
+    .sort((a, b) => b.q - a.q || a.index - b.index);
+  return ranked.map((entry) => entry.lang).find(isLang) ?? 'en';
+}
