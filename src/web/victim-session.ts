@@ -1,6 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { FieldCipher } from '../common/crypto/field-cipher.js';
+import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock.js';
+import { FieldCipher, sha256 } from '../common/crypto/field-cipher.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 
 export const VICTIM_SESSION_COOKIE = 'vigil_session';
@@ -21,7 +24,24 @@ export class VictimSessions {
   constructor(
     private readonly cipher: FieldCipher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly clock: Clock,
   ) {}
+
+  /**
+   * The session, if its token still opens its registration (as the API's manage-token check does):
+   * a stopped or expired registration's session is over. Callers then use the registration services
+   * with `{ kind: 'token' }` access, exactly as the API does after its guard.
+   */
+  async current(req: FastifyRequest): Promise<VictimSession | undefined> {
+    const session = this.read(req);
+    if (!session) return undefined;
+    const rows = await this.db.query<{ id: string }[]>(
+      `SELECT id FROM registration WHERE manage_token_hash = $1 AND status <> 'expired' AND (expires_at IS NULL OR expires_at > $2)`,
+      [sha256(session.manageToken), this.clock.now()],
+    );
+    return rows[0]?.id === session.registrationId ? session : undefined;
+  }
 
   read(req: FastifyRequest): VictimSession | undefined {
     const sealed = req.cookies?.[VICTIM_SESSION_COOKIE];
