@@ -156,6 +156,19 @@ export class RegistrationsService {
     });
   }
 
+  /**
+   * The registration a manage link opens: only one that has not ended (stopped or expired). A token
+   * that never existed and one whose registration ended answer alike, so a link tells nothing.
+   */
+  async openByManageToken(token: string): Promise<string | undefined> {
+    if (!token.startsWith('vmt_')) return undefined;
+    const rows: { id: string }[] = await this.db.query(
+      `SELECT id FROM registration WHERE manage_token_hash = $1 AND status NOT IN ('stopped', 'expired') AND (expires_at IS NULL OR expires_at > $2)`,
+      [sha256(token), this.clock.now()],
+    );
+    return rows[0]?.id;
+  }
+
   async view(id: string, access: RegistrationAccess): Promise<RegistrationViewDto> {
     const row = await this.load(this.db, id, access);
     await this.auditStaff(access, 'registration.view', id);
