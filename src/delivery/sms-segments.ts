@@ -23,7 +23,17 @@ export function countSegments(text: string): SegmentCount {
   return { encoding: 'GSM-7', units: septets, segments: septets <= 160 ? 1 : Math.ceil(septets / 153) };
 }
 
-const GSM_LOOKALIKES: Record<string, string> = { '…': '...', '‘': "'", '’': "'", '“': '"', '”': '"', '–': '-', '—': '-', '\u00a0': ' ', '\u202f': ' ' };
+const GSM_LOOKALIKES: Record<string, string> = {
+  '…': '...',
+  '‘': "'",
+  '’': "'",
+  '“': '"',
+  '”': '"',
+  '–': '-',
+  '—': '-',
+  '\u00a0': ' ',
+  '\u202f': ' ',
+};
 
 /**
  * The text in the GSM-7 alphabet, for an SMS that would not fit otherwise: accents GSM-7 lacks are

@@ -53,7 +53,16 @@ const COLUMNS: {
  * ENCRYPTION_KEYS_PREVIOUS to the old ones, in every process.
  */
 export async function rotateEncryptionKey(transaction: Transaction, cipher: FieldCipher): Promise<RotationResult> {
-  const result: RotationResult = { contacts: 0, registrants: 0, manageTokens: 0, sources: 0, codes: 0, outbox: 0, optOuts: 0, codeSends: 0 };
+  const result: RotationResult = {
+    contacts: 0,
+    registrants: 0,
+    manageTokens: 0,
+    sources: 0,
+    codes: 0,
+    outbox: 0,
+    optOuts: 0,
+    codeSends: 0,
+  };
   const current = `v2.${cipher.currentKeyId}.`;
   let after = FIRST_ID;
   for (;;) {

@@ -59,7 +59,9 @@ export class ManageController {
 
   @Post('manage/language')
   async changeLanguage(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    await this.change(req, reply, 'language', (form) => (isLang(form.language) ? { dto: { language: form.language } } : { field: 'language' }));
+    await this.change(req, reply, 'language', (form) =>
+      isLang(form.language) ? { dto: { language: form.language } } : { field: 'language' },
+    );
   }
 
   @Post('manage/events')
@@ -91,7 +93,8 @@ export class ManageController {
     const contactId = textField(req.body, 'contactId', 64);
     const view = await this.registrations.view(session.registrationId, TOKEN_ACCESS);
     const contact = isUUID(contactId) ? view.contacts.find((c) => c.contactId === contactId && !c.verified) : undefined;
-    if (!contact) return this.renderManage(req, reply, lang, session, { errors: [{ field: 'contactId', message: t.errors.contactId }] }, 422);
+    if (!contact)
+      return this.renderManage(req, reply, lang, session, { errors: [{ field: 'contactId', message: t.errors.contactId }] }, 422);
     try {
       await this.verification.resend(session.registrationId, contact.contactId);
     } catch (error) {

@@ -50,20 +50,34 @@ describe('#13 manage: the link in every alert opens the victim’s own page', ()
       .http()
       .post('/v1/enrollments')
       .set('Authorization', `Bearer ${specialist}`)
-      .send({ personId, language, contacts: [{ channel: 'email', address: email }, { channel: 'sms', address: sms }] });
+      .send({
+        personId,
+        language,
+        contacts: [
+          { channel: 'email', address: email },
+          { channel: 'sms', address: sms },
+        ],
+      });
     expect(res.status, res.text).toBe(201);
     return { personId, email, sms, registrationId: res.body.registrationId as string, manageToken: res.body.manageToken as string };
   }
 
   async function release(identifier: string) {
-    const res = await postEvents(t, source, event({ type: 'RELEASED', person: personWith(identifier, { firstName: 'Ramon', lastName: 'Castillo' }) }));
+    const res = await postEvents(
+      t,
+      source,
+      event({ type: 'RELEASED', person: personWith(identifier, { firstName: 'Ramon', lastName: 'Castillo' }) }),
+    );
     expect(res.status, res.text).toBe(202);
     await t.app.get(DispatcherService).drain();
   }
 
   /** The real messages that went to an address, newest first. */
   async function messagesTo(to: string): Promise<{ channel: string; subject: string | null; body: string }[]> {
-    const outbox = await t.http().get('/dev/outbox').set('Authorization', `Bearer ${await t.adminToken()}`);
+    const outbox = await t
+      .http()
+      .get('/dev/outbox')
+      .set('Authorization', `Bearer ${await t.adminToken()}`);
     expect(outbox.status).toBe(200);
     return (outbox.body.messages as { to: string; channel: string; subject: string | null; body: string }[]).filter((m) => m.to === to);
   }
@@ -153,7 +167,9 @@ describe('#13 manage: the link in every alert opens the victim’s own page', ()
       expect(res.status, token).toBe(404);
       expect(res.headers['content-type']).toMatch(/^text\/html/);
       expect(res.headers['cache-control']).toBe('no-store');
-      expect((res.headers['set-cookie'] as unknown as string[] | undefined)?.some((c) => c.startsWith('vigil_session=')) ?? false).toBe(false);
+      expect((res.headers['set-cookie'] as unknown as string[] | undefined)?.some((c) => c.startsWith('vigil_session=')) ?? false).toBe(
+        false,
+      );
       answers.push(res.text);
     }
     expect(new Set(answers).size).toBe(1);
@@ -179,7 +195,12 @@ describe('#13 manage: the link in every alert opens the victim’s own page', ()
     jar = withCookies(jar, page);
     const csrf = csrfOf(page.text);
     const post = (path: string, body: string) =>
-      t.http().post(path).set('Cookie', header(jar)).type('form').send(`_csrf=${encodeURIComponent(csrf)}&${body}`);
+      t
+        .http()
+        .post(path)
+        .set('Cookie', header(jar))
+        .type('form')
+        .send(`_csrf=${encodeURIComponent(csrf)}&${body}`);
 
     const events = await post('/en/manage/events', 'eventTypes=RELEASED&eventTypes=ESCAPED&eventTypes=NOT_AN_EVENT');
     expect(events.status, events.text).toBe(303);
@@ -206,7 +227,9 @@ describe('#13 manage: the link in every alert opens the victim’s own page', ()
     });
     const none = await post('/en/manage/quiet-hours', 'quietStart=&quietEnd=&timeZone=America%2FDenver');
     expect(none.status).toBe(303);
-    expect((await t.db.query(`SELECT quiet_hours FROM registration WHERE id = $1`, [victim.registrationId])).rows[0].quiet_hours).toBeNull();
+    expect(
+      (await t.db.query(`SELECT quiet_hours FROM registration WHERE id = $1`, [victim.registrationId])).rows[0].quiet_hours,
+    ).toBeNull();
 
     const badLanguage = await post('/en/manage/language', 'language=fr');
     expect(badLanguage.status).toBe(422);
@@ -230,10 +253,10 @@ describe('#13 manage: the link in every alert opens the victim’s own page', ()
     jar = withCookies(jar, page);
     const csrf = csrfOf(page.text);
     const contactId = created.body.contacts[0].contactId as string;
-    const resend = () =>
-      t.http().post('/en/manage/resend').set('Cookie', header(jar)).type('form').send({ _csrf: csrf, contactId });
+    const resend = () => t.http().post('/en/manage/resend').set('Cookie', header(jar)).type('form').send({ _csrf: csrf, contactId });
     const codes = async () =>
-      (await t.db.query(`SELECT count(*)::int AS n FROM delivery WHERE contact_id = $1 AND purpose = 'verification'`, [contactId])).rows[0].n;
+      (await t.db.query(`SELECT count(*)::int AS n FROM delivery WHERE contact_id = $1 AND purpose = 'verification'`, [contactId])).rows[0]
+        .n;
     const before = await codes();
     const tooSoon = await resend();
     expect(tooSoon.status).toBe(429);
@@ -244,7 +267,12 @@ describe('#13 manage: the link in every alert opens the victim’s own page', ()
     expect(again.status, again.text).toBe(303);
     expect(again.headers.location).toBe('/en/manage?saved=code');
     expect(await codes()).toBe(before + 1);
-    const other = await t.http().post('/en/manage/resend').set('Cookie', header(jar)).type('form').send({ _csrf: csrf, contactId: created.body.registrationId });
+    const other = await t
+      .http()
+      .post('/en/manage/resend')
+      .set('Cookie', header(jar))
+      .type('form')
+      .send({ _csrf: csrf, contactId: created.body.registrationId });
     expect(other.status).toBe(422);
   });
 
@@ -262,7 +290,12 @@ describe('#13 manage: the link in every alert opens the victim’s own page', ()
     jar = withCookies(jar, confirm);
     expect((await t.db.query(`SELECT status FROM registration WHERE id = $1`, [victim.registrationId])).rows[0].status).toBe('active');
 
-    const stop = await t.http().post('/en/manage/stop').set('Cookie', header(jar)).type('form').send({ _csrf: csrfOf(confirm.text) });
+    const stop = await t
+      .http()
+      .post('/en/manage/stop')
+      .set('Cookie', header(jar))
+      .type('form')
+      .send({ _csrf: csrfOf(confirm.text) });
     expect(stop.status).toBe(200);
     expect(stop.headers['cache-control']).toBe('no-store');
     expect(stop.text).toContain('Your alerts are stopped');
@@ -297,8 +330,9 @@ describe('#13 manage: the link in every alert opens the victim’s own page', ()
         expect(res.text).toContain('This form has expired');
       }
     }
-    const row = (await t.db.query(`SELECT status, language, event_types, quiet_hours FROM registration WHERE id = $1`, [victim.registrationId]))
-      .rows[0];
+    const row = (
+      await t.db.query(`SELECT status, language, event_types, quiet_hours FROM registration WHERE id = $1`, [victim.registrationId])
+    ).rows[0];
     expect(row).toEqual({ status: 'active', language: 'en', event_types: null, quiet_hours: null });
   });
 
