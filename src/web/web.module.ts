@@ -1,14 +1,19 @@
 import { Module } from '@nestjs/common';
 import { PeopleModule } from '../people/people.module.js';
+import { SourcesModule } from '../sources/sources.module.js';
+import { ConsolePages } from './console/console-pages.js';
+import { ConsoleController } from './console/console.controller.js';
+import { ConsoleGuard } from './console/console.guard.js';
+import { ConsoleSessions } from './console/console-session.js';
 import { Pages } from './pages.js';
 import { LanguageRedirectController, PortalController } from './portal.controller.js';
 import { VictimSessions } from './victim-session.js';
 
-/** The victim pages (and, later, the staff console): server-rendered HTML on the same services as the API. */
+/** The victim pages and the staff console: server-rendered HTML on the same services as the API. */
 @Module({
-  imports: [PeopleModule],
-  controllers: [LanguageRedirectController, PortalController],
-  providers: [Pages, VictimSessions],
-  exports: [Pages, VictimSessions],
+  imports: [PeopleModule, SourcesModule],
+  controllers: [LanguageRedirectController, PortalController, ConsoleController],
+  providers: [Pages, VictimSessions, ConsolePages, ConsoleSessions, ConsoleGuard],
+  exports: [Pages, VictimSessions, ConsolePages],
 })
 export class WebModule {}
