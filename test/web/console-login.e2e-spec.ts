@@ -1,6 +1,8 @@
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSource } from '../support/sources.js';
+import { bookPerson } from '../support/registrations.js';
+import { enrol } from '../support/roster-people.js';
+import { createSource, event, personWith, postEvents } from '../support/sources.js';
 import { ADMIN, startTestApp, type TestApp } from '../support/test-app.js';
 
 /** A browser of its own: cookies kept between requests, as a staff member's browser would. */
@@ -116,5 +118,64 @@ describe('#14 console: sign in, the session cookie, roles', () => {
     expect(es.text).toContain('<html lang="es">');
     expect(es.text).toContain('Acceso del personal');
     expect((await agent.get('/console/login')).text).toContain('<html lang="es">');
+  });
+
+  it('#14 my victims: a specialist sees only their own enrollees, escalated first, and each one’s timeline newest first; another’s is 404', async () => {
+    const source = await createSource(t);
+    const make = async (tag: string) => {
+      const email = `${tag}-${Date.now()}@test.vigil`;
+      const password = `${tag} password 12345`;
+      await t
+        .http()
+        .post('/v1/admin/staff')
+        .set('Authorization', `Bearer ${await t.adminToken()}`)
+        .send({ email, password, role: 'specialist' });
+      return { email, password, token: await t.loginAs(email, password) };
+    };
+    const mine = await make('mine');
+    const theirs = await make('theirs');
+    const calm = await bookPerson(t, source, 'A-700-000-001', { firstName: 'Calm', lastName: 'Person' });
+    const urgent = await bookPerson(t, source, 'A-700-000-002', { firstName: 'Urgent', lastName: 'Person' });
+    const other = await bookPerson(t, source, 'A-700-000-003', { firstName: 'Other', lastName: 'Person' });
+    // The escalated one is the older registration with the older alert: only escalation puts it first.
+    const urgentReg = await enrol(t, mine.token, urgent, 'urgent-victim@example.org');
+    const calmReg = await enrol(t, mine.token, calm, 'calm-victim@example.org');
+    const otherReg = await enrol(t, theirs.token, other, 'other-victim@example.org');
+    for (const [identifier, type] of [
+      ['A-700-000-002', 'HEARING_SCHEDULED'],
+      ['A-700-000-002', 'RELEASED'],
+      ['A-700-000-001', 'TRANSFERRED'],
+    ]) {
+      const res = await postEvents(
+        t,
+        source,
+        event({
+          type,
+          person: personWith(identifier),
+          ...(type === 'TRANSFERRED' ? { toFacility: { code: 'NEW-01' } } : {}),
+          ...(type === 'HEARING_SCHEDULED' ? { scheduledFor: '2027-01-15T09:00:00-06:00' } : {}),
+        }),
+      );
+      expect(res.status, res.text).toBe(202);
+    }
+    await t.db.query(`UPDATE notification SET escalated_at = now() WHERE registration_id = $1 AND urgent`, [urgentReg]);
+
+    const { agent } = await signIn(t, mine.email, mine.password);
+    const list = await agent.get('/console/victims');
+    expect(list.status).toBe(200);
+    const order = [...list.text.matchAll(/data-registration-id="([^"]+)"/g)].map((m) => m[1]);
+    expect(order).toEqual([urgentReg, calmReg]);
+    expect(list.text).toContain('ESCALATED');
+    expect(list.text).not.toContain(otherReg);
+
+    const timeline = await agent.get(`/console/victims/${urgentReg}`);
+    expect(timeline.status).toBe(200);
+    const events = [...timeline.text.matchAll(/<li class="result[^"]*" data-event-type="([A-Z_]+)"/g)].map((m) => m[1]);
+    expect(events).toEqual(['RELEASED', 'HEARING_SCHEDULED']);
+    expect(timeline.text).not.toContain('urgent-victim@example.org');
+
+    const refused = await agent.get(`/console/victims/${otherReg}`);
+    expect(refused.status).toBe(404);
+    expect(refused.headers['content-type']).toMatch(/^text\/html/);
   });
 });
