@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DeliveryModule } from '../delivery/delivery.module.js';
+import { IngestionModule } from '../ingestion/ingestion.module.js';
 import { PeopleModule } from '../people/people.module.js';
 import { RegistrationsModule } from '../registrations/registrations.module.js';
 import { SourcesModule } from '../sources/sources.module.js';
@@ -7,6 +8,7 @@ import { ConsolePages } from './console/console-pages.js';
 import { ConsoleController } from './console/console.controller.js';
 import { ConsoleGuard } from './console/console.guard.js';
 import { ConsoleSessions } from './console/console-session.js';
+import { OperationsController } from './console/operations.controller.js';
 import { VictimsController } from './console/victims.controller.js';
 import { Pages } from './pages.js';
 import { LanguageRedirectController, PortalController } from './portal.controller.js';
@@ -14,8 +16,8 @@ import { VictimSessions } from './victim-session.js';
 
 /** The victim pages and the staff console: server-rendered HTML on the same services as the API. */
 @Module({
-  imports: [PeopleModule, SourcesModule, RegistrationsModule, DeliveryModule],
-  controllers: [LanguageRedirectController, PortalController, ConsoleController, VictimsController],
+  imports: [PeopleModule, SourcesModule, RegistrationsModule, DeliveryModule, IngestionModule],
+  controllers: [LanguageRedirectController, PortalController, ConsoleController, VictimsController, OperationsController],
   providers: [Pages, VictimSessions, ConsolePages, ConsoleSessions, ConsoleGuard],
   exports: [Pages, VictimSessions, ConsolePages],
 })
