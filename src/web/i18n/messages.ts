@@ -3,9 +3,10 @@ import { common } from './common.js';
 import { errors } from './errors.js';
 import { help } from './help.js';
 import { search } from './search.js';
+import { signup } from './signup.js';
 
 /** One typed catalog per page area, English and Spanish side by side; the type makes Spanish complete. */
-const catalogs = { common, errors, help, search };
+const catalogs = { common, errors, help, search, signup };
 
 export type Lang = Language;
 export const LANGS = LANGUAGES;
