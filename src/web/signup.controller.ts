@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Inject, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { plainToInstance } from 'class-transformer';
 import { isUUID, validate } from 'class-validator';
@@ -168,7 +168,7 @@ export class SignupController {
     const contact = await this.postedContact(req, session.registrationId);
     const code = textField(req.body, 'code', FIELD_MAX);
     const fieldOf = `code-${contact.contactId}`;
-    if ((await validate(plainToInstance(VerifyCodeDto, { code }))).length || inputProblems(code).length) {
+    if ((await validate(plainToInstance(VerifyCodeDto, { code }))).length) {
       return this.renderVerify(req, reply, lang, await this.view(session.registrationId), [
         { field: fieldOf, message: t.codeErrors.format },
       ]);
@@ -187,7 +187,6 @@ export class SignupController {
 
   /** A new code, or a new call: the API's resend-code, rate limited alike. */
   @Post('verify/resend')
-  @HttpCode(200)
   @RateLimited('public', 'signup')
   async resend(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const lang = langOf(req);

@@ -1,6 +1,7 @@
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bookPerson, latestCode } from '../support/registrations.js';
+import { FieldCipher } from '../../src/common/crypto/field-cipher.js';
+import { bookPerson, enrolEveryChannel, latestCode } from '../support/registrations.js';
 import { createSource, type TestSource } from '../support/sources.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -374,13 +375,21 @@ describe('#13 sign-up, verify and confirmation pages', () => {
   });
 });
 
-describe('#13 sign-up pages are rate limited like the API, and a 429 is a page', () => {
+describe('#13 sign-up pages under their own configuration: rate limits and the call cadence', () => {
   let t: TestApp;
   let personId: string;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { SIGNUP_RATE_LIMIT_PER_MINUTE: '1' } });
-    personId = await bookPerson(t, await createSource(t), 'A-888-100-200');
+    t = await startTestApp({
+      env: {
+        SIGNUP_RATE_LIMIT_PER_MINUTE: '1',
+        VOICE_REPEAT_MINUTES: '20',
+        VOICE_REPEAT_ANSWERED_MINUTES: '90',
+        VOICE_REPEAT_HOURS: '12',
+        ESCALATE_AFTER_MINUTES: '45',
+      },
+    });
+    personId = await bookPerson(t, await createSource(t), 'A-888-100-200', { firstName: 'Lucio', lastName: 'Ferrer' });
   });
   afterAll(() => t.close());
 
@@ -395,5 +404,30 @@ describe('#13 sign-up pages are rate limited like the API, and a 429 is a page',
     expect(second.headers['content-type']).toMatch(/^text\/html/);
     expect(second.headers['retry-after']).toMatch(/^\d+$/);
     expect(second.text).toContain('Demasiados intentos');
+  });
+
+  it('#13 with calls chosen, the confirmation gives the configured call cadence, what the PIN is for and the escalation', async () => {
+    // A specialist's enrolment has every contact verified already: the page goes straight to the confirmation.
+    const enrolled = await enrolEveryChannel(
+      t,
+      await t.staffToken('specialist'),
+      personId,
+      { email: 'cadence@example.org', sms: '+17135550191', voice: '+17135550192' },
+      { eventTypes: ['RELEASED', 'TRANSFERRED'] },
+    );
+    const sealed = t.app.get(FieldCipher).encrypt(JSON.stringify(enrolled), 'web.session', 'victim');
+    const page = await t.http().get('/en/verify').set('Cookie', `vigil_session=${sealed}`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('You are signed up');
+    expect(page.text).toContain(
+      'We call every 20 minutes for up to 12 hours until you enter your PIN. If you answer but do not enter the PIN, we call again every 90 minutes.',
+    );
+    expect(page.text).toContain('within 45 minutes');
+    expect(page.text).toContain('Your PIN is what you enter on the phone');
+    expect(page.text).toMatch(/data-channel="voice">Phone call: \+1•••••0192/);
+    expect(page.text).toContain('Quiet hours');
+    expect(page.text).toContain('None: alerts come as soon as an event is reported.');
+    expect(page.text).toContain('Emails, text messages and calls will be in English.');
+    expect(page.text).not.toContain('data-event-type="BOOKED"');
   });
 });
