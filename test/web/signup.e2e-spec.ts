@@ -142,7 +142,9 @@ describe('#13 sign-up, verify and confirmation pages', () => {
     expect(done.text).toContain('responda STOP');
     expect(done.text).toContain(`en 30 minutos`);
     // Dates in the registrant's zone and language.
-    expect(done.text).toMatch(/Inscrito el \d{1,2} de [a-z]+ de \d{4}/);
+    const { rows } = await t.db.query(`SELECT created_at FROM registration WHERE person_id = $1`, [personId]);
+    const inChicago = new Intl.DateTimeFormat('es-US', { dateStyle: 'long', timeStyle: 'short', timeZone: 'America/Chicago' });
+    expect(done.text).toContain(`Inscripción: ${inChicago.format(rows[0].created_at as Date)}`);
     // No calls chosen: no call cadence.
     expect(done.text).not.toContain('Llamamos cada');
 

@@ -109,7 +109,7 @@ const en = {
   stopManage: 'Change your alerts or stop them all on the My alerts page, from this browser or from the link in every alert.',
   stopSms: 'To stop text messages, reply STOP to any of them.',
   manageLink: 'Go to My alerts',
-  signedUpAt: (when: string) => `Signed up on ${when}.`,
+  signedUpAt: (when: string) => `Signed up: ${when}`,
   safetyNote: 'An alert is not a guarantee of safety. If you are in danger, call 911.',
 };
 
@@ -228,7 +228,7 @@ const es: SignupMessages = {
   stopManage: 'Cambie sus avisos o deténgalos todos en la página Mis avisos, desde este navegador o desde el enlace que trae cada aviso.',
   stopSms: 'Para dejar de recibir mensajes de texto, responda STOP a cualquiera de ellos.',
   manageLink: 'Ir a Mis avisos',
-  signedUpAt: (when: string) => `Inscrito el ${when}.`,
+  signedUpAt: (when: string) => `Inscripción: ${when}`,
   safetyNote: 'Un aviso no garantiza su seguridad. Si está en peligro, llame al 911.',
 };
 
