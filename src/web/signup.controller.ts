@@ -154,7 +154,8 @@ export class SignupController {
   async verifyPage(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const lang = langOf(req);
     const view = await this.currentRegistration(req);
-    if (!view) return this.renderNoSession(req, reply, lang);
+    // Stopped alerts have nothing to verify or confirm; the manage page says they stopped.
+    if (!view || view.status === 'stopped') return this.renderNoSession(req, reply, lang);
     await this.renderVerify(req, reply, lang, view);
   }
 

@@ -431,5 +431,15 @@ describe('#13 sign-up pages under their own configuration: rate limits and the c
     expect(page.text).toContain('None: alerts come as soon as an event is reported.');
     expect(page.text).toContain('Emails, text messages and calls will be in English.');
     expect(page.text).not.toContain('data-event-type="BOOKED"');
+
+    // Once the alerts are stopped, the page no longer confirms them.
+    const stop = await t
+      .http()
+      .delete(`/v1/registrations/${enrolled.registrationId}`)
+      .set('Authorization', `Bearer ${enrolled.manageToken}`);
+    expect(stop.status).toBe(204);
+    const after = await t.http().get('/en/verify').set('Cookie', `vigil_session=${sealed}`);
+    expect(after.status).toBe(401);
+    expect(after.text).not.toContain('You are signed up');
   });
 });
