@@ -60,7 +60,9 @@ export class AppModule {
         IngestionModule,
         RegistrationsModule,
         DeliveryModule,
-        ...(serveApi ? [AuthModule, SourcesApiModule, PeopleApiModule, IngestionApiModule, RegistrationsApiModule, DeliveryApiModule, WebModule] : []),
+        ...(serveApi
+          ? [AuthModule, SourcesApiModule, PeopleApiModule, IngestionApiModule, RegistrationsApiModule, DeliveryApiModule, WebModule]
+          : []),
         // Registered in every role; only workers add intervals to it.
         ScheduleModule.forRoot(),
       ],

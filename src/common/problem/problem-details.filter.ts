@@ -63,7 +63,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const bodyParser = bodyParserProblem(exception instanceof HttpException ? (exception.cause ?? exception) : exception, req);
     if (bodyParser) return { body: bodyParser };
     if (isCsrfError(exception instanceof HttpException ? (exception.cause ?? exception) : exception)) {
-      return { body: problem(403, 'The form has expired or did not come from this site. Reload the page and send it again.', { code: 'CSRF' }) };
+      return {
+        body: problem(403, 'The form has expired or did not come from this site. Reload the page and send it again.', { code: 'CSRF' }),
+      };
     }
     if (exception instanceof DomainError) {
       const status = KIND_STATUS[exception.kind];
