@@ -34,6 +34,17 @@ async function verifyForms(page: Page): Promise<Record<string, string>> {
   return found;
 }
 
+/**
+ * Does `act` (a click or a key) and waits until the page it leads to has loaded. Waiting for the URL
+ * is not enough where a form posts back to the page it is on (verify → 303 → verify).
+ */
+async function andLoaded(page: Page, path: string, act: () => Promise<void>): Promise<void> {
+  const arrived = page.waitForResponse((res) => new URL(res.url()).pathname === path && res.request().method() === 'GET');
+  await act();
+  await arrived;
+  await page.waitForLoadState('load');
+}
+
 describe('#13 sign-up in a real browser (chromium, JavaScript off)', { timeout: BROWSER_TEST_TIMEOUT }, () => {
   let t: TestApp;
   let source: TestSource;
@@ -92,8 +103,7 @@ describe('#13 sign-up in a real browser (chromium, JavaScript off)', { timeout: 
     for (const channel of ['email', 'sms']) {
       const form = page.locator(`form[data-channel="${channel}"]`);
       await form.locator('input[name="code"]').fill(await latestCode(t, contacts[channel]));
-      await form.getByRole('button', { name: 'Comprobar el código' }).click();
-      await page.waitForURL(`${base}/es/verify`);
+      await andLoaded(page, '/es/verify', () => form.getByRole('button', { name: 'Comprobar el código' }).click());
     }
 
     await expect(page.locator('h1').textContent()).resolves.toBe('Ya está inscrito');
@@ -128,8 +138,7 @@ describe('#13 sign-up in a real browser (chromium, JavaScript off)', { timeout: 
     for (const channel of ['email', 'sms']) {
       await tabTo(page, `#field-code-${contacts[channel]}`);
       await page.keyboard.type(await latestCode(t, contacts[channel]));
-      await page.keyboard.press('Enter');
-      await page.waitForURL(`${base}/en/verify`);
+      await andLoaded(page, '/en/verify', () => page.keyboard.press('Enter'));
     }
     await expect(page.locator('h1').textContent()).resolves.toBe('You are signed up');
     await page.context().close();
