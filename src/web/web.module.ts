@@ -13,12 +13,21 @@ import { VictimsController } from './console/victims.controller.js';
 import { ManageController } from './manage.controller.js';
 import { Pages } from './pages.js';
 import { LanguageRedirectController, PortalController } from './portal.controller.js';
+import { SignupController } from './signup.controller.js';
 import { VictimSessions } from './victim-session.js';
 
 /** The victim pages and the staff console: server-rendered HTML on the same services as the API. */
 @Module({
   imports: [PeopleModule, SourcesModule, RegistrationsModule, DeliveryModule, IngestionModule],
-  controllers: [LanguageRedirectController, PortalController, ManageController, ConsoleController, VictimsController, OperationsController],
+  controllers: [
+    LanguageRedirectController,
+    PortalController,
+    SignupController,
+    ManageController,
+    ConsoleController,
+    VictimsController,
+    OperationsController,
+  ],
   providers: [Pages, VictimSessions, ConsolePages, ConsoleSessions, ConsoleGuard],
   exports: [Pages, VictimSessions, ConsolePages],
 })
