@@ -18,6 +18,16 @@ const MAX_RESULTS = 20;
  * included. A person whose status is unknown (known only by scheduling events, or every status
  * event corrected away) is hidden as a protected one is, so that hiding tells nothing.
  */
+export interface StaffPersonView {
+  personId: string;
+  displayName: string;
+  custodyStatus: string;
+  protected: boolean;
+  protectionReason: string | null;
+  protectionChangedAt: Date | null;
+  minor: boolean;
+}
+
 const SEARCHABLE = `p.merged_into IS NULL AND NOT p.protected AND p.custody_status <> 'UNKNOWN'
   AND (p.date_of_birth IS NULL OR p.date_of_birth <= ($1::timestamptz AT TIME ZONE 'UTC')::date - interval '18 years')`;
 
@@ -97,6 +107,37 @@ export class PeopleService {
       [this.clock.now(), personId],
     );
     return rows[0] && { personId: rows[0].personId, displayName: `${rows[0].firstName} ${rows[0].lastName}` };
+  }
+
+  /**
+   * Staff lookup by identifier for protection decisions: protected people and minors included (an
+   * admin must find a person to protect them), merged-away records excluded. Audited, since it
+   * reaches people the public search never shows.
+   */
+  async findForStaff(identifierSystem: string, identifier: string, by: AuditedBy): Promise<StaffPersonView[]> {
+    const rows = await this.db.query<StaffPersonView[]>(
+      `SELECT p.id AS "personId", p.first_name || ' ' || p.last_name AS "displayName", p.custody_status AS "custodyStatus",
+              p.protected, p.protection_reason AS "protectionReason", p.protection_changed_at AS "protectionChangedAt",
+              p.date_of_birth IS NOT NULL AND p.date_of_birth > ($3::timestamptz - interval '18 years')::date AS minor
+       FROM person p JOIN person_identifier i ON i.person_id = p.id
+       WHERE i.system = $1 AND i.value = $2 AND p.merged_into IS NULL
+       ORDER BY p.id LIMIT 20`,
+      [identifierSystem, normalizeIdentifierValue(identifier), this.clock.now()],
+    );
+    await this.audit.record([
+      { actor: by.staff, action: 'person.lookup', targetType: 'person', clientAddress: by.clientAddress, details: { found: rows.length } },
+    ]);
+    return rows;
+  }
+
+  /** A person's protection changes, newest first, with who made them and why. */
+  async protectionHistory(personId: string): Promise<{ at: Date; protected: boolean; reason: string; actorEmail: string | null }[]> {
+    return this.db.query(
+      `SELECT a.at, (a.details->>'protected')::boolean AS protected, a.details->>'reason' AS reason, s.email AS "actorEmail"
+       FROM audit_log a LEFT JOIN staff s ON s.id = a.actor_staff_id
+       WHERE a.action = 'person.protection' AND a.target_id = $1 ORDER BY a.at DESC LIMIT 100`,
+      [personId],
+    );
   }
 
   /**

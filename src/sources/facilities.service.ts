@@ -1,8 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { type AuditedBy, AuditService } from '../common/audit.service.js';
 import { Clock } from '../common/clock.js';
 import type { Queryable } from '../database/queryable.js';
+import { retryingTransaction } from '../database/retrying-transaction.js';
 
 export interface FacilityRef {
   id: string;
@@ -18,11 +20,28 @@ export interface SuppressionDto {
   changedAt: string;
 }
 
+export interface FacilityView {
+  code: string;
+  name: string | null;
+  suppressed: boolean;
+  reason: string | null;
+  changedAt: Date | null;
+}
+
+export interface SuppressionChange {
+  at: Date;
+  code: string;
+  suppressed: boolean;
+  reason: string;
+  actorEmail: string | null;
+}
+
 @Injectable()
 export class FacilitiesService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly clock: Clock,
+    private readonly audit: AuditService,
   ) {}
 
   /**
@@ -61,16 +80,54 @@ export class FacilitiesService {
     return found;
   }
 
-  /** Maintenance switch: while suppressed, events are recorded and statuses move, but nobody is notified. */
-  async setSuppression(code: string, suppressed: boolean, reason: string, staffId: string): Promise<SuppressionDto> {
-    const rows: (Omit<SuppressionDto, 'changedAt'> & { changedAt: Date })[] = await this.db.query(
-      `INSERT INTO facility (code, suppressed, suppression_reason, suppression_changed_at, suppression_changed_by)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (code) DO UPDATE SET suppressed = EXCLUDED.suppressed, suppression_reason = EXCLUDED.suppression_reason,
-           suppression_changed_at = EXCLUDED.suppression_changed_at, suppression_changed_by = EXCLUDED.suppression_changed_by
-         RETURNING code, name, suppressed, suppression_reason AS reason, suppression_changed_at AS "changedAt"`,
-      [code, suppressed, reason, this.clock.now(), staffId],
+  /**
+   * Maintenance switch: while suppressed, events are recorded and statuses move, but nobody is
+   * notified. The facility row keeps the last change; the audit log keeps every one, with its reason.
+   */
+  async setSuppression(code: string, suppressed: boolean, reason: string, by: AuditedBy): Promise<SuppressionDto> {
+    return retryingTransaction(this.db, async (tx) => {
+      const rows: (Omit<SuppressionDto, 'changedAt'> & { id: string; changedAt: Date })[] = await tx.query(
+        `INSERT INTO facility (code, suppressed, suppression_reason, suppression_changed_at, suppression_changed_by)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (code) DO UPDATE SET suppressed = EXCLUDED.suppressed, suppression_reason = EXCLUDED.suppression_reason,
+             suppression_changed_at = EXCLUDED.suppression_changed_at, suppression_changed_by = EXCLUDED.suppression_changed_by
+           RETURNING id, code, name, suppressed, suppression_reason AS reason, suppression_changed_at AS "changedAt"`,
+        [code, suppressed, reason, this.clock.now(), by.staff.staffId],
+      );
+      const { id, ...row } = rows[0];
+      await this.audit.record(
+        [
+          {
+            actor: by.staff,
+            action: 'facility.suppression',
+            targetType: 'facility',
+            targetId: id,
+            clientAddress: by.clientAddress,
+            details: { code, suppressed, reason },
+          },
+        ],
+        tx,
+      );
+      return { ...row, changedAt: row.changedAt.toISOString() };
+    });
+  }
+
+  /** Every facility, suppressed first. */
+  async list(): Promise<FacilityView[]> {
+    return this.db.query<FacilityView[]>(
+      `SELECT code, name, suppressed, suppression_reason AS reason, suppression_changed_at AS "changedAt"
+       FROM facility ORDER BY suppressed DESC, code LIMIT 2000`,
     );
-    return { ...rows[0], changedAt: rows[0].changedAt.toISOString() };
+  }
+
+  /** The latest suppression changes, newest first, with who made them and why. */
+  async suppressionHistory(limit = 100): Promise<SuppressionChange[]> {
+    return this.db.query<SuppressionChange[]>(
+      `SELECT a.at, a.details->>'code' AS code, (a.details->>'suppressed')::boolean AS suppressed, a.details->>'reason' AS reason,
+              s.email AS "actorEmail"
+       FROM audit_log a LEFT JOIN staff s ON s.id = a.actor_staff_id
+       WHERE a.action = 'facility.suppression' ORDER BY a.at DESC LIMIT $1`,
+      [limit],
+    );
   }
 }

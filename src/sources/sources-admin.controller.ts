@@ -83,7 +83,8 @@ export class SourcesAdminController {
     @Param() params: FacilityCodeParam,
     @Body() body: SuppressionBody,
     @CurrentStaff() staff: StaffPrincipal,
+    @Req() req: FastifyRequest,
   ): Promise<SuppressionDto> {
-    return this.facilities.setSuppression(params.code, body.suppressed, body.reason, staff.staffId);
+    return this.facilities.setSuppression(params.code, body.suppressed, body.reason, { staff, clientAddress: req.ip });
   }
 }

@@ -9,6 +9,7 @@ import { ConsoleController } from './console/console.controller.js';
 import { ConsoleGuard } from './console/console.guard.js';
 import { ConsoleSessions } from './console/console-session.js';
 import { OperationsController } from './console/operations.controller.js';
+import { ProtectionController } from './console/protection.controller.js';
 import { SourcesPagesController } from './console/sources.controller.js';
 import { VictimsController } from './console/victims.controller.js';
 import { ManageController } from './manage.controller.js';
@@ -29,6 +30,7 @@ import { VictimSessions } from './victim-session.js';
     VictimsController,
     OperationsController,
     SourcesPagesController,
+    ProtectionController,
   ],
   providers: [Pages, VictimSessions, ConsolePages, ConsoleSessions, ConsoleGuard],
   exports: [Pages, VictimSessions, ConsolePages],

@@ -1,0 +1,113 @@
+import supertest from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bookPerson } from '../support/registrations.js';
+import { createSource, type TestSource } from '../support/sources.js';
+import { ADMIN, startTestApp, type TestApp } from '../support/test-app.js';
+
+function csrfOn(page: { text: string }): string {
+  return /name="_csrf" value="([^"]+)"/.exec(page.text)![1];
+}
+
+describe('#14 console: facility suppression and person protection, each with a reason and its history', () => {
+  let t: TestApp;
+  let source: TestSource;
+  let admin: ReturnType<typeof supertest.agent>;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    source = await createSource(t);
+    admin = supertest.agent(t.app.getHttpServer());
+    const form = await admin.get('/console/login');
+    await admin
+      .post('/console/login')
+      .type('form')
+      .send({ email: ADMIN.email, password: ADMIN.password, _csrf: csrfOn(form) });
+  });
+  afterAll(() => t.close());
+
+  it('#14 suppressing a facility needs a reason, is kept in the history with who did it, and lifting it is recorded too', async () => {
+    await bookPerson(t, source, 'A-720-000-001', { facility: { code: 'HCJ-1', name: 'Harris County Jail' } });
+    const page = await admin.get('/console/facilities');
+    expect(page.text).toContain('data-facility="HCJ-1"');
+    const noReason = await admin
+      .post('/console/facilities/HCJ-1/suppression')
+      .type('form')
+      .send({ _csrf: csrfOn(page), suppressed: 'true', reason: '' });
+    expect(noReason.status).toBe(422);
+    expect(noReason.text).toMatch(/id="field-reason-HCJ-1"[^>]*aria-invalid="true"/);
+    expect((await t.db.query(`SELECT suppressed FROM facility WHERE code = 'HCJ-1'`)).rows[0].suppressed).toBe(false);
+
+    const on = await admin
+      .post('/console/facilities/HCJ-1/suppression')
+      .type('form')
+      .send({ _csrf: csrfOn(page), suppressed: 'true', reason: 'JMS maintenance window 02:00-04:00' });
+    expect(on.status).toBe(303);
+    const off = await admin
+      .post('/console/facilities/HCJ-1/suppression')
+      .type('form')
+      .send({ _csrf: csrfOn(page), suppressed: 'false', reason: 'Maintenance over' });
+    expect(off.status).toBe(303);
+    const after = await admin.get('/console/facilities');
+    const history = after.text.slice(after.text.indexOf('<table'));
+    expect(history.indexOf('Maintenance over')).toBeLessThan(history.indexOf('JMS maintenance window'));
+    expect(history).toContain(ADMIN.email);
+    // The API records its changes in the same history.
+    const api = await t
+      .http()
+      .put('/v1/admin/facilities/HCJ-1/suppression')
+      .set('Authorization', `Bearer ${await t.adminToken()}`)
+      .send({ suppressed: true, reason: 'Through the API' });
+    expect(api.status).toBe(200);
+    const audit = await t.db.query(`SELECT details->>'reason' AS reason FROM audit_log WHERE action = 'facility.suppression' ORDER BY at`);
+    expect(audit.rows.map((r) => r.reason)).toEqual(['JMS maintenance window 02:00-04:00', 'Maintenance over', 'Through the API']);
+  });
+
+  it('#14 an admin finds a person by identifier (protected ones too), protects them with a reason, and search hides them', async () => {
+    const personId = await bookPerson(t, source, 'A-720-000-002', { firstName: 'Hidden', lastName: 'Person' });
+    const search = () => t.http().get('/v1/people').query({ identifierSystem: 'A_NUMBER', identifier: 'A-720-000-002' });
+    expect((await search()).body.people).toHaveLength(1);
+    const found = await admin.get('/console/people').query({ identifierSystem: 'A_NUMBER', identifier: 'a720000002' });
+    expect(found.status).toBe(200);
+    expect(found.text).toContain(`data-person-id="${personId}"`);
+    const protect = await admin
+      .post(`/console/people/${personId}/protection`)
+      .type('form')
+      .send({ _csrf: csrfOn(found), protected: 'true', reason: 'Court order 2026-CV-0142' });
+    expect(protect.status).toBe(303);
+    expect((await search()).body.people).toHaveLength(0);
+    const again = await admin.get('/console/people').query({ identifierSystem: 'A_NUMBER', identifier: 'A-720-000-002' });
+    expect(again.text).toContain('PROTECTED');
+    expect(again.text).toContain('Court order 2026-CV-0142');
+    const noReason = await admin
+      .post(`/console/people/${personId}/protection`)
+      .type('form')
+      .send({ _csrf: csrfOn(again), protected: 'false', reason: ' ' });
+    expect(noReason.status).toBe(422);
+    expect((await search()).body.people).toHaveLength(0);
+    const lookups = await t.db.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'person.lookup'`);
+    expect(lookups.rows[0].n).toBeGreaterThanOrEqual(2);
+  });
+
+  it('#14 a specialist gets 403 pages here and changes nothing', async () => {
+    const email = `prot-spec-${Date.now()}@test.vigil`;
+    await t
+      .http()
+      .post('/v1/admin/staff')
+      .set('Authorization', `Bearer ${await t.adminToken()}`)
+      .send({ email, password: 'specialist pass 123', role: 'specialist' });
+    const specialist = supertest.agent(t.app.getHttpServer());
+    const form = await specialist.get('/console/login');
+    await specialist
+      .post('/console/login')
+      .type('form')
+      .send({ email, password: 'specialist pass 123', _csrf: csrfOn(form) });
+    expect((await specialist.get('/console/facilities')).status).toBe(403);
+    expect((await specialist.get('/console/people?identifier=x')).status).toBe(403);
+    const dashboard = await specialist.get('/console/');
+    const tried = await specialist
+      .post('/console/facilities/HCJ-1/suppression')
+      .type('form')
+      .send({ _csrf: csrfOn(dashboard), suppressed: 'false', reason: 'x' });
+    expect(tried.status).toBe(403);
+  });
+});
