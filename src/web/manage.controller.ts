@@ -11,6 +11,7 @@ import { EVENT_TYPES } from '../people/custody-status.js';
 import { QuietHoursDto, type RegistrationViewDto, type UpdateRegistrationDto } from '../registrations/registration.dto.js';
 import { type RegistrationAccess, RegistrationsService } from '../registrations/registrations.service.js';
 import { VerificationService } from '../registrations/verification.service.js';
+import { codeRefusal } from './code-errors.js';
 import { checkedValues, textField } from './form-input.js';
 import { isLang, messages, type Lang } from './i18n/messages.js';
 import { type FieldProblem, Pages } from './pages.js';
@@ -98,8 +99,9 @@ export class ManageController {
     try {
       await this.verification.resend(session.registrationId, contact.contactId);
     } catch (error) {
-      if (!(error instanceof DomainError) || error.kind !== 'rate_limited') throw error;
-      return this.renderManage(req, reply, lang, session, { errors: [{ field: 'contactId', message: t.errors.tooSoon }] }, 429);
+      const refusal = codeRefusal(error, lang, reply);
+      if (!refusal) throw error;
+      return this.renderManage(req, reply, lang, session, { errors: [{ field: 'contactId', message: refusal.message }] }, refusal.status);
     }
     this.pages.redirect(reply, `/${lang}/manage?saved=code`);
   }

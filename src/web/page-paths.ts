@@ -43,3 +43,16 @@ export function preferredLang(header: string | undefined): Lang {
     .sort((a, b) => b.q - a.q || a.index - b.index);
   return ranked.map((entry) => entry.lang).find(isLang) ?? 'en';
 }
+
+/**
+ * The page a response shows, as an address that can be opened again: a form's POST that answers
+ * with a page (mistakes, a notice) links its language switch to the page the form is on.
+ */
+export function pageAddressOf(method: string, url: string): string {
+  if (method === 'GET' || method === 'HEAD') return url;
+  const path = url.split('?', 1)[0];
+  const victim = /^\/([^/]+)\/(manage|verify)(\/[^?]*)?$/i.exec(path);
+  if (victim) return victim[3]?.toLowerCase() === '/stop' ? `/${victim[1]}/` : `/${victim[1]}/${victim[2]}`;
+  const console = /^\/console\/sources\/[^/]+\/keys$/i.exec(path);
+  return console ? '/console/sources' : path;
+}

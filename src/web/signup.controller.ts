@@ -14,6 +14,7 @@ import { type Channel, normalizeAddress, phoneRefusal } from '../registrations/c
 import { CreateRegistrationDto, type RegistrationViewDto, VerifyCodeDto } from '../registrations/registration.dto.js';
 import { RegistrationsService } from '../registrations/registrations.service.js';
 import { VerificationService } from '../registrations/verification.service.js';
+import { codeRefusal } from './code-errors.js';
 import { checkedValues, isTicked, textField } from './form-input.js';
 import { messages, type Lang } from './i18n/messages.js';
 import type { SignupMessages } from './i18n/signup.js';
@@ -177,11 +178,17 @@ export class SignupController {
     try {
       await this.verification.verify(session.registrationId, contact.contactId, code);
     } catch (error) {
-      const message = this.codeMessage(error, t);
-      if (!message) throw error;
-      const status = (error as DomainError).kind === 'rate_limited' ? 429 : 422;
-      if (status === 429) void reply.header('Retry-After', String((error as DomainError).options.retryAfterSeconds ?? 60));
-      return this.renderVerify(req, reply, lang, await this.view(session.registrationId), [{ field: fieldOf, message }], {}, status);
+      const refusal = codeRefusal(error, lang, reply);
+      if (!refusal) throw error;
+      return this.renderVerify(
+        req,
+        reply,
+        lang,
+        await this.view(session.registrationId),
+        [{ field: fieldOf, message: refusal.message }],
+        {},
+        refusal.status,
+      );
     }
     this.pages.redirect(reply, `/${lang}/verify`);
   }
@@ -198,17 +205,16 @@ export class SignupController {
     try {
       await this.verification.resend(session.registrationId, contact.contactId);
     } catch (error) {
-      const message = this.codeMessage(error, t);
-      if (!message) throw error;
-      void reply.header('Retry-After', String((error as DomainError).options.retryAfterSeconds ?? 60));
+      const refusal = codeRefusal(error, lang, reply);
+      if (!refusal) throw error;
       return this.renderVerify(
         req,
         reply,
         lang,
         await this.view(session.registrationId),
-        [{ field: `code-${contact.contactId}`, message }],
+        [{ field: `code-${contact.contactId}`, message: refusal.message }],
         {},
-        429,
+        refusal.status,
       );
     }
     await this.renderVerify(req, reply, lang, await this.view(session.registrationId), [], {
@@ -272,28 +278,6 @@ export class SignupController {
     const contact = (await this.view(registrationId)).contacts.find((c) => c.contactId === contactId);
     if (!contact) throw new DomainError('invalid', 'CONTACT_NOT_FOUND', 'No such contact.');
     return contact;
-  }
-
-  private codeMessage(error: unknown, t: SignupMessages): string | undefined {
-    if (!(error instanceof DomainError)) return undefined;
-    switch (error.code) {
-      case 'CODE_WRONG':
-        return t.codeErrors.wrong;
-      case 'CODE_EXPIRED':
-        return t.codeErrors.expired;
-      case 'VERIFY_BY_CALL':
-        return t.codeErrors.byCall;
-      case 'CONTACT_LOCKED':
-        return t.codeErrors.locked(Math.max(1, Math.ceil((error.options.retryAfterSeconds ?? 3600) / 60)));
-      case 'CONTACT_LOCKED_FOR_HELP':
-        return t.codeErrors.lockedForHelp;
-      case 'RESEND_TOO_SOON':
-        return t.codeErrors.tooSoon;
-      case 'CODES_PAUSED':
-        return t.codeErrors.paused;
-      default:
-        return undefined;
-    }
   }
 
   private async renderNoSession(req: FastifyRequest, reply: FastifyReply, lang: Lang): Promise<void> {

@@ -1,10 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DataSource } from 'typeorm';
-import { Clock } from '../common/clock.js';
-import { FieldCipher, sha256 } from '../common/crypto/field-cipher.js';
+import { FieldCipher } from '../common/crypto/field-cipher.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { RegistrationsService } from '../registrations/registrations.service.js';
 
 export const VICTIM_SESSION_COOKIE = 'vigil_session';
 
@@ -17,30 +15,26 @@ export interface VictimSession {
 /**
  * The victim's session, sealed (AES-256-GCM under the server's key, rotation included) into a
  * cookie: no server-side session store, and nothing readable or forgeable in the browser.
- * No expiry: a frightened user on a shared phone closes the browser and the session is gone.
+ * No expiry attribute (a session cookie); note that mobile browsers may restore such cookies, so
+ * the quick exit and the help page's advice on private windows matter more than the cookie's life.
  */
 @Injectable()
 export class VictimSessions {
   constructor(
     private readonly cipher: FieldCipher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @InjectDataSource() private readonly db: DataSource,
-    private readonly clock: Clock,
+    private readonly registrations: RegistrationsService,
   ) {}
 
   /**
-   * The session, if its token still opens its registration (as the API's manage-token check does):
-   * a stopped or expired registration's session is over. Callers then use the registration services
-   * with `{ kind: 'token' }` access, exactly as the API does after its guard.
+   * The session, while its manage token still opens its registration (neither stopped nor expired,
+   * as the manage link itself): stopping on one device ends the session on every other. Callers
+   * then use the registration services with `{ kind: 'token' }` access, as the API does after its guard.
    */
   async current(req: FastifyRequest): Promise<VictimSession | undefined> {
     const session = this.read(req);
     if (!session) return undefined;
-    const rows = await this.db.query<{ id: string }[]>(
-      `SELECT id FROM registration WHERE manage_token_hash = $1 AND status <> 'expired' AND (expires_at IS NULL OR expires_at > $2)`,
-      [sha256(session.manageToken), this.clock.now()],
-    );
-    return rows[0]?.id === session.registrationId ? session : undefined;
+    return (await this.registrations.openByManageToken(session.manageToken)) === session.registrationId ? session : undefined;
   }
 
   read(req: FastifyRequest): VictimSession | undefined {

@@ -5,6 +5,7 @@ import type { Problem } from '../../common/problem/problem.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { LANGS, LOCALE, messages, type Lang } from '../i18n/messages.js';
 import { errorWording, retryMinutes } from '../error-pages.js';
+import { pageAddressOf } from '../page-paths.js';
 import type { PageData } from '../pages.js';
 import { ConsoleSessions } from './console-session.js';
 import { CONSOLE_LOGIN_REQUIRED } from './console.guard.js';
@@ -46,7 +47,7 @@ export class ConsolePages {
 
   private frame(req: ConsoleRequest, reply: FastifyReply, lang: Lang) {
     const other = LANGS.find((candidate) => candidate !== lang)!;
-    const path = req.url.split('?', 1)[0];
+    const path = pageAddressOf(req.method, req.url).split('?', 1)[0];
     return {
       lang,
       t: messages(lang),

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { StaffAuthGuard, type StaffPrincipal } from '../../auth/staff-auth.guard.js';
+import { DomainError } from '../../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { isLang, type Lang } from '../i18n/messages.js';
 import { preferredLang } from '../page-paths.js';
@@ -25,8 +26,10 @@ export class ConsoleSessions {
     if (!token) return undefined;
     try {
       return await this.staffAuth.verify(token);
-    } catch {
-      return undefined;
+    } catch (error) {
+      // Only a bad or expired token means "sign in again"; a database outage is a 503 page.
+      if (error instanceof DomainError && error.kind === 'unauthorized') return undefined;
+      throw error;
     }
   }
 

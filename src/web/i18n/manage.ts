@@ -78,7 +78,6 @@ const en = {
     quietEnd: 'Enter the end as hours and minutes, for example 07:00.',
     timeZone: 'Choose your time zone.',
     contactId: 'That contact cannot get a new code.',
-    tooSoon: 'A code was sent a moment ago, or this address has had as many codes as it may get for now. Wait and try again later.',
     stopped: 'These alerts were stopped; nothing can be changed.',
   },
   stopLink: 'Stop all alerts',
@@ -179,8 +178,6 @@ const es: ManageMessages = {
     quietEnd: 'Escriba el final en horas y minutos, por ejemplo 07:00.',
     timeZone: 'Elija su zona horaria.',
     contactId: 'Ese contacto no puede recibir un código nuevo.',
-    tooSoon:
-      'Se envió un código hace un momento, o esta dirección ya recibió todos los códigos permitidos por ahora. Espere e inténtelo más tarde.',
     stopped: 'Estos avisos se detuvieron; no se puede cambiar nada.',
   },
   stopLink: 'Detener todos los avisos',
