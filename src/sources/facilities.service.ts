@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock.js';
-import type { Queryable } from '../database/queryable.js';
+import { namedWhenSmall, type Queryable } from '../database/queryable.js';
 
 export interface FacilityRef {
   id: string;
@@ -36,7 +36,7 @@ export class FacilitiesService {
     const found = new Map<string, FacilityRef>();
     const select = async (wanted: string[]) => {
       const rows: (FacilityRef & { name: string | null })[] = await db.query(
-        `SELECT id, code, suppressed, name FROM facility WHERE code = ANY($1)`,
+        namedWhenSmall('vigil_facilities_by_code', `SELECT id, code, suppressed, name FROM facility WHERE code = ANY($1)`, wanted.length),
         [wanted],
       );
       for (const row of rows) found.set(row.code, { id: row.id, code: row.code, suppressed: row.suppressed });
