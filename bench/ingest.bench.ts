@@ -12,6 +12,7 @@ import { ensureDatabase } from '../src/database/ensure-database.js';
 import { runMigrations } from '../src/database/migrate.js';
 import { cpuSeconds, postgresPids } from './process-cpu.js';
 import { StatementCounter } from './statement-counter.js';
+import { STATEMENT_PROFILE_SETTINGS, StatementProfile } from './statement-profile.js';
 import { load, report } from './support.js';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -22,6 +23,8 @@ const PHASES = new Set((process.env.BENCH_PHASES ?? 'baselines,single,batch,rost
 const skipped = { requests: 0, seconds: 1, perSecond: 0, p50Ms: 0, p99Ms: 0, errors: 0 };
 // BENCH_STATEMENTS=1 counts the SQL statements each ingest phase sends (a little CPU per statement).
 const statements = process.env.BENCH_STATEMENTS === '1' ? StatementCounter.install() : undefined;
+// BENCH_PG_STATS=1 loads pg_stat_statements and prints PostgreSQL's time per statement for each ingest phase.
+const PG_PROFILE = process.env.BENCH_PG_STATS === '1';
 
 function person(i: number) {
   return {
@@ -43,11 +46,16 @@ function event(i: number) {
 
 async function main(): Promise<void> {
   const folder = await mkdtemp(path.join(tmpdir(), 'vigil-bench-'));
-  const postgres = await startEmbeddedPostgres({ dataDir: folder, persistent: false });
+  const postgres = await startEmbeddedPostgres({
+    dataDir: folder,
+    persistent: false,
+    settings: PG_PROFILE ? STATEMENT_PROFILE_SETTINGS : {},
+  });
   try {
     await ensureDatabase(postgres.url(), 'vigil_bench');
     const url = postgres.url('vigil_bench');
     await runMigrations(url);
+    const profile = PG_PROFILE ? await StatementProfile.install(url) : undefined;
     const admin = { email: 'bench@vigil.local', password: randomBytes(12).toString('hex') };
     const config = loadConfig({
       DATABASE_URL: url,
@@ -136,6 +144,7 @@ async function main(): Promise<void> {
     const counting = async (phase: string, events: number, run: () => Promise<typeof skipped>) => {
       if (!PHASES.has(phase)) return skipped;
       statements?.start();
+      await profile?.reset();
       const before = { node: process.cpuUsage(), postgres: await postgresCpu() };
       const result = await run();
       const node = process.cpuUsage(before.node);
@@ -143,6 +152,7 @@ async function main(): Promise<void> {
       const total = result.requests * events;
       counted[`${phase}_cpu_ms_per_event_node`] = (node.user + node.system) / 1000 / total;
       counted[`${phase}_cpu_ms_per_event_postgres`] = (postgres * 1000) / total;
+      await profile?.print(phase, total);
       if (!statements) return result;
       const seen = statements.stop();
       const sent = seen.reduce((sum, { count }) => sum + count, 0);
@@ -156,6 +166,14 @@ async function main(): Promise<void> {
       counted[`${phase}_events_per_transaction`] = total / transactions;
       return result;
     };
+    if (profile) {
+      // What the app costs PostgreSQL with nothing to ingest: its workers' and schedules' polling.
+      await profile.reset();
+      const idleBefore = await postgresCpu();
+      await new Promise((resolve) => setTimeout(resolve, SECONDS * 1000));
+      counted.idle_postgres_cpu_ms_per_s = (((await postgresCpu()) - idleBefore) * 1000) / SECONDS;
+      await profile.print('idle (per second)', SECONDS);
+    }
     const single = await counting('single', 1, () =>
       load({
         url: `${base}/v1/custody-events`,

@@ -5,8 +5,29 @@
  * `Promise<T[]>`: TypeORM answers an UPDATE or DELETE with `[rows, affectedCount]`, which a `T[]` would
  * misdescribe (`returning` below takes that apart), and a row-typed annotation already infers the array.
  */
+// Whatever implements it takes a NamedStatement as pg's own clients do (TypeORM passes it through).
 export interface Queryable {
-  query<T = unknown>(sql: string, parameters?: unknown[]): Promise<T>;
+  query<T = unknown>(sql: string | NamedStatement, parameters?: unknown[]): Promise<T>;
+}
+
+/**
+ * A statement pg sends by name: PostgreSQL parses it once per connection and, once it has seen a few
+ * runs, may keep one plan for it instead of planning every run. TypeORM hands it to pg unchanged.
+ */
+export interface NamedStatement {
+  name: string;
+  text: string;
+}
+
+/**
+ * Up to this many rows in a statement's arrays, a plan made without seeing their length fits; larger
+ * batches are planned for their own size each time.
+ */
+export const NAMED_STATEMENT_MAX_ROWS = 32;
+
+/** `text` by name when its arrays hold few rows (see NAMED_STATEMENT_MAX_ROWS), else as a one-off. */
+export function namedWhenSmall(name: string, text: string, rows: number): string | NamedStatement {
+  return rows <= NAMED_STATEMENT_MAX_ROWS ? { name, text } : text;
 }
 
 /**

@@ -1,4 +1,5 @@
 import 'typeorm';
+import type { NamedStatement } from './queryable.js';
 
 /**
  * TypeORM types what `query` answers as `any` unless told otherwise, so a caller that forgets to name
@@ -7,9 +8,9 @@ import 'typeorm';
  */
 declare module 'typeorm' {
   interface DataSource {
-    query<T = unknown>(query: string, parameters?: unknown[]): Promise<T>;
+    query<T = unknown>(query: string | NamedStatement, parameters?: unknown[]): Promise<T>;
   }
   interface EntityManager {
-    query<T = unknown>(query: string, parameters?: unknown[]): Promise<T>;
+    query<T = unknown>(query: string | NamedStatement, parameters?: unknown[]): Promise<T>;
   }
 }

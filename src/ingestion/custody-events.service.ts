@@ -40,6 +40,9 @@ interface IngestRequest {
 
 // Enough to keep PostgreSQL busy while the next group gathers; more only adds lock waits.
 const MAX_TRANSACTIONS_PER_SOURCE = 2;
+// The second transaction waits for a few events: one event alone pays a whole transaction's round
+// trips, while the running transaction ends soon and takes it along.
+const MIN_EVENTS_TO_OVERLAP = 3;
 const MAX_EVENTS_PER_GROUP = 1000;
 
 @Injectable()
@@ -55,6 +58,7 @@ export class CustodyEventsService {
 
   private readonly groups = new GroupCommit<IngestRequest, RecordedEvent[]>({
     maxInFlight: MAX_TRANSACTIONS_PER_SOURCE,
+    minOverlapWeight: MIN_EVENTS_TO_OVERLAP,
     maxWeight: MAX_EVENTS_PER_GROUP,
     weight: ({ incoming }) => incoming.length,
     runGroup: (requests) => this.record(requests),

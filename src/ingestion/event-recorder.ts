@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DomainError } from '../common/problem/domain-error.js';
-import { type Queryable, returning } from '../database/queryable.js';
+import { namedWhenSmall, type Queryable, returning } from '../database/queryable.js';
 import type { EventType } from '../people/custody-status.js';
 import { NotificationPlannerService } from '../notifications/notification-planner.service.js';
 import { RetractionsService } from '../notifications/retractions.service.js';
@@ -66,9 +66,15 @@ export class EventRecorder {
   async record(db: Queryable, sourceId: string, events: NewEvent[]): Promise<RecordedEvent[]> {
     if (!events.length) return [];
     // One statement records the events and moves their persons' status. An event whose CORRECTION
-    // came first (pending_correction_id) is recorded retracted and moves no status.
-    const inserted: { id: string; sourceEventId: string; pendingCorrectionId: string | null }[] = await db.query(
-      `WITH v AS (
+    // came first (pending_correction_id) is recorded retracted and moves no status. It also says which
+    // events may reach anyone (may_notify): most people in custody have nobody registered for them,
+    // and their events then skip planning. Seen after this transaction's merges, which move
+    // registrations; a registration committed later than this statement is one that came after the
+    // event, as one committed after planning always was.
+    const inserted: { id: string; sourceEventId: string; pendingCorrectionId: string | null; mayNotify: boolean }[] = await db.query(
+      namedWhenSmall(
+        'vigil_record_events',
+        `WITH v AS (
          SELECT * FROM unnest($2::text[], $3::bytea[], $4::jsonb[], $5::text[], $6::timestamptz[], $7::uuid[], $8::uuid[],
                               $9::uuid[], $10::timestamptz[], $11::jsonb[], $12::uuid[], $13::boolean[], $14::text[]) WITH ORDINALITY
            AS v(source_event_id, body_hash, payload, type, occurred_at, person_id, facility_id, to_facility_id, scheduled_for, details,
@@ -84,12 +90,19 @@ export class EventRecorder {
                    -- A correction that came first, waiting for this event (looked for only when the source has one waiting).
                    CASE WHEN ins.type <> 'CORRECTION' AND (SELECT EXISTS (SELECT 1 FROM custody_event w WHERE ${PENDING_CORRECTION}))
                         THEN (SELECT w.id FROM custody_event w WHERE ${PENDING_CORRECTION} AND w.details ->> 'correctsSourceEventId' = ins.source_event_id
-                              ORDER BY w.received_at, w.id LIMIT 1) END AS pending_correction_id
+                              ORDER BY w.received_at, w.id LIMIT 1) END AS pending_correction_id,
+                   -- A correction goes to those its event reached, whoever its own person is.
+                   ins.notification_block IS NULL
+                     AND (ins.type = 'CORRECTION' OR EXISTS (SELECT 1 FROM registration r WHERE r.person_id = ins.person_id AND r.status = 'active'))
+                     AS may_notify
        ), changes AS (
          SELECT i.id AS event_id, v.person_id, v.type, v.occurred_at, v.facility_id, v.to_facility_id, v.n
          FROM inserted i JOIN v ON v.source_event_id = i.source_event_id WHERE i.pending_correction_id IS NULL
        ), status AS (${this.status.applyFrom('changes')})
-       SELECT id, source_event_id AS "sourceEventId", pending_correction_id AS "pendingCorrectionId" FROM inserted`,
+       SELECT id, source_event_id AS "sourceEventId", pending_correction_id AS "pendingCorrectionId", may_notify AS "mayNotify"
+       FROM inserted`,
+        events.length,
+      ),
       [
         sourceId,
         events.map((e) => e.sourceEventId),
@@ -126,7 +139,10 @@ export class EventRecorder {
       sourceId,
       accepted.filter((e) => e.type === 'CORRECTION').map((e) => ({ event: e, eventId: idOf.get(e.sourceEventId)! })),
     );
-    const planned = await this.planner.plan(db, [...idOf.values()]);
+    const planned = await this.planner.plan(
+      db,
+      inserted.filter((row) => row.mayNotify).map((row) => row.id),
+    );
 
     return events.map((event) => {
       const eventId = idOf.get(event.sourceEventId);
@@ -244,7 +260,11 @@ interface ExistingEvent {
 
 export async function findExisting(db: Queryable, sourceId: string, sourceEventIds: string[]): Promise<Map<string, ExistingEvent>> {
   const rows: { id: string; sourceEventId: string; bodyHash: Buffer }[] = await db.query(
-    `SELECT id, source_event_id AS "sourceEventId", body_hash AS "bodyHash" FROM custody_event WHERE source_id = $1 AND source_event_id = ANY($2)`,
+    namedWhenSmall(
+      'vigil_existing_events',
+      `SELECT id, source_event_id AS "sourceEventId", body_hash AS "bodyHash" FROM custody_event WHERE source_id = $1 AND source_event_id = ANY($2)`,
+      sourceEventIds.length,
+    ),
     [sourceId, sourceEventIds],
   );
   return new Map(rows.map((row) => [row.sourceEventId, { id: row.id, bodyHash: row.bodyHash }]));

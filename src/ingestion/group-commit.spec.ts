@@ -13,7 +13,12 @@ function gate(): Gate {
 }
 
 /** A fake transaction runner that records which items ran together and can be held open. */
-function recorder(options: { maxInFlight: number; maxWeight?: number; failWhen?: (items: string[]) => boolean }) {
+function recorder(options: {
+  maxInFlight: number;
+  maxWeight?: number;
+  minOverlapWeight?: number;
+  failWhen?: (items: string[]) => boolean;
+}) {
   const runs: string[][] = [];
   const holds: Gate[] = [];
   const concurrency = { now: 0, max: 0 };
@@ -33,6 +38,7 @@ function recorder(options: { maxInFlight: number; maxWeight?: number; failWhen?:
   const commit = new GroupCommit<string, string>({
     maxInFlight: options.maxInFlight,
     maxWeight: options.maxWeight ?? 100,
+    minOverlapWeight: options.minOverlapWeight,
     weight: (item) => (item.startsWith('big') ? 50 : 1),
     runGroup: run,
     runAlone: async (item) => (await run([item]))[0],
@@ -89,5 +95,34 @@ describe('GroupCommit', () => {
     expect(runs.slice(3).flat().sort()).toEqual(['bad', 'c', 'd', 'e', 'f']);
     expect(runs.slice(3).every((items) => items.length === 1)).toBe(true);
     expect(concurrency.max).toBe(2);
+  });
+
+  it('#12 while a transaction runs, a second starts only for a group of minOverlapWeight; a lone request waits for the first to end', async () => {
+    const { commit, runs, settle, concurrency } = recorder({ maxInFlight: 2, minOverlapWeight: 3 });
+    const first = ['a', 'b'].map((item) => commit.submit('s', item));
+    expect(runs).toEqual([['a']]);
+    const more = ['c', 'd'].map((item) => commit.submit('s', item));
+    // b, c, d weigh 3: they start beside a.
+    expect(runs).toEqual([['a'], ['b', 'c', 'd']]);
+    await settle();
+    expect(await Promise.all([...first, ...more])).toEqual(['done a', 'done b', 'done c', 'done d']);
+    expect(concurrency.max).toBe(2);
+
+    // Nothing running: a lone request starts at once; the next waits for it, however long, then goes.
+    const lone = commit.submit('s', 'e');
+    const next = commit.submit('s', 'f');
+    expect(runs.slice(2)).toEqual([['e']]);
+    await settle();
+    expect(await Promise.all([lone, next])).toEqual(['done e', 'done f']);
+    expect(runs.slice(2)).toEqual([['e'], ['f']]);
+  });
+
+  it('#12 a failed group re-runs its requests one by one even when they weigh less than minOverlapWeight', async () => {
+    const { commit, runs, settle } = recorder({ maxInFlight: 2, minOverlapWeight: 3, failWhen: (items) => items.includes('bad') });
+    const answers = ['a', 'b', 'bad', 'c', 'd'].map((item) => commit.submit('s', item).catch((error: Error) => error.message));
+    await settle();
+    expect(await Promise.all(answers)).toEqual(['done a', 'done b', 'failed: bad', 'done c', 'done d']);
+    expect(runs.slice(0, 2)).toEqual([['a'], ['b', 'bad', 'c']]);
+    expect(runs.slice(2).flat().sort()).toEqual(['b', 'bad', 'c', 'd']);
   });
 });

@@ -14,6 +14,12 @@ interface Lane<T, R> {
 export interface GroupCommitOptions<T, R> {
   /** Transactions one key may have running at once; requests beyond wait and then go together. */
   maxInFlight: number;
+  /**
+   * While the key has a transaction running, another starts only for a group at least this heavy
+   * (or a failed group's re-run); lighter ones wait for a slot with nothing running. 1 by default: any
+   * request starts while a slot is free.
+   */
+  minOverlapWeight?: number;
   /** A group stops growing at this weight (a request heavier than this goes alone). */
   maxWeight: number;
   weight: (item: T) => number;
@@ -25,7 +31,8 @@ export interface GroupCommitOptions<T, R> {
 
 /**
  * Group commit for many small requests from one upstream system. A request starts at once while
- * its key has fewer than `maxInFlight` transactions running; otherwise it waits, and everything
+ * its key has fewer than `maxInFlight` transactions running (and, beside a running one, enough
+ * waits to make `minOverlapWeight`); otherwise it waits, and everything
  * that waited goes in the next transaction together, so a busy feed pays one transaction's round
  * trips for several events instead of one each. A quiet feed waits for nothing. When a group
  * fails, each of its requests runs again alone, so an error reaches only the request it belongs to
@@ -47,7 +54,7 @@ export class GroupCommit<T, R> {
   }
 
   private pump(key: string, lane: Lane<T, R>): void {
-    while (lane.inFlight < this.options.maxInFlight && lane.waiting.length) {
+    while (lane.inFlight < this.options.maxInFlight && lane.waiting.length && this.mayStart(lane)) {
       const group = this.take(lane);
       lane.inFlight++;
       void this.run(lane, group).finally(() => {
@@ -56,6 +63,16 @@ export class GroupCommit<T, R> {
         else this.pump(key, lane);
       });
     }
+  }
+
+  private mayStart(lane: Lane<T, R>): boolean {
+    const least = this.options.minOverlapWeight ?? 1;
+    if (!lane.inFlight || least <= 1 || lane.waiting[0].alone) return true;
+    let weight = 0;
+    for (const waiting of lane.waiting) {
+      if (waiting.alone || (weight += this.options.weight(waiting.item)) >= least) return true;
+    }
+    return false;
   }
 
   private take(lane: Lane<T, R>): Waiting<T, R>[] {

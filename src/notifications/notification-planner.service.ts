@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Clock } from '../common/clock.js';
-import type { Queryable } from '../database/queryable.js';
+import { namedWhenSmall, type Queryable } from '../database/queryable.js';
 import { URGENT_EVENT_TYPES } from '../people/custody-status.js';
 import { DELIVERY_CHANNEL } from '../database/delivery.repository.js';
 
@@ -35,7 +35,9 @@ export class NotificationPlannerService {
     // registration, ~15 % of a large fan-out. Off for the rest of this transaction only.
     await db.query(`SET LOCAL enable_memoize = off`);
     const rows: { eventId: string; notifications: number }[] = await db.query(
-      `WITH ev AS (
+      namedWhenSmall(
+        'vigil_plan_notifications',
+        `WITH ev AS (
          SELECT e.id, e.type, e.person_id, e.corrects_event_id FROM custody_event e
          -- A retracted event (its CORRECTION came in the same transaction, or before) alerts nobody.
          WHERE e.id = ANY($1::uuid[]) AND e.notification_block IS NULL AND e.retracted_by_event_id IS NULL
@@ -90,6 +92,8 @@ export class NotificationPlannerService {
        -- workers are woken (at commit) once, and only when something was planned.
        SELECT event_id AS "eventId", count(*)::int AS notifications, (SELECT 1 FROM pg_notify($5, 'due')) AS announced
        FROM notified GROUP BY event_id`,
+        eventIds.length,
+      ),
       [eventIds, this.clock.now(), URGENT_EVENT_TYPES, Math.round(this.config.voice.repeatHours * 60), DELIVERY_CHANNEL],
     );
     return new Map(rows.map((row) => [row.eventId, row.notifications]));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import type { Queryable } from '../database/queryable.js';
+import { namedWhenSmall, type Queryable } from '../database/queryable.js';
 import { foldName, type IdentifierKey, identifierKey, normalizeIdentifierValue } from './identifiers.js';
 import { PersonStatusService } from './person-status.service.js';
 
@@ -163,7 +163,9 @@ export class IdentityResolver {
       const rows = fresh.map((id) => ({ id, input: latestInput.get(id)! }));
       const owners = newKeys.map(([id]) => personOfRoot.get(sets.find(firstInputWithKey.get(id)!))!);
       const claimed: { n: number }[] = await db.query(
-        `WITH persons AS (
+        namedWhenSmall(
+          'vigil_new_persons',
+          `WITH persons AS (
            INSERT INTO person (id, first_name, last_name, first_name_key, last_name_key, date_of_birth, country_of_birth)
            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::text[])
          ), claimed AS (
@@ -174,6 +176,8 @@ export class IdentityResolver {
            ON CONFLICT DO NOTHING
            RETURNING 1
          ) SELECT count(*)::int AS n FROM claimed`,
+          newKeys.length,
+        ),
         [
           rows.map((r) => r.id),
           rows.map((r) => r.input.firstName),
@@ -231,7 +235,9 @@ export class IdentityResolver {
     const global = keys.filter((k) => k.scope === null);
     const scoped = keys.filter((k) => k.scope !== null);
     return db.query(
-      `SELECT i.system, i.value, i.scope_source_id AS "scopeSourceId", i.person_id AS "personId", p.protected,
+      namedWhenSmall(
+        hold ? 'vigil_identifier_owners_held' : 'vigil_identifier_owners',
+        `SELECT i.system, i.value, i.scope_source_id AS "scopeSourceId", i.person_id AS "personId", p.protected,
               p.date_of_birth::text AS "dateOfBirth", (extract(epoch FROM p.created_at) * 1000)::float8 AS "createdMs",
               p.first_name AS "firstName", p.last_name AS "lastName", p.country_of_birth AS "countryOfBirth", p.merged_into AS "mergedInto"
        FROM (SELECT i.* FROM unnest($1::text[], $2::text[]) AS k(system, value)
@@ -241,6 +247,8 @@ export class IdentityResolver {
              JOIN person_identifier i ON i.system = k.system AND i.value = k.value AND i.scope_source_id = k.scope) i
        JOIN person p ON p.id = i.person_id
        ${hold ? 'ORDER BY p.id FOR KEY SHARE OF p' : ''}`,
+        keys.length,
+      ),
       [
         global.map((k) => k.system),
         global.map((k) => k.value),

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { type AuditedBy, AuditService } from '../common/audit.service.js';
 import { Clock } from '../common/clock.js';
-import type { Queryable } from '../database/queryable.js';
+import { namedWhenSmall, type Queryable } from '../database/queryable.js';
 import { retryingTransaction } from '../database/retrying-transaction.js';
 
 export interface FacilityRef {
@@ -55,7 +55,7 @@ export class FacilitiesService {
     const found = new Map<string, FacilityRef>();
     const select = async (wanted: string[]) => {
       const rows: (FacilityRef & { name: string | null })[] = await db.query(
-        `SELECT id, code, suppressed, name FROM facility WHERE code = ANY($1)`,
+        namedWhenSmall('vigil_facilities_by_code', `SELECT id, code, suppressed, name FROM facility WHERE code = ANY($1)`, wanted.length),
         [wanted],
       );
       for (const row of rows) found.set(row.code, { id: row.id, code: row.code, suppressed: row.suppressed });

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Queryable } from '../../src/database/queryable.js';
+import type { NamedStatement, Queryable } from '../../src/database/queryable.js';
 import { IdentityResolver } from '../../src/people/identity-resolver.js';
 import { lockWaiters } from '../support/lock-waiters.js';
 import { createSource, event, personWith, postEvents, type TestSource } from '../support/sources.js';
@@ -47,8 +47,8 @@ describe('identity under concurrency', () => {
       await client.query('BEGIN');
       let failed = false;
       const flaky: Queryable = {
-        query: async <T>(sql: string, parameters?: unknown[]): Promise<T> => {
-          if (!failed && sql.includes('pg_constraint')) {
+        query: async <T>(sql: string | NamedStatement, parameters?: unknown[]): Promise<T> => {
+          if (!failed && (typeof sql === 'string' ? sql : sql.text).includes('pg_constraint')) {
             failed = true;
             throw new Error('Connection terminated unexpectedly');
           }
