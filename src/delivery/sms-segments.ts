@@ -42,13 +42,18 @@ const GSM_LOOKALIKES: Record<string, string> = {
  */
 export function toGsm(text: string): string {
   let out = '';
-  for (const char of text) {
-    if (GSM_BASIC.includes(char) || GSM_EXTENSION.includes(char)) out += char;
-    else if (char in GSM_LOOKALIKES) out += GSM_LOOKALIKES[char];
-    else {
-      const bare = char.normalize('NFD').replace(/\p{M}/gu, '');
-      out += [...bare].every((c) => GSM_BASIC.includes(c)) && bare ? bare : '?';
-    }
-  }
+  for (const char of text) out += gsmFormOf(char) ?? '?';
   return out;
+}
+
+/** Whether `toGsm` keeps every character readable: a name in Cyrillic or Chinese would become `???`. */
+export function fitsGsm(text: string): boolean {
+  return [...text].every((char) => gsmFormOf(char) !== undefined);
+}
+
+function gsmFormOf(char: string): string | undefined {
+  if (GSM_BASIC.includes(char) || GSM_EXTENSION.includes(char)) return char;
+  if (char in GSM_LOOKALIKES) return GSM_LOOKALIKES[char];
+  const bare = char.normalize('NFD').replace(/\p{M}/gu, '');
+  return bare && [...bare].every((c) => GSM_BASIC.includes(c)) ? bare : undefined;
 }

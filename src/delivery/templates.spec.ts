@@ -55,6 +55,16 @@ describe('templates', () => {
       expect(sms).toContain(SAFETY_LINE[language].replace('á', 'a'));
       expect(sms).toContain(base.manageUrl);
     });
+    it(`${language}: a name in a script GSM-7 lacks is named in words, never turned into question marks`, () => {
+      const sms = renderSms(
+        { ...base, personName: 'Алексей Смирнов-Кузнецов', facilityName: '杭州市看守所 Hangzhou Detention Center' },
+        language,
+      );
+      expect(countSegments(sms).segments).toBeLessThanOrEqual(2);
+      expect(sms).toContain(language === 'en' ? 'the person you follow' : 'la persona que sigue');
+      expect(sms.replace(base.manageUrl, '')).not.toMatch(/\?/);
+      expect(sms).toContain(base.manageUrl);
+    });
     it(`${language}: verification messages carry the code and fit one segment`, () => {
       expect(renderVerificationSms('123456', language)).toContain('123456');
       expect(countSegments(renderVerificationSms('123456', language)).segments).toBe(language === 'en' ? 1 : 2);

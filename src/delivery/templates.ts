@@ -1,6 +1,6 @@
 import type { EventType } from '../people/custody-status.js';
 import type { Language } from '../registrations/registration.dto.js';
-import { countSegments, toGsm } from './sms-segments.js';
+import { countSegments, fitsGsm, toGsm } from './sms-segments.js';
 import { dateTimeFormat } from '../common/date-time-format.js';
 
 export const SAFETY_LINE: Record<Language, string> = {
@@ -73,6 +73,9 @@ const TEXT = {
     verifyCall: 'This is Vigil. To confirm this phone for custody alerts, enter your 4 digit PIN now.',
     wrongPin: 'That PIN is not correct. Please try again.',
     goodbye: 'Goodbye.',
+    // In an SMS, for a name in a script the SMS alphabet lacks (the email and the call carry the name).
+    someone: 'the person you follow',
+    someFacility: 'the facility',
     confirmed: 'Thank you. Your alert is confirmed.',
     verified: 'Thank you. This phone will now receive custody alerts.',
     // Said when it may not be the registrant listening: no person, event, place or PIN prompt.
@@ -97,6 +100,8 @@ const TEXT = {
     verifyCall: 'Le llama Vigil. Para confirmar este teléfono para alertas de custodia, marque ahora su PIN de 4 dígitos.',
     wrongPin: 'Ese PIN no es correcto. Inténtelo de nuevo.',
     goodbye: 'Adiós.',
+    someone: 'la persona que sigue',
+    someFacility: 'el centro',
     confirmed: 'Gracias. Su alerta quedó confirmada.',
     verified: 'Gracias. Este teléfono recibirá alertas de custodia.',
     machine:
@@ -176,6 +181,14 @@ export function renderSms(c: AlertContext, language: Language): string {
   const fits = (text: string) => countSegments(text).segments <= MAX_SMS_SEGMENTS;
   const whole = build(c, false);
   if (fits(whole)) return whole;
+  // In GSM-7 a name in another script would read "???": such a name is named in words instead.
+  const readable = (name: string, instead: string) => (fitsGsm(name) ? name : instead);
+  c = {
+    ...c,
+    personName: readable(c.personName, TEXT[language].someone),
+    facilityName: readable(c.facilityName, TEXT[language].someFacility),
+    toFacilityName: c.toFacilityName ? readable(c.toFacilityName, TEXT[language].someFacility) : c.toFacilityName,
+  };
   let text = build(c, true);
   for (const limit of [60, 40, 28, 20, 14, 10, 8]) {
     if (fits(text)) break;
