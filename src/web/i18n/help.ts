@@ -1,6 +1,8 @@
 import type { EventType } from '../../people/custody-status.js';
 
 export interface Hotline {
+  /** How pages name a line (never by its place in the list). */
+  key: 'trafficking' | 'voice' | 'hsi';
   name: string;
   what: string;
   /** As dialled, for the tel: link. */
@@ -18,18 +20,21 @@ const en = {
   hotlinesTitle: 'People you can call',
   hotlines: [
     {
+      key: 'trafficking',
       name: 'National Human Trafficking Resource Center',
       what: 'Help and a service provider near you, 24 hours a day, in many languages.',
       tel: '+18883737888',
       number: '1-888-373-7888',
     },
     {
+      key: 'voice',
       name: 'VOICE (Victims of Immigration Crime Engagement) line',
       what: 'Victim assistance from U.S. Immigration and Customs Enforcement: custody information, and help to sign up for alerts.',
       tel: '+18554886423',
       number: '1-855-48-VOICE (1-855-488-6423)',
     },
     {
+      key: 'hsi',
       name: 'HSI Tip Line',
       what: 'Homeland Security Investigations: report a crime, or ask about Continued Presence for trafficking victims.',
       tel: '+18663472423',
@@ -85,18 +90,21 @@ const es: HelpMessages = {
   hotlinesTitle: 'A quién puede llamar',
   hotlines: [
     {
+      key: 'trafficking',
       name: 'Centro Nacional de Recursos contra la Trata de Personas',
       what: 'Ayuda y un proveedor de servicios cerca de usted, las 24 horas, en muchos idiomas.',
       tel: '+18883737888',
       number: '1-888-373-7888',
     },
     {
+      key: 'voice',
       name: 'Línea VOICE (Oficina de Atención a Víctimas de Delitos de Inmigración)',
       what: 'Asistencia a víctimas del Servicio de Inmigración y Control de Aduanas: información sobre la custodia y ayuda para inscribirse en los avisos.',
       tel: '+18554886423',
       number: '1-855-48-VOICE (1-855-488-6423)',
     },
     {
+      key: 'hsi',
       name: 'Línea de denuncias de HSI',
       what: 'Investigaciones de Seguridad Nacional: denunciar un delito o preguntar por la Presencia Continuada para víctimas de trata.',
       tel: '+18663472423',
