@@ -4,6 +4,7 @@ import { IngestionModule } from '../ingestion/ingestion.module.js';
 import { PeopleModule } from '../people/people.module.js';
 import { RegistrationsModule } from '../registrations/registrations.module.js';
 import { SourcesModule } from '../sources/sources.module.js';
+import { ConsoleOverview } from './console/console-overview.service.js';
 import { ConsolePages } from './console/console-pages.js';
 import { ConsoleController } from './console/console.controller.js';
 import { ConsoleGuard } from './console/console.guard.js';
@@ -32,7 +33,7 @@ import { VictimSessions } from './victim-session.js';
     SourcesPagesController,
     ProtectionController,
   ],
-  providers: [Pages, VictimSessions, ConsolePages, ConsoleSessions, ConsoleGuard],
+  providers: [Pages, VictimSessions, ConsoleOverview, ConsolePages, ConsoleSessions, ConsoleGuard],
   exports: [Pages, VictimSessions, ConsolePages],
 })
 export class WebModule {}

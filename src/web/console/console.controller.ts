@@ -1,8 +1,6 @@
 import { Controller, Get, Post, Req, Res } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { DataSource } from 'typeorm';
 import { AuthService } from '../../auth/auth.service.js';
 import { Clock } from '../../common/clock.js';
 import { DomainError } from '../../common/problem/domain-error.js';
@@ -12,10 +10,9 @@ import { textField } from '../form-input.js';
 import { messages } from '../i18n/messages.js';
 import type { FieldProblem } from '../pages.js';
 import { type ConsoleRequest, ConsolePages } from './console-pages.js';
+import { ConsoleOverview } from './console-overview.service.js';
 import { ConsoleOnly } from './console.guard.js';
 import { ConsoleSessions } from './console-session.js';
-
-const WEEK_MS = 7 * 24 * 60 * 60_000;
 
 /** The console's door: sign in and out, and the dashboard every staff member lands on. */
 @ApiExcludeController()
@@ -25,9 +22,9 @@ export class ConsoleController {
     private readonly pages: ConsolePages,
     private readonly sessions: ConsoleSessions,
     private readonly auth: AuthService,
-    private readonly clock: Clock,
     private readonly feeds: FeedHealthService,
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly overview: ConsoleOverview,
+    private readonly clock: Clock,
   ) {}
 
   @Get('login')
@@ -71,18 +68,7 @@ export class ConsoleController {
   async dashboard(@Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
     const staff = req.consoleStaff!;
     const t = messages(this.sessions.lang(req, reply)).console;
-    const admin = staff.role === 'admin';
-    // A specialist counts their own enrollees; an admin everyone's.
-    const [row] = await this.db.query<Record<string, number>[]>(
-      `SELECT
-         (SELECT count(*)::int FROM registration WHERE status = 'active' AND enrolled_by IS NOT NULL AND ($1 OR enrolled_by = $2)) AS "myRegistrations",
-         (SELECT count(*)::int FROM notification n JOIN registration r ON r.id = n.registration_id
-           WHERE n.escalated_at > $3 AND ($1 OR r.enrolled_by = $2)) AS "openEscalations",
-         CASE WHEN $1 THEN (SELECT count(*)::int FROM source WHERE stale_since IS NOT NULL) END AS "staleFeeds",
-         CASE WHEN $1 THEN (SELECT count(*)::int FROM roster_snapshot WHERE status = 'held') END AS "heldRosters",
-         CASE WHEN $1 THEN (SELECT count(*)::int FROM delivery WHERE status = 'dead') END AS "deadDeliveries"`,
-      [admin, staff.staffId, new Date(this.clock.now().getTime() - WEEK_MS)],
-    );
+    const row = await this.overview.counts(staff);
     const counts = Object.entries(row)
       .filter(([, value]) => value !== null)
       .map(([key, value]) => ({ key, label: t.counts[key as keyof typeof t.counts], value }));

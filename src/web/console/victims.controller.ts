@@ -1,8 +1,6 @@
 import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyReply } from 'fastify';
-import { DataSource } from 'typeorm';
 import { UuidParam } from '../../common/problem/input-rules.js';
 import { LedgerService } from '../../delivery/ledger.service.js';
 import { RegistrationsService } from '../../registrations/registrations.service.js';
@@ -10,14 +8,6 @@ import { messages } from '../i18n/messages.js';
 import { type ConsoleRequest, ConsolePages } from './console-pages.js';
 import { ConsoleOnly } from './console.guard.js';
 import { ConsoleSessions } from './console-session.js';
-
-interface LastAlert {
-  registrationId: string;
-  eventType: string;
-  occurredAt: Date;
-  status: string;
-  escalated: boolean;
-}
 
 /** A specialist's victims (an admin's: everyone enrolled), escalations first, and each one's timeline. */
 @ApiExcludeController()
@@ -29,21 +19,13 @@ export class VictimsController {
     private readonly sessions: ConsoleSessions,
     private readonly registrations: RegistrationsService,
     private readonly ledger: LedgerService,
-    @InjectDataSource() private readonly db: DataSource,
   ) {}
 
   @Get()
   async list(@Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
     const t = messages(this.sessions.lang(req, reply)).console;
     const enrolled = await this.registrations.listEnrollments(req.consoleStaff!, req.ip);
-    const last = await this.db.query<LastAlert[]>(
-      `SELECT DISTINCT ON (n.registration_id) n.registration_id AS "registrationId", e.type AS "eventType",
-              e.occurred_at AS "occurredAt", n.status, n.escalated_at IS NOT NULL AS escalated
-       FROM notification n JOIN custody_event e ON e.id = n.event_id
-       WHERE n.registration_id = ANY($1::uuid[])
-       ORDER BY n.registration_id, n.created_at DESC`,
-      [enrolled.map((r) => r.registrationId)],
-    );
+    const last = await this.ledger.lastAlerts(enrolled.map((r) => r.registrationId));
     const lastOf = new Map(last.map((row) => [row.registrationId, row]));
     const victims = enrolled
       .map((registration) => ({ registration, last: lastOf.get(registration.registrationId) }))
