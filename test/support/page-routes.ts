@@ -52,3 +52,33 @@ export function allRoutes(t: TestApp): PageRoute[] {
 export function concretePath(url: string, fill: (param: string) => string): string {
   return url.replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(fill(name)));
 }
+
+export interface CsrfPair {
+  /** The CSRF secret's cookie, as a Cookie header (and nothing else: no session). */
+  cookie: string;
+  /** The `_csrf` value a form rendered with that cookie carries. */
+  token: string;
+}
+
+/**
+ * A fresh browser's CSRF cookie and the token its forms carry, taken from the first GET page that
+ * renders a `_csrf` field: the pages themselves are the source, so no test has to know which page
+ * holds a form. `fill` supplies path parameters (a real person for the sign-up page).
+ */
+export async function csrfPair(t: TestApp, fill: (param: string) => string, sessionCookie?: string): Promise<CsrfPair> {
+  for (const route of pageGetRoutes(t)) {
+    const req = t.http().get(concretePath(route.url, fill));
+    if (sessionCookie) req.set('Cookie', sessionCookie);
+    const res = await req;
+    const token = /name="_csrf" value="([^"]+)"/.exec(res.text)?.[1];
+    const cookie = cookieNamed(res, 'vigil_csrf');
+    if (token && cookie) return { cookie, token };
+  }
+  throw new Error(`no GET page rendered a _csrf field${sessionCookie ? ' (with a session)' : ''}`);
+}
+
+/** One cookie a response set, as `name=value` for a Cookie header. */
+export function cookieNamed(res: { headers: Record<string, unknown> }, name: string): string | undefined {
+  const set = (res.headers['set-cookie'] as string[] | undefined) ?? [];
+  return set.map((line) => line.split(';', 1)[0]).find((pair) => pair.startsWith(`${name}=`));
+}

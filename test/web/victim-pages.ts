@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Lang } from '../../src/web/i18n/messages.js';
 import { bookPerson, register } from '../support/registrations.js';
 import { createSource } from '../support/sources.js';
@@ -53,4 +54,10 @@ export async function createPageFixture(t: TestApp): Promise<PageFixture> {
 /** The manage link as it arrives in an alert: it sets the session cookie the session pages need. */
 export function manageLink(lang: Lang, fixture: PageFixture): string {
   return `/${lang}/manage?token=${encodeURIComponent(fixture.manageToken)}`;
+}
+
+/** Path parameters of page routes, filled so a request reaches something real. */
+export function fillParam(fixture: PageFixture): (param: string) => string {
+  const known: Record<string, string> = { personId: fixture.personId, registrationId: fixture.registrationId, id: fixture.registrationId };
+  return (param) => known[param] ?? randomUUID();
 }
