@@ -40,9 +40,15 @@ export function allRoutes(t: TestApp): PageRoute[] {
     stack.length = depth;
     const url = `${stack.join('')}${match[2]}`;
     stack.push(match[2]);
-    for (const method of (match[3] ?? '').split(',').map((m) => m.trim()).filter(Boolean)) routes.push({ method, url });
+    for (const method of (match[3] ?? '')
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean))
+      routes.push({ method, url });
   }
-  const known = routes.some((r) => r.method === 'POST' && r.url === '/v1/registrations') && routes.some((r) => r.method === 'GET' && r.url === '/en/search');
+  const known =
+    routes.some((r) => r.method === 'POST' && r.url === '/v1/registrations') &&
+    routes.some((r) => r.method === 'GET' && r.url === '/en/search');
   // A change in printRoutes' drawing must fail here, not leave the CSRF and fuzz suites with nothing to check.
   if (!known) throw new Error(`could not read the route table; printRoutes drew:\n${tree}`);
   return routes;

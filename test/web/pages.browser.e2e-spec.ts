@@ -52,7 +52,10 @@ describe('#13 victim pages in a real browser', { timeout: 60_000 }, () => {
           await saveScreenshot(page, `${victimPage.name}-${lang}-${viewport.width}`);
         }
         await page.setViewportSize(NARROW);
-        const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+        const widths = await page.evaluate(() => ({
+          scroll: document.documentElement.scrollWidth,
+          client: document.documentElement.clientWidth,
+        }));
         expect(widths.scroll, `${label} scrolls sideways at ${NARROW.width} px`).toBeLessThanOrEqual(widths.client);
         for (const where of ['top', 'bottom'] as const) {
           await page.evaluate((to) => window.scrollTo(0, to === 'top' ? 0 : document.documentElement.scrollHeight), where);

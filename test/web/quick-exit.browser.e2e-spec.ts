@@ -30,7 +30,10 @@ describe('#13 quick exit', { timeout: 60_000 }, () => {
     await new Promise<void>((resolve) => exitServer.listen(0, '127.0.0.1', resolve));
     exitBase = `http://127.0.0.1:${(exitServer.address() as AddressInfo).port}`;
     exitUrl = `${exitBase}/forecast`;
-    [t, browser] = await Promise.all([startTestApp({ env: { QUICK_EXIT_URL: exitUrl, PUBLIC_RATE_LIMIT_PER_MINUTE: '100000' } }), launchBrowser()]);
+    [t, browser] = await Promise.all([
+      startTestApp({ env: { QUICK_EXIT_URL: exitUrl, PUBLIC_RATE_LIMIT_PER_MINUTE: '100000' } }),
+      launchBrowser(),
+    ]);
     base = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
     fixture = await createPageFixture(t);
   });

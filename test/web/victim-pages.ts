@@ -29,7 +29,10 @@ export interface VictimPage {
 export const VICTIM_PAGES: VictimPage[] = [
   { name: 'search', path: () => '' },
   { name: 'results', path: (f) => `search?identifierSystem=A_NUMBER&identifier=${encodeURIComponent(f.identifier)}` },
-  { name: 'search-errors', path: () => 'search?identifierSystem=A_NUMBER&identifier=&lastName=Quintero&firstName=&dateOfBirth=27%2F03%2F1990' },
+  {
+    name: 'search-errors',
+    path: () => 'search?identifierSystem=A_NUMBER&identifier=&lastName=Quintero&firstName=&dateOfBirth=27%2F03%2F1990',
+  },
   { name: 'help', path: () => 'help' },
   { name: 'not-found', path: () => 'no-such-page' },
 ];
