@@ -148,13 +148,13 @@ describe('#13 fuzz: generated requests to every page never get a 5xx, JSON or a 
 
   const query = (): fc.Arbitrary<string> =>
     fc.oneof(
-      { weight: 3, arbitrary: pairs().map((list) => new URLSearchParams(list.map(([k, v]) => [wellFormed(k), wellFormed(v)])).toString()) },
+      { weight: 3, arbitrary: pairs().map(encodeForm) },
       { weight: 2, arbitrary: fc.array(fc.constantFrom(...QUERY_PIECES), { maxLength: 20 }).map((pieces) => pieces.join('')) },
       { weight: 1, arbitrary: fc.constant('') },
     );
 
   function body(): fc.Arbitrary<{ type: string; text: string }> {
-    const form = pairs().map((list) => new URLSearchParams(list.map(([k, v]) => [wellFormed(k), wellFormed(v)])).toString());
+    const form = pairs().map(encodeForm);
     return fc.oneof(
       { weight: 6, arbitrary: form.map((text) => ({ type: 'application/x-www-form-urlencoded', text })) },
       {
@@ -244,6 +244,11 @@ describe('#13 fuzz: generated requests to every page never get a 5xx, JSON or a 
     expect(posted.some((status) => status !== 403)).toBe(true);
   });
 });
+
+/** Pairs as a query string or form body, each key and value made well-formed UTF-8 first. */
+function encodeForm(pairs: [string, string][]): string {
+  return new URLSearchParams(pairs.map(([k, v]): [string, string] => [wellFormed(k), wellFormed(v)])).toString();
+}
 
 function wellFormed(value: string): string {
   return Buffer.from(value, 'utf8').toString('utf8');
