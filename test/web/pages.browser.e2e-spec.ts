@@ -74,6 +74,7 @@ describe('#13 victim pages in a real browser', { timeout: 60_000 }, () => {
         const { page } = await open(victimPage, lang);
         expect(await firstTabStop(page)).toBe('quick-exit');
         expect(await tabStopsWithoutVisibleFocus(page), 'Tab stops with no visible focus').toEqual([]);
+        expect(await tabStopsUnderQuickExit(page), 'Tab stops hidden under the quick exit (Shift+Tab)').toEqual([]);
 
         expect(await unnamedControls(page), 'controls with no accessible name').toEqual([]);
         expect(await untiedErrors(page), 'errors not tied to their fields').toEqual([]);
@@ -112,6 +113,12 @@ describe('#13 victim pages in a real browser', { timeout: 60_000 }, () => {
       expect(state.invalid).toEqual(['field-firstName', 'field-dateOfBirth']);
       expect(state.focused).toBe(state.invalid[0]);
       expect(await untiedErrors(page)).toEqual([]);
+      // Following a link in the error summary brings its field into view, not under the quick exit.
+      for (const link of await page.locator('.error-summary a').all()) {
+        const target = (await link.getAttribute('href'))!;
+        await link.click();
+        expect(await coveredByQuickExit(page, target), `${target} after its summary link`).toBe(false);
+      }
       await page.context().close();
     }
   });
@@ -167,6 +174,43 @@ async function tabStopsWithoutVisibleFocus(page: Page): Promise<string[]> {
     if (await page.evaluate(() => document.activeElement?.id === 'quick-exit')) break;
   }
   return unseen;
+}
+
+/** Whether the quick exit, pinned to the top, covers any part of the element. */
+function coveredByQuickExit(page: Page, selector: string): Promise<boolean> {
+  return page.evaluate((sel) => {
+    const el = document.querySelector(sel)!;
+    const exit = document.getElementById('quick-exit')!;
+    if (el === exit) return false;
+    const a = el.getBoundingClientRect();
+    const b = exit.getBoundingClientRect();
+    return a.top < b.bottom && a.bottom > b.top && a.left < b.right && a.right > b.left;
+  }, selector);
+}
+
+/**
+ * Walks the Tab stops backwards from the last one, as Shift+Tab does: the browser scrolls each one
+ * just into view at the top edge, where the sticky quick exit sits. Returns each stop it covers.
+ */
+async function tabStopsUnderQuickExit(page: Page): Promise<string[]> {
+  await page.evaluate(() => {
+    const focusable = [...document.querySelectorAll<HTMLElement>('a[href], button, input:not([type="hidden"]), select, textarea')];
+    focusable[focusable.length - 1].focus();
+  });
+  const covered: string[] = [];
+  for (let stop = 0; stop < 100; stop++) {
+    const id = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement;
+      el.setAttribute('data-tab-stop', '');
+      return el.id;
+    });
+    if (id === 'quick-exit') break;
+    if (await coveredByQuickExit(page, '[data-tab-stop]'))
+      covered.push(await page.evaluate(() => document.querySelector('[data-tab-stop]')!.outerHTML.slice(0, 120)));
+    await page.evaluate(() => document.querySelector('[data-tab-stop]')!.removeAttribute('data-tab-stop'));
+    await page.keyboard.press('Shift+Tab');
+  }
+  return covered;
 }
 
 /** Every visible control whose accessible name, as chromium's accessibility tree computes it, is empty. */
