@@ -51,6 +51,8 @@ describe('#13 victim pages in a real browser', { timeout: 60_000 }, () => {
         for (const viewport of [PHONE, DESKTOP]) {
           await page.setViewportSize(viewport);
           await expectNoSeriousAxeViolations(page);
+          // From the top, as the page opens, even where an autofocused field scrolled it down.
+          await page.evaluate(() => window.scrollTo(0, 0));
           await saveScreenshot(page, `${victimPage.name}-${lang}-${viewport.width}`);
         }
         await page.setViewportSize(NARROW);
