@@ -19,6 +19,7 @@ import { RateLimitCounters1764260000000 } from './1764260000000-RateLimitCounter
 import { BoundCiphertexts1764261000000 } from './1764261000000-BoundCiphertexts.js';
 import { OptOutNumbers1764262000000 } from './1764262000000-OptOutNumbers.js';
 import { HeldRosterUnchanged1764270000000 } from './1764270000000-HeldRosterUnchanged.js';
+import { ManageTokens1765100000000 } from './1765100000000-ManageTokens.js';
 
 /**
  * Every migration, oldest first. Listed rather than globbed so the app, the CLI and the tests
@@ -46,4 +47,5 @@ export const MIGRATIONS = [
   BoundCiphertexts1764261000000,
   OptOutNumbers1764262000000,
   HeldRosterUnchanged1764270000000,
+  ManageTokens1765100000000,
 ];

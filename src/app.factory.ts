@@ -13,6 +13,7 @@ import { createValidationPipe } from './common/problem/validation.js';
 import type { AppConfig } from './config/app-config.js';
 import { sourceKeyBeforeBody } from './sources/source-key.js';
 import { SourcesService } from './sources/sources.service.js';
+import { ConsolePages } from './web/console/console-pages.js';
 import { errorPageRenderer } from './web/error-pages.js';
 import { isPagePath } from './web/page-paths.js';
 import { Pages } from './web/pages.js';
@@ -56,7 +57,7 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   if (servesPages) {
     await setupWeb(app, config);
     fastify.addHook('onRequest', pageHeaders);
-    problems.renderPagesWith(isPagePath, errorPageRenderer(app.get(Pages)));
+    problems.renderPagesWith(isPagePath, errorPageRenderer(app.get(Pages), app.get(ConsolePages)));
   }
   fastify.addHook('onRoute', (route) => {
     bodyHooks(route);

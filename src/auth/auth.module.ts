@@ -24,6 +24,6 @@ import { StaffService } from './staff.service.js';
   ],
   controllers: [AuthController, StaffController],
   providers: [AuthService, StaffService, StaffAuthGuard, BootstrapAdminService, AuditService],
-  exports: [StaffService, StaffAuthGuard, JwtModule],
+  exports: [AuthService, StaffService, StaffAuthGuard, JwtModule],
 })
 export class AuthModule {}

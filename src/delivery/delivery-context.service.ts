@@ -43,6 +43,8 @@ export interface DeliveryContext {
   registrationId: string | null;
   registrationStatus: string | null;
   pinHash: string | null;
+  /** Sealed; null for registrations made before manage tokens were kept (their alerts link to help). */
+  manageToken: string | null;
   language: Language | null;
   quietHours: QuietHoursDto | null;
   notificationId: string | null;
@@ -163,7 +165,7 @@ export class DeliveryContextService {
       text: `SELECT d.id, d.purpose, d.channel, d.status, d.attempts, d.secret, d.payload, d.repeat_until AS "repeatUntil", d.contact_id AS "contactId",
               d.notification_id AS "notificationId", c.address, c.address_index AS "addressIndex", s.email AS "staffEmail", c.unsubscribed_at AS "unsubscribedAt",
               EXISTS (SELECT 1 FROM phone_opt_out o WHERE o.address_index = c.address_index) AS "optedOut",
-              r.id AS "registrationId", r.status AS "registrationStatus", r.pin_hash AS "pinHash", r.language, r.quiet_hours AS "quietHours",
+              r.id AS "registrationId", r.status AS "registrationStatus", r.pin_hash AS "pinHash", r.manage_token AS "manageToken", r.language, r.quiet_hours AS "quietHours",
               n.kind, n.urgent, e.type AS "eventType", n.event_id AS "eventId", e.retracted_by_event_id IS NOT NULL AS "eventRetracted",
               e.occurred_at AS "occurredAt", e.scheduled_for AS "scheduledFor",
               CASE WHEN n.kind = 'correction' THEN EXISTS (SELECT 1 ${RETRACTED_ATTEMPTS} AND a.outcome = 'accepted') END AS "retractedAlertAccepted",
@@ -232,7 +234,7 @@ export class DeliveryContextService {
       occurredAt: c.occurredAt!,
       scheduledFor: c.scheduledFor,
       timeZone: readQuietHours(c.quietHours)?.timeZone ?? this.config.defaultTimeZone,
-      manageUrl: `${this.config.publicBaseUrl}/v1/registrations/${c.registrationId}`,
+      manageUrl: this.manageUrl(c, language),
       unsubscribeUrl:
         c.channel === 'email' && c.contactId
           ? `${this.config.publicBaseUrl}/v1/unsubscribe/${c.contactId}?token=${this.optOut.unsubscribeToken(c.contactId)}`
@@ -241,6 +243,23 @@ export class DeliveryContextService {
     if (c.channel === 'email') return { ...base, ...renderEmail(alert, language), unsubscribeUrl: alert.unsubscribeUrl };
     if (c.channel === 'sms') return { ...base, text: renderSms(alert, language), statusCallbackUrl };
     return { ...base, text: renderVoice(alert, language, !afterPin), voiceUrl, statusCallbackUrl };
+  }
+
+  /**
+   * The victim's manage page, opened by the manage token (the page swaps it for a session at once).
+   * A registration made before tokens were kept sealed has only the token's hash, so no link can open
+   * it: its alerts point to the help page, where a specialist can be reached, rather than to a page
+   * that would refuse them.
+   */
+  private manageUrl(c: DeliveryContext, language: Language): string {
+    if (!c.manageToken || !c.registrationId) return `${this.config.publicBaseUrl}/${language}/help`;
+    try {
+      const token = this.cipher.decrypt(c.manageToken, 'registration.manage_token', c.registrationId);
+      return `${this.config.publicBaseUrl}/${language}/manage?token=${encodeURIComponent(token)}`;
+    } catch {
+      // An unreadable link must never hold back the alert it rides in.
+      return `${this.config.publicBaseUrl}/${language}/help`;
+    }
   }
 }
 

@@ -22,3 +22,33 @@ export function countSegments(text: string): SegmentCount {
   }
   return { encoding: 'GSM-7', units: septets, segments: septets <= 160 ? 1 : Math.ceil(septets / 153) };
 }
+
+const GSM_LOOKALIKES: Record<string, string> = {
+  '…': '...',
+  '‘': "'",
+  '’': "'",
+  '“': '"',
+  '”': '"',
+  '–': '-',
+  '—': '-',
+  '\u00a0': ' ',
+  '\u202f': ' ',
+};
+
+/**
+ * The text in the GSM-7 alphabet, for an SMS that would not fit otherwise: accents GSM-7 lacks are
+ * dropped (á → a; é, ñ and ü stay), typographic marks become their plain forms, anything else `?`.
+ * One UCS-2 character costs a message more than half its room.
+ */
+export function toGsm(text: string): string {
+  let out = '';
+  for (const char of text) {
+    if (GSM_BASIC.includes(char) || GSM_EXTENSION.includes(char)) out += char;
+    else if (char in GSM_LOOKALIKES) out += GSM_LOOKALIKES[char];
+    else {
+      const bare = char.normalize('NFD').replace(/\p{M}/gu, '');
+      out += [...bare].every((c) => GSM_BASIC.includes(c)) && bare ? bare : '?';
+    }
+  }
+  return out;
+}

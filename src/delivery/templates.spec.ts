@@ -22,7 +22,8 @@ const base: AlertContext = {
   occurredAt: new Date('2026-11-26T20:03:00Z'),
   scheduledFor: new Date('2026-12-01T15:00:00Z'),
   timeZone: 'America/Chicago',
-  manageUrl: 'https://vigil.example/manage/abc',
+  // As long as a real one: the SMS must carry it within two segments.
+  manageUrl: 'https://vigil.example.org/es/manage?token=vmt_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG',
   unsubscribeUrl: 'https://vigil.example/v1/unsubscribe/c?token=t',
 };
 
@@ -41,6 +42,7 @@ describe('templates', () => {
           }
           expect(email.text).toContain(SAFETY_LINE[language]);
           expect(email.text).toContain(base.manageUrl);
+          expect(sms, '#13 the SMS carries the manage link').toContain(base.manageUrl);
           expect(email.text).toContain(base.unsubscribeUrl);
           expect(countSegments(sms).segments).toBeLessThanOrEqual(2);
           if (language === 'es') expect(`${email.subject} ${sms}`).toMatch(/[áéíóúñ¿]|Alerta|Correcci/);
@@ -50,7 +52,8 @@ describe('templates', () => {
     it(`${language}: long names are shortened to keep SMS within two segments, never the safety line`, () => {
       const sms = renderSms({ ...base, personName: 'Ñ'.repeat(100) + ' ' + 'Ó'.repeat(100), facilityName: 'F'.repeat(200) }, language);
       expect(countSegments(sms).segments).toBeLessThanOrEqual(2);
-      expect(sms).toContain(SAFETY_LINE[language]);
+      expect(sms).toContain(SAFETY_LINE[language].replace('á', 'a'));
+      expect(sms).toContain(base.manageUrl);
     });
     it(`${language}: verification messages carry the code and fit one segment`, () => {
       expect(renderVerificationSms('123456', language)).toContain('123456');

@@ -1,6 +1,6 @@
 import type { EventType } from '../people/custody-status.js';
 import type { Language } from '../registrations/registration.dto.js';
-import { countSegments } from './sms-segments.js';
+import { countSegments, toGsm } from './sms-segments.js';
 import { dateTimeFormat } from '../common/date-time-format.js';
 
 export const SAFETY_LINE: Record<Language, string> = {
@@ -164,22 +164,32 @@ export function renderEmail(c: AlertContext, language: Language): EmailMessage {
 }
 
 /**
- * An SMS alert within two segments: names are shortened (never the safety line) when a long
- * name would push it over.
+ * An SMS alert within two segments, with the manage link: when the link leaves too little room,
+ * the text is written in GSM-7 (Spanish without the accents GSM-7 lacks, so a segment holds more
+ * than twice as much), then names are shortened. Never the safety line or the link.
  */
 export function renderSms(c: AlertContext, language: Language): string {
-  const build = (ctx: AlertContext) => `Vigil: ${headline(ctx, language, true)} ${SAFETY_LINE[language]}`;
-  let ctx = { ...c };
+  const build = (ctx: AlertContext, gsm: boolean) => {
+    const text = `Vigil: ${headline(ctx, language, true)} ${SAFETY_LINE[language]} ${ctx.manageUrl}`;
+    return gsm ? toGsm(text) : text;
+  };
+  const fits = (text: string) => countSegments(text).segments <= MAX_SMS_SEGMENTS;
+  const whole = build(c, false);
+  if (fits(whole)) return whole;
+  let text = build(c, true);
   for (const limit of [60, 40, 28, 20, 14, 10, 8]) {
-    if (countSegments(build(ctx)).segments <= MAX_SMS_SEGMENTS) break;
-    ctx = {
-      ...ctx,
-      personName: shorten(c.personName, limit),
-      facilityName: shorten(c.facilityName, limit),
-      toFacilityName: c.toFacilityName ? shorten(c.toFacilityName, limit) : c.toFacilityName,
-    };
+    if (fits(text)) break;
+    text = build(
+      {
+        ...c,
+        personName: shorten(c.personName, limit),
+        facilityName: shorten(c.facilityName, limit),
+        toFacilityName: c.toFacilityName ? shorten(c.toFacilityName, limit) : c.toFacilityName,
+      },
+      true,
+    );
   }
-  return build(ctx);
+  return text;
 }
 
 /** The alert read out in a call; `askPin` false for someone who has just entered the PIN to hear it. */

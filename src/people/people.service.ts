@@ -86,6 +86,20 @@ export class PeopleService {
   }
 
   /**
+   * The person a sign-up page names, if the public may register for them: what search would show
+   * (a merged-away id leads to the record it was merged into). Undefined for anyone search hides,
+   * so a page refuses a minor, a protected and an unknown person alike.
+   */
+  async findRegistrable(personId: string): Promise<{ personId: string; displayName: string } | undefined> {
+    const rows: { personId: string; firstName: string; lastName: string }[] = await this.db.query(
+      `SELECT p.id AS "personId", p.first_name AS "firstName", p.last_name AS "lastName" FROM person p
+       WHERE p.id = (SELECT coalesce(merged_into, id) FROM person WHERE id = $2::uuid) AND ${SEARCHABLE}`,
+      [this.clock.now(), personId],
+    );
+    return rows[0] && { personId: rows[0].personId, displayName: `${rows[0].firstName} ${rows[0].lastName}` };
+  }
+
+  /**
    * A protected person disappears from search and is never notified about. The person row keeps the
    * last change; the audit log keeps every one (who, when, protected or not, why).
    */

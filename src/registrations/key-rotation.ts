@@ -13,6 +13,7 @@ export const CIPHERTEXT_UPGRADE = 'ciphertexts-v2';
 export interface RotationResult {
   contacts: number;
   registrants: number;
+  manageTokens: number;
   sources: number;
   codes: number;
   outbox: number;
@@ -33,6 +34,7 @@ const COLUMNS: {
   where?: string;
 }[] = [
   { result: 'registrants', table: 'registration', column: 'registrant_name', field: 'registration.registrant_name' },
+  { result: 'manageTokens', table: 'registration', column: 'manage_token', field: 'registration.manage_token' },
   { result: 'sources', table: 'source', column: 'signing_secret', field: 'source.signing_secret' },
   { result: 'codes', table: 'delivery', column: 'secret', field: 'delivery.secret', where: `purpose = 'verification'` },
   { result: 'outbox', table: 'dev_outbox', column: 'recipient', field: 'dev_outbox.recipient' },
@@ -51,7 +53,16 @@ const COLUMNS: {
  * ENCRYPTION_KEYS_PREVIOUS to the old ones, in every process.
  */
 export async function rotateEncryptionKey(transaction: Transaction, cipher: FieldCipher): Promise<RotationResult> {
-  const result: RotationResult = { contacts: 0, registrants: 0, sources: 0, codes: 0, outbox: 0, optOuts: 0, codeSends: 0 };
+  const result: RotationResult = {
+    contacts: 0,
+    registrants: 0,
+    manageTokens: 0,
+    sources: 0,
+    codes: 0,
+    outbox: 0,
+    optOuts: 0,
+    codeSends: 0,
+  };
   const current = `v2.${cipher.currentKeyId}.`;
   let after = FIRST_ID;
   for (;;) {

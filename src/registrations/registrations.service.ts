@@ -88,8 +88,8 @@ export class RegistrationsService {
       const personId = await this.registrablePerson(tx, dto.personId);
       // A self-registration no contact verifies within a day expires; an enrolment's contacts are verified already.
       const [registration]: { id: string }[] = await tx.query(
-        `INSERT INTO registration (person_id, language, event_types, quiet_hours, pin_hash, manage_token_hash, registrant_name, enrolled_by, expires_at, id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+        `INSERT INTO registration (person_id, language, event_types, quiet_hours, pin_hash, manage_token_hash, registrant_name, enrolled_by, expires_at, id, manage_token)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
         [
           personId,
           dto.language,
@@ -101,6 +101,8 @@ export class RegistrationsService {
           enrolledBy?.staff.staffId ?? null,
           enrolledBy ? null : new Date(this.clock.now().getTime() + DAY_MS),
           registrationId,
+          // Sealed, not only hashed: every alert carries the manage link.
+          this.cipher.encrypt(manageToken, 'registration.manage_token', registrationId),
         ],
       );
       const now = this.clock.now();
@@ -152,6 +154,19 @@ export class RegistrationsService {
         })),
       };
     });
+  }
+
+  /**
+   * The registration a manage link opens: only one that has not ended (stopped or expired). A token
+   * that never existed and one whose registration ended answer alike, so a link tells nothing.
+   */
+  async openByManageToken(token: string): Promise<string | undefined> {
+    if (!token.startsWith('vmt_')) return undefined;
+    const rows: { id: string }[] = await this.db.query(
+      `SELECT id FROM registration WHERE manage_token_hash = $1 AND status NOT IN ('stopped', 'expired') AND (expires_at IS NULL OR expires_at > $2)`,
+      [sha256(token), this.clock.now()],
+    );
+    return rows[0]?.id;
   }
 
   async view(id: string, access: RegistrationAccess): Promise<RegistrationViewDto> {

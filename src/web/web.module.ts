@@ -1,14 +1,36 @@
 import { Module } from '@nestjs/common';
+import { DeliveryModule } from '../delivery/delivery.module.js';
+import { IngestionModule } from '../ingestion/ingestion.module.js';
 import { PeopleModule } from '../people/people.module.js';
+import { RegistrationsModule } from '../registrations/registrations.module.js';
+import { SourcesModule } from '../sources/sources.module.js';
+import { ConsolePages } from './console/console-pages.js';
+import { ConsoleController } from './console/console.controller.js';
+import { ConsoleGuard } from './console/console.guard.js';
+import { ConsoleSessions } from './console/console-session.js';
+import { OperationsController } from './console/operations.controller.js';
+import { SourcesPagesController } from './console/sources.controller.js';
+import { VictimsController } from './console/victims.controller.js';
+import { ManageController } from './manage.controller.js';
 import { Pages } from './pages.js';
 import { LanguageRedirectController, PortalController } from './portal.controller.js';
+import { SignupController } from './signup.controller.js';
 import { VictimSessions } from './victim-session.js';
 
-/** The victim pages (and, later, the staff console): server-rendered HTML on the same services as the API. */
+/** The victim pages and the staff console: server-rendered HTML on the same services as the API. */
 @Module({
-  imports: [PeopleModule],
-  controllers: [LanguageRedirectController, PortalController],
-  providers: [Pages, VictimSessions],
-  exports: [Pages, VictimSessions],
+  imports: [PeopleModule, SourcesModule, RegistrationsModule, DeliveryModule, IngestionModule],
+  controllers: [
+    LanguageRedirectController,
+    PortalController,
+    SignupController,
+    ManageController,
+    ConsoleController,
+    VictimsController,
+    OperationsController,
+    SourcesPagesController,
+  ],
+  providers: [Pages, VictimSessions, ConsolePages, ConsoleSessions, ConsoleGuard],
+  exports: [Pages, VictimSessions, ConsolePages],
 })
 export class WebModule {}

@@ -13,6 +13,8 @@ const TAG_BYTES = 16;
 export type CipherField =
   | 'contact.address'
   | 'registration.registrant_name'
+  /** Read back only to put the manage link in alerts (src/delivery/delivery-context.service.ts). */
+  | 'registration.manage_token'
   | 'source.signing_secret'
   | 'delivery.secret'
   | 'dev_outbox.recipient'

@@ -1,11 +1,14 @@
 import { LANGUAGES, type Language } from '../../registrations/registration.dto.js';
 import { common } from './common.js';
+import { consoleMessages } from './console.js';
 import { errors } from './errors.js';
 import { help } from './help.js';
+import { manage } from './manage.js';
 import { search } from './search.js';
+import { signup } from './signup.js';
 
 /** One typed catalog per page area, English and Spanish side by side; the type makes Spanish complete. */
-const catalogs = { common, errors, help, search };
+const catalogs = { common, console: consoleMessages, errors, help, manage, search, signup };
 
 export type Lang = Language;
 export const LANGS = LANGUAGES;

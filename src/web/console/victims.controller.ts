@@ -1,0 +1,67 @@
+import { Controller, Get, Param, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { FastifyReply } from 'fastify';
+import { DataSource } from 'typeorm';
+import { UuidParam } from '../../common/problem/input-rules.js';
+import { LedgerService } from '../../delivery/ledger.service.js';
+import { RegistrationsService } from '../../registrations/registrations.service.js';
+import { messages } from '../i18n/messages.js';
+import { type ConsoleRequest, ConsolePages } from './console-pages.js';
+import { ConsoleOnly } from './console.guard.js';
+import { ConsoleSessions } from './console-session.js';
+
+interface LastAlert {
+  registrationId: string;
+  eventType: string;
+  occurredAt: Date;
+  status: string;
+  escalated: boolean;
+}
+
+/** A specialist's victims (an admin's: everyone enrolled), escalations first, and each one's timeline. */
+@ApiExcludeController()
+@Controller('console/victims')
+@ConsoleOnly('specialist')
+export class VictimsController {
+  constructor(
+    private readonly pages: ConsolePages,
+    private readonly sessions: ConsoleSessions,
+    private readonly registrations: RegistrationsService,
+    private readonly ledger: LedgerService,
+    @InjectDataSource() private readonly db: DataSource,
+  ) {}
+
+  @Get()
+  async list(@Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
+    const t = messages(this.sessions.lang(req, reply)).console;
+    const enrolled = await this.registrations.listEnrollments(req.consoleStaff!, req.ip);
+    const last = await this.db.query<LastAlert[]>(
+      `SELECT DISTINCT ON (n.registration_id) n.registration_id AS "registrationId", e.type AS "eventType",
+              e.occurred_at AS "occurredAt", n.status, n.escalated_at IS NOT NULL AS escalated
+       FROM notification n JOIN custody_event e ON e.id = n.event_id
+       WHERE n.registration_id = ANY($1::uuid[])
+       ORDER BY n.registration_id, n.created_at DESC`,
+      [enrolled.map((r) => r.registrationId)],
+    );
+    const lastOf = new Map(last.map((row) => [row.registrationId, row]));
+    const victims = enrolled
+      .map((registration) => ({ registration, last: lastOf.get(registration.registrationId) }))
+      // Escalated first (someone may not know of a release), then the newest alert.
+      .sort(
+        (a, b) =>
+          Number(b.last?.escalated ?? false) - Number(a.last?.escalated ?? false) ||
+          (b.last?.occurredAt.getTime() ?? 0) - (a.last?.occurredAt.getTime() ?? 0),
+      );
+    await this.pages.render(req, reply, 'victims', { title: t.victimsTitle, victims });
+  }
+
+  @Get(':id')
+  async timeline(@Param('id', UuidParam) id: string, @Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
+    const t = messages(this.sessions.lang(req, reply)).console;
+    // 404 alike for a registration that does not exist and one this specialist did not enrol.
+    const registration = await this.registrations.view(id, { kind: 'staff', staff: req.consoleStaff!, clientAddress: req.ip });
+    const notifications = await this.ledger.forRegistration(id);
+    await this.pages.render(req, reply, 'timeline', { title: t.timelineTitle, registration, notifications });
+  }
+}
