@@ -35,6 +35,10 @@ export const VICTIM_PAGES: VictimPage[] = [
   },
   { name: 'help', path: () => 'help' },
   { name: 'not-found', path: () => 'no-such-page' },
+  { name: 'register', path: (f) => `people/${f.personId}/register` },
+  { name: 'verify', path: () => 'verify', session: true },
+  { name: 'manage', path: () => 'manage', session: true },
+  { name: 'manage-stop', path: () => 'manage/stop', session: true },
 ];
 
 export const PAGE_LANGS: Lang[] = ['en', 'es'];
