@@ -136,22 +136,26 @@ describe('#13 fuzz: generated requests to every page never get a 5xx, JSON or a 
           fc.oneof(
             { weight: 4, arbitrary: fc.constant(undefined) },
             { weight: 1, arbitrary: fc.uuid() },
-            { weight: 1, arbitrary: shortNasty },
+            // Short enough that the request line stays under Node's limit (a 431 before any route).
+            { weight: 1, arbitrary: shortNasty.map((value) => value.slice(0, 300)) },
           ),
         ),
       )
       .map((values) => {
         const given = new Map(params.map((name, i) => [name, values[i]]));
-        return concretePath(route.url, (name) => given.get(name) ?? fillParam(fixture)(name));
+        return concretePath(route.url, (name) => wellFormed(given.get(name) ?? fillParam(fixture)(name)));
       });
   }
 
+  // Node refuses a request line over its header limit (431) before any route sees it; stay under it.
   const query = (): fc.Arbitrary<string> =>
-    fc.oneof(
-      { weight: 3, arbitrary: pairs().map(encodeForm) },
-      { weight: 2, arbitrary: fc.array(fc.constantFrom(...QUERY_PIECES), { maxLength: 20 }).map((pieces) => pieces.join('')) },
-      { weight: 1, arbitrary: fc.constant('') },
-    );
+    fc
+      .oneof(
+        { weight: 3, arbitrary: pairs().map(encodeForm) },
+        { weight: 2, arbitrary: fc.array(fc.constantFrom(...QUERY_PIECES), { maxLength: 20 }).map((pieces) => pieces.join('')) },
+        { weight: 1, arbitrary: fc.constant('') },
+      )
+      .map((text) => text.slice(0, 8000).replace(/%[0-9A-Fa-f]?$/, ''));
 
   function body(): fc.Arbitrary<{ type: string; text: string }> {
     const form = pairs().map(encodeForm);
@@ -255,7 +259,7 @@ function wellFormed(value: string): string {
 }
 
 function describeRequest(request: Omit<PageRequest, 'route'> & { route: PageRoute }): string {
-  const target = request.query ? `${request.path}?${request.query}` : request.path;
+  const target = (request.query ? `${request.path}?${request.query}` : request.path).slice(0, 400);
   const body = request.body ? ` ${request.body.type} ${JSON.stringify(request.body.text.slice(0, 200))}` : '';
   return `${request.route.method} ${target}${body} (csrf: ${request.csrf}, session: ${request.session})`;
 }
