@@ -9,6 +9,7 @@ import { ConsoleController } from './console/console.controller.js';
 import { ConsoleGuard } from './console/console.guard.js';
 import { ConsoleSessions } from './console/console-session.js';
 import { OperationsController } from './console/operations.controller.js';
+import { ReportsController } from './console/reports.controller.js';
 import { VictimsController } from './console/victims.controller.js';
 import { ManageController } from './manage.controller.js';
 import { Pages } from './pages.js';
@@ -18,7 +19,7 @@ import { VictimSessions } from './victim-session.js';
 /** The victim pages and the staff console: server-rendered HTML on the same services as the API. */
 @Module({
   imports: [PeopleModule, SourcesModule, RegistrationsModule, DeliveryModule, IngestionModule],
-  controllers: [LanguageRedirectController, PortalController, ManageController, ConsoleController, VictimsController, OperationsController],
+  controllers: [LanguageRedirectController, PortalController, ManageController, ConsoleController, VictimsController, OperationsController, ReportsController],
   providers: [Pages, VictimSessions, ConsolePages, ConsoleSessions, ConsoleGuard],
   exports: [Pages, VictimSessions, ConsolePages],
 })

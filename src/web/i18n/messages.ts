@@ -4,10 +4,11 @@ import { consoleMessages } from './console.js';
 import { errors } from './errors.js';
 import { help } from './help.js';
 import { manage } from './manage.js';
+import { reports } from './reports.js';
 import { search } from './search.js';
 
 /** One typed catalog per page area, English and Spanish side by side; the type makes Spanish complete. */
-const catalogs = { common, console: consoleMessages, errors, help, manage, search };
+const catalogs = { common, console: consoleMessages, errors, help, manage, reports, search };
 
 export type Lang = Language;
 export const LANGS = LANGUAGES;
