@@ -44,7 +44,14 @@ export class DeliveryModule {}
 
 @Module({
   imports: [DeliveryModule, RegistrationsModule],
-  controllers: [LedgerController, DeadLettersController, DevOutboxController, TwilioWebhooksController, NotificationsController, ProgramReportController],
+  controllers: [
+    LedgerController,
+    DeadLettersController,
+    DevOutboxController,
+    TwilioWebhooksController,
+    NotificationsController,
+    ProgramReportController,
+  ],
   providers: [RegistrationAccessGuard],
 })
 export class DeliveryApiModule {}

@@ -12,7 +12,11 @@ import { reportCsv } from './report-csv.js';
 import { reportPeriod } from './report-period.js';
 
 export class ReportQuery {
-  @ApiPropertyOptional({ format: 'date', example: '2026-07-01', description: 'first day counted (UTC); with to, or neither for the last quarter' })
+  @ApiPropertyOptional({
+    format: 'date',
+    example: '2026-07-01',
+    description: 'first day counted (UTC); with to, or neither for the last quarter',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(10)

@@ -3,13 +3,23 @@ import type { ApiResponseOptions } from '@nestjs/swagger';
 /** The schema shape ApiOkResponse takes (the swagger package does not export its name). */
 type SchemaObject = Extract<NonNullable<Extract<ApiResponseOptions, { schema?: unknown }>['schema']>, { type?: unknown }>;
 
-const cell: SchemaObject = { oneOf: [{ type: 'integer', minimum: 0 }, { type: 'string', enum: ['<11'] }], description: '0, or 11 and above; 1 to 10 as "<11"' };
+const cell: SchemaObject = {
+  oneOf: [
+    { type: 'integer', minimum: 0 },
+    { type: 'string', enum: ['<11'] },
+  ],
+  description: '0, or 11 and above; 1 to 10 as "<11"',
+};
 const withheld: SchemaObject = {
   oneOf: [{ type: 'number' }, { type: 'string', enum: ['<11'] }],
   nullable: true,
   description: 'null when there is nothing to measure; "<11" when it rests on a small count',
 };
-const object = (properties: Record<string, SchemaObject>): SchemaObject => ({ type: 'object', required: Object.keys(properties), properties });
+const object = (properties: Record<string, SchemaObject>): SchemaObject => ({
+  type: 'object',
+  required: Object.keys(properties),
+  properties,
+});
 const list = (properties: Record<string, SchemaObject>): SchemaObject => ({ type: 'array', items: object(properties) });
 const text: SchemaObject = { type: 'string' };
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock.js';
+import { ROLLUP_ORDER } from '../ledger.service.js';
 import { isoDate, type ReportPeriod } from './report-period.js';
 import { type Cell, cell, rate, SMALL_CELL_THRESHOLD, statistic, SUPPRESSED } from './small-cells.js';
 
@@ -74,9 +75,14 @@ export class ProgramReportService {
           `SELECT s.name AS source, e.type, count(*)::int AS n FROM custody_event e JOIN source s ON s.id = e.source_id
            WHERE e.occurred_at >= $1 AND e.occurred_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`,
         ),
+        // The notification row keeps no status of its own: an alert is as far along as its furthest delivery (the ledger's roll-up).
         q<{ kind: string; urgent: boolean; status: string; n: number }>(
-          `SELECT kind, urgent, status, count(*)::int AS n FROM notification
-           WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2, 3`,
+          `SELECT kind, urgent, status, count(*)::int AS n FROM (
+             SELECT n.kind, n.urgent, coalesce(($3::text[])[max(array_position($3::text[], d.status))], 'suppressed') AS status
+             FROM notification n LEFT JOIN delivery d ON d.notification_id = n.id
+             WHERE n.created_at >= $1 AND n.created_at < $2 GROUP BY n.id
+           ) rolled GROUP BY 1, 2, 3`,
+          [...p, ROLLUP_ORDER],
         ),
         q<{ channel: string; status: string; n: number }>(
           `SELECT d.channel, d.status, count(*)::int AS n FROM delivery d JOIN notification n ON n.id = d.notification_id
@@ -120,7 +126,10 @@ export class ProgramReportService {
     const split = <K extends string>(key: K, rows: ({ enrolled: boolean; n: number } & Record<K, string>)[]) =>
       [...new Set(rows.map((r) => r[key]))].map((value) => {
         const mine = rows.filter((r) => r[key] === value);
-        return { [key]: value, self: cell(self(mine)), enrolled: cell(enrolled(mine)) } as Record<K, string> & { self: Cell; enrolled: Cell };
+        return { [key]: value, self: cell(self(mine)), enrolled: cell(enrolled(mine)) } as Record<K, string> & {
+          self: Cell;
+          enrolled: Cell;
+        };
       });
     const alertRows = alerts.filter((a) => a.kind === 'alert');
     const sum = (rows: { n: number }[]) => rows.reduce((total, r) => total + r.n, 0);

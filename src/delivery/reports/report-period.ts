@@ -40,6 +40,7 @@ export function reportPeriod(from: string | undefined, to: string | undefined, n
   if (start && end && end.getTime() - start.getTime() > MAX_PERIOD_DAYS * DAY_MS) {
     errors.push({ path: 'to', message: `must be at most ${MAX_PERIOD_DAYS} days after from` });
   }
-  if (errors.length || !start || !end) throw new DomainError('invalid', 'REPORT_PERIOD_INVALID', 'The report period is not valid.', { errors });
+  if (errors.length || !start || !end)
+    throw new DomainError('invalid', 'REPORT_PERIOD_INVALID', 'The report period is not valid.', { errors });
   return { from: start, to: end };
 }

@@ -2,7 +2,8 @@
 const en = {
   title: 'Program report',
   intro: (from: string, to: string) => `From ${from} up to, not including, ${to} (UTC days).`,
-  suppression: 'Counts from 1 to 10 are shown as “<11”, and so is any rate or time that rests on them, so that no victim can be recognised.',
+  suppression:
+    'Counts from 1 to 10 are shown as “<11”, and so is any rate or time that rests on them, so that no victim can be recognised.',
   periodLegend: 'Period',
   from: 'First day',
   to: 'First day not counted',
