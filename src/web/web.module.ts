@@ -19,7 +19,15 @@ import { VictimSessions } from './victim-session.js';
 /** The victim pages and the staff console: server-rendered HTML on the same services as the API. */
 @Module({
   imports: [PeopleModule, SourcesModule, RegistrationsModule, DeliveryModule, IngestionModule],
-  controllers: [LanguageRedirectController, PortalController, ManageController, ConsoleController, VictimsController, OperationsController, ReportsController],
+  controllers: [
+    LanguageRedirectController,
+    PortalController,
+    ManageController,
+    ConsoleController,
+    VictimsController,
+    OperationsController,
+    ReportsController,
+  ],
   providers: [Pages, VictimSessions, ConsolePages, ConsoleSessions, ConsoleGuard],
   exports: [Pages, VictimSessions, ConsolePages],
 })

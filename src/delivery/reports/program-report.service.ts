@@ -48,7 +48,7 @@ export class ProgramReportService {
 
   async report(period: ReportPeriod): Promise<ProgramReport> {
     const p = [period.from, period.to];
-    const q = <T>(sql: string, params: unknown[] = p) => this.db.query(sql, params) as Promise<T[]>;
+    const q = <T>(sql: string, params: unknown[] = p) => this.db.query<T[]>(sql, params);
     const [registrations, byLanguage, byChannel, stopped, followed, events, alerts, deliveries, urgent, latency, escalations] =
       await Promise.all([
         q<{ enrolled: boolean; n: number }>(
