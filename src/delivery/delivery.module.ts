@@ -13,6 +13,8 @@ import { RevocationsService } from './revocations.service.js';
 import { StaffAlertsService } from './staff-alerts.service.js';
 import { TwilioWebhooksController } from './twilio-webhooks.controller.js';
 import { SourcesModule } from '../sources/sources.module.js';
+import { ProgramReportController } from './reports/program-report.controller.js';
+import { ProgramReportService } from './reports/program-report.service.js';
 
 /** The dispatcher, providers and the ledger (planning is the notifications module's, imported by ingestion). */
 @Module({
@@ -25,6 +27,7 @@ import { SourcesModule } from '../sources/sources.module.js';
     DispatcherService,
     LedgerService,
     RevocationsService,
+    ProgramReportService,
   ],
   exports: [
     DeliveryRepositoryModule,
@@ -34,13 +37,21 @@ import { SourcesModule } from '../sources/sources.module.js';
     DeliveryContextService,
     DeliveryReportsService,
     StaffAlertsService,
+    ProgramReportService,
   ],
 })
 export class DeliveryModule {}
 
 @Module({
   imports: [DeliveryModule, RegistrationsModule],
-  controllers: [LedgerController, DeadLettersController, DevOutboxController, TwilioWebhooksController, NotificationsController],
+  controllers: [
+    LedgerController,
+    DeadLettersController,
+    DevOutboxController,
+    TwilioWebhooksController,
+    NotificationsController,
+    ProgramReportController,
+  ],
   providers: [RegistrationAccessGuard],
 })
 export class DeliveryApiModule {}

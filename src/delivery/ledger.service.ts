@@ -197,10 +197,11 @@ export class LedgerService {
   }
 }
 
-const ORDER = ['suppressed', 'failed', 'dead', 'pending', 'held', 'sending', 'sent', 'delivered', 'confirmed'];
+/** Delivery statuses from least to furthest along: a notification shows its furthest delivery's. */
+export const ROLLUP_ORDER = ['suppressed', 'failed', 'dead', 'pending', 'held', 'sending', 'sent', 'delivered', 'confirmed'];
 
 /** A notification is as far along as its furthest delivery. */
 function rollUp(statuses: string[]): string {
   if (!statuses.length) return 'suppressed';
-  return statuses.reduce((best, status) => (ORDER.indexOf(status) > ORDER.indexOf(best) ? status : best), statuses[0]);
+  return statuses.reduce((best, status) => (ROLLUP_ORDER.indexOf(status) > ROLLUP_ORDER.indexOf(best) ? status : best), statuses[0]);
 }

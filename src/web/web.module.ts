@@ -12,6 +12,7 @@ import { ConsoleSessions } from './console/console-session.js';
 import { OperationsController } from './console/operations.controller.js';
 import { ProtectionController } from './console/protection.controller.js';
 import { SourcesPagesController } from './console/sources.controller.js';
+import { ReportsController } from './console/reports.controller.js';
 import { VictimsController } from './console/victims.controller.js';
 import { ManageController } from './manage.controller.js';
 import { Pages } from './pages.js';
@@ -32,6 +33,7 @@ import { VictimSessions } from './victim-session.js';
     OperationsController,
     SourcesPagesController,
     ProtectionController,
+    ReportsController,
   ],
   providers: [Pages, VictimSessions, ConsoleOverview, ConsolePages, ConsoleSessions, ConsoleGuard],
   exports: [Pages, VictimSessions, ConsolePages],

@@ -4,11 +4,12 @@ import { consoleMessages } from './console.js';
 import { errors } from './errors.js';
 import { help } from './help.js';
 import { manage } from './manage.js';
+import { reports } from './reports.js';
 import { search } from './search.js';
 import { signup } from './signup.js';
 
 /** One typed catalog per page area, English and Spanish side by side; the type makes Spanish complete. */
-const catalogs = { common, console: consoleMessages, errors, help, manage, search, signup };
+const catalogs = { common, console: consoleMessages, errors, help, manage, reports, search, signup };
 
 export type Lang = Language;
 export const LANGS = LANGUAGES;

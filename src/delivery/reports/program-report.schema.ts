@@ -1,0 +1,51 @@
+import type { ApiResponseOptions } from '@nestjs/swagger';
+
+/** The schema shape ApiOkResponse takes (the swagger package does not export its name). */
+type SchemaObject = Extract<NonNullable<Extract<ApiResponseOptions, { schema?: unknown }>['schema']>, { type?: unknown }>;
+
+const cell: SchemaObject = {
+  oneOf: [
+    { type: 'integer', minimum: 0 },
+    { type: 'string', enum: ['<11'] },
+  ],
+  description: '0, or 11 and above; 1 to 10 as "<11"',
+};
+const withheld: SchemaObject = {
+  oneOf: [{ type: 'number' }, { type: 'string', enum: ['<11'] }],
+  nullable: true,
+  description: 'null when there is nothing to measure; "<11" when it rests on a small count',
+};
+const object = (properties: Record<string, SchemaObject>): SchemaObject => ({
+  type: 'object',
+  required: Object.keys(properties),
+  properties,
+});
+const list = (properties: Record<string, SchemaObject>): SchemaObject => ({ type: 'array', items: object(properties) });
+const text: SchemaObject = { type: 'string' };
+
+/** The JSON answer of GET /v1/admin/reports, for the OpenAPI document. */
+export const PROGRAM_REPORT_SCHEMA: SchemaObject = object({
+  period: object({
+    from: { type: 'string', format: 'date' },
+    to: { type: 'string', format: 'date', description: 'first day not counted' },
+    timeZone: { type: 'string', enum: ['UTC'] },
+  }),
+  suppression: object({ threshold: { type: 'integer', example: 11 }, marker: { type: 'string', enum: ['<11'] } }),
+  registrations: object({
+    self: cell,
+    enrolled: cell,
+    stopped: cell,
+    byLanguage: list({ language: text, self: cell, enrolled: cell }),
+    byChannel: list({ channel: text, self: cell, enrolled: cell }),
+  }),
+  personsFollowed: cell,
+  events: list({ source: text, type: text, count: cell }),
+  alerts: object({ total: cell, urgent: cell, corrections: cell, byStatus: list({ status: text, count: cell }) }),
+  deliveries: list({ channel: text, status: text, count: cell }),
+  urgentAlerts: object({ count: cell, reached: cell, confirmed: cell, deliveryRate: withheld, pinConfirmationRate: withheld }),
+  eventToFirstAttempt: object({ alerts: cell, medianSeconds: withheld, p95Seconds: withheld }),
+  escalations: object({ count: cell, resolutionTracked: { type: 'boolean', enum: [false] } }),
+  feedOutages: list({ source: text, outages: cell, staleMinutes: { type: 'integer', minimum: 0 } }),
+  heldRosters: object({ held: cell, approved: cell, discarded: cell }),
+  optOuts: object({ stops: cell, unsubscribes: cell }),
+});
