@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import { DomainError } from '../common/problem/domain-error.js';
-import { messages, type Lang } from './i18n/messages.js';
+import { messages, type Lang } from '../i18n/messages.js';
 
 /**
  * A verification service refusal (wrong or expired code, a lock, a resend too soon, codes paused)

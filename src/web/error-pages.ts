@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Problem } from '../common/problem/problem.js';
 import type { ConsolePages } from './console/console-pages.js';
-import { messages, type Lang } from './i18n/messages.js';
+import { messages, type Lang } from '../i18n/messages.js';
 import { isConsolePath, victimLangOf } from './page-paths.js';
 import type { Pages } from './pages.js';
 

@@ -13,7 +13,7 @@ import { type RegistrationAccess, RegistrationsService } from '../registrations/
 import { VerificationService } from '../registrations/verification.service.js';
 import { codeRefusal } from './code-errors.js';
 import { checkedValues, textField } from './form-input.js';
-import { isLang, messages, type Lang } from './i18n/messages.js';
+import { isLang, messages, type Lang } from '../i18n/messages.js';
 import { type FieldProblem, Pages } from './pages.js';
 import { langOf } from './portal.controller.js';
 import { type VictimSession, VictimSessions } from './victim-session.js';

@@ -1,4 +1,4 @@
-import { isLang, type Lang } from './i18n/messages.js';
+import { isLang, type Lang } from '../i18n/messages.js';
 
 /** Victim pages live under `/en/` and `/es/`; the staff console under `/console/`. */
 export function victimLangOf(url: string): Lang | undefined {

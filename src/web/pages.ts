@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { LANGS, LOCALE, messages, type Lang, type Messages } from './i18n/messages.js';
+import { LANGS, LOCALE, messages, type Lang, type Messages } from '../i18n/messages.js';
 import { counterpartOf, pageAddressOf } from './page-paths.js';
 
 /** A mistake in a form, next to its field: the field's name (its id is `field-<name>`) and the words. */

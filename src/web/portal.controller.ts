@@ -7,7 +7,7 @@ import { RateLimited } from '../common/rate-limit.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { PeopleQueryDto } from '../people/people.dto.js';
 import { PeopleService } from '../people/people.service.js';
-import { messages, type Lang } from './i18n/messages.js';
+import { messages, type Lang } from '../i18n/messages.js';
 import { textField } from './form-input.js';
 import { preferredLang, victimLangOf } from './page-paths.js';
 import { type FieldProblem, Pages } from './pages.js';

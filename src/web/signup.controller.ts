@@ -16,8 +16,8 @@ import { RegistrationsService } from '../registrations/registrations.service.js'
 import { VerificationService } from '../registrations/verification.service.js';
 import { codeRefusal } from './code-errors.js';
 import { checkedValues, isTicked, textField } from './form-input.js';
-import { messages, type Lang } from './i18n/messages.js';
-import type { SignupMessages } from './i18n/signup.js';
+import { messages, type Lang } from '../i18n/messages.js';
+import type { SignupMessages } from '../i18n/signup.js';
 import { type FieldProblem, Pages } from './pages.js';
 import { langOf } from './portal.controller.js';
 import { VictimSessions } from './victim-session.js';

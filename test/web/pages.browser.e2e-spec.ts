@@ -3,7 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Lang } from '../../src/web/i18n/messages.js';
+import type { Lang } from '../../src/i18n/messages.js';
 import { DESKTOP, expectNoSeriousAxeViolations, launchBrowser, NARROW, newPage, PHONE, saveScreenshot } from '../support/browser.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { createPageFixture, manageLink, PAGE_LANGS, type PageFixture, VICTIM_PAGES, type VictimPage } from './victim-pages.js';

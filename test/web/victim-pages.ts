@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Lang } from '../../src/web/i18n/messages.js';
+import type { Lang } from '../../src/i18n/messages.js';
 import { bookPerson, register } from '../support/registrations.js';
 import { createSource } from '../support/sources.js';
 import type { TestApp } from '../support/test-app.js';

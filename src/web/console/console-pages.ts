@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { StaffPrincipal } from '../../auth/staff-auth.guard.js';
 import type { Problem } from '../../common/problem/problem.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
-import { LANGS, LOCALE, messages, type Lang } from '../i18n/messages.js';
+import { LANGS, LOCALE, messages, type Lang } from '../../i18n/messages.js';
 import { errorWording, retryMinutes } from '../error-pages.js';
 import { pageAddressOf } from '../page-paths.js';
 import type { PageData } from '../pages.js';

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { StaffAuthGuard, type StaffPrincipal } from '../../auth/staff-auth.guard.js';
 import { DomainError } from '../../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
-import { isLang, type Lang } from '../i18n/messages.js';
+import { isLang, type Lang } from '../../i18n/messages.js';
 import { preferredLang } from '../page-paths.js';
 
 export const CONSOLE_SESSION_COOKIE = 'vigil_console';

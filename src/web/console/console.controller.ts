@@ -7,7 +7,7 @@ import { DomainError } from '../../common/problem/domain-error.js';
 import { RateLimited } from '../../common/rate-limit.js';
 import { FeedHealthService } from '../../sources/feed-health.service.js';
 import { textField } from '../form-input.js';
-import { messages } from '../i18n/messages.js';
+import { messages } from '../../i18n/messages.js';
 import type { FieldProblem } from '../pages.js';
 import { type ConsoleRequest, ConsolePages } from './console-pages.js';
 import { ConsoleOverview } from './console-overview.service.js';

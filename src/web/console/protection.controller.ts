@@ -5,7 +5,7 @@ import { UuidParam } from '../../common/problem/input-rules.js';
 import { PeopleService } from '../../people/people.service.js';
 import { FacilitiesService } from '../../sources/facilities.service.js';
 import { textField } from '../form-input.js';
-import { messages } from '../i18n/messages.js';
+import { messages } from '../../i18n/messages.js';
 import type { FieldProblem } from '../pages.js';
 import { type ConsoleRequest, ConsolePages } from './console-pages.js';
 import { ConsoleOnly } from './console.guard.js';

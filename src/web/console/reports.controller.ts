@@ -8,7 +8,7 @@ import { escapeHtml } from '../../delivery/templates.js';
 import { ProgramReportService } from '../../delivery/reports/program-report.service.js';
 import { reportPeriod } from '../../delivery/reports/report-period.js';
 import type { Cell } from '../../delivery/reports/small-cells.js';
-import { messages } from '../i18n/messages.js';
+import { messages } from '../../i18n/messages.js';
 import { type ConsoleRequest, ConsolePages } from './console-pages.js';
 import { ConsoleOnly } from './console.guard.js';
 import { ConsoleSessions } from './console-session.js';

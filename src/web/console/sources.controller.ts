@@ -8,7 +8,7 @@ import { UuidParam } from '../../common/problem/input-rules.js';
 import { CreateSourceDto } from '../../sources/source.dto.js';
 import { SourcesService } from '../../sources/sources.service.js';
 import { isTicked, textField } from '../form-input.js';
-import { messages } from '../i18n/messages.js';
+import { messages } from '../../i18n/messages.js';
 import type { FieldProblem } from '../pages.js';
 import { type ConsoleRequest, ConsolePages } from './console-pages.js';
 import { ConsoleOnly } from './console.guard.js';

@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { UuidParam } from '../../common/problem/input-rules.js';
 import { LedgerService } from '../../delivery/ledger.service.js';
 import { RegistrationsService } from '../../registrations/registrations.service.js';
-import { messages } from '../i18n/messages.js';
+import { messages } from '../../i18n/messages.js';
 import { type ConsoleRequest, ConsolePages } from './console-pages.js';
 import { ConsoleOnly } from './console.guard.js';
 import { ConsoleSessions } from './console-session.js';

@@ -1,5 +1,5 @@
-import type { CustodyStatus, EventType } from '../../people/custody-status.js';
-import { SAFETY_LINE } from '../../delivery/templates.js';
+import type { CustodyStatus, EventType } from '../people/custody-status.js';
+import { SAFETY_LINE } from './alerts.js';
 
 /** Words every victim page uses: the frame, custody statuses and event types. */
 const en = {

@@ -1,4 +1,4 @@
-import type { EventType } from '../../people/custody-status.js';
+import type { EventType } from '../people/custody-status.js';
 
 export interface Hotline {
   /** How pages name a line (never by its place in the list). */

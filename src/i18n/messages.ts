@@ -1,4 +1,4 @@
-import { LANGUAGES, type Language } from '../../registrations/registration.dto.js';
+import { LANGUAGES, type Language } from '../registrations/registration.dto.js';
 import { common } from './common.js';
 import { consoleMessages } from './console.js';
 import { errors } from './errors.js';

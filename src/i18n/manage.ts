@@ -1,5 +1,5 @@
-import type { DeliveryStatus } from '../../database/delivery.repository.js';
-import type { Channel } from '../../registrations/contact-address.js';
+import type { DeliveryStatus } from '../database/delivery.repository.js';
+import type { Channel } from '../registrations/contact-address.js';
 
 /** The manage page (a victim's registration and its alerts), its forms, and stopping all alerts. */
 const en = {
