@@ -70,8 +70,9 @@ async function main(): Promise<void> {
   const adminEmail = config.role === 'worker' ? undefined : app.get(BootstrapAdminService).adminEmail;
   process.stdout.write(
     `\n  Vigil (${config.role}) is listening on ${base}\n` +
+      (config.role === 'worker' ? '' : `  Victim portal: ${base}/en/ (${base}/es/)   staff console: ${base}/console/\n`) +
       `  API docs: ${base}/docs   readiness: ${base}/health/ready\n` +
-      (adminEmail ? `  Admin login: POST ${base}/v1/auth/login as ${adminEmail}\n` : '') +
+      (adminEmail ? `  Admin login: ${base}/console/login or POST ${base}/v1/auth/login, as ${adminEmail}\n` : '') +
       (embedded ? `  Database: embedded PostgreSQL in ${config.database.dataDir} (port ${embedded.port})\n` : '') +
       '\n',
   );
