@@ -1,4 +1,3 @@
-import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
 import { OptOutService } from '../../src/registrations/opt-out.service.js';
@@ -7,19 +6,11 @@ import { ManualClock } from '../support/manual-clock.js';
 import { bookPerson, register } from '../support/registrations.js';
 import { enrol } from '../support/roster-people.js';
 import { createSource, event, personWith, postEvents, putRoster, type TestSource } from '../support/sources.js';
+import { consoleSignIn as signIn } from '../support/console.js';
 import { ADMIN, startTestApp, type TestApp } from '../support/test-app.js';
 
 const DAY_MS = 86_400_000;
 const day = (date: Date) => date.toISOString().slice(0, 10);
-
-async function signIn(t: TestApp, email: string, password: string) {
-  const agent = supertest.agent(t.app.getHttpServer());
-  const form = await agent.get('/console/login');
-  const _csrf = /name="_csrf" value="([^"]+)"/.exec(form.text)![1];
-  const res = await agent.post('/console/login').type('form').send({ email, password, _csrf });
-  expect(res.status).toBe(303);
-  return agent;
-}
 
 /** Parses the report's CSV (RFC 4180 quoting) into rows of fields. */
 function parseCsv(text: string): string[][] {

@@ -1,24 +1,11 @@
-import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bookPerson, register } from '../support/registrations.js';
 import { createSource, personWith, putRoster, type TestSource } from '../support/sources.js';
+import { consoleSignIn, csrfOn, newStaff } from '../support/console.js';
 import { ADMIN, startTestApp, type TestApp } from '../support/test-app.js';
 
 const people = (prefix: string, from: number, to: number) =>
   Array.from({ length: to - from }, (_, i) => personWith(`${prefix}-${from + i}`, { firstName: `P${from + i}`, lastName: prefix }));
-
-async function signIn(t: TestApp, email: string, password: string) {
-  const agent = supertest.agent(t.app.getHttpServer());
-  const form = await agent.get('/console/login');
-  const _csrf = /name="_csrf" value="([^"]+)"/.exec(form.text)![1];
-  const res = await agent.post('/console/login').type('form').send({ email, password, _csrf });
-  expect(res.status).toBe(303);
-  return agent;
-}
-
-function csrfOn(page: { text: string }): string {
-  return /name="_csrf" value="([^"]+)"/.exec(page.text)![1];
-}
 
 describe('#14 console: an admin decides held rosters and retries dead messages', () => {
   let t: TestApp;
@@ -40,7 +27,7 @@ describe('#14 console: an admin decides held rosters and retries dead messages',
   it('#14 a held roster shows the people it would release; approving releases them, discarding releases nobody', async () => {
     const approveId = await heldRoster('CH1');
     const discardId = await heldRoster('CH2');
-    const admin = await signIn(t, ADMIN.email, ADMIN.password);
+    const admin = await consoleSignIn(t, ADMIN.email, ADMIN.password);
     const page = await admin.get('/console/rosters');
     expect(page.status).toBe(200);
     expect(page.text).toContain(`data-snapshot-id="${approveId}"`);
@@ -81,17 +68,12 @@ describe('#14 console: an admin decides held rosters and retries dead messages',
 
   it('#14 the decisions are refused without CSRF and to a specialist (403 pages)', async () => {
     const id = await heldRoster('CH3');
-    const admin = await signIn(t, ADMIN.email, ADMIN.password);
+    const admin = await consoleSignIn(t, ADMIN.email, ADMIN.password);
     await admin.get('/console/rosters');
     const forged = await admin.post(`/console/rosters/${id}/approve`).type('form').send({ _csrf: 'forged' });
     expect(forged.status).toBe(403);
-    const email = `ops-spec-${Date.now()}@test.vigil`;
-    await t
-      .http()
-      .post('/v1/admin/staff')
-      .set('Authorization', `Bearer ${await t.adminToken()}`)
-      .send({ email, password: 'specialist pass 123', role: 'specialist' });
-    const specialist = await signIn(t, email, 'specialist pass 123');
+    const staff = await newStaff(t, 'specialist');
+    const specialist = await consoleSignIn(t, staff.email, staff.password);
     expect((await specialist.get('/console/rosters')).status).toBe(403);
     const dashboard = await specialist.get('/console/');
     const tried = await specialist
@@ -104,7 +86,7 @@ describe('#14 console: an admin decides held rosters and retries dead messages',
   });
 
   it('#14 a dead message is listed and a retry queues a fresh round of attempts', async () => {
-    const admin = await signIn(t, ADMIN.email, ADMIN.password);
+    const admin = await consoleSignIn(t, ADMIN.email, ADMIN.password);
     // A verification email, killed as the dispatcher leaves a delivery after its last attempt.
     const personId = await bookPerson(t, source, 'A-710-000-001');
     const created = await register(t, { personId, language: 'en', contacts: [{ channel: 'email', address: 'dead-letter@example.org' }] });

@@ -1,27 +1,18 @@
-import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bookPerson } from '../support/registrations.js';
 import { createSource, type TestSource } from '../support/sources.js';
+import { type ConsoleBrowser, consoleSignIn, csrfOn, newStaff } from '../support/console.js';
 import { ADMIN, startTestApp, type TestApp } from '../support/test-app.js';
-
-function csrfOn(page: { text: string }): string {
-  return /name="_csrf" value="([^"]+)"/.exec(page.text)![1];
-}
 
 describe('#14 console: facility suppression and person protection, each with a reason and its history', () => {
   let t: TestApp;
   let source: TestSource;
-  let admin: ReturnType<typeof supertest.agent>;
+  let admin: ConsoleBrowser;
 
   beforeAll(async () => {
     t = await startTestApp();
     source = await createSource(t);
-    admin = supertest.agent(t.app.getHttpServer());
-    const form = await admin.get('/console/login');
-    await admin
-      .post('/console/login')
-      .type('form')
-      .send({ email: ADMIN.email, password: ADMIN.password, _csrf: csrfOn(form) });
+    admin = await consoleSignIn(t, ADMIN.email, ADMIN.password);
   });
   afterAll(() => t.close());
 
@@ -89,18 +80,8 @@ describe('#14 console: facility suppression and person protection, each with a r
   });
 
   it('#14 a specialist gets 403 pages here and changes nothing', async () => {
-    const email = `prot-spec-${Date.now()}@test.vigil`;
-    await t
-      .http()
-      .post('/v1/admin/staff')
-      .set('Authorization', `Bearer ${await t.adminToken()}`)
-      .send({ email, password: 'specialist pass 123', role: 'specialist' });
-    const specialist = supertest.agent(t.app.getHttpServer());
-    const form = await specialist.get('/console/login');
-    await specialist
-      .post('/console/login')
-      .type('form')
-      .send({ email, password: 'specialist pass 123', _csrf: csrfOn(form) });
+    const staff = await newStaff(t, 'specialist');
+    const specialist = await consoleSignIn(t, staff.email, staff.password);
     expect((await specialist.get('/console/facilities')).status).toBe(403);
     expect((await specialist.get('/console/people?identifier=x')).status).toBe(403);
     const dashboard = await specialist.get('/console/');

@@ -1,25 +1,15 @@
-import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { event, postEvents } from '../support/sources.js';
+import { type ConsoleBrowser, consoleSignIn, csrfOn, newStaff } from '../support/console.js';
 import { ADMIN, startTestApp, type TestApp } from '../support/test-app.js';
-
-function csrfOn(page: { text: string }): string {
-  return /name="_csrf" value="([^"]+)"/.exec(page.text)![1];
-}
 
 describe('#14 console: sources and keys', () => {
   let t: TestApp;
-  let admin: ReturnType<typeof supertest.agent>;
+  let admin: ConsoleBrowser;
 
   beforeAll(async () => {
     t = await startTestApp();
-    admin = supertest.agent(t.app.getHttpServer());
-    const form = await admin.get('/console/login');
-    const res = await admin
-      .post('/console/login')
-      .type('form')
-      .send({ email: ADMIN.email, password: ADMIN.password, _csrf: csrfOn(form) });
-    expect(res.status).toBe(303);
+    admin = await consoleSignIn(t, ADMIN.email, ADMIN.password);
   });
   afterAll(() => t.close());
 
@@ -85,18 +75,8 @@ describe('#14 console: sources and keys', () => {
   });
 
   it('#14 a specialist cannot see or change sources (403 pages)', async () => {
-    const email = `src-spec-${Date.now()}@test.vigil`;
-    await t
-      .http()
-      .post('/v1/admin/staff')
-      .set('Authorization', `Bearer ${await t.adminToken()}`)
-      .send({ email, password: 'specialist pass 123', role: 'specialist' });
-    const specialist = supertest.agent(t.app.getHttpServer());
-    const form = await specialist.get('/console/login');
-    await specialist
-      .post('/console/login')
-      .type('form')
-      .send({ email, password: 'specialist pass 123', _csrf: csrfOn(form) });
+    const staff = await newStaff(t, 'specialist');
+    const specialist = await consoleSignIn(t, staff.email, staff.password);
     expect((await specialist.get('/console/sources')).status).toBe(403);
     const dashboard = await specialist.get('/console/');
     const tried = await specialist
