@@ -12,10 +12,11 @@ import { QuietHoursDto, type RegistrationViewDto, type UpdateRegistrationDto } f
 import { type RegistrationAccess, RegistrationsService } from '../registrations/registrations.service.js';
 import { VerificationService } from '../registrations/verification.service.js';
 import { codeRefusal } from './code-errors.js';
+import { TIME_ZONES } from './time-zones.js';
 import { checkedValues, textField } from './form-input.js';
 import { isLang, messages, type Lang } from '../i18n/messages.js';
 import { type FieldProblem, Pages } from './pages.js';
-import { langOf } from './portal.controller.js';
+import { langOf } from './page-paths.js';
 import { type VictimSession, VictimSessions } from './victim-session.js';
 
 /** What the page says was just done, from `?saved=`: a word, never victim data. */
@@ -214,7 +215,7 @@ export class ManageController {
         timeZone,
         form: extra.form ?? formOf(registration),
         allEventTypes: EVENT_TYPES,
-        timeZones: zonesWith(timeZone, Object.keys(messages(lang).manage.timeZones)),
+        timeZones: zonesWith(timeZone, TIME_ZONES),
         saved: extra.saved,
         notice: extra.notice,
         errors: extra.errors ?? [],

@@ -56,3 +56,8 @@ export function pageAddressOf(method: string, url: string): string {
   const console = /^\/console\/sources\/[^/]+\/keys$/i.exec(path);
   return console ? '/console/sources' : path;
 }
+
+/** The language of a victim page's request (its path says it; the router only lets `en` and `es` through). */
+export function langOf(req: { url: string }): Lang {
+  return victimLangOf(req.url) ?? 'en';
+}

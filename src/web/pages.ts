@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { LANGS, LOCALE, messages, type Lang, type Messages } from '../i18n/messages.js';
 import { counterpartOf, pageAddressOf } from './page-paths.js';
+import { CSRF_FIELD } from './web-setup.js';
 
 /** A mistake in a form, next to its field: the field's name (its id is `field-<name>`) and the words. */
 export interface FieldProblem {
@@ -29,7 +30,7 @@ export class Pages {
 
   /** 303 See Other: after a POST, and from the manage link (so the token leaves the address bar). */
   redirect(reply: FastifyReply, location: string): void {
-    void reply.status(303).header('location', location).send();
+    seeOther(reply, location);
   }
 
   private frame(req: FastifyRequest, reply: FastifyReply, lang: Lang) {
@@ -43,10 +44,15 @@ export class Pages {
       otherT: messages(other),
       quickExitUrl: this.config.quickExitUrl,
       csrf: reply.generateCsrf(),
-      csrfField: '_csrf',
+      csrfField: CSRF_FIELD,
       formatDateTime: (value: Date | string | null | undefined, timeZone = this.config.defaultTimeZone) =>
         value ? new Intl.DateTimeFormat(LOCALE[lang], { dateStyle: 'long', timeStyle: 'short', timeZone }).format(new Date(value)) : '',
       fieldError: (errors: FieldProblem[] | undefined, field: string) => errors?.find((e) => e.field === field)?.message,
     };
   }
+}
+
+/** 303 See Other: where a page's POST (or a page without its session) sends the browser next. */
+export function seeOther(reply: FastifyReply, location: string): void {
+  void reply.status(303).header('location', location).send();
 }

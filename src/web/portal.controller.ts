@@ -9,7 +9,7 @@ import { PeopleQueryDto } from '../people/people.dto.js';
 import { PeopleService } from '../people/people.service.js';
 import { messages, type Lang } from '../i18n/messages.js';
 import { textField } from './form-input.js';
-import { preferredLang, victimLangOf } from './page-paths.js';
+import { langOf, preferredLang } from './page-paths.js';
 import { type FieldProblem, Pages } from './pages.js';
 
 const SEARCH_FIELDS = ['identifierSystem', 'identifier', 'lastName', 'firstName', 'dateOfBirth'] as const;
@@ -95,8 +95,4 @@ export class PortalController {
 
 function emptySearch(): SearchForm {
   return { identifierSystem: 'A_NUMBER', identifier: '', lastName: '', firstName: '', dateOfBirth: '' };
-}
-
-export function langOf(req: FastifyRequest): Lang {
-  return victimLangOf(req.url) ?? 'en';
 }

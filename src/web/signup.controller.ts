@@ -15,11 +15,12 @@ import { CreateRegistrationDto, type RegistrationViewDto, VerifyCodeDto } from '
 import { RegistrationsService } from '../registrations/registrations.service.js';
 import { VerificationService } from '../registrations/verification.service.js';
 import { codeRefusal } from './code-errors.js';
+import { TIME_ZONES } from './time-zones.js';
 import { checkedValues, isTicked, textField } from './form-input.js';
 import { messages, type Lang } from '../i18n/messages.js';
 import type { SignupMessages } from '../i18n/signup.js';
 import { type FieldProblem, Pages } from './pages.js';
-import { langOf } from './portal.controller.js';
+import { langOf } from './page-paths.js';
 import { VictimSessions } from './victim-session.js';
 
 /** The sign-up form's fields, as DESIGN names them (the PIN is never kept for the page). */
@@ -35,21 +36,6 @@ interface SignupForm {
 }
 
 type SignupErrorKey = keyof SignupMessages['errors'];
-
-/** US zones first: most registrants live in one; any other IANA zone posted is kept and validated as the API would. */
-const TIME_ZONES = [
-  'America/New_York',
-  'America/Chicago',
-  'America/Denver',
-  'America/Phoenix',
-  'America/Los_Angeles',
-  'America/Anchorage',
-  'Pacific/Honolulu',
-  'America/Puerto_Rico',
-  'America/St_Thomas',
-  'Pacific/Guam',
-  'Pacific/Pago_Pago',
-];
 
 /** A form posts a few short fields; anything longer is a mistake, cut before it reaches a validator. */
 const FIELD_MAX = 300;
@@ -178,17 +164,7 @@ export class SignupController {
     try {
       await this.verification.verify(session.registrationId, contact.contactId, code);
     } catch (error) {
-      const refusal = codeRefusal(error, lang, reply);
-      if (!refusal) throw error;
-      return this.renderVerify(
-        req,
-        reply,
-        lang,
-        await this.view(session.registrationId),
-        [{ field: fieldOf, message: refusal.message }],
-        {},
-        refusal.status,
-      );
+      return this.renderRefusal(req, reply, lang, session.registrationId, fieldOf, error);
     }
     this.pages.redirect(reply, `/${lang}/verify`);
   }
@@ -205,17 +181,7 @@ export class SignupController {
     try {
       await this.verification.resend(session.registrationId, contact.contactId);
     } catch (error) {
-      const refusal = codeRefusal(error, lang, reply);
-      if (!refusal) throw error;
-      return this.renderVerify(
-        req,
-        reply,
-        lang,
-        await this.view(session.registrationId),
-        [{ field: `code-${contact.contactId}`, message: refusal.message }],
-        {},
-        refusal.status,
-      );
+      return this.renderRefusal(req, reply, lang, session.registrationId, `code-${contact.contactId}`, error);
     }
     await this.renderVerify(req, reply, lang, await this.view(session.registrationId), [], {
       [contact.contactId]: contact.channel === 'voice' ? t.resentCall : t.resent,
@@ -283,6 +249,20 @@ export class SignupController {
   private async renderNoSession(req: FastifyRequest, reply: FastifyReply, lang: Lang): Promise<void> {
     const t = messages(lang).signup;
     await this.pages.render(req, reply, lang, 'verify-start', { title: t.noSessionTitle }, 401);
+  }
+
+  /** The verify page again with the service's refusal at the contact's code field; any other error goes on up. */
+  private async renderRefusal(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    lang: Lang,
+    registrationId: string,
+    field: string,
+    error: unknown,
+  ): Promise<void> {
+    const refusal = codeRefusal(error, lang, reply);
+    if (!refusal) throw error;
+    await this.renderVerify(req, reply, lang, await this.view(registrationId), [{ field, message: refusal.message }], {}, refusal.status);
   }
 
   private async renderVerify(

@@ -6,7 +6,7 @@ import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { LANGS, LOCALE, messages, type Lang } from '../../i18n/messages.js';
 import { errorWording, retryMinutes } from '../error-pages.js';
 import { pageAddressOf } from '../page-paths.js';
-import type { PageData } from '../pages.js';
+import { type PageData, seeOther } from '../pages.js';
 import { ConsoleSessions } from './console-session.js';
 import { CONSOLE_LOGIN_REQUIRED } from './console.guard.js';
 
@@ -29,7 +29,7 @@ export class ConsolePages {
   /** A console page without a session is the way in, not an error: 303 to the login. A wrong role is a 403 page. */
   async renderError(req: ConsoleRequest, reply: FastifyReply, problem: Problem, retryAfterSeconds?: number): Promise<void> {
     if (problem.status === 401 && problem.code === CONSOLE_LOGIN_REQUIRED) {
-      return void reply.status(303).header('location', '/console/login').send();
+      return seeOther(reply, '/console/login');
     }
     const t = messages(this.sessions.lang(req, reply));
     const wording =

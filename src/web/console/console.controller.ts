@@ -8,7 +8,7 @@ import { RateLimited } from '../../common/rate-limit.js';
 import { FeedHealthService } from '../../sources/feed-health.service.js';
 import { textField } from '../form-input.js';
 import { messages } from '../../i18n/messages.js';
-import type { FieldProblem } from '../pages.js';
+import { type FieldProblem, seeOther } from '../pages.js';
 import { type ConsoleRequest, ConsolePages } from './console-pages.js';
 import { ConsoleOverview } from './console-overview.service.js';
 import { ConsoleOnly } from './console.guard.js';
@@ -30,7 +30,7 @@ export class ConsoleController {
   @Get('login')
   async loginForm(@Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
     const staff = await this.sessions.principal(req);
-    if (staff) return void reply.status(303).header('location', '/console/').send();
+    if (staff) return seeOther(reply, '/console/');
     await this.renderLogin(req, reply, '', []);
   }
 
@@ -48,7 +48,7 @@ export class ConsoleController {
     try {
       const { accessToken, expiresIn } = await this.auth.login(email, password);
       this.sessions.write(reply, accessToken, expiresIn);
-      void reply.status(303).header('location', '/console/').send();
+      seeOther(reply, '/console/');
     } catch (error) {
       if (!(error instanceof DomainError) || (error.kind !== 'unauthorized' && error.kind !== 'rate_limited')) throw error;
       if (error.kind === 'rate_limited') void reply.header('Retry-After', String(error.options.retryAfterSeconds ?? 60));
@@ -60,7 +60,7 @@ export class ConsoleController {
   @Post('logout')
   logout(@Res() reply: FastifyReply): void {
     this.sessions.clear(reply);
-    void reply.status(303).header('location', '/console/login').send();
+    seeOther(reply, '/console/login');
   }
 
   @Get()

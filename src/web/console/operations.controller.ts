@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { UuidParam } from '../../common/problem/input-rules.js';
 import { LedgerService } from '../../delivery/ledger.service.js';
 import { RosterService } from '../../ingestion/roster.service.js';
+import { seeOther } from '../pages.js';
 import { messages } from '../../i18n/messages.js';
 import { type ConsoleRequest, ConsolePages } from './console-pages.js';
 import { ConsoleOnly } from './console.guard.js';
@@ -36,13 +37,13 @@ export class OperationsController {
   @Post('rosters/:id/approve')
   async approve(@Param('id', UuidParam) id: string, @Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
     await this.rosters.approve(id, req.consoleStaff!.staffId);
-    void reply.status(303).header('location', '/console/rosters?done=approved').send();
+    seeOther(reply, '/console/rosters?done=approved');
   }
 
   @Post('rosters/:id/discard')
   async discard(@Param('id', UuidParam) id: string, @Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
     await this.rosters.discard(id, req.consoleStaff!.staffId);
-    void reply.status(303).header('location', '/console/rosters?done=discarded').send();
+    seeOther(reply, '/console/rosters?done=discarded');
   }
 
   @Get('deliveries')
@@ -55,6 +56,6 @@ export class OperationsController {
   @Post('deliveries/:id/retry')
   async retry(@Param('id', UuidParam) id: string, @Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
     await this.ledger.retryDead(id, { staff: req.consoleStaff!, clientAddress: req.ip });
-    void reply.status(303).header('location', '/console/deliveries?retried=1').send();
+    seeOther(reply, '/console/deliveries?retried=1');
   }
 }

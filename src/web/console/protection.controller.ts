@@ -6,7 +6,7 @@ import { PeopleService } from '../../people/people.service.js';
 import { FacilitiesService } from '../../sources/facilities.service.js';
 import { textField } from '../form-input.js';
 import { messages } from '../../i18n/messages.js';
-import type { FieldProblem } from '../pages.js';
+import { type FieldProblem, seeOther } from '../pages.js';
 import { type ConsoleRequest, ConsolePages } from './console-pages.js';
 import { ConsoleOnly } from './console.guard.js';
 import { ConsoleSessions } from './console-session.js';
@@ -46,7 +46,7 @@ export class ProtectionController {
       return this.renderFacilities(req, reply, [{ field: `reason-${code.toUpperCase()}`, message: t.reasonNeeded }], 422);
     }
     await this.facilities.setSuppression(code.toUpperCase(), suppressed, reason, { staff: req.consoleStaff!, clientAddress: req.ip });
-    void reply.status(303).header('location', '/console/facilities').send();
+    seeOther(reply, '/console/facilities');
   }
 
   @Get('people')
@@ -83,7 +83,7 @@ export class ProtectionController {
       return;
     }
     await this.people.setProtection(id, isProtected, reason, { staff: req.consoleStaff!, clientAddress: req.ip });
-    void reply.status(303).header('location', '/console/people?done=1').send();
+    seeOther(reply, '/console/people?done=1');
   }
 
   private async renderFacilities(req: ConsoleRequest, reply: FastifyReply, errors: FieldProblem[], status = 200): Promise<void> {

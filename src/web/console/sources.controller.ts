@@ -9,7 +9,7 @@ import { CreateSourceDto } from '../../sources/source.dto.js';
 import { SourcesService } from '../../sources/sources.service.js';
 import { isTicked, textField } from '../form-input.js';
 import { messages } from '../../i18n/messages.js';
-import type { FieldProblem } from '../pages.js';
+import { type FieldProblem, seeOther } from '../pages.js';
 import { type ConsoleRequest, ConsolePages } from './console-pages.js';
 import { ConsoleOnly } from './console.guard.js';
 import { ConsoleSessions } from './console-session.js';
@@ -100,7 +100,7 @@ export class SourcesPagesController {
       const t = messages(this.sessions.lang(req, reply)).console.sources;
       return this.renderList(req, reply, EMPTY_FORM, [], 409, t.lastKey);
     }
-    void reply.status(303).header('location', '/console/sources?revoked=1').send();
+    seeOther(reply, '/console/sources?revoked=1');
   }
 
   private async renderList(
