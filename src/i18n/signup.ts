@@ -21,7 +21,7 @@ const en = {
   quietHint: 'Optional. During these hours only urgent alerts (release, escape) reach you; the others wait until the quiet hours end.',
   quietStart: 'Quiet from',
   quietEnd: 'Quiet until',
-  timeHint: '24-hour time, for example 22:00',
+  timeHint: (example: string) => `24-hour time, for example ${example}`,
   timeZone: 'Your time zone',
   timeZones: {
     'America/New_York': 'Eastern (New York, Miami)',
@@ -139,7 +139,7 @@ const es: SignupMessages = {
     'Opcional. Durante estas horas solo le llegan los avisos urgentes (puesta en libertad, fuga); los demás esperan a que terminen las horas de silencio.',
   quietStart: 'Silencio desde',
   quietEnd: 'Silencio hasta',
-  timeHint: 'Hora en formato de 24 horas, por ejemplo 22:00',
+  timeHint: (example: string) => `Hora en formato de 24 horas, por ejemplo ${example}`,
   timeZone: 'Su zona horaria',
   timeZones: {
     'America/New_York': 'Este (Nueva York, Miami)',
