@@ -13,11 +13,17 @@ import { OptOutService } from '../registrations/opt-out.service.js';
 import { type Language, LANGUAGES, type QuietHoursDto } from '../registrations/registration.dto.js';
 import type { OutboundMessage } from './channels/channel-provider.js';
 import { readQuietHours } from './quiet-hours.js';
+import type { SharedService } from '../i18n/alerts.js';
+import type { NotificationKind } from './victim-messages.service.js';
 import { escapeHtml } from './templates.js';
 import {
   type AlertContext,
+  type MessageContext,
   phrases,
   renderEmail,
+  renderMessageEmail,
+  renderMessageSms,
+  renderMessageVoice,
   renderSms,
   renderVerificationEmail,
   renderVerificationSms,
@@ -48,7 +54,9 @@ export interface DeliveryContext {
   language: Language | null;
   quietHours: QuietHoursDto | null;
   notificationId: string | null;
-  kind: 'alert' | 'correction' | null;
+  kind: NotificationKind | null;
+  /** A message outside any event: what it carries (a shared service as it was when shared). */
+  message: { service?: SharedService } | null;
   urgent: boolean | null;
   eventType: EventType | null;
   eventId: string | null;
@@ -166,13 +174,13 @@ export class DeliveryContextService {
               d.notification_id AS "notificationId", c.address, c.address_index AS "addressIndex", s.email AS "staffEmail", c.unsubscribed_at AS "unsubscribedAt",
               EXISTS (SELECT 1 FROM phone_opt_out o WHERE o.address_index = c.address_index) AS "optedOut",
               r.id AS "registrationId", r.status AS "registrationStatus", r.pin_hash AS "pinHash", r.manage_token AS "manageToken", r.language, r.quiet_hours AS "quietHours",
-              n.kind, n.urgent, e.type AS "eventType", n.event_id AS "eventId", e.retracted_by_event_id IS NOT NULL AS "eventRetracted",
+              n.kind, n.message, n.urgent, e.type AS "eventType", n.event_id AS "eventId", e.retracted_by_event_id IS NOT NULL AS "eventRetracted",
               e.occurred_at AS "occurredAt", e.scheduled_for AS "scheduledFor",
               CASE WHEN n.kind = 'correction' THEN EXISTS (SELECT 1 ${RETRACTED_ATTEMPTS} AND a.outcome = 'accepted') END AS "retractedAlertAccepted",
               -- An attempt left unfinished counts only while its batch is in hand: a dead worker's stays unknown for good.
               CASE WHEN n.kind = 'correction' THEN (SELECT max(rd.lease_expires_at) ${RETRACTED_ATTEMPTS}
                 AND a.outcome IS NULL AND rd.status = 'sending' AND rd.lease_expires_at > $1) END AS "retractedAlertInFlightUntil",
-              e.person_id AS "personId", p.first_name AS "firstName", p.last_name AS "lastName", p.protected AS "personProtected",
+              p.id AS "personId", p.first_name AS "firstName", p.last_name AS "lastName", p.protected AS "personProtected",
               coalesce(f.name, f.code) AS "facilityName", coalesce(tf.name, tf.code) AS "toFacilityName",
               last.attempt_no AS "lastAttemptNo", last.hash AS "lastHash"
        FROM delivery d
@@ -181,7 +189,8 @@ export class DeliveryContextService {
        LEFT JOIN registration r ON r.id = c.registration_id
        LEFT JOIN notification n ON n.id = d.notification_id
        LEFT JOIN custody_event e ON e.id = n.event_id
-       LEFT JOIN person p ON p.id = e.person_id
+       -- An enrolment's confirmation names the person followed; no other message is about anyone.
+       LEFT JOIN person p ON p.id = coalesce(e.person_id, CASE WHEN n.kind = 'enrolled' THEN r.person_id END)
        LEFT JOIN facility f ON f.id = e.facility_id
        LEFT JOIN facility tf ON tf.id = e.to_facility_id
        LEFT JOIN LATERAL (SELECT a.attempt_no, a.hash FROM delivery_attempt a WHERE a.delivery_id = d.id ORDER BY a.attempt_no DESC LIMIT 1) last ON true
@@ -225,6 +234,23 @@ export class DeliveryContextService {
       if (c.channel === 'sms') return { ...base, text: renderVerificationSms(code, language), statusCallbackUrl };
       return { ...base, text: phrases(language).verifyCall, voiceUrl, statusCallbackUrl };
     }
+    const manageUrl = this.manageUrl(c, language);
+    const unsubscribeUrl =
+      c.channel === 'email' && c.contactId
+        ? `${this.config.publicBaseUrl}/v1/unsubscribe/${c.contactId}?token=${this.optOut.unsubscribeToken(c.contactId)}`
+        : undefined;
+    if (c.kind === 'enrolled' || c.kind === 'service') {
+      const message: MessageContext = {
+        kind: c.kind,
+        personName: `${c.firstName ?? ''} ${c.lastName ?? ''}`.trim(),
+        service: c.message?.service,
+        manageUrl,
+        unsubscribeUrl,
+      };
+      if (c.channel === 'email') return { ...base, ...renderMessageEmail(message, language), unsubscribeUrl };
+      if (c.channel === 'sms') return { ...base, text: renderMessageSms(message, language), statusCallbackUrl };
+      return { ...base, text: renderMessageVoice(message, language, !afterPin), voiceUrl, statusCallbackUrl };
+    }
     const alert: AlertContext = {
       kind: c.kind ?? 'alert',
       eventType: c.eventType!,
@@ -234,11 +260,8 @@ export class DeliveryContextService {
       occurredAt: c.occurredAt!,
       scheduledFor: c.scheduledFor,
       timeZone: readQuietHours(c.quietHours)?.timeZone ?? this.config.defaultTimeZone,
-      manageUrl: this.manageUrl(c, language),
-      unsubscribeUrl:
-        c.channel === 'email' && c.contactId
-          ? `${this.config.publicBaseUrl}/v1/unsubscribe/${c.contactId}?token=${this.optOut.unsubscribeToken(c.contactId)}`
-          : undefined,
+      manageUrl,
+      unsubscribeUrl,
     };
     if (c.channel === 'email') return { ...base, ...renderEmail(alert, language), unsubscribeUrl: alert.unsubscribeUrl };
     if (c.channel === 'sms') return { ...base, text: renderSms(alert, language), statusCallbackUrl };

@@ -10,6 +10,8 @@ import { Clock } from '../common/clock.js';
 import { type Channel, maskAddress } from '../registrations/contact-address.js';
 import { DeliveryRepository } from '../database/delivery.repository.js';
 import { verifyAttemptChains } from './ledger.js';
+import type { NotificationKind } from './victim-messages.service.js';
+import type { SharedService } from '../i18n/alerts.js';
 
 export interface AttemptView {
   attemptNo: number;
@@ -32,9 +34,14 @@ export interface DeliveryView {
 
 export interface NotificationView {
   notificationId: string;
-  eventId: string;
-  eventType: string;
+  /** `alert` or `correction` about a custody event; `enrolled` or `service`: a message staff sent, with no event. */
+  kind: NotificationKind;
+  eventId: string | null;
+  eventType: string | null;
+  /** The event's time; a message's, when it was sent. */
   occurredAt: string;
+  /** A shared service's name and kind, as sent. */
+  service?: { name: string; kind: string };
   status: string;
   escalated: boolean;
   deliveries: DeliveryView[];
@@ -94,8 +101,10 @@ export class LedgerService {
   private async views(where: string, params: unknown[]): Promise<NotificationView[]> {
     const rows: {
       notificationId: string;
-      eventId: string;
-      eventType: string;
+      kind: NotificationKind;
+      message: { service?: SharedService } | null;
+      eventId: string | null;
+      eventType: string | null;
       occurredAt: Date;
       escalatedAt: Date | null;
       deliveryId: string | null;
@@ -105,14 +114,14 @@ export class LedgerService {
       deliveryStatus: string | null;
       attempts: AttemptView[] | null;
     }[] = await this.db.query(
-      `SELECT n.id AS "notificationId", n.event_id AS "eventId", e.type AS "eventType", e.occurred_at AS "occurredAt",
-              n.escalated_at AS "escalatedAt", d.id AS "deliveryId", d.contact_id AS "contactId", d.channel, c.address,
+      `SELECT n.id AS "notificationId", n.kind, n.message, n.event_id AS "eventId", e.type AS "eventType",
+              coalesce(e.occurred_at, n.created_at) AS "occurredAt", n.escalated_at AS "escalatedAt", d.id AS "deliveryId", d.contact_id AS "contactId", d.channel, c.address,
               d.status AS "deliveryStatus",
               (SELECT json_agg(json_build_object('attemptNo', a.attempt_no, 'startedAt', a.started_at, 'finishedAt', a.finished_at,
                                                  'outcome', a.outcome, 'providerMessageId', a.provider_message_id,
                                                  'errorCode', a.error_code, 'errorClass', a.error_class) ORDER BY a.attempt_no)
                FROM delivery_attempt a WHERE a.delivery_id = d.id) AS attempts
-       FROM notification n JOIN custody_event e ON e.id = n.event_id
+       FROM notification n LEFT JOIN custody_event e ON e.id = n.event_id
        LEFT JOIN delivery d ON d.notification_id = n.id LEFT JOIN contact c ON c.id = d.contact_id
        WHERE ${where}
        ORDER BY n.created_at DESC, n.id, d.round, c.position`,
@@ -122,8 +131,11 @@ export class LedgerService {
     for (const row of rows) {
       let notification = byId.get(row.notificationId);
       if (!notification) {
+        const service = row.message?.service;
         notification = {
           notificationId: row.notificationId,
+          kind: row.kind,
+          ...(service && { service: { name: service.name, kind: service.kind } }),
           eventId: row.eventId,
           eventType: row.eventType,
           occurredAt: row.occurredAt.toISOString(),

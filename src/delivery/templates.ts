@@ -1,9 +1,18 @@
 import type { Language } from '../registrations/registration.dto.js';
 import { countSegments, fitsGsm, toGsm } from './sms-segments.js';
 import { dateTimeFormat } from '../common/date-time-format.js';
-import { type AlertContext, ALERT_TEXT as TEXT, SAFETY_LINE, WHAT } from '../i18n/alerts.js';
+import {
+  type AlertContext,
+  ALERT_TEXT as TEXT,
+  MESSAGE_TEXT,
+  type MessageContext,
+  SAFETY_LINE,
+  SERVICE_KIND_LABEL,
+  type SharedService,
+  WHAT,
+} from '../i18n/alerts.js';
 
-export { type AlertContext, SAFETY_LINE } from '../i18n/alerts.js';
+export { type AlertContext, type MessageContext, SAFETY_LINE } from '../i18n/alerts.js';
 
 export const VOICE_LANGUAGE: Record<Language, 'en-US' | 'es-US'> = { en: 'en-US', es: 'es-US' };
 
@@ -122,6 +131,85 @@ export function renderVerificationEmail(code: string, language: Language): Email
     text,
     html: `<!doctype html><html lang="${language}"><body><p>${escapeHtml(text)}</p></body></html>`,
   };
+}
+
+/** The lines of a shared service, each labelled; absent fields left out. */
+function serviceLines(service: SharedService, language: Language): string[] {
+  const m = MESSAGE_TEXT[language];
+  const lines = [`${service.name} (${SERVICE_KIND_LABEL[language][service.kind] ?? service.kind})`];
+  if (service.phone) lines.push(`${m.phone}: ${service.phone}`);
+  if (service.website) lines.push(`${m.website}: ${service.website}`);
+  if (service.hours) lines.push(`${m.hours}: ${service.hours}`);
+  if (service.area) lines.push(`${m.area}: ${service.area}`);
+  if (service.languages?.length) lines.push(`${m.languages}: ${service.languages.join(', ')}`);
+  return lines;
+}
+
+/** A message staff sent outside any custody event: an enrolment's confirmation, or a service from the directory. */
+export function renderMessageEmail(c: MessageContext, language: Language): EmailMessage {
+  const m = MESSAGE_TEXT[language];
+  const t = TEXT[language];
+  const body = c.kind === 'enrolled' ? [m.enrolled(c.personName)] : [m.service, ...serviceLines(c.service!, language)];
+  const subject = c.kind === 'enrolled' ? m.enrolledSubject : m.serviceSubject(c.service!.name);
+  const lines = [...body, SAFETY_LINE[language], `${m.howToStop} ${c.manageUrl}`];
+  if (c.unsubscribeUrl) lines.push(`${t.unsubscribe}: ${c.unsubscribeUrl}`);
+  const html =
+    `<!doctype html><html lang="${language}"><body>` +
+    body.map((line) => `<p>${escapeHtml(line)}</p>`).join('') +
+    `<p><strong>${escapeHtml(SAFETY_LINE[language])}</strong></p>` +
+    `<p>${escapeHtml(m.howToStop)} <a href="${escapeHtml(c.manageUrl)}">${escapeHtml(t.manage)}</a>` +
+    (c.unsubscribeUrl ? ` · <a href="${escapeHtml(c.unsubscribeUrl)}">${escapeHtml(t.unsubscribe)}</a>` : '') +
+    `</p></body></html>`;
+  return { subject, text: lines.join('\n\n'), html };
+}
+
+/**
+ * The same message within two segments: the link and the safety line always; then, as room runs
+ * out, GSM-7, a name in another script put in words, shorter names, and a shared service's website
+ * left for the email (its phone number stays).
+ */
+export function renderMessageSms(c: MessageContext, language: Language): string {
+  const m = MESSAGE_TEXT[language];
+  const build = (name: string, service: SharedService | null | undefined, gsm: boolean) => {
+    const what =
+      c.kind === 'enrolled'
+        ? m.enrolledSms(name)
+        : [m.serviceSms, `${service!.name}.`, service!.phone ? `${m.phone} ${service!.phone}.` : '', service!.website ?? '']
+            .filter(Boolean)
+            .join(' ');
+    const text = `Vigil: ${what} ${SAFETY_LINE[language]} ${c.manageUrl} ${m.stopSms}`;
+    return gsm ? toGsm(text) : text;
+  };
+  const fits = (text: string) => countSegments(text).segments <= MAX_SMS_SEGMENTS;
+  let text = build(c.personName, c.service, false);
+  if (fits(text)) return text;
+  const name = fitsGsm(c.personName) ? c.personName : TEXT[language].someone;
+  let service = c.service && { ...c.service, name: fitsGsm(c.service.name) ? c.service.name : shorten(toGsm(c.service.name), 40) };
+  text = build(name, service, true);
+  if (!fits(text) && service?.website) {
+    service = { ...service, website: null };
+    text = build(name, service, true);
+  }
+  for (const limit of [60, 40, 28, 20, 14, 10, 8]) {
+    if (fits(text)) break;
+    text = build(shorten(name, limit), service && { ...service, name: shorten(service.name, limit) }, true);
+  }
+  return text;
+}
+
+/** The message read out in a call, then the PIN prompt that confirms it was heard (`askPin` false once it was entered). */
+export function renderMessageVoice(c: MessageContext, language: Language, askPin = true): string {
+  const m = MESSAGE_TEXT[language];
+  const said =
+    c.kind === 'enrolled'
+      ? `${m.enrolled(c.personName)} ${SAFETY_LINE[language]}`
+      : `${m.service} ${serviceLines({ ...c.service!, website: null, phone: c.service!.phone ? spellDigits(c.service!.phone) : null }, language).join('. ')}. ${SAFETY_LINE[language]}`;
+  return askPin ? `${said} ${m.confirm}` : said;
+}
+
+/** A phone number read digit by digit, as a listener writes it down. */
+function spellDigits(phone: string): string {
+  return phone.replace(/\d/g, (digit) => `${digit} `).trim();
 }
 
 function shorten(text: string, limit: number): string {

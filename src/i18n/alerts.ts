@@ -106,3 +106,87 @@ export const ALERT_TEXT = {
       'Hola, le llama Vigil para confirmar este número de teléfono. Si usted pidió esta llamada, marque ahora su PIN de 4 dígitos.',
   },
 } as const;
+
+/** The kinds of service an office keeps in its directory (the seeds: shelters, legal aid, Continued Presence, T and U visas). */
+export const SERVICE_KINDS = ['shelter', 'legal_aid', 'counselling', 'medical', 'immigration_relief', 'hotline', 'other'] as const;
+export type ServiceKind = (typeof SERVICE_KINDS)[number];
+
+export const SERVICE_KIND_LABEL: Record<Language, Record<ServiceKind, string>> = {
+  en: {
+    shelter: 'Shelter',
+    legal_aid: 'Legal aid',
+    counselling: 'Counselling',
+    medical: 'Medical care',
+    immigration_relief: 'Immigration relief (Continued Presence, T and U visas)',
+    hotline: 'Hotline',
+    other: 'Other help',
+  },
+  es: {
+    shelter: 'Refugio',
+    legal_aid: 'Ayuda legal',
+    counselling: 'Consejería',
+    medical: 'Atención médica',
+    immigration_relief: 'Alivio migratorio (Presencia Continuada, visas T y U)',
+    hotline: 'Línea de ayuda',
+    other: 'Otra ayuda',
+  },
+};
+
+/** A directory entry as it was when shared: the ledger keeps what the victim was sent. */
+export interface SharedService {
+  name: string;
+  kind: ServiceKind;
+  phone?: string | null;
+  website?: string | null;
+  hours?: string | null;
+  area?: string | null;
+  /** Language codes or names, as the office keeps them. */
+  languages?: string[] | null;
+}
+
+/** What a message staff send outside any custody event needs. */
+export interface MessageContext {
+  kind: 'enrolled' | 'service';
+  /** The person the victim follows (the enrolment confirmation names them). */
+  personName: string;
+  service?: SharedService | null;
+  manageUrl: string;
+  unsubscribeUrl?: string;
+}
+
+export const MESSAGE_TEXT = {
+  en: {
+    enrolledSubject: 'You are signed up for Vigil custody alerts',
+    enrolled: (name: string) =>
+      `A victim assistance specialist signed you up for Vigil alerts about ${name}. We will tell you when their custody status changes.`,
+    enrolledSms: (name: string) => `A victim assistance specialist signed you up for alerts about ${name}.`,
+    howToStop: 'To see your alerts, change them or stop them, open your page:',
+    stopSms: 'Reply STOP to end texts.',
+    serviceSubject: (name: string) => `A service for you: ${name}`,
+    service: 'Your victim assistance specialist shared this service with you.',
+    serviceSms: 'Your specialist shared a service:',
+    phone: 'Phone',
+    website: 'Website',
+    hours: 'Hours',
+    area: 'Area',
+    languages: 'Languages',
+    confirm: 'To confirm you received this message, enter your 4 digit PIN now.',
+  },
+  es: {
+    enrolledSubject: 'Está inscrito en las alertas de custodia de Vigil',
+    enrolled: (name: string) =>
+      `Un especialista en asistencia a víctimas lo inscribió en las alertas de Vigil sobre ${name}. Le avisaremos cuando cambie su situación de custodia.`,
+    enrolledSms: (name: string) => `Un especialista en asistencia a víctimas lo inscribió en alertas sobre ${name}.`,
+    howToStop: 'Para ver sus alertas, cambiarlas o detenerlas, abra su página:',
+    stopSms: 'Responda STOP para no recibir más mensajes.',
+    serviceSubject: (name: string) => `Un servicio para usted: ${name}`,
+    service: 'Su especialista en asistencia a víctimas compartió este servicio con usted.',
+    serviceSms: 'Su especialista compartió un servicio:',
+    phone: 'Teléfono',
+    website: 'Sitio web',
+    hours: 'Horario',
+    area: 'Zona',
+    languages: 'Idiomas',
+    confirm: 'Para confirmar que recibió este mensaje, marque ahora su PIN de 4 dígitos.',
+  },
+} as const;

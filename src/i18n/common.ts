@@ -29,6 +29,8 @@ const en = {
     REMOVED: 'Removed from the United States',
     UNKNOWN: 'Unknown',
   } satisfies Record<CustodyStatus, string>,
+  // Messages staff sent outside any custody event, as a ledger entry is headed.
+  message: { enrolled: 'Sign-up confirmation', service: 'Service shared' },
   event: {
     BOOKED: 'Booked into custody',
     RELEASED: 'Released',
@@ -73,6 +75,7 @@ const es: CommonMessages = {
     REMOVED: 'Expulsado de Estados Unidos',
     UNKNOWN: 'Desconocido',
   },
+  message: { enrolled: 'Confirmación de inscripción', service: 'Servicio compartido' },
   event: {
     BOOKED: 'Ingreso bajo custodia',
     RELEASED: 'Puesta en libertad',

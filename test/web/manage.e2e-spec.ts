@@ -116,7 +116,7 @@ describe('#13 manage: the link in every alert opens the victim’s own page', ()
     expect(page.headers['cache-control']).toBe('no-store');
     expect(page.text).toContain('Ramon Castillo');
     expect(/<title>([^<]*)<\/title>/.exec(page.text)![1]).not.toContain('Castillo');
-    const alert = /<li class="alert" data-event-type="RELEASED">([\s\S]*?)<\/ol>/.exec(page.text)?.[1];
+    const alert = /<li class="alert" data-event-type="RELEASED"[^>]*>([\s\S]*?)<\/ol>/.exec(page.text)?.[1];
     expect(alert, page.text).toBeDefined();
     expect(alert).toMatch(/data-channel="email" data-status="sent"[\s\S]*?<strong>sent<\/strong>/);
     expect(alert).toMatch(/data-channel="sms"/);
