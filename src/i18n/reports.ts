@@ -3,7 +3,7 @@ const en = {
   title: 'Program report',
   intro: (from: string, to: string) => `From ${from} up to, not including, ${to} (UTC days).`,
   suppression:
-    'Counts from 1 to 10 are shown as “<11”, and so is any rate or time that rests on them, so that no victim can be recognised.',
+    'Counts from 1 to 10 are shown as “<11”, and so is any rate or time that rests on them, so that no victim can be recognised. A larger count that would reveal a small one by subtraction from a total is shown as “withheld”.',
   periodLegend: 'Period',
   from: 'First day',
   to: 'First day not counted',
@@ -16,6 +16,7 @@ const en = {
   invalidTo: 'Enter the first day not counted as year-month-day, after the first day and at most two years later.',
   chartOf: (title: string) => `Bar chart: ${title}. The same numbers are in the table that follows.`,
   suppressedBar: 'fewer than 11',
+  withheld: 'withheld',
   none: 'Nothing in this period.',
   notMeasured: 'not measured',
   registrations: 'Registrations',
@@ -71,7 +72,7 @@ const es: ReportMessages = {
   title: 'Informe del programa',
   intro: (from: string, to: string) => `Desde el ${from} hasta el ${to}, sin incluirlo (días UTC).`,
   suppression:
-    'Los números del 1 al 10 se muestran como «<11», igual que cualquier tasa o tiempo que dependa de ellos, para que nadie pueda reconocer a una víctima.',
+    'Los números del 1 al 10 se muestran como «<11», igual que cualquier tasa o tiempo que dependa de ellos, para que nadie pueda reconocer a una víctima. Un número mayor que revelaría uno pequeño al restarlo de un total se muestra como «reservado».',
   periodLegend: 'Período',
   from: 'Primer día',
   to: 'Primer día no incluido',
@@ -84,6 +85,7 @@ const es: ReportMessages = {
   invalidTo: 'Escriba el primer día no incluido como año-mes-día, después del primer día y como máximo dos años más tarde.',
   chartOf: (title: string) => `Gráfico de barras: ${title}. Los mismos números están en la tabla siguiente.`,
   suppressedBar: 'menos de 11',
+  withheld: 'reservado',
   none: 'Nada en este período.',
   notMeasured: 'sin medir',
   registrations: 'Inscripciones',

@@ -141,7 +141,7 @@ describe('#14 program reports: counts and rates for a period, small cells withhe
     expect(res.status, res.text).toBe(200);
     const r = res.body;
     expect(r.period).toEqual({ from: D, to: tomorrow, timeZone: 'UTC' });
-    expect(r.suppression).toEqual({ threshold: 11, marker: '<11' });
+    expect(r.suppression).toEqual({ threshold: 11, marker: '<11', complementMarker: 'withheld' });
     expect(r.registrations.enrolled).toBe(12);
     expect(r.registrations.self).toBe('<11');
     expect(r.registrations.stopped).toBe(0);

@@ -6,9 +6,10 @@ type SchemaObject = Extract<NonNullable<Extract<ApiResponseOptions, { schema?: u
 const cell: SchemaObject = {
   oneOf: [
     { type: 'integer', minimum: 0 },
-    { type: 'string', enum: ['<11'] },
+    { type: 'string', enum: ['<11', 'withheld'] },
   ],
-  description: '0, or 11 and above; 1 to 10 as "<11"',
+  description:
+    '0, or 11 and above; 1 to 10 as "<11"; "withheld" for a larger count that would reveal a small one by subtraction (from a published total)',
 };
 const withheld: SchemaObject = {
   oneOf: [{ type: 'number' }, { type: 'string', enum: ['<11'] }],
@@ -30,7 +31,11 @@ export const PROGRAM_REPORT_SCHEMA: SchemaObject = object({
     to: { type: 'string', format: 'date', description: 'first day not counted' },
     timeZone: { type: 'string', enum: ['UTC'] },
   }),
-  suppression: object({ threshold: { type: 'integer', example: 11 }, marker: { type: 'string', enum: ['<11'] } }),
+  suppression: object({
+    threshold: { type: 'integer', example: 11 },
+    marker: { type: 'string', enum: ['<11'] },
+    complementMarker: { type: 'string', enum: ['withheld'] },
+  }),
   registrations: object({
     self: cell,
     enrolled: cell,

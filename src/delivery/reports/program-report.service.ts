@@ -4,13 +4,13 @@ import { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock.js';
 import { ROLLUP_ORDER } from '../ledger.service.js';
 import { isoDate, type ReportPeriod } from './report-period.js';
-import { type Cell, cell, rate, SMALL_CELL_THRESHOLD, statistic, SUPPRESSED } from './small-cells.js';
+import { type Cell, cell, groupCells, partOf, rate, SMALL_CELL_THRESHOLD, statistic, SUPPRESSED, WITHHELD } from './small-cells.js';
 
 type Withheld = number | typeof SUPPRESSED | null;
 
 export interface ProgramReport {
   period: { from: string; to: string; timeZone: 'UTC' };
-  suppression: { threshold: number; marker: typeof SUPPRESSED };
+  suppression: { threshold: number; marker: typeof SUPPRESSED; complementMarker: typeof WITHHELD };
   registrations: {
     self: Cell;
     enrolled: Cell;
@@ -123,30 +123,44 @@ export class ProgramReportService {
 
     const self = (rows: { enrolled: boolean; n: number }[]) => rows.filter((r) => !r.enrolled).reduce((sum, r) => sum + r.n, 0);
     const enrolled = (rows: { enrolled: boolean; n: number }[]) => rows.filter((r) => r.enrolled).reduce((sum, r) => sum + r.n, 0);
-    const split = <K extends string>(key: K, rows: ({ enrolled: boolean; n: number } & Record<K, string>)[]) =>
-      [...new Set(rows.map((r) => r[key]))].map((value) => {
-        const mine = rows.filter((r) => r[key] === value);
-        return { [key]: value, self: cell(self(mine)), enrolled: cell(enrolled(mine)) } as Record<K, string> & {
-          self: Cell;
-          enrolled: Cell;
-        };
-      });
+    // By language, each registration counts once, so a column adds up to its published total and a
+    // lone small cell needs a partner withheld; by channel a registration may count several times.
+    const split = <K extends string>(key: K, rows: ({ enrolled: boolean; n: number } & Record<K, string>)[], additive: boolean) => {
+      const values = [...new Set(rows.map((r) => r[key]))];
+      const column = (of: typeof self) => {
+        const counts = values.map((value) => of(rows.filter((r) => r[key] === value)));
+        return additive ? groupCells(counts, cell(of(rows))) : counts.map(cell);
+      };
+      const [selfCells, enrolledCells] = [column(self), column(enrolled)];
+      return values.map(
+        (value, i) =>
+          ({ [key]: value, self: selfCells[i], enrolled: enrolledCells[i] }) as Record<K, string> & { self: Cell; enrolled: Cell },
+      );
+    };
     const alertRows = alerts.filter((a) => a.kind === 'alert');
     const sum = (rows: { n: number }[]) => rows.reduce((total, r) => total + r.n, 0);
     const statuses = [...new Set(alertRows.map((a) => a.status))].sort();
+    const statusCells = groupCells(
+      statuses.map((status) => sum(alertRows.filter((a) => a.status === status))),
+      cell(sum(alertRows)),
+    );
     const u = urgent[0] ?? { total: 0, reached: 0, confirmed: 0 };
+    const reached = partOf(u.reached, u.total);
+    // Confirmed is a part of both the alerts sent and those reached.
+    const confirmedOfReached = typeof reached === 'number' ? partOf(u.confirmed, u.reached) : cell(u.confirmed);
+    const confirmed = confirmedOfReached === WITHHELD ? WITHHELD : partOf(u.confirmed, u.total);
     const l = latency[0] ?? { n: 0, median: null, p95: null };
     const seconds = (value: number | null) => (value === null ? null : Math.round(value * 10) / 10);
 
     return {
       period: { from: isoDate(period.from), to: isoDate(period.to), timeZone: 'UTC' },
-      suppression: { threshold: SMALL_CELL_THRESHOLD, marker: SUPPRESSED },
+      suppression: { threshold: SMALL_CELL_THRESHOLD, marker: SUPPRESSED, complementMarker: WITHHELD },
       registrations: {
         self: cell(self(registrations)),
         enrolled: cell(enrolled(registrations)),
         stopped: cell(count(stopped)),
-        byLanguage: split('language', byLanguage),
-        byChannel: split('channel', byChannel),
+        byLanguage: split('language', byLanguage, true),
+        byChannel: split('channel', byChannel, false),
       },
       personsFollowed: cell(count(followed)),
       events: events.map((e) => ({ source: e.source, type: e.type, count: cell(e.n) })),
@@ -154,13 +168,13 @@ export class ProgramReportService {
         total: cell(sum(alertRows)),
         urgent: cell(sum(alertRows.filter((a) => a.urgent))),
         corrections: cell(sum(alerts.filter((a) => a.kind === 'correction'))),
-        byStatus: statuses.map((status) => ({ status, count: cell(sum(alertRows.filter((a) => a.status === status))) })),
+        byStatus: statusCells.map((count, i) => ({ status: statuses[i], count })),
       },
       deliveries: deliveries.map((d) => ({ channel: d.channel, status: d.status, count: cell(d.n) })),
       urgentAlerts: {
         count: cell(u.total),
-        reached: cell(u.reached),
-        confirmed: cell(u.confirmed),
+        reached,
+        confirmed,
         deliveryRate: rate(u.reached, u.total),
         pinConfirmationRate: rate(u.confirmed, u.total),
       },
