@@ -1,3 +1,4 @@
+import { AuditService } from '../common/audit.service.js';
 import { Module } from '@nestjs/common';
 import { PlanningModule } from '../notifications/planning.module.js';
 import { PeopleModule } from '../people/people.module.js';
@@ -11,7 +12,7 @@ import { RosterService } from './roster.service.js';
 /** Custody events and roster snapshots in; persons, statuses and planned notifications out, in one transaction. */
 @Module({
   imports: [SourcesModule, PeopleModule, PlanningModule],
-  providers: [CustodyEventsService, EventRecorder, RosterService],
+  providers: [CustodyEventsService, EventRecorder, RosterService, AuditService],
   exports: [CustodyEventsService, RosterService],
 })
 export class IngestionModule {}

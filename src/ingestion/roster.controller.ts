@@ -11,7 +11,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import { CurrentStaff } from '../auth/current-staff.decorator.js';
 import { type StaffPrincipal, StaffOnly } from '../auth/staff-auth.guard.js';
@@ -93,14 +93,14 @@ export class RosterAdminController {
   @Post(':id/approve')
   @HttpCode(200)
   @ApiOkResponse({ type: RosterResultDto, description: 'The held events are emitted now' })
-  approve(@Param('id', UuidParam) id: string, @CurrentStaff() staff: StaffPrincipal): Promise<RosterResultDto> {
-    return this.rosters.approve(id, staff.staffId);
+  approve(@Param('id', UuidParam) id: string, @CurrentStaff() staff: StaffPrincipal, @Req() req: FastifyRequest): Promise<RosterResultDto> {
+    return this.rosters.approve(id, { staff, clientAddress: req.ip });
   }
 
   @Post(':id/discard')
   @HttpCode(204)
   @ApiNoContentResponse()
-  async discard(@Param('id', UuidParam) id: string, @CurrentStaff() staff: StaffPrincipal): Promise<void> {
-    await this.rosters.discard(id, staff.staffId);
+  async discard(@Param('id', UuidParam) id: string, @CurrentStaff() staff: StaffPrincipal, @Req() req: FastifyRequest): Promise<void> {
+    await this.rosters.discard(id, { staff, clientAddress: req.ip });
   }
 }

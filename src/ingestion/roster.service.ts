@@ -4,6 +4,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { canonicalJson } from '../common/canonical-json.js';
+import { type AuditedBy, AuditService } from '../common/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { sha256 } from '../common/crypto/field-cipher.js';
 import { DomainError } from '../common/problem/domain-error.js';
@@ -68,6 +69,7 @@ export class RosterService {
     private readonly facilities: FacilitiesService,
     private readonly recorder: EventRecorder,
     private readonly feeds: FeedHealthService,
+    private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -183,9 +185,9 @@ export class RosterService {
     );
   }
 
-  async approve(snapshotId: string, staffId: string): Promise<RosterResultDto> {
+  async approve(snapshotId: string, by: AuditedBy): Promise<RosterResultDto> {
     return retryingTransaction(this.db, async (tx) => {
-      const snapshot = await this.decide(tx, snapshotId, 'approved', staffId);
+      const snapshot = await this.decide(tx, snapshotId, 'approved', by.staff.staffId);
       await tx.query(`SELECT pg_advisory_xact_lock(${FACILITY_LOCK_NAMESPACE}, hashtext($1))`, [snapshot.facilityId]);
       // A record merged into another since the hold is that person now: alerts go to the survivor,
       // whose registrations the merge moved. Survivors are held first, so no merge moves them on
@@ -203,12 +205,39 @@ export class RosterService {
       const booked = bookable.filter((id) => !population.has(id));
       const released = releasable.filter((id) => population.has(id) && !named.has(id));
       await this.emit(tx, snapshot, booked, released);
+      await this.audited(tx, by, 'roster.approve', snapshot, { released: released.length, booked: booked.length });
       return { snapshotId, baseline: false, booked: booked.length, released: released.length, unchanged: snapshot.unchanged, held: false };
     });
   }
 
-  async discard(snapshotId: string, staffId: string): Promise<void> {
-    await retryingTransaction(this.db, (tx) => this.decide(tx, snapshotId, 'discarded', staffId));
+  async discard(snapshotId: string, by: AuditedBy): Promise<void> {
+    await retryingTransaction(this.db, async (tx) => {
+      const snapshot = await this.decide(tx, snapshotId, 'discarded', by.staff.staffId);
+      await this.audited(tx, by, 'roster.discard', snapshot, { released: snapshot.releasedIds.length, booked: snapshot.bookedIds.length });
+    });
+  }
+
+  /** An admin's decision on a held diff, with how many people it moved (approve) or would have (discard); never who. */
+  private async audited(
+    db: Queryable,
+    by: AuditedBy,
+    action: string,
+    snapshot: Snapshot & { facilityCode: string },
+    moved: { released: number; booked: number },
+  ): Promise<void> {
+    await this.audit.record(
+      [
+        {
+          actor: by.staff,
+          action,
+          targetType: 'roster_snapshot',
+          targetId: snapshot.id,
+          clientAddress: by.clientAddress,
+          details: { facilityCode: snapshot.facilityCode, ...moved },
+        },
+      ],
+      db,
+    );
   }
 
   async list(status: string): Promise<RosterSnapshotDto[]> {
@@ -396,10 +425,11 @@ export class RosterService {
     snapshotId: string,
     status: 'approved' | 'discarded',
     staffId: string,
-  ): Promise<Snapshot & { bookedIds: string[]; releasedIds: string[]; unchangedIds: string[]; unchanged: number }> {
+  ): Promise<Snapshot & { facilityCode: string; bookedIds: string[]; releasedIds: string[]; unchangedIds: string[]; unchanged: number }> {
     const rows = await returning<{
       source_id: string;
       facility_id: string;
+      code: string;
       suppressed: boolean;
       as_of: Date;
       booked_person_ids: string[];
@@ -410,7 +440,7 @@ export class RosterService {
       db,
       `UPDATE roster_snapshot r SET status = $2, decided_at = $3, decided_by = $4
        FROM facility f WHERE r.id = $1 AND r.status = 'held' AND f.id = r.facility_id
-       RETURNING r.source_id, r.facility_id, f.suppressed, r.as_of, r.booked_person_ids, r.released_person_ids,
+       RETURNING r.source_id, r.facility_id, f.code, f.suppressed, r.as_of, r.booked_person_ids, r.released_person_ids,
                  r.unchanged_person_ids, r.unchanged`,
       [snapshotId, status, this.clock.now(), staffId],
     );
@@ -420,6 +450,7 @@ export class RosterService {
       id: snapshotId,
       sourceId: row.source_id,
       facilityId: row.facility_id,
+      facilityCode: row.code,
       facilitySuppressed: row.suppressed,
       asOf: row.as_of,
       bookedIds: row.booked_person_ids,

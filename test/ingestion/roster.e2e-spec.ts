@@ -127,6 +127,14 @@ describe('roster snapshots', () => {
 
     const twice = await t.http().post(`/v1/admin/roster-snapshots/${res.body.snapshotId}/approve`).set('Authorization', `Bearer ${admin}`);
     expect(twice.status).toBe(404);
+    // #14 every admin action is audited: the decision, by whom, from where, and what it released.
+    const audit = await t.db.query(
+      `SELECT actor_role, client_address, details FROM audit_log WHERE action = 'roster.approve' AND target_id = $1`,
+      [res.body.snapshotId],
+    );
+    expect(audit.rows).toEqual([
+      { actor_role: 'admin', client_address: expect.any(String), details: { facilityCode: 'R3', released: 30, booked: 1 } },
+    ]);
   });
 
   it('discards a held diff without a trace in anyone’s status', async () => {
@@ -142,6 +150,10 @@ describe('roster snapshots', () => {
     expect((await statusOf('R40')).custody_status).toBe('IN_CUSTODY');
     const listed = await t.http().get('/v1/admin/roster-snapshots?status=discarded').set('Authorization', `Bearer ${admin}`);
     expect(listed.body.snapshots.map((s: { snapshotId: string }) => s.snapshotId)).toContain(res.body.snapshotId);
+    const audit = await t.db.query(`SELECT actor_role, details FROM audit_log WHERE action = 'roster.discard' AND target_id = $1`, [
+      res.body.snapshotId,
+    ]);
+    expect(audit.rows).toEqual([{ actor_role: 'admin', details: { facilityCode: 'R4', released: 40, booked: 0 } }]);
     expect(
       (await t.http().post(`/v1/admin/roster-snapshots/${res.body.snapshotId}/approve`).set('Authorization', `Bearer ${admin}`)).status,
     ).toBe(404);

@@ -36,13 +36,13 @@ export class OperationsController {
 
   @Post('rosters/:id/approve')
   async approve(@Param('id', UuidParam) id: string, @Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
-    await this.rosters.approve(id, req.consoleStaff!.staffId);
+    await this.rosters.approve(id, { staff: req.consoleStaff!, clientAddress: req.ip });
     seeOther(reply, '/console/rosters?done=approved');
   }
 
   @Post('rosters/:id/discard')
   async discard(@Param('id', UuidParam) id: string, @Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
-    await this.rosters.discard(id, req.consoleStaff!.staffId);
+    await this.rosters.discard(id, { staff: req.consoleStaff!, clientAddress: req.ip });
     seeOther(reply, '/console/rosters?done=discarded');
   }
 
