@@ -8,7 +8,7 @@ import { bodyParserProblem } from '../common/problem/problem-details.filter.js';
 import { parseWith, ValidationProblem } from '../common/problem/validation.js';
 import { StreamingWebhookVerifier } from '../sources/streaming-webhook-verifier.js';
 import { MAX_ROSTER, rosterSchema } from './custody-event.schema.js';
-import { readRosterStream, type RosterPart, type RosterStreamOptions } from './roster-stream.js';
+import { PackedPeople, peopleOf, readRosterStream, type RosterPart, type RosterStreamOptions } from './roster-stream.js';
 
 const AS_OF = '2026-11-26T06:00:00-06:00';
 /** The request the filter sees for a roster body: its path decides the limit it names. */
@@ -318,5 +318,24 @@ describe('#12 roster signature computed as the body streams', () => {
     const other = `whsec_${randomBytes(32).toString('base64')}`;
     const wrongKey = StreamingWebhookVerifier.fromHeaders({ signingRequired: true, signingSecret: other }, headers, new Date())!;
     expect(await failure(body, { verifier: wrongKey })).toMatchObject({ code: 'SIGNATURE_INVALID' });
+  });
+});
+
+describe('#12 a roster’s people held as text until the service reads them', () => {
+  it('gives back every person, in order, a slice at a time, exactly as validated', () => {
+    const people = Array.from({ length: 7 }, (_, i) => ({
+      identifiers: [{ system: 'BOOKING', value: `B-${i}` }],
+      firstName: `Zoë ${i}`,
+      lastName: 'Ñúñez',
+      ...(i % 2 ? { dateOfBirth: '1990-01-02' } : {}),
+    }));
+    const packed = new PackedPeople();
+    for (const person of people) packed.push(person);
+    expect(packed.length).toBe(7);
+    const slices = [...packed.slices(3)];
+    expect(slices.map((slice) => slice.length)).toEqual([3, 3, 1]);
+    expect(slices.flat()).toEqual(people);
+    expect([...peopleOf(people).slices(3)].flat()).toEqual(people);
+    expect([...new PackedPeople().slices(3)]).toEqual([]);
   });
 });

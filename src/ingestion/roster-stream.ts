@@ -6,7 +6,7 @@ import { inputProblems, MAX_INPUT_DEPTH } from '../common/problem/input-rules.js
 import { parseWith, ValidationProblem } from '../common/problem/validation.js';
 import type { StreamingWebhookVerifier } from '../sources/streaming-webhook-verifier.js';
 import type { WebhookMessage } from '../sources/webhook-replay.js';
-import { MAX_ROSTER, personSchema, type RosterInput, rosterSchema } from './custody-event.schema.js';
+import { MAX_ROSTER, personSchema, rosterSchema } from './custody-event.schema.js';
 
 /** DESIGN: roster bodies up to 50 MB. */
 export const ROSTER_BODY_LIMIT = 50 * 1024 * 1024;
@@ -308,11 +308,54 @@ function fieldErrors(error: unknown): FieldError[] {
  * signature has checked out. The stream itself is never destroyed, even on an error: for a
  * request that would close the connection before the answer could be written.
  */
-export async function readRoster(
-  body: Readable,
-  options: RosterStreamOptions = {},
-): Promise<{ roster: RosterInput; webhook?: WebhookMessage }> {
-  const people: Person[] = [];
+/** The people of a roster as the roster service reads them: how many, and a slice at a time. */
+export interface RosterPeople {
+  readonly length: number;
+  slices(size: number): Iterable<Person[]>;
+}
+
+/** A roster as the roster service takes it. */
+export interface Roster {
+  asOf: string;
+  people: RosterPeople;
+}
+
+/**
+ * A roster's validated people kept as compact JSON text, one string each, and parsed again a slice
+ * at a time: 100,000 person objects held until the signature is checked at the body's end cost
+ * several times the memory of their text, and set how much garbage the process gathers before V8
+ * collects it.
+ */
+export class PackedPeople implements RosterPeople {
+  private readonly packed: string[] = [];
+
+  push(person: Person): void {
+    this.packed.push(JSON.stringify(person));
+  }
+
+  get length(): number {
+    return this.packed.length;
+  }
+
+  *slices(size: number): Generator<Person[]> {
+    for (let from = 0; from < this.packed.length; from += size) {
+      yield this.packed.slice(from, from + size).map((text) => JSON.parse(text) as Person);
+    }
+  }
+}
+
+/** People already in memory (a body read whole), read the same way. */
+export function peopleOf(people: Person[]): RosterPeople {
+  return {
+    length: people.length,
+    *slices(size: number) {
+      for (let from = 0; from < people.length; from += size) yield people.slice(from, from + size);
+    },
+  };
+}
+
+export async function readRoster(body: Readable, options: RosterStreamOptions = {}): Promise<{ roster: Roster; webhook?: WebhookMessage }> {
+  const people = new PackedPeople();
   for await (const part of readRosterStream(body.iterator({ destroyOnReturn: false }), options)) {
     if (part.kind === 'person') people.push(part.person);
     else return { roster: { asOf: part.asOf, people }, webhook: part.webhook };

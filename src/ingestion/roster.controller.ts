@@ -21,7 +21,7 @@ import { openApiSchema, parseWith } from '../common/problem/validation.js';
 import { rosterSchema } from './custody-event.schema.js';
 import { RosterResultDto, RosterSnapshotDto } from './roster.dto.js';
 import { RosterService } from './roster.service.js';
-import { readRoster } from './roster-stream.js';
+import { peopleOf, readRoster } from './roster-stream.js';
 import { type RequestWithBodyStream, STREAM_BODY } from '../common/body-parsing.js';
 import { UuidParam } from '../common/problem/input-rules.js';
 
@@ -65,7 +65,10 @@ export class RosterController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<RosterResultDto> {
     // A request without a body never gets a stream; its empty body is validated as before.
-    if (!req.bodyStream) return this.rosters.submit(source, params.code, parseWith(rosterSchema, body));
+    if (!req.bodyStream) {
+      const roster = parseWith(rosterSchema, body);
+      return this.rosters.submit(source, params.code, { asOf: roster.asOf, people: peopleOf(roster.people) });
+    }
     let read: Awaited<ReturnType<typeof readRoster>>;
     try {
       read = await readRoster(req.bodyStream, { verifier: source.verifier });

@@ -25,7 +25,7 @@ import {
   notificationBlock,
 } from './event-recorder.js';
 import { diffRoster, mustHold } from './roster-diff.js';
-import type { RosterInput } from './custody-event.schema.js';
+import type { Roster, RosterPeople } from './roster-stream.js';
 import type { RosterResultDto, RosterSnapshotDto } from './roster.dto.js';
 
 const FACILITY_LOCK_NAMESPACE = 7317;
@@ -76,7 +76,7 @@ export class RosterService {
   /** People per slice; tests shrink it so that a small roster spans several slices. */
   slicePeople = ROSTER_SLICE_PEOPLE;
 
-  async submit({ source, webhook }: SourceRequest, code: string, roster: RosterInput): Promise<RosterResultDto> {
+  async submit({ source, webhook }: SourceRequest, code: string, roster: Roster): Promise<RosterResultDto> {
     if (source.facilityCodes && !source.facilityCodes.includes(code)) {
       throw new DomainError('forbidden', 'FACILITY_NOT_ALLOWED', `This source may not report facility ${code}.`);
     }
@@ -316,9 +316,9 @@ export class RosterService {
    * merge a record an earlier one resolved (an entry whose identifiers join it to another person),
    * so once more than one slice ran, every id is read again as the person it is now part of.
    */
-  private async resolve(db: Queryable, sourceId: string, people: RosterInput['people']): Promise<Set<string>> {
+  private async resolve(db: Queryable, sourceId: string, people: RosterPeople): Promise<Set<string>> {
     const resolved = new Set<string>();
-    for (const slice of slices(people, this.slicePeople)) {
+    for (const slice of people.slices(this.slicePeople)) {
       for (const person of await this.identity.resolve(db, sourceId, slice, { holdOwners: false })) resolved.add(person.id);
       await nextTurn();
     }
