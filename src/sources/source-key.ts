@@ -4,6 +4,9 @@ import { bearerToken } from '../auth/staff-auth.guard.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import type { AuthenticatedSource, SourcesService } from './sources.service.js';
 
+/** A request whose key the hook below already checked carries its source, so the guard does not look it up again. */
+export type RequestWithKeyedSource = FastifyRequest & { keyedSource?: AuthenticatedSource };
+
 export const invalidSourceKey = () => new DomainError('unauthorized', 'SOURCE_AUTH_INVALID', 'A valid source API key is required.');
 
 /**
@@ -27,7 +30,11 @@ export function sourceKeyBeforeBody(
   return async (req, reply) => {
     let error: unknown;
     try {
-      if (await sourceFromHeaders(req.headers, sources)) return;
+      const source = await sourceFromHeaders(req.headers, sources);
+      if (source) {
+        (req as RequestWithKeyedSource).keyedSource = source;
+        return;
+      }
       error = invalidSourceKey();
     } catch (failure) {
       error = failure;
