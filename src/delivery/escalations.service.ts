@@ -126,7 +126,11 @@ export class EscalationsService {
       const current = await this.lock(tx, id, staff);
       const first = !current.acknowledgedAt;
       if (first) {
-        await tx.query(`UPDATE escalation SET acknowledged_at = $2, acknowledged_by = $3 WHERE id = $1`, [id, this.clock.now(), staff.staffId]);
+        await tx.query(`UPDATE escalation SET acknowledged_at = $2, acknowledged_by = $3 WHERE id = $1`, [
+          id,
+          this.clock.now(),
+          staff.staffId,
+        ]);
       }
       await this.audit.record(
         [

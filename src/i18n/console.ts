@@ -313,7 +313,8 @@ const es: ConsoleMessages = {
     acknowledge: 'Me encargo',
     resolve: 'Cerrar',
     noteLabel: 'Qué se hizo (obligatorio)',
-    noteHint: 'Por ejemplo: se habló con la víctima por teléfono y se revisó su plan de seguridad. Solo lo lee el personal que puede ver a esta víctima.',
+    noteHint:
+      'Por ejemplo: se habló con la víctima por teléfono y se revisó su plan de seguridad. Solo lo lee el personal que puede ver a esta víctima.',
     noteMissing: 'Escriba qué se hizo antes de cerrar.',
     noteTooLong: (max: number) => `La nota debe tener menos de ${max} caracteres.`,
     noteControls: 'La nota tiene caracteres que no se pueden guardar. Escríbala de nuevo.',

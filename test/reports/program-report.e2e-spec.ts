@@ -15,11 +15,13 @@ const day = (date: Date) => date.toISOString().slice(0, 10);
 
 /** Parses the report's CSV (RFC 4180 quoting) into rows of fields. */
 function parseCsv(text: string): string[][] {
-  return text
-    .trimEnd()
-    .split('\r\n')
-    // Each field follows the line's start or a comma, so an empty last field (a value not measured) is a field too.
-    .map((line) => [...line.matchAll(/(?:^|,)("(?:[^"]|"")*"|[^,]*)/g)].map((m) => m[1].replace(/^"|"$/g, '').replace(/""/g, '"')));
+  return (
+    text
+      .trimEnd()
+      .split('\r\n')
+      // Each field follows the line's start or a comma, so an empty last field (a value not measured) is a field too.
+      .map((line) => [...line.matchAll(/(?:^|,)("(?:[^"]|"")*"|[^,]*)/g)].map((m) => m[1].replace(/^"|"$/g, '').replace(/""/g, '"')))
+  );
 }
 
 describe('#14 program reports: counts and rates for a period, small cells withheld, nothing that identifies anyone', () => {

@@ -25,7 +25,11 @@ describe('#14 escalations inbox: unconfirmed urgent alerts, acknowledged and res
   const identifiers = { mine: `ESC-MINE-${Date.now()}`, theirs: `ESC-THEIRS-${Date.now()}`, self: `ESC-SELF-${Date.now()}` };
 
   const release = async (identifier: string, firstName: string) => {
-    const res = await postEvents(t, source, event({ type: 'RELEASED', person: personWith(identifier, { firstName, lastName: 'Escalated' }) }));
+    const res = await postEvents(
+      t,
+      source,
+      event({ type: 'RELEASED', person: personWith(identifier, { firstName, lastName: 'Escalated' }) }),
+    );
     expect(res.status, res.text).toBe(202);
     await t.app.get(DispatcherService).drain();
   };
@@ -111,7 +115,9 @@ describe('#14 escalations inbox: unconfirmed urgent alerts, acknowledged and res
       const page = await browser.get(path);
       expect(page.status, path).toBe(200);
       expect(navCount(page), path).toBe(1);
-      expect(page.text, path).toMatch(/<a href="\/console\/escalations" data-open-escalations="1">Escalations <span class="nav-count">1 open<\/span><\/a>/);
+      expect(page.text, path).toMatch(
+        /<a href="\/console\/escalations" data-open-escalations="1">Escalations <span class="nav-count">1 open<\/span><\/a>/,
+      );
     }
     const dashboard = await browser.get('/console/');
     expect(dashboard.text).toMatch(/data-count="openEscalations"><strong>1<\/strong>/);
@@ -190,7 +196,11 @@ describe('#14 escalations inbox: unconfirmed urgent alerts, acknowledged and res
       `SELECT action, actor_staff_id, details::text AS details FROM audit_log WHERE target_id = $1 AND action LIKE 'escalation.%' ORDER BY at, id`,
       [ids.mine],
     );
-    expect(audit.map((a: { action: string }) => a.action).sort()).toEqual(['escalation.acknowledge', 'escalation.acknowledge', 'escalation.resolve']);
+    expect(audit.map((a: { action: string }) => a.action).sort()).toEqual([
+      'escalation.acknowledge',
+      'escalation.acknowledge',
+      'escalation.resolve',
+    ]);
     expect(new Set(audit.map((a: { actor_staff_id: string }) => a.actor_staff_id)).size).toBe(1);
     for (const entry of audit) expect(entry.details).not.toMatch(/Elm|sister|Called/);
     for (const line of t.logs) expect(line).not.toMatch(/Elm Street|sister’s/);
@@ -212,9 +222,9 @@ describe('#14 escalations inbox: unconfirmed urgent alerts, acknowledged and res
     expect(twice.headers['content-type']).toMatch(/^text\/html/);
     expect((await escalationRow(ids.mine)).resolution_note).toBe(row.resolution_note);
     // So is the database's rule, whoever writes.
-    await expect(t.db.query(`UPDATE escalation SET resolved_at = NULL, resolved_by = NULL, resolution_note = NULL WHERE id = $1`, [ids.mine])).rejects.toThrow(
-      /final/,
-    );
+    await expect(
+      t.db.query(`UPDATE escalation SET resolved_at = NULL, resolved_by = NULL, resolution_note = NULL WHERE id = $1`, [ids.mine]),
+    ).rejects.toThrow(/final/);
   });
 
   it('#14 resolving without a note, or with one too long, shows the form again with a 422 and the field’s error; nothing changes', async () => {
@@ -230,12 +240,15 @@ describe('#14 escalations inbox: unconfirmed urgent alerts, acknowledged and res
       expect(res.headers['content-type']).toMatch(/^text\/html/);
       expect(res.text).toContain(`id="field-note-${ids.self}"`);
       expect(res.text).toMatch(new RegExp(`id="field-note-${ids.self}"[^>]*aria-invalid="true"`));
-      expect(res.text).toContain(note && note.length > 2000 ? 'Keep the note under 2000 characters.' : 'Write what was done before you resolve.');
+      expect(res.text).toContain(
+        note && note.length > 2000 ? 'Keep the note under 2000 characters.' : 'Write what was done before you resolve.',
+      );
       expect(res.text).toContain(`href="#field-note-${ids.self}"`);
     }
     expect(await escalationRow(ids.self)).toEqual(before);
     expect(
-      (await t.db.query(`SELECT count(*)::int AS n FROM audit_log WHERE target_id = $1 AND action LIKE 'escalation.%'`, [ids.self])).rows[0].n,
+      (await t.db.query(`SELECT count(*)::int AS n FROM audit_log WHERE target_id = $1 AND action LIKE 'escalation.%'`, [ids.self])).rows[0]
+        .n,
     ).toBe(0);
 
     // An admin resolves the self-registered victim's escalation without acknowledging first: resolving acknowledges too.
@@ -382,4 +395,3 @@ describe('#14 escalations inbox: unconfirmed urgent alerts, acknowledged and res
     expect(Object.keys(resolve.responses)).toEqual(expect.arrayContaining(['200', '404', '409', '422']));
   });
 });
-

@@ -74,7 +74,10 @@ export class EscalationsPagesController {
     const now = this.clock.now().getTime();
     const escalations = (await this.escalations.list(req.consoleStaff!, status)).map((escalation) => ({
       ...escalation,
-      openMinutes: Math.max(0, Math.floor(((escalation.resolvedAt ? Date.parse(escalation.resolvedAt) : now) - Date.parse(escalation.escalatedAt)) / 60_000)),
+      openMinutes: Math.max(
+        0,
+        Math.floor(((escalation.resolvedAt ? Date.parse(escalation.resolvedAt) : now) - Date.parse(escalation.escalatedAt)) / 60_000),
+      ),
     }));
     await this.pages.render(
       req,
