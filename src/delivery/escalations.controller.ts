@@ -13,7 +13,6 @@ import { IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validato
 import type { FastifyRequest } from 'fastify';
 import { CurrentStaff } from '../auth/current-staff.decorator.js';
 import { type StaffPrincipal, StaffOnly } from '../auth/staff-auth.guard.js';
-import { AuditService } from '../common/audit.service.js';
 import { UuidParam } from '../common/problem/input-rules.js';
 import { ValidationProblem } from '../common/problem/validation.js';
 import {
@@ -74,10 +73,7 @@ class EscalationListDto {
 @Controller('v1/escalations')
 @StaffOnly('specialist')
 export class EscalationsController {
-  constructor(
-    private readonly escalations: EscalationsService,
-    private readonly audit: AuditService,
-  ) {}
+  constructor(private readonly escalations: EscalationsService) {}
 
   @Get()
   @ApiOkResponse({ type: EscalationListDto, description: 'Up to 200, open ones oldest first' })
@@ -86,17 +82,7 @@ export class EscalationsController {
     @CurrentStaff() staff: StaffPrincipal,
     @Req() req: FastifyRequest,
   ): Promise<EscalationListDto> {
-    const status = query.status ?? 'open';
-    const escalations = await this.escalations.list(staff, status);
-    await this.audit.record([
-      {
-        actor: staff,
-        action: 'escalation.list',
-        targetType: 'escalation',
-        clientAddress: req.ip,
-        details: { status, count: escalations.length },
-      },
-    ]);
+    const escalations = await this.escalations.list(query.status ?? 'open', { staff, clientAddress: req.ip });
     return { escalations };
   }
 

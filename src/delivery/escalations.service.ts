@@ -85,8 +85,9 @@ export class EscalationsService {
     private readonly audit: AuditService,
   ) {}
 
-  /** Open ones oldest first (they have waited longest); resolved ones newest first. */
-  async list(staff: StaffPrincipal, status: EscalationStatus): Promise<EscalationView[]> {
+  /** Open ones oldest first (they have waited longest); resolved ones newest first. A read of victims' data, so audited. */
+  async list(status: EscalationStatus, by: HandledBy): Promise<EscalationView[]> {
+    const { staff } = by;
     const rows = await this.select(
       this.db,
       status === 'open' ? `e.resolved_at IS NULL` : `e.resolved_at IS NOT NULL`,
@@ -94,6 +95,15 @@ export class EscalationsService {
       [],
       status === 'open' ? `e.escalated_at, e.id` : `e.resolved_at DESC, e.id`,
     );
+    await this.audit.record([
+      {
+        actor: staff,
+        action: 'escalation.list',
+        targetType: 'escalation',
+        clientAddress: by.clientAddress,
+        details: { status, count: rows.length },
+      },
+    ]);
     return rows.map((row) => this.toView(row));
   }
 

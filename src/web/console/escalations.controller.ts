@@ -72,7 +72,7 @@ export class EscalationsPagesController {
   ): Promise<void> {
     const t = messages(this.sessions.lang(req, reply)).console;
     const now = this.clock.now().getTime();
-    const escalations = (await this.escalations.list(req.consoleStaff!, status)).map((escalation) => ({
+    const escalations = (await this.escalations.list(status, { staff: req.consoleStaff!, clientAddress: req.ip })).map((escalation) => ({
       ...escalation,
       openMinutes: Math.max(
         0,
