@@ -7,6 +7,8 @@ import { DeadLettersController, DevOutboxController, LedgerController } from './
 import { DeliveryContextService } from './delivery-context.service.js';
 import { DeliveryReportsService } from './delivery-reports.service.js';
 import { DispatcherService } from './dispatcher.service.js';
+import { EscalationsController } from './escalations.controller.js';
+import { EscalationsService } from './escalations.service.js';
 import { LedgerService } from './ledger.service.js';
 import { NotificationsController } from './notifications.controller.js';
 import { RevocationsService } from './revocations.service.js';
@@ -28,6 +30,7 @@ import { ProgramReportService } from './reports/program-report.service.js';
     LedgerService,
     RevocationsService,
     ProgramReportService,
+    EscalationsService,
   ],
   exports: [
     DeliveryRepositoryModule,
@@ -38,6 +41,7 @@ import { ProgramReportService } from './reports/program-report.service.js';
     DeliveryReportsService,
     StaffAlertsService,
     ProgramReportService,
+    EscalationsService,
   ],
 })
 export class DeliveryModule {}
@@ -51,6 +55,7 @@ export class DeliveryModule {}
     TwilioWebhooksController,
     NotificationsController,
     ProgramReportController,
+    EscalationsController,
   ],
   providers: [RegistrationAccessGuard],
 })

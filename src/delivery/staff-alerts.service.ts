@@ -55,6 +55,8 @@ export class StaffAlertsService implements OnModuleInit {
              -- A correction nobody was owed in the end (the alert it corrects never went out) is nothing to reach anyone about.
              AND (n.kind = 'alert' OR EXISTS (SELECT 1 FROM delivery d WHERE d.notification_id = n.id AND d.status <> 'suppressed'))
            RETURNING n.id, n.registration_id, n.event_id, n.kind
+         ), opened AS (
+           INSERT INTO escalation (id, escalated_at) SELECT id, $1 FROM due ON CONFLICT (id) DO NOTHING
          ), queued AS (
            -- A correction is told as the retracted alert it corrects (its type and time), never as an alert of its own.
            INSERT INTO delivery (purpose, staff_id, channel, payload, due_at, created_at, updated_at)

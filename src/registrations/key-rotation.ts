@@ -19,6 +19,7 @@ export interface RotationResult {
   outbox: number;
   /** STOPs carried to the new key's index by the number they keep. */
   optOuts: number;
+  escalationNotes: number;
   /** Destinations whose code sends of the day were carried to the new key's index, through a contact. */
   codeSends: number;
 }
@@ -40,6 +41,7 @@ const COLUMNS: {
   { result: 'outbox', table: 'dev_outbox', column: 'recipient', field: 'dev_outbox.recipient' },
   { result: 'outbox', table: 'dev_outbox', column: 'subject', field: 'dev_outbox.subject' },
   { result: 'outbox', table: 'dev_outbox', column: 'body', field: 'dev_outbox.body' },
+  { result: 'escalationNotes', table: 'escalation', column: 'resolution_note', field: 'escalation.resolution_note' },
 ];
 
 /**
@@ -60,6 +62,7 @@ export async function rotateEncryptionKey(transaction: Transaction, cipher: Fiel
     sources: 0,
     codes: 0,
     outbox: 0,
+    escalationNotes: 0,
     optOuts: 0,
     codeSends: 0,
   };

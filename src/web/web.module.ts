@@ -9,6 +9,7 @@ import { ConsolePages } from './console/console-pages.js';
 import { ConsoleController } from './console/console.controller.js';
 import { ConsoleGuard } from './console/console.guard.js';
 import { ConsoleSessions } from './console/console-session.js';
+import { EscalationsPagesController } from './console/escalations.controller.js';
 import { OperationsController } from './console/operations.controller.js';
 import { ProtectionController } from './console/protection.controller.js';
 import { SourcesPagesController } from './console/sources.controller.js';
@@ -30,6 +31,7 @@ import { VictimSessions } from './victim-session.js';
     ManageController,
     ConsoleController,
     VictimsController,
+    EscalationsPagesController,
     OperationsController,
     SourcesPagesController,
     ProtectionController,

@@ -61,8 +61,8 @@ describe('migrations', () => {
     expect(naive.rows).toEqual([]);
     expect(keys.rows.length).toBeGreaterThan(0);
     // Natural keys, on purpose: a phone number's opt-out and a destination's code sends are keyed by its blind index; an
-    // event's escalation watch by its event; a data upgrade by its name.
-    const naturalKeys = ['phone_opt_out', 'escalation_watch', 'code_send', 'data_upgrade'];
+    // event's escalation watch by its event; an escalation by its notification; a data upgrade by its name.
+    const naturalKeys = ['phone_opt_out', 'escalation_watch', 'escalation', 'code_send', 'data_upgrade'];
     for (const key of keys.rows.filter((row) => !naturalKeys.includes(row.table_name))) {
       expect(key, key.table_name).toMatchObject({ data_type: 'uuid', column_default: 'gen_random_uuid()' });
     }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
+import { StaffAlertsService } from '../../src/delivery/staff-alerts.service.js';
 import { OptOutService } from '../../src/registrations/opt-out.service.js';
 import { FeedHealthService } from '../../src/sources/feed-health.service.js';
 import { ManualClock } from '../support/manual-clock.js';
@@ -14,12 +15,13 @@ const day = (date: Date) => date.toISOString().slice(0, 10);
 
 /** Parses the report's CSV (RFC 4180 quoting) into rows of fields. */
 function parseCsv(text: string): string[][] {
-  return text
-    .trimEnd()
-    .split('\r\n')
-    .map((line) =>
-      [...line.matchAll(/("([^"]|"")*"|[^,]*)(,|$)/g)].slice(0, -1).map((m) => m[1].replace(/^"|"$/g, '').replace(/""/g, '"')),
-    );
+  return (
+    text
+      .trimEnd()
+      .split('\r\n')
+      // Each field follows the line's start or a comma, so an empty last field (a value not measured) is a field too.
+      .map((line) => [...line.matchAll(/(?:^|,)("(?:[^"]|"")*"|[^,]*)/g)].map((m) => m[1].replace(/^"|"$/g, '').replace(/""/g, '"')))
+  );
 }
 
 describe('#14 program reports: counts and rates for a period, small cells withheld, nothing that identifies anyone', () => {
@@ -200,7 +202,7 @@ describe('#14 program reports: counts and rates for a period, small cells withhe
     // 0 of 12 confirmed: the rate is shown; 12 of 12 or 0 of 12 reached, likewise, any other split would be withheld.
     expect(r.urgentAlerts.pinConfirmationRate).toBe(0);
     expect(r.eventToFirstAttempt).toEqual({ alerts: 12, medianSeconds: 30, p95Seconds: 30 });
-    expect(r.escalations).toEqual({ count: 0, resolutionTracked: false });
+    expect(r.escalations).toEqual({ count: 0, resolved: 0, medianMinutesToResolve: null, p95MinutesToResolve: null });
     expect(r.feedOutages).toEqual([{ source: 'Quiet Feed', outages: '<11', staleMinutes: 10 }]);
     expect(r.heldRosters).toEqual({ held: '<11', approved: '<11', discarded: 0 });
     expect(r.optOuts).toEqual({ stops: 0, unsubscribes: 11 });
@@ -329,5 +331,60 @@ describe('#14 program reports: counts and rates for a period, small cells withhe
     expect(op.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['format', 'from', 'to']);
     expect(op.responses['200'].content['application/json'].schema.properties.registrations).toBeDefined();
     expect(op.responses['200'].content['text/csv']).toBeDefined();
+  });
+  it('#14 escalations: raised, resolved by staff, and minutes to resolution (median, p95), withheld below 11', async () => {
+    // Computed here from what the API says of each escalation, not from the report's SQL.
+    const percentile = (sorted: number[], p: number) => {
+      const at = p * (sorted.length - 1);
+      const low = Math.floor(at);
+      return sorted[low] + (sorted[Math.min(low + 1, sorted.length - 1)] - sorted[low]) * (at - low);
+    };
+    const period = `?from=${yesterday}&to=${day(new Date(today.getTime() + 2 * DAY_MS))}`;
+    clock.advance(31 * 60_000);
+    expect(await t.app.get(StaffAlertsService).escalate()).toBe(12);
+    const open = await t.http().get('/v1/escalations').set('Authorization', `Bearer ${specialist}`);
+    expect(open.body.escalations).toHaveLength(12);
+
+    // Ten resolved first: a statistic over ten is withheld, and so is the count.
+    const minutes: number[] = [];
+    const resolveNext = async (i: number) => {
+      clock.advance((i + 1) * 60_000);
+      const res = await t
+        .http()
+        .post(`/v1/escalations/${open.body.escalations[i].escalationId}/resolve`)
+        .set('Authorization', `Bearer ${specialist}`)
+        .send({ note: `Reached victim ${i} by phone.` });
+      expect(res.status, res.text).toBe(200);
+      minutes.push((Date.parse(res.body.resolvedAt) - Date.parse(res.body.escalatedAt)) / 60_000);
+    };
+    for (let i = 0; i < 10; i++) await resolveNext(i);
+    expect((await get(period)).body.escalations).toEqual({
+      count: 12,
+      resolved: '<11',
+      medianMinutesToResolve: '<11',
+      p95MinutesToResolve: '<11',
+    });
+
+    await resolveNext(10);
+    const sorted = [...minutes].sort((a, b) => a - b);
+    const r = (await get(period)).body;
+    expect(r.escalations).toEqual({
+      count: 12,
+      resolved: 11,
+      medianMinutesToResolve: Math.round(percentile(sorted, 0.5) * 10) / 10,
+      p95MinutesToResolve: Math.round(percentile(sorted, 0.95) * 10) / 10,
+    });
+    expect(r.escalations.medianMinutesToResolve).toBe(21);
+    expect(r.escalations.p95MinutesToResolve).toBe(60.5);
+
+    const csv = parseCsv((await get(`${period}&format=csv`)).text);
+    const value = (category: string) => csv.find((row) => row[0] === 'escalations' && row[1] === category)?.[3];
+    expect(value('resolved')).toBe('11');
+    expect(value('median minutes to resolve')).toBe('21');
+    expect(value('p95 minutes to resolve')).toBe('60.5');
+    const page = await (await signIn(t, ADMIN.email, ADMIN.password)).get(`/console/reports${period}`);
+    expect(page.text).toMatch(/<th scope="row">Escalations resolved by staff<\/th><td>11<\/td>/);
+    expect(page.text).toContain('21 min');
+    expect(page.text).not.toContain('Reached victim');
   });
 });

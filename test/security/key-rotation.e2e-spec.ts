@@ -2,11 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/common/crypto/field-cipher.js';
+import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
+import { StaffAlertsService } from '../../src/delivery/staff-alerts.service.js';
 import { indexInput } from '../../src/registrations/contact-address.js';
 import { rotateEncryptionKey } from '../../src/registrations/key-rotation.js';
 import { OptOutService } from '../../src/registrations/opt-out.service.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { bookPerson, latestCode, register, verificationsByChannel } from '../support/registrations.js';
-import { createSource } from '../support/sources.js';
+import { enrol } from '../support/roster-people.js';
+import { createSource, event, personWith, postEvents } from '../support/sources.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 interface Created {
@@ -223,5 +227,52 @@ describe('what was sent before a key rotation', () => {
     expect(
       (await t.http().post(`/v1/unsubscribe/${contactId}?token=${token}`).type('form').send({ 'List-Unsubscribe': 'One-Click' })).status,
     ).toBe(404);
+  });
+  // Last in the file: its manual clock becomes the "now" later event helpers would stamp with.
+  it('#14 an escalation’s resolution note is sealed again by a rotation and read with the new key alone', async () => {
+    const clock = new ManualClock(new Date());
+    const sameKeys = { ...env, JWT_SECRET: t.config.security.jwtSecret, ENCRYPTION_KEY: oldKey() };
+    const clocked = await startTestApp({ databaseUrl: t.config.database.url, env: sameKeys, clock });
+    const note = 'Reached her at her mother’s; she knows.';
+    try {
+      const specialist = await clocked.staffToken('specialist');
+      const source = await createSource(clocked);
+      await enrol(clocked, specialist, await bookPerson(clocked, source, 'ROTATE-ESC-1'), 'rotate-escalation@example.org');
+      expect((await postEvents(clocked, source, event({ type: 'RELEASED', person: personWith('ROTATE-ESC-1') }))).status).toBe(202);
+      await clocked.app.get(DispatcherService).drain();
+      clock.advance(31 * 60_000);
+      expect(await clocked.app.get(StaffAlertsService).escalate()).toBe(1);
+      const [open] = (await clocked.http().get('/v1/escalations').set('Authorization', `Bearer ${specialist}`)).body.escalations;
+      const resolved = await clocked
+        .http()
+        .post(`/v1/escalations/${open.escalationId}/resolve`)
+        .set('Authorization', `Bearer ${specialist}`)
+        .send({ note });
+      expect(resolved.status, resolved.text).toBe(200);
+    } finally {
+      await clocked.close();
+    }
+    const newKey = randomBytes(32).toString('base64');
+    const rotating = await restartWith(newKey, oldKey());
+    try {
+      const result = await rotateEncryptionKey(
+        (work) => rotating.app.get(DataSource).transaction((tx) => work(tx)),
+        rotating.app.get(FieldCipher),
+      );
+      expect(result.escalationNotes).toBe(1);
+    } finally {
+      await rotating.close();
+    }
+    const after = await restartWith(newKey);
+    try {
+      const list = await after
+        .http()
+        .get('/v1/escalations?status=resolved')
+        .set('Authorization', `Bearer ${await after.adminToken()}`);
+      expect(list.status, list.text).toBe(200);
+      expect(list.body.escalations.map((e: { resolutionNote: string }) => e.resolutionNote)).toEqual([note]);
+    } finally {
+      await after.close();
+    }
   });
 });

@@ -21,6 +21,8 @@ export type CipherField =
   | 'dev_outbox.subject'
   | 'dev_outbox.body'
   | 'phone_opt_out.phone'
+  /** What staff did about an escalated alert: a victim's circumstances. */
+  | 'escalation.resolution_note'
   /** Not a column: the victim's sealed session cookie (src/web/victim-session.ts). */
   | 'web.session';
 

@@ -49,7 +49,12 @@ export const PROGRAM_REPORT_SCHEMA: SchemaObject = object({
   deliveries: list({ channel: text, status: text, count: cell }),
   urgentAlerts: object({ count: cell, reached: cell, confirmed: cell, deliveryRate: withheld, pinConfirmationRate: withheld }),
   eventToFirstAttempt: object({ alerts: cell, medianSeconds: withheld, p95Seconds: withheld }),
-  escalations: object({ count: cell, resolutionTracked: { type: 'boolean', enum: [false] } }),
+  escalations: object({
+    count: { ...cell, description: 'urgent alerts escalated in the period' },
+    resolved: { ...cell, description: 'escalations resolved by staff in the period' },
+    medianMinutesToResolve: { ...withheld, description: 'of those resolved in the period, minutes from escalation to resolution' },
+    p95MinutesToResolve: withheld,
+  }),
   feedOutages: list({ source: text, outages: cell, staleMinutes: { type: 'integer', minimum: 0 } }),
   heldRosters: object({ held: cell, approved: cell, discarded: cell }),
   optOuts: object({ stops: cell, unsubscribes: cell }),

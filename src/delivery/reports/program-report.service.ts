@@ -24,7 +24,7 @@ export interface ProgramReport {
   deliveries: { channel: string; status: string; count: Cell }[];
   urgentAlerts: { count: Cell; reached: Cell; confirmed: Cell; deliveryRate: Withheld; pinConfirmationRate: Withheld };
   eventToFirstAttempt: { alerts: Cell; medianSeconds: Withheld; p95Seconds: Withheld };
-  escalations: { count: Cell; resolutionTracked: false };
+  escalations: { count: Cell; resolved: Cell; medianMinutesToResolve: Withheld; p95MinutesToResolve: Withheld };
   feedOutages: { source: string; outages: Cell; staleMinutes: number }[];
   heldRosters: { held: Cell; approved: Cell; discarded: Cell };
   optOuts: { stops: Cell; unsubscribes: Cell };
@@ -36,7 +36,8 @@ const count = (rows: { n: number }[]) => rows[0]?.n ?? 0;
  * A program report for a period, the way a victim-assistance office reports to its funder: counts
  * and rates only, small cells withheld (small-cells.ts), never a person, an address or an id.
  * Each figure is dated by its own moment: a registration, contact or opt-out when made, an event
- * when it happened, an alert when planned (with its deliveries), an escalation when raised, a held
+ * when it happened, an alert when planned (with its deliveries), an escalation when raised and its
+ * resolution when made, a held
  * roster when received and its decision when made.
  */
 @Injectable()
@@ -107,6 +108,13 @@ export class ProgramReportService {
         ),
         q<{ n: number }>(`SELECT count(*)::int AS n FROM notification WHERE escalated_at >= $1 AND escalated_at < $2`),
       ]);
+    // A resolution is dated when made, like a held roster's decision; its time runs from the escalation.
+    const [resolutions] = await q<{ n: number; median: number | null; p95: number | null }>(
+      `SELECT count(*)::int AS n,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM resolved_at - escalated_at) / 60) AS median,
+              percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM resolved_at - escalated_at) / 60) AS p95
+       FROM escalation WHERE resolved_at >= $1 AND resolved_at < $2`,
+    );
     const [outages, held, optOuts] = await Promise.all([
       this.feedOutages(period),
       q<{ held: number; approved: number; discarded: number }>(
@@ -150,7 +158,7 @@ export class ProgramReportService {
     const confirmedOfReached = typeof reached === 'number' ? partOf(u.confirmed, u.reached) : cell(u.confirmed);
     const confirmed = confirmedOfReached === WITHHELD ? WITHHELD : partOf(u.confirmed, u.total);
     const l = latency[0] ?? { n: 0, median: null, p95: null };
-    const seconds = (value: number | null) => (value === null ? null : Math.round(value * 10) / 10);
+    const tenths = (value: number | null) => (value === null ? null : Math.round(value * 10) / 10);
 
     return {
       period: { from: isoDate(period.from), to: isoDate(period.to), timeZone: 'UTC' },
@@ -180,10 +188,15 @@ export class ProgramReportService {
       },
       eventToFirstAttempt: {
         alerts: cell(l.n),
-        medianSeconds: statistic(seconds(l.median), l.n),
-        p95Seconds: statistic(seconds(l.p95), l.n),
+        medianSeconds: statistic(tenths(l.median), l.n),
+        p95Seconds: statistic(tenths(l.p95), l.n),
       },
-      escalations: { count: cell(count(escalations)), resolutionTracked: false },
+      escalations: {
+        count: cell(count(escalations)),
+        resolved: cell(resolutions.n),
+        medianMinutesToResolve: statistic(tenths(resolutions.median), resolutions.n),
+        p95MinutesToResolve: statistic(tenths(resolutions.p95), resolutions.n),
+      },
       feedOutages: outages,
       heldRosters: { held: cell(held[0].held), approved: cell(held[0].approved), discarded: cell(held[0].discarded) },
       optOuts: { stops: cell(optOuts[0].stops), unsubscribes: cell(optOuts[0].unsubscribes) },

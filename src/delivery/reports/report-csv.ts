@@ -43,7 +43,9 @@ export function reportCsv(report: ProgramReport): string {
     ['event to first attempt', 'median seconds', '', report.eventToFirstAttempt.medianSeconds],
     ['event to first attempt', 'p95 seconds', '', report.eventToFirstAttempt.p95Seconds],
     ['escalations', 'count', '', report.escalations.count],
-    ['escalations', 'resolution tracked', '', String(report.escalations.resolutionTracked)],
+    ['escalations', 'resolved', '', report.escalations.resolved],
+    ['escalations', 'median minutes to resolve', '', report.escalations.medianMinutesToResolve],
+    ['escalations', 'p95 minutes to resolve', '', report.escalations.p95MinutesToResolve],
     ...report.feedOutages.flatMap((f): Row[] => [
       ['feed outages', f.source, 'outages', f.outages],
       ['feed outages', f.source, 'stale minutes', f.staleMinutes],

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { StaffPrincipal } from '../../auth/staff-auth.guard.js';
 import type { Problem } from '../../common/problem/problem.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { EscalationsService } from '../../delivery/escalations.service.js';
 import { LANGS, LOCALE, messages, type Lang } from '../../i18n/messages.js';
 import { errorWording, retryMinutes } from '../error-pages.js';
 import { pageAddressOf } from '../page-paths.js';
@@ -17,12 +18,20 @@ export type ConsoleRequest = FastifyRequest & { consoleStaff?: StaffPrincipal };
 export class ConsolePages {
   constructor(
     private readonly sessions: ConsoleSessions,
+    private readonly escalations: EscalationsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async render(req: ConsoleRequest, reply: FastifyReply, view: string, data: PageData, status = 200): Promise<void> {
     const lang = this.sessions.lang(req, reply);
-    const html = await reply.viewAsync(`console/${view}.eta`, { ...this.frame(req, reply, lang), ...data, errors: data.errors ?? [] });
+    // Every signed-in page shows what is waiting for this staff member; an error page of the database's own is spared the query.
+    const openEscalations = req.consoleStaff && status < 500 ? await this.escalations.openCount(req.consoleStaff) : undefined;
+    const html = await reply.viewAsync(`console/${view}.eta`, {
+      ...this.frame(req, reply, lang),
+      openEscalations,
+      ...data,
+      errors: data.errors ?? [],
+    });
     void reply.status(status).type('text/html; charset=utf-8').send(html);
   }
 

@@ -2,6 +2,7 @@ import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { UuidParam } from '../../common/problem/input-rules.js';
+import { EscalationsService } from '../../delivery/escalations.service.js';
 import { LedgerService } from '../../delivery/ledger.service.js';
 import { RegistrationsService } from '../../registrations/registrations.service.js';
 import { messages } from '../../i18n/messages.js';
@@ -19,6 +20,7 @@ export class VictimsController {
     private readonly sessions: ConsoleSessions,
     private readonly registrations: RegistrationsService,
     private readonly ledger: LedgerService,
+    private readonly escalations: EscalationsService,
   ) {}
 
   @Get()
@@ -44,6 +46,8 @@ export class VictimsController {
     // 404 alike for a registration that does not exist and one this specialist did not enrol.
     const registration = await this.registrations.view(id, { kind: 'staff', staff: req.consoleStaff!, clientAddress: req.ip });
     const notifications = await this.ledger.forRegistration(id);
-    await this.pages.render(req, reply, 'timeline', { title: t.timelineTitle, registration, notifications });
+    const handled = await this.escalations.forRegistration(id, req.consoleStaff!);
+    const escalations = Object.fromEntries(handled.map((escalation) => [escalation.escalationId, escalation]));
+    await this.pages.render(req, reply, 'timeline', { title: t.timelineTitle, registration, notifications, escalations });
   }
 }
