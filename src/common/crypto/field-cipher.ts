@@ -86,12 +86,14 @@ export class FieldCipher {
   /** Whether `given` is the MAC of `value` under any known key, compared in constant time. */
   verifyMac(purpose: string, value: string, given: string): boolean {
     const presented = Buffer.from(given, 'base64url');
+    // Base64 leaves a few bits of the last character unused: only the token as issued is accepted, not its look-alikes.
+    const canonical = presented.toString('base64url') === given;
     let valid = false;
     for (const expected of this.macs(purpose, value)) {
       // Every key is compared, so the time taken does not tell which one matched.
       if (presented.length === expected.length && timingSafeEqual(presented, expected)) valid = true;
     }
-    return valid;
+    return valid && canonical;
   }
 
   static keyId(key: Buffer): string {
