@@ -20,6 +20,7 @@ import { BoundCiphertexts1764261000000 } from './1764261000000-BoundCiphertexts.
 import { OptOutNumbers1764262000000 } from './1764262000000-OptOutNumbers.js';
 import { HeldRosterUnchanged1764270000000 } from './1764270000000-HeldRosterUnchanged.js';
 import { ManageTokens1765100000000 } from './1765100000000-ManageTokens.js';
+import { StaffSessionsAuditPages1765300000000 } from './1765300000000-StaffSessionsAuditPages.js';
 
 /**
  * Every migration, oldest first. Listed rather than globbed so the app, the CLI and the tests
@@ -48,4 +49,5 @@ export const MIGRATIONS = [
   OptOutNumbers1764262000000,
   HeldRosterUnchanged1764270000000,
   ManageTokens1765100000000,
+  StaffSessionsAuditPages1765300000000,
 ];
