@@ -124,6 +124,8 @@ describe('#14.1 console: staff management', () => {
       expect(res.headers['content-type'], what).toMatch(/^text\/html/);
       for (const field of fields) expect(res.text, `${what}: ${field}`).toMatch(new RegExp(`id="field-${field}"[^>]*aria-invalid="true"`));
       expect(res.text, what).not.toMatch(PASSWORD_ON_PAGE);
+      // Shown again, the form never preselects admin for a role that was not one.
+      if (fields.includes('role')) expect(res.text, what).toMatch(/<option value="specialist" selected>/);
     }
     expect((await t.db.query(`SELECT count(*)::int AS n FROM staff`)).rows[0].n).toBe(before);
   });

@@ -55,10 +55,11 @@ export class StaffPagesController {
       const field = error.property as keyof typeof t.errors;
       if (field in t.errors && !problems.some((p) => p.field === field)) problems.push({ field, message: t.errors[field] });
     }
-    if (raw('email') === undefined && !problems.some((p) => p.field === 'email'))
-      problems.push({ field: 'email', message: t.errors.email });
-    if (problems.length)
-      return this.renderList(req, reply, { ...form, role: STAFF_ROLES.includes(form.role as never) ? form.role : '' }, problems, 422);
+    if (problems.length) {
+      // A role that is not one shows the least-privileged one again, never the list's first (admin).
+      const role = (STAFF_ROLES as readonly string[]).includes(form.role) ? form.role : 'specialist';
+      return this.renderList(req, reply, { ...form, role }, problems, 422);
+    }
     try {
       const created = await this.staff.createWithTemporaryPassword(dto.email, dto.role, {
         staff: req.consoleStaff!,
