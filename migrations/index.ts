@@ -22,6 +22,7 @@ import { HeldRosterUnchanged1764270000000 } from './1764270000000-HeldRosterUnch
 import { ManageTokens1765100000000 } from './1765100000000-ManageTokens.js';
 import { VictimMessages1765150000000 } from './1765150000000-VictimMessages.js';
 import { EscalationHandling1765200000000 } from './1765200000000-EscalationHandling.js';
+import { StaffSessionsAuditPages1765300000000 } from './1765300000000-StaffSessionsAuditPages.js';
 
 /**
  * Every migration, oldest first. Listed rather than globbed so the app, the CLI and the tests
@@ -52,4 +53,5 @@ export const MIGRATIONS = [
   ManageTokens1765100000000,
   VictimMessages1765150000000,
   EscalationHandling1765200000000,
+  StaffSessionsAuditPages1765300000000,
 ];

@@ -34,7 +34,7 @@ export class AuthService {
       throw new DomainError('unauthorized', 'LOGIN_FAILED', 'The email or password is not correct.');
     }
     await this.limiter.forgive(email);
-    const claims: StaffTokenClaims = { sub: member.id, role: member.role, typ: 'staff' };
+    const claims: StaffTokenClaims = { sub: member.id, role: member.role, typ: 'staff', gen: member.sessionGeneration };
     const accessToken = await this.jwt.signAsync(claims, { expiresIn: this.config.security.jwtTtlSeconds });
     return { accessToken, expiresIn: this.config.security.jwtTtlSeconds };
   }

@@ -18,6 +18,8 @@ export interface StaffTokenClaims {
   sub: string;
   role: StaffRole;
   typ: 'staff';
+  /** The account's session generation when the token was made (tokens from before it existed: 0). */
+  gen?: number;
 }
 
 const ROLES_KEY = 'vigil:staff-roles';
@@ -30,8 +32,9 @@ export function bearerToken(req: { headers: IncomingHttpHeaders }): string | und
 }
 
 /**
- * Staff routes: a valid, unexpired staff JWT whose account still exists and is not disabled (looked
- * up on every request, so disabling someone takes effect at once), with one of the allowed roles.
+ * Staff routes: a valid, unexpired staff JWT whose account still exists, is not disabled and has had
+ * no password reset since the token was made (looked up on every request, so disabling or resetting
+ * takes effect at once), with one of the allowed roles.
  * Admins may do everything a specialist may.
  */
 @Injectable()
@@ -65,7 +68,9 @@ export class StaffAuthGuard implements CanActivate {
     }
     if (claims.typ !== 'staff') throw new DomainError('unauthorized', 'AUTH_INVALID', 'The access token is invalid or has expired.');
     const member = await this.staff.findActive(claims.sub);
-    if (!member) throw new DomainError('unauthorized', 'AUTH_INVALID', 'The access token is invalid or has expired.');
+    // A token made before the last password reset belongs to a session the reset ended.
+    if (!member || (claims.gen ?? 0) !== member.sessionGeneration)
+      throw new DomainError('unauthorized', 'AUTH_INVALID', 'The access token is invalid or has expired.');
     return { staffId: member.id, email: member.email, role: member.role };
   }
 }

@@ -1,8 +1,8 @@
-import { Body, Controller, Get, Param, Patch, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { CurrentStaff } from './current-staff.decorator.js';
-import { ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { CreateStaffDto, StaffResponseDto, UpdateStaffDto } from './staff.dto.js';
+import { ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { CreateStaffDto, PasswordResetResponseDto, StaffResponseDto, UpdateStaffDto } from './staff.dto.js';
 import { type StaffPrincipal, StaffOnly } from './staff-auth.guard.js';
 import { StaffService } from './staff.service.js';
 import { UuidParam } from '../common/problem/input-rules.js';
@@ -28,6 +28,8 @@ export class StaffController {
 
   @Patch(':id')
   @ApiOkResponse({ type: StaffResponseDto })
+  @ApiNotFoundResponse({ description: 'STAFF_NOT_FOUND' })
+  @ApiConflictResponse({ description: 'STAFF_SELF_DISABLE: your own account; STAFF_LAST_ADMIN: the last active admin' })
   update(
     @Param('id', UuidParam) id: string,
     @Body() body: UpdateStaffDto,
@@ -35,5 +37,23 @@ export class StaffController {
     @Req() req: FastifyRequest,
   ): Promise<StaffResponseDto> {
     return this.staff.setDisabled(id, body.disabled, { staff, clientAddress: req.ip });
+  }
+
+  @Post(':id/password-reset')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Give a staff member a new password',
+    description:
+      'Vigil makes the password and returns it once; the account’s open sessions and tokens end at once, and a login lockout on it is lifted. Takes no body.',
+  })
+  @ApiOkResponse({ type: PasswordResetResponseDto })
+  @ApiNotFoundResponse({ description: 'STAFF_NOT_FOUND' })
+  async resetPassword(
+    @Param('id', UuidParam) id: string,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Req() req: FastifyRequest,
+  ): Promise<PasswordResetResponseDto> {
+    const { staffId, temporaryPassword } = await this.staff.resetPassword(id, { staff, clientAddress: req.ip });
+    return { staffId, temporaryPassword };
   }
 }

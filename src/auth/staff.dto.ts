@@ -28,22 +28,25 @@ export class LoginResponseDto {
   expiresIn: number;
 }
 
-export class CreateStaffDto {
+/** Who a new staff member is: the console's form, where Vigil makes the password. */
+export class NewStaffDto {
   @ApiProperty({ example: 'specialist@example.org' })
   @Transform(lowerTrim)
   @IsEmail()
   @MaxLength(254)
   email: string;
 
+  @ApiProperty({ enum: STAFF_ROLES })
+  @IsIn(STAFF_ROLES)
+  role: StaffRole;
+}
+
+export class CreateStaffDto extends NewStaffDto {
   @ApiProperty({ format: 'password', minLength: 12 })
   @IsString()
   @MinLength(12)
   @MaxLength(1024)
   password: string;
-
-  @ApiProperty({ enum: STAFF_ROLES })
-  @IsIn(STAFF_ROLES)
-  role: StaffRole;
 }
 
 export class StaffResponseDto {
@@ -67,4 +70,16 @@ export class UpdateStaffDto {
   @ApiProperty({ description: 'A disabled account cannot log in, and its tokens stop working at once' })
   @IsBoolean()
   disabled: boolean;
+}
+
+export class PasswordResetResponseDto {
+  @ApiProperty({ format: 'uuid' })
+  staffId: string;
+
+  @ApiProperty({
+    format: 'password',
+    description:
+      'A new password Vigil made, returned only in this response (Vigil keeps a hash). The account’s earlier sessions and tokens no longer work.',
+  })
+  temporaryPassword: string;
 }

@@ -3,11 +3,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { type AuditedBy, AuditService } from '../common/audit.service.js';
 import { hashSecret } from '../common/crypto/password-hasher.js';
+import { RateLimiter } from '../common/rate-limiter.service.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import type { StaffResponseDto } from './staff.dto.js';
 import type { StaffRole } from './staff-role.js';
 import { returning } from '../database/queryable.js';
 import { retryingTransaction } from '../database/retrying-transaction.js';
+import { temporaryPassword } from './temporary-password.js';
 
 export interface StaffMember {
   id: string;
@@ -15,16 +17,19 @@ export interface StaffMember {
   role: StaffRole;
   disabled: boolean;
   createdAt: Date;
+  /** Moves on at each password reset; a token minted under an earlier one is refused. */
+  sessionGeneration: number;
   passwordHash?: string;
 }
 
-const STAFF_COLUMNS = `id, email, role, disabled, created_at AS "createdAt"`;
+const STAFF_COLUMNS = `id, email, role, disabled, created_at AS "createdAt", session_generation AS "sessionGeneration"`;
 
 @Injectable()
 export class StaffService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly audit: AuditService,
+    private readonly limiter: RateLimiter,
   ) {}
 
   /** Creates a staff member; an email already in use is a conflict, decided by the unique constraint. */
@@ -56,6 +61,40 @@ export class StaffService {
     });
   }
 
+  /** A new staff member with a password Vigil makes, for the admin to hand over; it is returned this once. */
+  async createWithTemporaryPassword(
+    email: string,
+    role: StaffRole,
+    by: AuditedBy,
+  ): Promise<{ staff: StaffResponseDto; temporaryPassword: string }> {
+    const password = temporaryPassword();
+    return { staff: await this.create(email, password, role, by), temporaryPassword: password };
+  }
+
+  /**
+   * A fresh password Vigil makes, returned this once. Sessions and tokens opened with the old one
+   * end at once (the password may have leaked), and a login lockout on the account is lifted.
+   */
+  async resetPassword(id: string, by: AuditedBy): Promise<{ staffId: string; email: string; temporaryPassword: string }> {
+    const password = temporaryPassword();
+    const passwordHash = await hashSecret(password);
+    const email = await retryingTransaction(this.db, async (tx) => {
+      const rows = await returning<{ email: string }>(
+        tx,
+        `UPDATE staff SET password_hash = $2, session_generation = session_generation + 1, updated_at = now() WHERE id = $1 RETURNING email`,
+        [id, passwordHash],
+      );
+      if (rows.length === 0) throw new DomainError('not_found', 'STAFF_NOT_FOUND', 'No such staff member.');
+      await this.audit.record(
+        [{ actor: by.staff, action: 'staff.password_reset', targetType: 'staff', targetId: id, clientAddress: by.clientAddress }],
+        tx,
+      );
+      return rows[0].email;
+    });
+    await this.limiter.forgive(email);
+    return { staffId: id, email, temporaryPassword: password };
+  }
+
   async findByEmailWithHash(email: string): Promise<StaffMember | undefined> {
     const rows: StaffMember[] = await this.db.query(
       `SELECT ${STAFF_COLUMNS}, password_hash AS "passwordHash" FROM staff WHERE email = $1`,
@@ -69,8 +108,25 @@ export class StaffService {
     return rows[0];
   }
 
+  /**
+   * Disabling ends the account's sessions and tokens at once (the guard looks it up on every
+   * request). An admin cannot disable themselves, nor the last active admin: nobody could then
+   * undo it. The active admins are locked first, so two admins disabling each other at the same
+   * moment cannot both succeed.
+   */
   async setDisabled(id: string, disabled: boolean, by: AuditedBy): Promise<StaffResponseDto> {
+    if (disabled && id === by.staff.staffId) {
+      throw new DomainError('conflict', 'STAFF_SELF_DISABLE', 'You cannot disable your own account.');
+    }
     return retryingTransaction(this.db, async (tx) => {
+      if (disabled) {
+        const admins: { id: string }[] = await tx.query(
+          `SELECT id FROM staff WHERE role = 'admin' AND NOT disabled ORDER BY id FOR UPDATE`,
+        );
+        if (admins.length === 1 && admins[0].id === id) {
+          throw new DomainError('conflict', 'STAFF_LAST_ADMIN', 'The last active admin cannot be disabled.');
+        }
+      }
       const rows = await returning<StaffMember>(
         tx,
         `UPDATE staff SET disabled = $2, updated_at = now() WHERE id = $1 RETURNING ${STAFF_COLUMNS}`,

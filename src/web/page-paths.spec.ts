@@ -17,6 +17,8 @@ describe('#13 page addresses', () => {
       '/en/people/3f1c7d2e-0000-4000-8000-000000000000/register',
     );
     expect(pageAddressOf('POST', '/console/sources/3f1c7d2e-0000-4000-8000-000000000000/keys')).toBe('/console/sources');
+    expect(pageAddressOf('POST', '/console/staff/3f1c7d2e-0000-4000-8000-000000000000/password')).toBe('/console/staff');
+    expect(pageAddressOf('POST', '/console/staff')).toBe('/console/staff');
     expect(pageAddressOf('GET', '/en/search?x=1')).toBe('/en/search?x=1');
   });
 

@@ -53,8 +53,10 @@ export function pageAddressOf(method: string, url: string): string {
   const path = url.split('?', 1)[0];
   const victim = /^\/([^/]+)\/(manage|verify)(\/[^?]*)?$/i.exec(path);
   if (victim) return victim[3]?.toLowerCase() === '/stop' ? `/${victim[1]}/` : `/${victim[1]}/${victim[2]}`;
-  const console = /^\/console\/sources\/[^/]+\/keys$/i.exec(path);
-  return console ? '/console/sources' : path;
+  if (/^\/console\/sources\/[^/]+\/keys$/i.test(path)) return '/console/sources';
+  // A staff member's disable, enable and new-password forms all answer on (or for) the staff page.
+  if (/^\/console\/staff\/[^/]+\/[a-z]+$/i.test(path)) return '/console/staff';
+  return path;
 }
 
 /** The language of a victim page's request (its path says it; the router only lets `en` and `es` through). */

@@ -15,6 +15,8 @@ import { ProtectionController } from './console/protection.controller.js';
 import { SourcesPagesController } from './console/sources.controller.js';
 import { ReportsController } from './console/reports.controller.js';
 import { VictimsController } from './console/victims.controller.js';
+import { StaffPagesController } from './console/staff.controller.js';
+import { AuditPagesController } from './console/audit.controller.js';
 import { ManageController } from './manage.controller.js';
 import { Pages } from './pages.js';
 import { LanguageRedirectController, PortalController } from './portal.controller.js';
@@ -36,6 +38,8 @@ import { VictimSessions } from './victim-session.js';
     SourcesPagesController,
     ProtectionController,
     ReportsController,
+    StaffPagesController,
+    AuditPagesController,
   ],
   providers: [Pages, VictimSessions, ConsoleOverview, ConsolePages, ConsoleSessions, ConsoleGuard],
   exports: [Pages, VictimSessions, ConsolePages],

@@ -5,7 +5,8 @@ import { DomainError } from '../../common/problem/domain-error.js';
 import type { ConsoleRequest } from './console-pages.js';
 import { ConsoleSessions } from './console-session.js';
 
-const CONSOLE_ROLES = 'vigil:console-roles';
+/** The metadata key ConsoleOnly writes: the roles a console route admits (read by the guard, and by the tests that walk the router). */
+export const CONSOLE_ROLES = 'vigil:console-roles';
 export const CONSOLE_LOGIN_REQUIRED = 'CONSOLE_LOGIN_REQUIRED';
 
 /** A console page for these roles (admins always included); without a session the error page sends to the login. */
