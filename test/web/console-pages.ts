@@ -51,6 +51,7 @@ export const CONSOLE_PAGES: Record<string, ConsolePage> = {
   '/console/reports': { paths: (s) => [`/console/reports?from=${s.reportFrom}&to=${s.reportTo}`], shows: 'svg.report-chart' },
   '/console/staff': { paths: () => ['/console/staff'], shows: 'tr[data-staff-id]' },
   '/console/audit': { paths: () => ['/console/audit'], shows: 'tr[data-audit-id]' },
+  '/console/escalations': { paths: () => ['/console/escalations'], shows: '[data-escalation-state="open"]' },
 };
 
 const day = (date: Date) => date.toISOString().slice(0, 10);
@@ -71,6 +72,10 @@ export async function seedConsole(t: TestApp): Promise<ConsoleSeed> {
   const released = await postEvents(t, source, event({ type: 'RELEASED', person: personWith('A-880-000-001') }));
   expect(released.status, released.text).toBe(202);
   await t.db.query(`UPDATE notification SET escalated_at = now() WHERE registration_id = $1 AND urgent`, [registrationId]);
+  await t.db.query(
+    `INSERT INTO escalation (id, escalated_at) SELECT id, escalated_at FROM notification WHERE registration_id = $1 AND urgent`,
+    [registrationId],
+  );
 
   const people = (from: number, to: number) =>
     Array.from({ length: to - from }, (_, i) => personWith(`SEED-R-${from + i}`, { firstName: `P${from + i}`, lastName: 'Roster' }));
