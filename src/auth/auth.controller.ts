@@ -1,4 +1,5 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { ApiOkResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { RateLimited } from '../common/rate-limit.js';
 import { AuthService } from './auth.service.js';
@@ -14,7 +15,7 @@ export class AuthController {
   @RateLimited('login')
   @ApiOkResponse({ type: LoginResponseDto })
   @ApiUnauthorizedResponse({ description: 'Wrong email or password (the same answer for both)' })
-  login(@Body() body: LoginDto): Promise<LoginResponseDto> {
-    return this.auth.login(body.email, body.password);
+  login(@Body() body: LoginDto, @Req() req: FastifyRequest): Promise<LoginResponseDto> {
+    return this.auth.login(body.email, body.password, req.ip);
   }
 }

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import { AuditService } from '../common/audit.service.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { decoyHash, verifySecret } from '../common/crypto/password-hasher.js';
 import { DomainError } from '../common/problem/domain-error.js';
@@ -14,6 +15,7 @@ export class AuthService {
     private readonly staff: StaffService,
     private readonly jwt: JwtService,
     private readonly limiter: RateLimiter,
+    private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -21,7 +23,7 @@ export class AuthService {
    * Unknown email, wrong password and disabled account answer alike, after the same argon2 work.
    * Each email, known or not, locks after repeated failures from whatever addresses (see RateLimiter).
    */
-  async login(email: string, password: string): Promise<LoginResponseDto> {
+  async login(email: string, password: string, clientAddress?: string): Promise<LoginResponseDto> {
     const lockedFor = await this.limiter.loginAttempt(email);
     if (lockedFor !== undefined) {
       throw new DomainError('rate_limited', 'LOGIN_LOCKED', 'Too many failed logins for this account. Try again later.', {
@@ -31,11 +33,20 @@ export class AuthService {
     const member = await this.staff.findByEmailWithHash(email);
     const valid = await verifySecret(member?.passwordHash ?? (await decoyHash()), password);
     if (!member || !valid || member.disabled) {
+      // A wrong password is put on the account it was tried against; what an unknown email typed is kept nowhere.
+      if (member) await this.audited(member, 'staff.login_failed', clientAddress);
       throw new DomainError('unauthorized', 'LOGIN_FAILED', 'The email or password is not correct.');
     }
     await this.limiter.forgive(email);
+    await this.audited(member, 'staff.login', clientAddress);
     const claims: StaffTokenClaims = { sub: member.id, role: member.role, typ: 'staff', gen: member.sessionGeneration };
     const accessToken = await this.jwt.signAsync(claims, { expiresIn: this.config.security.jwtTtlSeconds });
     return { accessToken, expiresIn: this.config.security.jwtTtlSeconds };
+  }
+
+  private async audited(member: { id: string; role: string }, action: string, clientAddress?: string): Promise<void> {
+    await this.audit.record([
+      { actor: { staffId: member.id, role: member.role }, action, targetType: 'staff', targetId: member.id, clientAddress },
+    ]);
   }
 }

@@ -100,6 +100,28 @@ describe('staff login and role guards', () => {
     expect((await t.http().get('/v1/admin/staff').set('Authorization', `Bearer ${secondAdmin}`)).status).toBe(200);
   });
 
+  it('#14 every sign-in is audited: who and from where on success, the account tried on a wrong password, nothing typed for an unknown email', async () => {
+    const before = await t.db.query(`SELECT coalesce(max(at), 'epoch') AS at FROM audit_log`);
+    const since = before.rows[0].at;
+    expect((await t.http().post('/v1/auth/login').send({ email: ADMIN.email, password: ADMIN.password })).status).toBe(200);
+    expect((await t.http().post('/v1/auth/login').send({ email: ADMIN.email, password: 'a wrong guess' })).status).toBe(401);
+    const unknown = `nobody-${Date.now()}@nowhere.test`;
+    expect((await t.http().post('/v1/auth/login').send({ email: unknown, password: 'a wrong guess' })).status).toBe(401);
+    const { rows } = await t.db.query(
+      `SELECT a.action, s.email, a.client_address, a.details FROM audit_log a LEFT JOIN staff s ON s.id = a.actor_staff_id
+       WHERE a.at > $1 AND a.action LIKE 'staff.login%' ORDER BY a.at, a.action`,
+      [since],
+    );
+    expect(rows.map((r) => [r.action, r.email])).toEqual([
+      ['staff.login', ADMIN.email],
+      ['staff.login_failed', ADMIN.email],
+    ]);
+    expect(rows.every((r) => typeof r.client_address === 'string' && r.client_address.length > 0)).toBe(true);
+    const all = JSON.stringify((await t.db.query(`SELECT * FROM audit_log WHERE at > $1`, [since])).rows);
+    expect(all).not.toContain(unknown);
+    expect(all).not.toContain('a wrong guess');
+  });
+
   it('never writes passwords or tokens to the log', async () => {
     const token = await t.adminToken();
     await t.http().get('/v1/admin/staff').set('Authorization', `Bearer ${token}`);

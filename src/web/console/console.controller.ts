@@ -46,7 +46,7 @@ export class ConsoleController {
       return this.renderLogin(req, reply, email, missing, 422);
     }
     try {
-      const { accessToken, expiresIn } = await this.auth.login(email, password);
+      const { accessToken, expiresIn } = await this.auth.login(email, password, req.ip);
       this.sessions.write(reply, accessToken, expiresIn);
       seeOther(reply, '/console/');
     } catch (error) {
