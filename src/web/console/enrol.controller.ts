@@ -108,7 +108,7 @@ export class EnrolController {
     const person = await this.enrollable(req, personId);
     // A browser sends only the form's own fields; anything else is a crafted request, refused whole.
     const known = new Set<string>([...FORM_FIELDS, 'eventTypes', '_csrf']);
-    if (Object.keys((req.body ?? {}) as object).some((name) => !known.has(name))) {
+    if (Object.keys(req.body ?? {}).some((name) => !known.has(name))) {
       throw new DomainError('invalid', 'FORM_INVALID', 'The form has a field it never sends.');
     }
     const { form: shared, pin } = readRegistrationForm(req.body);
