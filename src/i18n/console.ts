@@ -253,7 +253,7 @@ const en = {
     deadDeliveries: 'Messages that could not be delivered',
   },
   comingNext:
-    'The pages for enrolment, your victims’ timelines, escalations, feeds and reports are being built. Until then the same work is available through the API.',
+    'The pages for escalations, the services directory, staff and the audit log are being built. Until then the same work is available through the API.',
   forbiddenTitle: 'Not for your role',
   forbidden: 'This page is for administrators.',
   errorTitle: 'Something went wrong',
@@ -516,7 +516,7 @@ const es: ConsoleMessages = {
     deadDeliveries: 'Mensajes que no se pudieron entregar',
   },
   comingNext:
-    'Se están construyendo las páginas de inscripción, historial de sus víctimas, escalamientos, fuentes e informes. Mientras tanto, el mismo trabajo se puede hacer con la API.',
+    'Se están construyendo las páginas de escalamientos, directorio de servicios, personal y registro de auditoría. Mientras tanto, el mismo trabajo se puede hacer con la API.',
   forbiddenTitle: 'No corresponde a su función',
   forbidden: 'Esta página es para administradores.',
   errorTitle: 'Algo falló',
