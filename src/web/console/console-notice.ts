@@ -20,14 +20,14 @@ export class ConsoleNotices {
     void reply.setCookie(NOTICE_COOKIE, detail ? `${notice}:${detail}` : notice, this.cookieOptions());
   }
 
-  /** The notice waiting for this page, if any: only a known code, with a number at most, is believed. */
-  take(req: FastifyRequest, reply: FastifyReply): { notice: Notice; detail: number | undefined } | undefined {
+  /** The notice waiting for this page, if any: only a known code, with a short word or number at most, is believed. */
+  take(req: FastifyRequest, reply: FastifyReply): { notice: Notice; detail: string | undefined } | undefined {
     const value = req.cookies?.[NOTICE_COOKIE];
     if (value === undefined) return undefined;
     void reply.clearCookie(NOTICE_COOKIE, this.cookieOptions());
-    const match = /^([a-z]+)(?::(\d{1,3}))?$/.exec(value);
+    const match = /^([a-z]+)(?::([a-z0-9]{1,12}))?$/.exec(value);
     const notice = NOTICES.find((known) => known === match?.[1]);
-    return notice && { notice, detail: match?.[2] === undefined ? undefined : Number(match[2]) };
+    return notice && { notice, detail: match?.[2] };
   }
 
   private cookieOptions() {

@@ -142,8 +142,14 @@ export class EnrolController {
 
     try {
       const created = await this.registrations.create(dto, { staff: req.consoleStaff!, clientAddress: req.ip });
-      const notice = !form.sendConfirmation ? 0 : person.protected ? 2 : created.confirmation?.deliveries ? 1 : 3;
-      this.notices.set(reply, 'enrolled', String(notice));
+      const confirmation = !form.sendConfirmation
+        ? 'none'
+        : person.protected
+          ? 'withheld'
+          : created.confirmation?.deliveries
+            ? 'sent'
+            : 'unreachable';
+      this.notices.set(reply, 'enrolled', confirmation);
       seeOther(reply, `/console/victims/${created.registrationId}`);
     } catch (error) {
       if (!(error instanceof DomainError) || error.kind !== 'invalid') throw error;

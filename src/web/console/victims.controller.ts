@@ -140,15 +140,15 @@ export class VictimsController {
     notifications: Awaited<ReturnType<LedgerService['forRegistration']>>,
   ): string {
     const t = messages(lang);
-    if (notice === 'resent') return t.console.timeline.resent(detail ?? 0);
+    if (notice === 'resent') return t.console.timeline.resent(Number(detail ?? 0));
     if (notice === 'stopped') return t.console.timeline.stopped;
     const e = t.console.enrol;
-    if (detail === 1) {
+    if (detail === 'sent') {
       const confirmation = notifications.find((n) => n.kind === 'enrolled');
       const channels = [...new Set(confirmation?.deliveries.map((d) => d.channel) ?? [])];
       return channels.length ? e.noticeSent(channels.map((c) => t.manage.channel[c]).join(', ')) : e.noticeNoContact;
     }
-    return detail === 2 ? e.noticeWithheld : detail === 3 ? e.noticeNoContact : e.noticeNone;
+    return detail === 'withheld' ? e.noticeWithheld : detail === 'unreachable' ? e.noticeNoContact : e.noticeNone;
   }
 
   private async renderStop(
