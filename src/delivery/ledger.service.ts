@@ -90,11 +90,21 @@ export class LedgerService {
    * rounds stay in the ledger. While the previous resend is still waiting to go, another one is a
    * conflict: a double click queues one round and the second click is told so, never a second round.
    */
-  async resend(id: string, staff: StaffPrincipal): Promise<number> {
-    await this.notification(id, staff);
+  async resend(id: string, by: { staff: StaffPrincipal; clientAddress?: string }): Promise<number> {
+    await this.notification(id, by.staff);
     const result = await this.deliveries.enqueueResend(id, this.clock.now());
     if (result === 'in_progress')
       throw new DomainError('conflict', 'RESEND_IN_PROGRESS', 'A resend of this notification is already on its way.');
+    await this.audit.record([
+      {
+        actor: by.staff,
+        action: 'notification.resend',
+        targetType: 'notification',
+        targetId: id,
+        clientAddress: by.clientAddress,
+        details: { deliveries: result.queued },
+      },
+    ]);
     return result.queued;
   }
 

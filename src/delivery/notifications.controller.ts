@@ -39,17 +39,7 @@ export class NotificationsController {
     @CurrentStaff() staff: StaffPrincipal,
     @Req() req: FastifyRequest,
   ): Promise<{ notificationId: string; deliveries: number }> {
-    const deliveries = await this.ledger.resend(id, staff);
-    await this.audit.record([
-      {
-        actor: staff,
-        action: 'notification.resend',
-        targetType: 'notification',
-        targetId: id,
-        clientAddress: req.ip,
-        details: { deliveries },
-      },
-    ]);
+    const deliveries = await this.ledger.resend(id, { staff, clientAddress: req.ip });
     return { notificationId: id, deliveries };
   }
 }

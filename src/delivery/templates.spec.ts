@@ -5,6 +5,9 @@ import { countSegments } from './sms-segments.js';
 import {
   type AlertContext,
   renderEmail,
+  renderMessageEmail,
+  renderMessageSms,
+  renderMessageVoice,
   renderSms,
   renderVerificationEmail,
   renderVerificationSms,
@@ -94,5 +97,47 @@ describe('templates', () => {
 
   it('escapes HTML in names', () => {
     expect(renderEmail({ ...base, personName: '<script>x</script>' }, 'en').html).not.toContain('<script>');
+  });
+
+  describe('#14 the enrolment confirmation', () => {
+    const message = {
+      kind: 'enrolled' as const,
+      personName: 'José Ramírez',
+      manageUrl: base.manageUrl,
+      unsubscribeUrl: base.unsubscribeUrl,
+    };
+    for (const language of LANGUAGES) {
+      it(`#14 ${language}: names the person, says a specialist signed them up, the safety line, how to stop, the manage link; SMS within two segments`, () => {
+        const email = renderMessageEmail(message, language);
+        const voice = renderMessageVoice(message, language);
+        for (const text of [email.text, voice]) {
+          expect(text).toContain('José Ramírez');
+          expect(text).toContain(SAFETY_LINE[language]);
+          expect(text).toMatch(
+            language === 'en' ? /victim assistance specialist signed you up/ : /especialista en asistencia a víctimas lo inscribió/,
+          );
+        }
+        expect(email.text).toContain(base.manageUrl);
+        expect(email.html).toContain(base.manageUrl.replace(/&/g, '&amp;'));
+        expect(email.text).toMatch(language === 'en' ? /stop them/ : /detenerlas/);
+        for (const personName of [
+          'José Ramírez',
+          'Bartholomew Alexander Montgomery-Fitzgerald de la Cruz y Villanueva',
+          'Алексей Смирнов',
+        ]) {
+          const sms = renderMessageSms({ ...message, personName }, language);
+          expect(countSegments(sms).segments, sms).toBeLessThanOrEqual(2);
+          expect(sms).toContain(base.manageUrl);
+          expect(sms).toContain('911');
+          expect(sms.replace(base.manageUrl, '')).not.toMatch(/\?/);
+        }
+      });
+    }
+
+    it('#14 the SMS says that STOP ends text messages only (calls and emails go on), in both languages', () => {
+      // A victim who reads "no more messages" may believe every alert has stopped while calls and emails still come.
+      expect(renderMessageSms(message, 'en')).toMatch(/STOP to end texts/);
+      expect(renderMessageSms(message, 'es')).toMatch(/STOP para dejar de recibir mensajes de texto/);
+    });
   });
 });

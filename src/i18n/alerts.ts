@@ -178,7 +178,7 @@ export const MESSAGE_TEXT = {
       `Un especialista en asistencia a víctimas lo inscribió en las alertas de Vigil sobre ${name}. Le avisaremos cuando cambie su situación de custodia.`,
     enrolledSms: (name: string) => `Un especialista en asistencia a víctimas lo inscribió en alertas sobre ${name}.`,
     howToStop: 'Para ver sus alertas, cambiarlas o detenerlas, abra su página:',
-    stopSms: 'Responda STOP para no recibir más mensajes.',
+    stopSms: 'Responda STOP para dejar de recibir mensajes de texto.',
     serviceSubject: (name: string) => `Un servicio para usted: ${name}`,
     service: 'Su especialista en asistencia a víctimas compartió este servicio con usted.',
     serviceSms: 'Su especialista compartió un servicio:',

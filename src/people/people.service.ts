@@ -5,6 +5,7 @@ import { type AuditedBy, AuditService } from '../common/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { announceRevocation } from '../registrations/consent-revocation.js';
 import { DomainError } from '../common/problem/domain-error.js';
+import { enrollable } from './enrollable.js';
 import { foldName, normalizeIdentifierValue } from './identifiers.js';
 import type { PeopleQueryDto, PersonSummaryDto, ProtectionDto } from './people.dto.js';
 import { returning } from '../database/queryable.js';
@@ -31,6 +32,14 @@ export interface StaffPersonView {
 const SEARCHABLE = `p.merged_into IS NULL AND NOT p.protected AND p.custody_status <> 'UNKNOWN'
   AND (p.date_of_birth IS NULL OR p.date_of_birth <= ($1::timestamptz AT TIME ZONE 'UTC')::date - interval '18 years')`;
 
+const MINOR = `(p.date_of_birth IS NOT NULL AND p.date_of_birth > ($1::timestamptz AT TIME ZONE 'UTC')::date - interval '18 years')`;
+
+/** A person found by the enrolment search, with what staff must know before enrolling: protected, or a minor. */
+export interface EnrolmentCandidate extends PersonSummaryDto {
+  protected: boolean;
+  minor: boolean;
+}
+
 interface PersonFound {
   personId: string;
   firstName: string;
@@ -50,19 +59,7 @@ export class PeopleService {
   ) {}
 
   async search(query: PeopleQueryDto): Promise<PersonSummaryDto[]> {
-    const byIdentifier = query.identifierSystem !== undefined || query.identifier !== undefined;
-    const byName = query.lastName !== undefined || query.firstName !== undefined;
-    if (
-      byIdentifier === byName ||
-      (byIdentifier && (!query.identifierSystem || !query.identifier)) ||
-      (byName && (!query.lastName || !query.firstName))
-    ) {
-      throw new DomainError('invalid', 'SEARCH_CRITERIA', 'Search by identifierSystem and identifier, or by lastName and firstName.', {
-        errors: [
-          { path: byIdentifier ? 'identifier' : 'lastName', message: 'give identifierSystem + identifier, or lastName + firstName' },
-        ],
-      });
-    }
+    const byIdentifier = searchCriteria(query) === 'identifier';
     const select = `SELECT DISTINCT p.id AS "personId", p.first_name AS "firstName", p.last_name AS "lastName", p.custody_status AS "custodyStatus",
              p.status_as_of AS "statusAsOf", f.code AS "facilityCode", f.name AS "facilityName"
       FROM person p LEFT JOIN facility f ON f.id = p.facility_id`;
@@ -130,6 +127,69 @@ export class PeopleService {
     return rows;
   }
 
+  /**
+   * The enrolment search: the public search's criteria and matching, without its filter for staff
+   * who may see more. A specialist also finds minors (a victim of a young offender has the same
+   * need to know); only an admin finds protected persons, since a protection is an admin's decision
+   * whose reason a specialist does not see. Always audited: it can reach people the public never sees.
+   */
+  async searchForEnrolment(query: PeopleQueryDto, by: AuditedBy): Promise<EnrolmentCandidate[]> {
+    const byIdentifier = searchCriteria(query) === 'identifier';
+    const rows: (PersonFound & { protected: boolean; minor: boolean })[] = await this.db.query(
+      `SELECT DISTINCT p.id AS "personId", p.first_name AS "firstName", p.last_name AS "lastName", p.custody_status AS "custodyStatus",
+              p.status_as_of AS "statusAsOf", f.code AS "facilityCode", f.name AS "facilityName", p.protected,
+              ${MINOR} AS minor
+       FROM person p LEFT JOIN facility f ON f.id = p.facility_id
+       ${byIdentifier ? 'JOIN person_identifier i ON i.person_id = p.id' : ''}
+       WHERE ${byIdentifier ? 'i.system = $3 AND i.value = $4' : `p.last_name_key = $3 AND p.first_name_key = $4 AND ($5::date IS NULL OR p.date_of_birth = $5::date)`}
+         AND ${enrollable('$2')}
+       ORDER BY p.status_as_of DESC NULLS LAST, p.id LIMIT ${MAX_RESULTS}`,
+      byIdentifier
+        ? [this.clock.now(), by.staff.role === 'admin', query.identifierSystem, normalizeIdentifierValue(query.identifier!)]
+        : [
+            this.clock.now(),
+            by.staff.role === 'admin',
+            foldName(query.lastName ?? ''),
+            foldName(query.firstName ?? ''),
+            query.dateOfBirth ?? null,
+          ],
+    );
+    await this.audit.record([
+      {
+        actor: by.staff,
+        action: 'person.lookup',
+        targetType: 'person',
+        clientAddress: by.clientAddress,
+        details: { found: rows.length, purpose: 'enrolment' },
+      },
+    ]);
+    return rows.map((row) => this.candidate(row));
+  }
+
+  /** One person this staff member may enrol a victim for (the rule of `searchForEnrolment`), or undefined. */
+  async enrollable(personId: string, staff: { role: string }): Promise<EnrolmentCandidate | undefined> {
+    const rows: (PersonFound & { protected: boolean; minor: boolean })[] = await this.db.query(
+      `SELECT p.id AS "personId", p.first_name AS "firstName", p.last_name AS "lastName", p.custody_status AS "custodyStatus",
+              p.status_as_of AS "statusAsOf", f.code AS "facilityCode", f.name AS "facilityName", p.protected, ${MINOR} AS minor
+       FROM person p LEFT JOIN facility f ON f.id = p.facility_id
+       WHERE p.id = (SELECT coalesce(merged_into, id) FROM person WHERE id = $3::uuid) AND ${enrollable('$2')}`,
+      [this.clock.now(), staff.role === 'admin', personId],
+    );
+    return rows[0] && this.candidate(rows[0]);
+  }
+
+  private candidate(row: PersonFound & { protected: boolean; minor: boolean }): EnrolmentCandidate {
+    return {
+      personId: row.personId,
+      displayName: `${row.firstName} ${row.lastName}`,
+      custodyStatus: row.custodyStatus,
+      facility: row.facilityCode ? { code: row.facilityCode, name: row.facilityName } : null,
+      statusAsOf: row.statusAsOf?.toISOString() ?? null,
+      protected: row.protected,
+      minor: row.minor,
+    };
+  }
+
   /** A person's protection changes, newest first, with who made them and why. */
   async protectionHistory(personId: string): Promise<{ at: Date; protected: boolean; reason: string; actorEmail: string | null }[]> {
     return this.db.query(
@@ -172,4 +232,20 @@ export class PeopleService {
     });
     return { personId, protected: isProtected, reason, changedAt: now.toISOString() };
   }
+}
+
+/** Which search a query asks for: an identifier with its system, or a last and first name; anything else is refused. */
+function searchCriteria(query: PeopleQueryDto): 'identifier' | 'name' {
+  const byIdentifier = query.identifierSystem !== undefined || query.identifier !== undefined;
+  const byName = query.lastName !== undefined || query.firstName !== undefined;
+  if (
+    byIdentifier === byName ||
+    (byIdentifier && (!query.identifierSystem || !query.identifier)) ||
+    (byName && (!query.lastName || !query.firstName))
+  ) {
+    throw new DomainError('invalid', 'SEARCH_CRITERIA', 'Search by identifierSystem and identifier, or by lastName and firstName.', {
+      errors: [{ path: byIdentifier ? 'identifier' : 'lastName', message: 'give identifierSystem + identifier, or lastName + firstName' }],
+    });
+  }
+  return byIdentifier ? 'identifier' : 'name';
 }

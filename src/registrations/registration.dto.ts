@@ -5,12 +5,14 @@ import {
   ArrayMinSize,
   ArrayUnique,
   IsArray,
+  IsBoolean,
   IsIn,
   IsOptional,
   IsString,
   IsUUID,
   Length,
   Matches,
+  ValidateIf,
   registerDecorator,
   type ValidationOptions,
 } from 'class-validator';
@@ -100,6 +102,18 @@ export class CreateEnrollmentDto extends CreateRegistrationDto {
   @Length(1, 200)
   @SingleLine()
   registrantName?: string;
+
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      "Queue a confirmation now, in the victim's language, to every contact: who the alerts are about, that a specialist signed " +
+      'them up, the safety line and the manage link. Off unless asked for: a message to a shared phone can endanger someone, ' +
+      'and clients written before this field expect no message. Withheld like any alert while the person is protected.',
+  })
+  // Absent is "no"; null is not a boolean and is refused like any other non-boolean.
+  @ValidateIf((dto: CreateEnrollmentDto) => dto.sendConfirmation !== undefined)
+  @IsBoolean()
+  sendConfirmation?: boolean;
 }
 
 export class UpdateRegistrationDto {
@@ -145,11 +159,21 @@ export class CreatedContactDto {
   hint?: string;
 }
 
+export class ConfirmationDto {
+  @ApiProperty({ format: 'uuid' }) notificationId: string;
+  @ApiProperty({ description: 'Deliveries queued: one per contact that may receive it' }) deliveries: number;
+}
+
 export class CreatedRegistrationDto {
   @ApiProperty({ format: 'uuid' }) registrationId: string;
   @ApiProperty({ description: 'Shown once; Bearer token for managing this registration' }) manageToken: string;
   @ApiProperty({ enum: ['pending_verification', 'active'] }) status: string;
   @ApiProperty({ type: [CreatedContactDto] }) contacts: CreatedContactDto[];
+  @ApiPropertyOptional({
+    type: ConfirmationDto,
+    description: 'Enrolments with sendConfirmation only: the confirmation queued in the same transaction',
+  })
+  confirmation?: ConfirmationDto;
 }
 
 export class RegistrationViewDto {

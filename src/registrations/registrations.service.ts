@@ -12,6 +12,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { type Queryable, returning } from '../database/queryable.js';
 import { retryingTransaction } from '../database/retrying-transaction.js';
 import { EVENT_TYPES } from '../people/custody-status.js';
+import { enrollable } from '../people/enrollable.js';
 import { acceptedPhonesMessage, type Channel, indexInput, maskAddress, normalizeAddress, phoneRefusal } from './contact-address.js';
 import type {
   CreatedRegistrationDto,
@@ -25,6 +26,7 @@ import type {
 import { DAY_MS, VerificationService } from './verification.service.js';
 import { suppressWaitingDeliveries } from './waiting-deliveries.js';
 import { DeliveryRepository } from '../database/delivery.repository.js';
+import { VictimMessagesService } from '../delivery/victim-messages.service.js';
 
 /** Who is asking: the victim holding the manage token, or a staff member (audited). */
 export type RegistrationAccess = { kind: 'token' } | { kind: 'staff'; staff: StaffPrincipal; clientAddress?: string };
@@ -63,6 +65,7 @@ export class RegistrationsService {
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly deliveries: DeliveryRepository,
+    private readonly messages: VictimMessagesService,
   ) {}
 
   /**
@@ -85,7 +88,9 @@ export class RegistrationsService {
         : null;
 
     return retryingTransaction(this.db, async (tx) => {
-      const personId = await this.registrablePerson(tx, dto.personId);
+      const personId = enrolledBy
+        ? await this.enrollablePerson(tx, dto.personId, enrolledBy.staff)
+        : await this.registrablePerson(tx, dto.personId);
       // A self-registration no contact verifies within a day expires; an enrolment's contacts are verified already.
       const [registration]: { id: string }[] = await tx.query(
         `INSERT INTO registration (person_id, language, event_types, quiet_hours, pin_hash, manage_token_hash, registrant_name, enrolled_by, expires_at, id, manage_token)
@@ -122,6 +127,7 @@ export class RegistrationsService {
         ],
       );
       const inserted = unordered.sort((a, b) => a.position - b.position);
+      let confirmation: CreatedRegistrationDto['confirmation'];
       if (enrolledBy) {
         await this.audit.record(
           [
@@ -136,6 +142,12 @@ export class RegistrationsService {
           ],
           tx,
         );
+        // Committed with the enrolment: no registration without the confirmation the specialist asked for.
+        const sent =
+          'sendConfirmation' in dto && dto.sendConfirmation
+            ? await this.messages.send(registration.id, { kind: 'enrolled' }, enrolledBy, tx)
+            : undefined;
+        if (sent) confirmation = { notificationId: sent.notificationId, deliveries: sent.queued };
       } else {
         await this.verification.startAll(
           tx,
@@ -152,6 +164,7 @@ export class RegistrationsService {
           verified: Boolean(enrolledBy),
           ...this.hint(c.channel, Boolean(enrolledBy), dto.language),
         })),
+        ...(confirmation && { confirmation }),
       };
     });
   }
@@ -200,8 +213,11 @@ export class RegistrationsService {
     });
   }
 
-  /** Stops every alert at once: the registration ends and whatever was waiting to go is suppressed. */
-  async stop(id: string, access: RegistrationAccess): Promise<void> {
+  /**
+   * Stops every alert at once: the registration ends and whatever was waiting to go is suppressed.
+   * Staff stopping on the victim's request give a reason, kept in the audit row.
+   */
+  async stop(id: string, access: RegistrationAccess, reason?: string): Promise<void> {
     await retryingTransaction(this.db, async (tx) => {
       await this.load(tx, id, access, true);
       const now = this.clock.now();
@@ -210,8 +226,25 @@ export class RegistrationsService {
         now,
       ]);
       await suppressWaitingDeliveries(this.deliveries, tx, { registrationId: id }, now);
-      await this.auditStaff(access, 'registration.stop', id, tx);
+      await this.auditStaff(access, 'registration.stop', id, tx, reason === undefined ? undefined : { reason });
     });
+  }
+
+  /**
+   * When a registration stopped, and the staff member who stopped it with their reason (none when
+   * the victim stopped it themselves). Undefined while it runs.
+   */
+  async stopRecord(id: string): Promise<{ at: Date; byEmail: string | null; reason: string | null } | undefined> {
+    const rows: { at: Date | null; byEmail: string | null; reason: string | null }[] = await this.db.query(
+      `SELECT r.stopped_at AS at, s.email AS "byEmail", a.details->>'reason' AS reason
+       FROM registration r
+       LEFT JOIN LATERAL (SELECT * FROM audit_log a WHERE a.target_type = 'registration' AND a.target_id = r.id AND a.action = 'registration.stop' ORDER BY a.at LIMIT 1) a ON true
+       LEFT JOIN staff s ON s.id = a.actor_staff_id
+       WHERE r.id = $1 AND r.status = 'stopped'`,
+      [id],
+    );
+    const row = rows[0];
+    return row?.at ? { at: row.at, byEmail: row.byEmail, reason: row.reason } : undefined;
   }
 
   /** A specialist's own enrollees; an admin's list holds everyone's. */
@@ -342,6 +375,16 @@ export class RegistrationsService {
     return contacts;
   }
 
+  /** Staff may enrol for more people than the public may register for (see `enrollable`); refused alike otherwise. */
+  private async enrollablePerson(db: Queryable, personId: string, staff: StaffPrincipal): Promise<string> {
+    const rows: { id: string }[] = await db.query(
+      `SELECT p.id FROM person p WHERE p.id = (SELECT coalesce(merged_into, id) FROM person WHERE id = $1) AND ${enrollable('$2')} FOR KEY SHARE OF p`,
+      [personId, staff.role === 'admin'],
+    );
+    if (!rows.length) throw personNotFound();
+    return rows[0].id;
+  }
+
   private async registrablePerson(db: Queryable, personId: string): Promise<string> {
     const rows: { id: string }[] = await db.query(
       // Held FOR KEY SHARE until commit: a merge waits for this registration and moves it with the rest,
@@ -349,11 +392,7 @@ export class RegistrationsService {
       `SELECT p.id FROM person p WHERE p.id = (SELECT coalesce(merged_into, id) FROM person WHERE id = $1) AND ${REGISTRABLE} FOR KEY SHARE OF p`,
       [personId, this.clock.now()],
     );
-    if (!rows.length) {
-      throw new DomainError('invalid', 'PERSON_NOT_FOUND', 'No person with that id can be registered for.', {
-        errors: [{ path: 'personId', message: 'names no person that can be registered for' }],
-      });
-    }
+    if (!rows.length) throw personNotFound();
     return rows[0].id;
   }
 
@@ -370,4 +409,10 @@ export class RegistrationsService {
       db,
     );
   }
+}
+
+function personNotFound(): DomainError {
+  return new DomainError('invalid', 'PERSON_NOT_FOUND', 'No person with that id can be registered for.', {
+    errors: [{ path: 'personId', message: 'names no person that can be registered for' }],
+  });
 }

@@ -20,3 +20,20 @@ export function checkedValues<T extends string>(source: unknown, name: string, a
 export function isTicked(source: unknown, name: string): boolean {
   return textField(source, name) === 'on';
 }
+
+/**
+ * The fields a crafted request sent in a shape the form never sends: text fields that are not one
+ * string, checkbox groups with anything but the allowed strings. Reading them blank would let a
+ * request through that the form could not have made.
+ */
+export function malformedFields(source: unknown, text: readonly string[], groups: Record<string, readonly string[]> = {}): string[] {
+  const body = (source ?? {}) as Record<string, unknown>;
+  const bad = text.filter((name) => body[name] !== undefined && typeof body[name] !== 'string');
+  for (const [name, allowed] of Object.entries(groups)) {
+    const value = body[name];
+    if (value === undefined) continue;
+    const values = Array.isArray(value) ? value : [value];
+    if (!values.every((v) => typeof v === 'string' && allowed.includes(v))) bad.push(name);
+  }
+  return bad;
+}

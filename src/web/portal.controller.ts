@@ -1,19 +1,13 @@
 import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimited } from '../common/rate-limit.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { PeopleQueryDto } from '../people/people.dto.js';
 import { PeopleService } from '../people/people.service.js';
 import { messages, type Lang } from '../i18n/messages.js';
-import { textField } from './form-input.js';
+import { emptySearch, identifierSystemOptions, readPersonSearch, type SearchForm } from './person-search.js';
 import { langOf, preferredLang } from './page-paths.js';
 import { type FieldProblem, Pages } from './pages.js';
-
-const SEARCH_FIELDS = ['identifierSystem', 'identifier', 'lastName', 'firstName', 'dateOfBirth'] as const;
-type SearchForm = Record<(typeof SEARCH_FIELDS)[number], string>;
 
 /** `GET /`: the victim's language from the browser, English otherwise. */
 @ApiExcludeController()
@@ -49,26 +43,9 @@ export class PortalController {
   async search(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const lang = langOf(req);
     const t = messages(lang).search;
-    const form = Object.fromEntries(SEARCH_FIELDS.map((name) => [name, textField(req.query, name, 200)])) as SearchForm;
-    // The identifier, when given, is the precise search; otherwise the names.
-    const query: Partial<SearchForm> = form.identifier
-      ? { identifierSystem: form.identifierSystem, identifier: form.identifier }
-      : { lastName: form.lastName, firstName: form.firstName, ...(form.dateOfBirth ? { dateOfBirth: form.dateOfBirth } : {}) };
-    const problems: FieldProblem[] = [];
-    const refuse = (field: keyof typeof t.errors) => {
-      const at = field === 'criteria' ? 'identifier' : field;
-      if (!problems.some((p) => p.field === at)) problems.push({ field: at, message: t.errors[field] });
-    };
-    if (!form.identifier && !form.lastName && !form.firstName) refuse('criteria');
-    else {
-      if (!form.identifier && !form.lastName) refuse('lastName');
-      if (!form.identifier && !form.firstName) refuse('firstName');
-      for (const error of await validate(plainToInstance(PeopleQueryDto, query), { forbidUnknownValues: false })) {
-        if (error.property in t.errors) refuse(error.property as keyof typeof t.errors);
-      }
-    }
+    const { form, query, problems } = await readPersonSearch(req.query, t);
     if (problems.length) return this.renderSearchForm(req, reply, lang, form, problems, 422);
-    const people = await this.people.search(plainToInstance(PeopleQueryDto, query));
+    const people = await this.people.search(query);
     await this.pages.render(req, reply, lang, 'results', { title: t.resultsTitle, people });
   }
 
@@ -87,12 +64,7 @@ export class PortalController {
     status = 200,
   ): Promise<void> {
     const t = messages(lang).search;
-    const systems = [...new Set([...this.config.globalIdentifierSystems, ...Object.keys(t.identifierSystems)])];
-    const identifierSystems = systems.map((value) => ({ value, label: t.identifierSystems[value] ?? value.replaceAll('_', ' ') }));
+    const identifierSystems = identifierSystemOptions(this.config, t);
     await this.pages.render(req, reply, lang, 'home', { title: t.title, form, errors, identifierSystems }, status);
   }
-}
-
-function emptySearch(): SearchForm {
-  return { identifierSystem: 'A_NUMBER', identifier: '', lastName: '', firstName: '', dateOfBirth: '' };
 }

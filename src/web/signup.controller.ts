@@ -3,42 +3,30 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { plainToInstance } from 'class-transformer';
 import { isUUID, validate } from 'class-validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, type FieldError } from '../common/problem/domain-error.js';
-import { inputProblems } from '../common/problem/input-rules.js';
-import { toFieldErrors } from '../common/problem/validation.js';
+import { DomainError } from '../common/problem/domain-error.js';
 import { RateLimited } from '../common/rate-limit.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { EVENT_TYPES, URGENT_EVENT_TYPES, type EventType } from '../people/custody-status.js';
+import { EVENT_TYPES, URGENT_EVENT_TYPES } from '../people/custody-status.js';
 import { PeopleService } from '../people/people.service.js';
-import { type Channel, normalizeAddress, phoneRefusal } from '../registrations/contact-address.js';
 import { CreateRegistrationDto, type RegistrationViewDto, VerifyCodeDto } from '../registrations/registration.dto.js';
 import { RegistrationsService } from '../registrations/registrations.service.js';
 import { VerificationService } from '../registrations/verification.service.js';
 import { codeRefusal } from './code-errors.js';
 import { TIME_ZONES } from './time-zones.js';
-import { checkedValues, isTicked, textField } from './form-input.js';
+import {
+  checkRegistrationForm,
+  emptyRegistrationForm,
+  FIELD_MAX,
+  ProblemList,
+  readRegistrationForm,
+  type RegistrationForm,
+  registrationInput,
+} from './registration-form.js';
+import { textField } from './form-input.js';
 import { messages, type Lang } from '../i18n/messages.js';
-import type { SignupMessages } from '../i18n/signup.js';
 import { type FieldProblem, Pages } from './pages.js';
 import { langOf } from './page-paths.js';
 import { VictimSessions } from './victim-session.js';
-
-/** The sign-up form's fields, as DESIGN names them (the PIN is never kept for the page). */
-interface SignupForm {
-  email: string;
-  phone: string;
-  sms: boolean;
-  voice: boolean;
-  eventTypes: EventType[];
-  quietStart: string;
-  quietEnd: string;
-  timeZone: string;
-}
-
-type SignupErrorKey = keyof SignupMessages['errors'];
-
-/** A form posts a few short fields; anything longer is a mistake, cut before it reaches a validator. */
-const FIELD_MAX = 300;
 
 const NOT_FOUND = () => new DomainError('not_found', 'PERSON_NOT_FOUND', 'No such person.');
 
@@ -69,53 +57,10 @@ export class SignupController {
     const lang = langOf(req);
     const t = messages(lang).signup;
     const person = await this.registrablePerson(req);
-    const body = req.body;
-    const form: SignupForm = {
-      email: textField(body, 'email', FIELD_MAX),
-      phone: textField(body, 'phone', FIELD_MAX),
-      sms: isTicked(body, 'sms'),
-      voice: isTicked(body, 'voice'),
-      eventTypes: checkedValues(body, 'eventTypes', EVENT_TYPES),
-      quietStart: textField(body, 'quietStart', FIELD_MAX),
-      quietEnd: textField(body, 'quietEnd', FIELD_MAX),
-      timeZone: textField(body, 'timeZone', FIELD_MAX),
-    };
-    const pin = textField(body, 'pin', FIELD_MAX);
-
-    const contacts: { channel: Channel; address: string }[] = [];
-    if (form.email) contacts.push({ channel: 'email', address: form.email });
-    if (form.phone && form.sms) contacts.push({ channel: 'sms', address: form.phone });
-    if (form.phone && form.voice) contacts.push({ channel: 'voice', address: form.phone });
-    const plain = {
-      personId: person.personId,
-      language: lang,
-      ...(pin ? { pin } : {}),
-      contacts,
-      ...(form.eventTypes.length ? { eventTypes: form.eventTypes } : {}),
-      ...(form.quietStart && form.quietEnd ? { quietHours: { start: form.quietStart, end: form.quietEnd, timeZone: form.timeZone } } : {}),
-    };
-
-    // What only a form can get wrong (the API has no checkboxes), then the API's own rules.
+    const { form, pin } = readRegistrationForm(req.body);
+    const { plain, contacts } = registrationInput(form, pin, { personId: person.personId, language: lang });
     const problems = new ProblemList(t);
-    if (!form.email && !form.phone) problems.add('email', 'noContact');
-    if (form.phone && !form.sms && !form.voice) problems.add('sms', 'phoneHow');
-    if (!form.phone && (form.sms || form.voice)) problems.add('phone', 'phoneNeeded');
-    if (form.quietStart && !form.quietEnd) problems.add('quietEnd', 'quietEnd');
-    if (!form.quietStart && form.quietEnd) problems.add('quietStart', 'quietStart');
-    if (form.voice && !pin) problems.add('pin', 'pinNeeded');
-    const dto = plainToInstance(CreateRegistrationDto, plain);
-    const invalid = [
-      ...inputProblems(plain),
-      ...toFieldErrors(await validate(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: false })),
-    ];
-    for (const error of invalid) problems.addApiError(error, contacts);
-    // The service judges the addresses too; asked here as well, every mistake shows at once.
-    contacts.forEach(({ channel, address }, index) => {
-      const normalized = normalizeAddress(channel, address);
-      if (!normalized || (channel !== 'email' && phoneRefusal(normalized, this.config.phoneCountries))) {
-        problems.addApiError({ path: `contacts[${index}].address`, message: 'is not valid' }, contacts);
-      }
-    });
+    const dto = await checkRegistrationForm(CreateRegistrationDto, { form, pin, plain, contacts }, problems, this.config.phoneCountries);
     if (problems.any()) return this.renderForm(req, reply, lang, person, form, problems.list, 422);
 
     try {
@@ -195,9 +140,8 @@ export class SignupController {
     return person;
   }
 
-  private emptyForm(): SignupForm {
-    const timeZone = TIME_ZONES.includes(this.config.defaultTimeZone) ? this.config.defaultTimeZone : TIME_ZONES[0];
-    return { email: '', phone: '', sms: false, voice: false, eventTypes: [], quietStart: '', quietEnd: '', timeZone };
+  private emptyForm(): RegistrationForm {
+    return emptyRegistrationForm(TIME_ZONES.includes(this.config.defaultTimeZone) ? this.config.defaultTimeZone : TIME_ZONES[0]);
   }
 
   private async renderForm(
@@ -205,7 +149,7 @@ export class SignupController {
     reply: FastifyReply,
     lang: Lang,
     person: { displayName: string },
-    form: SignupForm,
+    form: RegistrationForm,
     errors: FieldProblem[],
     status = 200,
   ): Promise<void> {
@@ -301,43 +245,5 @@ export class SignupController {
       return;
     }
     await this.pages.render(req, reply, lang, 'verify', { title: t.verifyTitle, registration: view, errors, notices, timeZone }, status);
-  }
-}
-
-/** The form's mistakes, each on the field it belongs to, once, in the order the form shows them. */
-class ProblemList {
-  readonly list: FieldProblem[] = [];
-
-  constructor(private readonly t: SignupMessages) {}
-
-  any(): boolean {
-    return this.list.length > 0;
-  }
-
-  add(field: string, key: SignupErrorKey): void {
-    if (this.list.some((problem) => problem.field === field)) return;
-    this.list.push({ field, message: this.t.errors[key] });
-    const order = ['email', 'phone', 'sms', 'pin', 'eventTypes', 'quietStart', 'quietEnd', 'timeZone'];
-    this.list.sort((a, b) => order.indexOf(a.field) - order.indexOf(b.field));
-  }
-
-  /** An API error path (`contacts[1].address`, `pin`, `quietHours.timeZone`) to the form field that holds it. */
-  addApiError(error: FieldError, contacts: { channel: Channel }[]): void {
-    const contact = /^contacts\[(\d+)\]/.exec(error.path);
-    if (contact) {
-      const channel = contacts[Number(contact[1])]?.channel;
-      return channel === 'email' ? this.add('email', 'email') : this.add('phone', 'phone');
-    }
-    const field = error.path.split(/[.[]/, 1)[0];
-    const byPath: Record<string, [string, SignupErrorKey]> = {
-      contacts: ['email', 'noContact'],
-      pin: ['pin', error.message.includes('required') ? 'pinNeeded' : 'pin'],
-      eventTypes: ['eventTypes', 'eventTypes'],
-      'quietHours.start': ['quietStart', 'quietStart'],
-      'quietHours.end': ['quietEnd', 'quietEnd'],
-      'quietHours.timeZone': ['timeZone', 'timeZone'],
-    };
-    const [at, key] = byPath[error.path] ?? byPath[field] ?? ['email', 'other'];
-    this.add(at, key);
   }
 }

@@ -7,6 +7,8 @@ import { SourcesModule } from '../sources/sources.module.js';
 import { ConsoleOverview } from './console/console-overview.service.js';
 import { ConsolePages } from './console/console-pages.js';
 import { ConsoleController } from './console/console.controller.js';
+import { ConsoleNotices } from './console/console-notice.js';
+import { EnrolController } from './console/enrol.controller.js';
 import { ConsoleGuard } from './console/console.guard.js';
 import { ConsoleSessions } from './console/console-session.js';
 import { EscalationsPagesController } from './console/escalations.controller.js';
@@ -34,6 +36,7 @@ import { VictimSessions } from './victim-session.js';
     ConsoleController,
     VictimsController,
     EscalationsPagesController,
+    EnrolController,
     OperationsController,
     SourcesPagesController,
     ProtectionController,
@@ -41,7 +44,7 @@ import { VictimSessions } from './victim-session.js';
     StaffPagesController,
     AuditPagesController,
   ],
-  providers: [Pages, VictimSessions, ConsoleOverview, ConsolePages, ConsoleSessions, ConsoleGuard],
+  providers: [Pages, VictimSessions, ConsoleOverview, ConsolePages, ConsoleSessions, ConsoleGuard, ConsoleNotices],
   exports: [Pages, VictimSessions, ConsolePages],
 })
 export class WebModule {}

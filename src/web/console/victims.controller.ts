@@ -1,14 +1,22 @@
-import { Controller, Get, Param, Req, Res } from '@nestjs/common';
+import { Controller, Get, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { DomainError } from '../../common/problem/domain-error.js';
 import { UuidParam } from '../../common/problem/input-rules.js';
 import { EscalationsService } from '../../delivery/escalations.service.js';
 import { LedgerService } from '../../delivery/ledger.service.js';
+import type { RegistrationViewDto } from '../../registrations/registration.dto.js';
 import { RegistrationsService } from '../../registrations/registrations.service.js';
 import { messages } from '../../i18n/messages.js';
+import { textField } from '../form-input.js';
+import { type FieldProblem, seeOther } from '../pages.js';
 import { type ConsoleRequest, ConsolePages } from './console-pages.js';
+import { ConsoleNotices } from './console-notice.js';
 import { ConsoleOnly } from './console.guard.js';
 import { ConsoleSessions } from './console-session.js';
+
+/** A stop reason goes into the audit log: one line, short, and never contact data (the hint says so). */
+const REASON_MAX = 500;
 
 /** A specialist's victims (an admin's: everyone enrolled), escalations first, and each one's timeline. */
 @ApiExcludeController()
@@ -18,6 +26,7 @@ export class VictimsController {
   constructor(
     private readonly pages: ConsolePages,
     private readonly sessions: ConsoleSessions,
+    private readonly notices: ConsoleNotices,
     private readonly registrations: RegistrationsService,
     private readonly ledger: LedgerService,
     private readonly escalations: EscalationsService,
@@ -42,12 +51,120 @@ export class VictimsController {
 
   @Get(':id')
   async timeline(@Param('id', UuidParam) id: string, @Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
-    const t = messages(this.sessions.lang(req, reply)).console;
-    // 404 alike for a registration that does not exist and one this specialist did not enrol.
-    const registration = await this.registrations.view(id, { kind: 'staff', staff: req.consoleStaff!, clientAddress: req.ip });
+    const registration = await this.visible(req, id);
+    await this.renderTimeline(req, reply, registration, this.notices.take(req, reply));
+  }
+
+  /** A new round of a notification to every contact that may receive it, as `POST /v1/notifications/{id}/resend`. */
+  @Post(':id/notifications/:notificationId/resend')
+  async resend(
+    @Param('id', UuidParam) id: string,
+    @Param('notificationId', UuidParam) notificationId: string,
+    @Req() req: ConsoleRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const registration = await this.visible(req, id);
+    // Only this victim's notifications, and none once the alerts stopped.
     const notifications = await this.ledger.forRegistration(id);
-    const handled = await this.escalations.forRegistration(id, req.consoleStaff!);
+    if (registration.status === 'stopped' || !notifications.some((n) => n.notificationId === notificationId)) {
+      throw new DomainError('not_found', 'NOTIFICATION_NOT_FOUND', 'No such notification.');
+    }
+    try {
+      const deliveries = await this.ledger.resend(notificationId, { staff: req.consoleStaff!, clientAddress: req.ip });
+      this.notices.set(reply, 'resent', String(deliveries));
+      seeOther(reply, `/console/victims/${id}`);
+    } catch (error) {
+      if (!(error instanceof DomainError) || error.code !== 'RESEND_IN_PROGRESS') throw error;
+      await this.renderTimeline(req, reply, registration, undefined, { busy: notificationId }, 409);
+    }
+  }
+
+  /** The confirmation step: what stopping does, and the reason it needs. */
+  @Get(':id/stop')
+  async stopPage(@Param('id', UuidParam) id: string, @Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
+    const registration = await this.visible(req, id);
+    if (registration.status === 'stopped') return seeOther(reply, `/console/victims/${id}`);
+    await this.renderStop(req, reply, registration, '', []);
+  }
+
+  /** Ends the registration exactly as `DELETE /v1/registrations/{id}` does, audited with the reason. */
+  @Post(':id/stop')
+  async stop(@Param('id', UuidParam) id: string, @Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
+    const t = messages(this.sessions.lang(req, reply)).console.timeline;
+    const registration = await this.visible(req, id);
+    if (registration.status === 'stopped') return seeOther(reply, `/console/victims/${id}`);
+    const reason = textField(req.body, 'reason', REASON_MAX + 1);
+    if (!reason || reason.length > REASON_MAX || /\p{Cc}/u.test(reason)) {
+      return this.renderStop(req, reply, registration, reason.slice(0, REASON_MAX), [{ field: 'reason', message: t.reasonNeeded }], 422);
+    }
+    await this.registrations.stop(id, { kind: 'staff', staff: req.consoleStaff!, clientAddress: req.ip }, reason);
+    this.notices.set(reply, 'stopped');
+    seeOther(reply, `/console/victims/${id}`);
+  }
+
+  /** 404 alike for a registration that does not exist and one this specialist did not enrol. */
+  private visible(req: ConsoleRequest, id: string): Promise<RegistrationViewDto> {
+    return this.registrations.view(id, { kind: 'staff', staff: req.consoleStaff!, clientAddress: req.ip });
+  }
+
+  private async renderTimeline(
+    req: ConsoleRequest,
+    reply: FastifyReply,
+    registration: RegistrationViewDto,
+    notice: ReturnType<ConsoleNotices['take']>,
+    options: { busy?: string } = {},
+    status = 200,
+  ): Promise<void> {
+    const lang = this.sessions.lang(req, reply);
+    const t = messages(lang);
+    const notifications = await this.ledger.forRegistration(registration.registrationId);
+    const handled = await this.escalations.forRegistration(registration.registrationId, req.consoleStaff!);
     const escalations = Object.fromEntries(handled.map((escalation) => [escalation.escalationId, escalation]));
-    await this.pages.render(req, reply, 'timeline', { title: t.timelineTitle, registration, notifications, escalations });
+    const stopped = registration.status === 'stopped' ? await this.registrations.stopRecord(registration.registrationId) : undefined;
+    await this.pages.render(
+      req,
+      reply,
+      'timeline',
+      {
+        title: t.console.timelineTitle,
+        registration,
+        notifications,
+        escalations,
+        stopped,
+        notice: notice && this.noticeText(lang, notice, notifications),
+        busy: options.busy,
+      },
+      status,
+    );
+  }
+
+  /** The words of a one-time notice; an enrolment's names the channels its confirmation went to, from the ledger. */
+  private noticeText(
+    lang: Parameters<typeof messages>[0],
+    { notice, detail }: NonNullable<ReturnType<ConsoleNotices['take']>>,
+    notifications: Awaited<ReturnType<LedgerService['forRegistration']>>,
+  ): string {
+    const t = messages(lang);
+    if (notice === 'resent') return t.console.timeline.resent(Number(detail ?? 0));
+    if (notice === 'stopped') return t.console.timeline.stopped;
+    const e = t.console.enrol;
+    if (detail === 'sent') {
+      const confirmation = notifications.find((n) => n.kind === 'enrolled');
+      const channels = [...new Set(confirmation?.deliveries.map((d) => d.channel) ?? [])];
+      return channels.length ? e.noticeSent(channels.map((c) => t.manage.channel[c]).join(', ')) : e.noticeNoContact;
+    }
+    return detail === 'withheld' ? e.noticeWithheld : detail === 'unreachable' ? e.noticeNoContact : e.noticeNone;
+  }
+
+  private async renderStop(
+    req: ConsoleRequest,
+    reply: FastifyReply,
+    registration: RegistrationViewDto,
+    reason: string,
+    errors: FieldProblem[],
+    status = 200,
+  ): Promise<void> {
+    const t = messages(this.sessions.lang(req, reply)).console.timeline;
+    await this.pages.render(req, reply, 'stop', { title: t.stopTitle, registration, reason, errors }, status);
   }
 }
