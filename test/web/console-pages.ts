@@ -10,6 +10,8 @@ export interface ConsoleSeed {
   specialist: { email: string; password: string };
   /** Enrolled by `specialist`, with a release alert that escalated: their timeline and list are not empty. */
   registrationId: string;
+  /** The person that victim follows (in custody, neither protected nor a minor): enrolment opens on them. */
+  personId: string;
   /** A protected person with a protection history, found on the protection page. */
   protectedIdentifier: string;
   /** A report period holding the seeded events. */
@@ -52,6 +54,9 @@ export const CONSOLE_PAGES: Record<string, ConsolePage> = {
   '/console/staff': { paths: () => ['/console/staff'], shows: 'tr[data-staff-id]' },
   '/console/audit': { paths: () => ['/console/audit'], shows: 'tr[data-audit-id]' },
   '/console/escalations': { paths: () => ['/console/escalations'], shows: '[data-escalation-state="open"]' },
+  '/console/enrol': { paths: () => ['/console/enrol?identifierSystem=A_NUMBER&identifier=A-880-000-001'], shows: '[data-person-id]' },
+  '/console/enrol/:personId': { paths: (s) => [`/console/enrol/${s.personId}`], shows: '#field-sendConfirmation' },
+  '/console/victims/:id/stop': { paths: (s) => [`/console/victims/${s.registrationId}/stop`], shows: '#field-reason' },
 };
 
 const day = (date: Date) => date.toISOString().slice(0, 10);
@@ -115,6 +120,7 @@ export async function seedConsole(t: TestApp): Promise<ConsoleSeed> {
   return {
     specialist,
     registrationId,
+    personId: followed,
     protectedIdentifier,
     reportFrom: day(now),
     reportTo: day(new Date(now.getTime() + 86_400_000)),
