@@ -21,6 +21,7 @@ import { OptOutNumbers1764262000000 } from './1764262000000-OptOutNumbers.js';
 import { HeldRosterUnchanged1764270000000 } from './1764270000000-HeldRosterUnchanged.js';
 import { ManageTokens1765100000000 } from './1765100000000-ManageTokens.js';
 import { VictimMessages1765150000000 } from './1765150000000-VictimMessages.js';
+import { ServicesDirectory1765500000000 } from './1765500000000-ServicesDirectory.js';
 
 /**
  * Every migration, oldest first. Listed rather than globbed so the app, the CLI and the tests
@@ -50,4 +51,5 @@ export const MIGRATIONS = [
   HeldRosterUnchanged1764270000000,
   ManageTokens1765100000000,
   VictimMessages1765150000000,
+  ServicesDirectory1765500000000,
 ];
