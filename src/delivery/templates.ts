@@ -145,7 +145,9 @@ function serviceLines(service: SharedService, language: Language, spoken = false
   const kind = SERVICE_KIND_LABEL[language][service.kind] ?? service.kind;
   const lines = [spoken ? `${service.name}. ${kind}` : `${service.name} (${kind})`];
   if (service.phone) {
-    lines.push(`${m.phone}: ${spoken ? spokenServicePhone(service.phone, m.extensionSaid) : displayServicePhone(service.phone, m.extension)}`);
+    lines.push(
+      `${m.phone}: ${spoken ? spokenServicePhone(service.phone, m.extensionSaid) : displayServicePhone(service.phone, m.extension)}`,
+    );
   }
   if (service.website && !spoken) lines.push(`${m.website}: ${service.website}`);
   if (service.hours) lines.push(`${m.hours}: ${service.hours}`);
@@ -170,7 +172,8 @@ export function renderMessageEmail(c: MessageContext, language: Language): Email
     if (service?.phone && line.startsWith(`${m.phone}: `)) {
       return `<p>${escapeHtml(m.phone)}: <a href="${escapeHtml(telUri(service.phone))}">${escapeHtml(line.slice(m.phone.length + 2))}</a></p>`;
     }
-    if (description && line === description.text && description.lang !== language) return `<p lang="${description.lang}">${escapeHtml(line)}</p>`;
+    if (description && line === description.text && description.lang !== language)
+      return `<p lang="${description.lang}">${escapeHtml(line)}</p>`;
     return `<p>${escapeHtml(line)}</p>`;
   };
   const html =

@@ -166,7 +166,10 @@ export function serviceLanguageNames(codes: readonly string[] | null | undefined
 }
 
 /** A service's description in `language`, else in the other one (marked with its language, for screen readers). */
-export function serviceDescription(service: Pick<SharedService, 'description'>, language: Language): { text: string; lang: Language } | undefined {
+export function serviceDescription(
+  service: Pick<SharedService, 'description'>,
+  language: Language,
+): { text: string; lang: Language } | undefined {
   const own = service.description?.[language];
   if (own) return { text: own, lang: language };
   const other = (Object.keys(service.description ?? {}) as Language[]).find((l) => service.description?.[l]);

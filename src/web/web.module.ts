@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DeliveryModule } from '../delivery/delivery.module.js';
+import { DirectoryModule } from '../directory/directory.module.js';
 import { IngestionModule } from '../ingestion/ingestion.module.js';
 import { PeopleModule } from '../people/people.module.js';
 import { RegistrationsModule } from '../registrations/registrations.module.js';
@@ -13,6 +14,7 @@ import { OperationsController } from './console/operations.controller.js';
 import { ProtectionController } from './console/protection.controller.js';
 import { SourcesPagesController } from './console/sources.controller.js';
 import { ReportsController } from './console/reports.controller.js';
+import { ServicesPagesController } from './console/services.controller.js';
 import { VictimsController } from './console/victims.controller.js';
 import { ManageController } from './manage.controller.js';
 import { Pages } from './pages.js';
@@ -22,7 +24,7 @@ import { VictimSessions } from './victim-session.js';
 
 /** The victim pages and the staff console: server-rendered HTML on the same services as the API. */
 @Module({
-  imports: [PeopleModule, SourcesModule, RegistrationsModule, DeliveryModule, IngestionModule],
+  imports: [PeopleModule, SourcesModule, RegistrationsModule, DeliveryModule, IngestionModule, DirectoryModule],
   controllers: [
     LanguageRedirectController,
     PortalController,
@@ -34,6 +36,7 @@ import { VictimSessions } from './victim-session.js';
     SourcesPagesController,
     ProtectionController,
     ReportsController,
+    ServicesPagesController,
   ],
   providers: [Pages, VictimSessions, ConsoleOverview, ConsolePages, ConsoleSessions, ConsoleGuard],
   exports: [Pages, VictimSessions, ConsolePages],
