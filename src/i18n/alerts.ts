@@ -154,9 +154,11 @@ const LANGUAGE_NAMES: Record<Language, Intl.DisplayNames> = {
   es: new Intl.DisplayNames('es-US', { type: 'language', fallback: 'code' }),
 };
 
-/** The languages a service speaks, named in `language` (`en` → "English", "inglés"); a code Intl does not know stays as is. */
+/** The languages a service speaks, named in `language` (`en` → "English", "inglés"); a code Intl does not know, or a name, stays as is. */
 export function serviceLanguageNames(codes: readonly string[] | null | undefined, language: Language): string[] {
   return (codes ?? []).map((code) => {
+    // A name kept as written ("English") is no code, though Intl would take it for one.
+    if (!/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(code)) return code;
     try {
       return LANGUAGE_NAMES[language].of(code) ?? code;
     } catch {
