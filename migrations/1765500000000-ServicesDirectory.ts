@@ -39,7 +39,9 @@ export class ServicesDirectory1765500000000 implements MigrationInterface {
       BEGIN
         RAISE EXCEPTION '% rows are archived, never deleted', TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
       END $$`);
-    await db.query(`CREATE TRIGGER support_service_no_delete BEFORE DELETE ON support_service FOR EACH ROW EXECUTE FUNCTION refuse_delete()`);
+    await db.query(
+      `CREATE TRIGGER support_service_no_delete BEFORE DELETE ON support_service FOR EACH ROW EXECUTE FUNCTION refuse_delete()`,
+    );
   }
 
   async down(db: QueryRunner): Promise<void> {
