@@ -84,8 +84,10 @@ export class DirectoryService {
     return rows.map(toDto);
   }
 
-  async get(id: string, db: Queryable = this.db): Promise<ServiceDto> {
-    const rows: ServiceRow[] = await db.query(`SELECT ${COLUMNS} FROM support_service WHERE id = $1`, [id]);
+  async get(id: string, db: Queryable = this.db, forUpdate = false): Promise<ServiceDto> {
+    const rows: ServiceRow[] = await db.query(`SELECT ${COLUMNS} FROM support_service WHERE id = $1 ${forUpdate ? 'FOR UPDATE' : ''}`, [
+      id,
+    ]);
     if (!rows[0]) throw NOT_FOUND();
     return toDto(rows[0]);
   }
@@ -129,7 +131,8 @@ export class DirectoryService {
     }
     const values = stored(dto);
     return retryingTransaction(this.db, async (tx) => {
-      const before = await this.get(id, tx);
+      // Locked, so two admins' edits are audited with the fields each one really changed.
+      const before = await this.get(id, tx, true);
       const now = this.clock.now();
       const rows = await returning<ServiceRow>(
         tx,
