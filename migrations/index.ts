@@ -23,6 +23,7 @@ import { ManageTokens1765100000000 } from './1765100000000-ManageTokens.js';
 import { VictimMessages1765150000000 } from './1765150000000-VictimMessages.js';
 import { EscalationHandling1765200000000 } from './1765200000000-EscalationHandling.js';
 import { StaffSessionsAuditPages1765300000000 } from './1765300000000-StaffSessionsAuditPages.js';
+import { ServicesDirectory1765500000000 } from './1765500000000-ServicesDirectory.js';
 
 /**
  * Every migration, oldest first. Listed rather than globbed so the app, the CLI and the tests
@@ -54,4 +55,5 @@ export const MIGRATIONS = [
   VictimMessages1765150000000,
   EscalationHandling1765200000000,
   StaffSessionsAuditPages1765300000000,
+  ServicesDirectory1765500000000,
 ];

@@ -6,6 +6,7 @@ import { Clock, SystemClock } from './common/clock.js';
 import { FieldCipher } from './common/crypto/field-cipher.js';
 import { MANUAL_DISPATCH } from './common/manual-dispatch.js';
 import { DeliveryApiModule, DeliveryModule } from './delivery/delivery.module.js';
+import { DirectoryApiModule } from './directory/directory.module.js';
 import { RateLimiter } from './common/rate-limiter.service.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
@@ -61,7 +62,16 @@ export class AppModule {
         RegistrationsModule,
         DeliveryModule,
         ...(serveApi
-          ? [AuthModule, SourcesApiModule, PeopleApiModule, IngestionApiModule, RegistrationsApiModule, DeliveryApiModule, WebModule]
+          ? [
+              AuthModule,
+              SourcesApiModule,
+              PeopleApiModule,
+              IngestionApiModule,
+              RegistrationsApiModule,
+              DeliveryApiModule,
+              DirectoryApiModule,
+              WebModule,
+            ]
           : []),
         // Registered in every role; only workers add intervals to it.
         ScheduleModule.forRoot(),

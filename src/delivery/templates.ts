@@ -8,9 +8,12 @@ import {
   type MessageContext,
   SAFETY_LINE,
   SERVICE_KIND_LABEL,
+  serviceDescription,
+  serviceLanguageNames,
   type SharedService,
   WHAT,
 } from '../i18n/alerts.js';
+import { displayServicePhone, spokenServicePhone, telUri } from '../common/service-phone.js';
 
 export { type AlertContext, type MessageContext, SAFETY_LINE } from '../i18n/alerts.js';
 
@@ -133,15 +136,23 @@ export function renderVerificationEmail(code: string, language: Language): Email
   };
 }
 
-/** The lines of a shared service, each labelled; absent fields left out. */
-function serviceLines(service: SharedService, language: Language): string[] {
+/**
+ * The lines of a shared service, each labelled; absent fields left out. `spoken`: for a call, the
+ * number read digit by digit and no website (nobody can click it while listening).
+ */
+function serviceLines(service: SharedService, language: Language, spoken = false): string[] {
   const m = MESSAGE_TEXT[language];
-  const lines = [`${service.name} (${SERVICE_KIND_LABEL[language][service.kind] ?? service.kind})`];
-  if (service.phone) lines.push(`${m.phone}: ${service.phone}`);
-  if (service.website) lines.push(`${m.website}: ${service.website}`);
+  const kind = SERVICE_KIND_LABEL[language][service.kind] ?? service.kind;
+  const lines = [spoken ? `${service.name}. ${kind}` : `${service.name} (${kind})`];
+  if (service.phone) {
+    lines.push(
+      `${m.phone}: ${spoken ? spokenServicePhone(service.phone, m.extensionSaid) : displayServicePhone(service.phone, m.extension)}`,
+    );
+  }
+  if (service.website && !spoken) lines.push(`${m.website}: ${service.website}`);
   if (service.hours) lines.push(`${m.hours}: ${service.hours}`);
   if (service.area) lines.push(`${m.area}: ${service.area}`);
-  if (service.languages?.length) lines.push(`${m.languages}: ${service.languages.join(', ')}`);
+  if (service.languages?.length) lines.push(`${m.languages}: ${serviceLanguageNames(service.languages, language).join(', ')}`);
   return lines;
 }
 
@@ -149,13 +160,25 @@ function serviceLines(service: SharedService, language: Language): string[] {
 export function renderMessageEmail(c: MessageContext, language: Language): EmailMessage {
   const m = MESSAGE_TEXT[language];
   const t = TEXT[language];
-  const body = c.kind === 'enrolled' ? [m.enrolled(c.personName)] : [m.service, ...serviceLines(c.service!, language)];
-  const subject = c.kind === 'enrolled' ? m.enrolledSubject : m.serviceSubject(c.service!.name);
+  const service = c.kind === 'service' ? c.service! : undefined;
+  const description = service && serviceDescription(service, language);
+  const body = service
+    ? [m.service, ...serviceLines(service, language), ...(description ? [description.text] : [])]
+    : [m.enrolled(c.personName)];
+  const subject = service ? m.serviceSubject(service.name) : m.enrolledSubject;
   const lines = [...body, SAFETY_LINE[language], `${m.howToStop} ${c.manageUrl}`];
   if (c.unsubscribeUrl) lines.push(`${t.unsubscribe}: ${c.unsubscribeUrl}`);
+  const paragraph = (line: string) => {
+    if (service?.phone && line.startsWith(`${m.phone}: `)) {
+      return `<p>${escapeHtml(m.phone)}: <a href="${escapeHtml(telUri(service.phone))}">${escapeHtml(line.slice(m.phone.length + 2))}</a></p>`;
+    }
+    if (description && line === description.text && description.lang !== language)
+      return `<p lang="${description.lang}">${escapeHtml(line)}</p>`;
+    return `<p>${escapeHtml(line)}</p>`;
+  };
   const html =
     `<!doctype html><html lang="${language}"><body>` +
-    body.map((line) => `<p>${escapeHtml(line)}</p>`).join('') +
+    body.map(paragraph).join('') +
     `<p><strong>${escapeHtml(SAFETY_LINE[language])}</strong></p>` +
     `<p>${escapeHtml(m.howToStop)} <a href="${escapeHtml(c.manageUrl)}">${escapeHtml(t.manage)}</a>` +
     (c.unsubscribeUrl ? ` · <a href="${escapeHtml(c.unsubscribeUrl)}">${escapeHtml(t.unsubscribe)}</a>` : '') +
@@ -165,16 +188,22 @@ export function renderMessageEmail(c: MessageContext, language: Language): Email
 
 /**
  * The same message within two segments: the link and the safety line always; then, as room runs
- * out, GSM-7, a name in another script put in words, shorter names, and a shared service's website
- * left for the email (its phone number stays).
+ * out, GSM-7, a name in another script put in words (a service: its kind), shorter names, and a
+ * shared service's website left for the email (its phone number stays).
  */
 export function renderMessageSms(c: MessageContext, language: Language): string {
   const m = MESSAGE_TEXT[language];
+  const sentence = (text: string) => (/[.…]$/.test(text) ? text : `${text}.`);
   const build = (name: string, service: SharedService | null | undefined, gsm: boolean) => {
     const what =
       c.kind === 'enrolled'
         ? m.enrolledSms(name)
-        : [m.serviceSms, `${service!.name}.`, service!.phone ? `${m.phone} ${service!.phone}.` : '', service!.website ?? '']
+        : [
+            m.serviceSms,
+            sentence(service!.name),
+            service!.phone ? `${m.phone} ${displayServicePhone(service!.phone, m.extension)}.` : '',
+            service!.website ?? '',
+          ]
             .filter(Boolean)
             .join(' ');
     const text = `Vigil: ${what} ${SAFETY_LINE[language]} ${c.manageUrl} ${m.stopSms}`;
@@ -184,7 +213,11 @@ export function renderMessageSms(c: MessageContext, language: Language): string 
   let text = build(c.personName, c.service, false);
   if (fits(text)) return text;
   const name = fitsGsm(c.personName) ? c.personName : TEXT[language].someone;
-  let service = c.service && { ...c.service, name: fitsGsm(c.service.name) ? c.service.name : shorten(toGsm(c.service.name), 40) };
+  // A service name in a script GSM-7 lacks would read "???": its kind says what it is instead (the email has the name).
+  let service = c.service && {
+    ...c.service,
+    name: fitsGsm(c.service.name) ? c.service.name : (SERVICE_KIND_LABEL[language][c.service.kind] ?? TEXT[language].someone),
+  };
   text = build(name, service, true);
   if (!fits(text) && service?.website) {
     service = { ...service, website: null };
@@ -203,13 +236,8 @@ export function renderMessageVoice(c: MessageContext, language: Language, askPin
   const said =
     c.kind === 'enrolled'
       ? `${m.enrolled(c.personName)} ${SAFETY_LINE[language]}`
-      : `${m.service} ${serviceLines({ ...c.service!, website: null, phone: c.service!.phone ? spellDigits(c.service!.phone) : null }, language).join('. ')}. ${SAFETY_LINE[language]}`;
+      : `${m.service} ${serviceLines(c.service!, language, true).join('. ')}. ${SAFETY_LINE[language]}`;
   return askPin ? `${said} ${m.confirm}` : said;
-}
-
-/** A phone number read digit by digit, as a listener writes it down. */
-function spellDigits(phone: string): string {
-  return phone.replace(/\d/g, (digit) => `${digit} `).trim();
 }
 
 function shorten(text: string, limit: number): string {

@@ -134,14 +134,48 @@ export const SERVICE_KIND_LABEL: Record<Language, Record<ServiceKind, string>> =
 
 /** A directory entry as it was when shared: the ledger keeps what the victim was sent. */
 export interface SharedService {
+  /** The directory entry it came from (the entry may change or be archived later; this copy does not). */
+  serviceId?: string;
   name: string;
   kind: ServiceKind;
+  /** As the directory stores it (common/service-phone.ts): E.164, `;ext=` for an extension, or a three-digit line such as 988. */
   phone?: string | null;
   website?: string | null;
   hours?: string | null;
   area?: string | null;
-  /** Language codes or names, as the office keeps them. */
+  /** BCP 47 codes (`en`, `es`, `vi`), named in the victim's language when shown. */
   languages?: string[] | null;
+  /** A short description, in one language or both. */
+  description?: Partial<Record<Language, string>> | null;
+}
+
+const LANGUAGE_NAMES: Record<Language, Intl.DisplayNames> = {
+  en: new Intl.DisplayNames('en-US', { type: 'language', fallback: 'code' }),
+  es: new Intl.DisplayNames('es-US', { type: 'language', fallback: 'code' }),
+};
+
+/** The languages a service speaks, named in `language` (`en` → "English", "inglés"); a code Intl does not know, or a name, stays as is. */
+export function serviceLanguageNames(codes: readonly string[] | null | undefined, language: Language): string[] {
+  return (codes ?? []).map((code) => {
+    // A name kept as written ("English") is no code, though Intl would take it for one.
+    if (!/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(code)) return code;
+    try {
+      return LANGUAGE_NAMES[language].of(code) ?? code;
+    } catch {
+      return code;
+    }
+  });
+}
+
+/** A service's description in `language`, else in the other one (marked with its language, for screen readers). */
+export function serviceDescription(
+  service: Pick<SharedService, 'description'>,
+  language: Language,
+): { text: string; lang: Language } | undefined {
+  const own = service.description?.[language];
+  if (own) return { text: own, lang: language };
+  const other = (Object.keys(service.description ?? {}) as Language[]).find((l) => service.description?.[l]);
+  return other ? { text: service.description![other]!, lang: other } : undefined;
 }
 
 /** What a message staff send outside any custody event needs. */
@@ -170,6 +204,8 @@ export const MESSAGE_TEXT = {
     hours: 'Hours',
     area: 'Area',
     languages: 'Languages',
+    extension: 'ext.',
+    extensionSaid: 'extension',
     confirm: 'To confirm you received this message, enter your 4 digit PIN now.',
   },
   es: {
@@ -187,6 +223,8 @@ export const MESSAGE_TEXT = {
     hours: 'Horario',
     area: 'Zona',
     languages: 'Idiomas',
+    extension: 'ext.',
+    extensionSaid: 'extensión',
     confirm: 'Para confirmar que recibió este mensaje, marque ahora su PIN de 4 dígitos.',
   },
 } as const;

@@ -72,6 +72,13 @@ const en = {
   servicesTitle: 'Services that can help',
   services:
     'Shelters, legal aid, counselling, medical care and help with immigration relief (such as Continued Presence, T visas and U visas) are available. Call one of the lines above and ask for services near you.',
+  servicesListed:
+    'These services can help. A victim assistance specialist can also connect you with shelters and other services that are not listed here. Call one of the lines above.',
+  servicePhone: 'Phone',
+  serviceWebsite: 'Website',
+  serviceHours: 'Hours',
+  serviceArea: 'Area served',
+  serviceLanguages: 'Languages',
   phoneSafetyTitle: 'Keeping your phone and computer safe',
   phoneSafety: [
     'If someone may check your phone or computer, use a private window and clear your history after using this site.',
@@ -142,6 +149,13 @@ const es: HelpMessages = {
   servicesTitle: 'Servicios que pueden ayudarle',
   services:
     'Hay albergues, asistencia legal, consejería, atención médica y ayuda con alivios migratorios (como la Presencia Continuada y las visas T y U). Llame a una de las líneas de arriba y pida servicios cerca de usted.',
+  servicesListed:
+    'Estos servicios pueden ayudarle. Un especialista de asistencia a víctimas también puede ponerle en contacto con albergues y otros servicios que no aparecen aquí. Llame a una de las líneas de arriba.',
+  servicePhone: 'Teléfono',
+  serviceWebsite: 'Sitio web',
+  serviceHours: 'Horario',
+  serviceArea: 'Zona atendida',
+  serviceLanguages: 'Idiomas',
   phoneSafetyTitle: 'Cómo proteger su teléfono y su computadora',
   phoneSafety: [
     'Si alguien puede revisar su teléfono o su computadora, use una ventana privada y borre el historial después de usar este sitio.',

@@ -1,6 +1,7 @@
 import { LANGUAGES, type Language } from '../registrations/registration.dto.js';
 import { common } from './common.js';
 import { consoleMessages } from './console.js';
+import { directory } from './directory.js';
 import { errors } from './errors.js';
 import { help } from './help.js';
 import { manage } from './manage.js';
@@ -9,7 +10,7 @@ import { search } from './search.js';
 import { signup } from './signup.js';
 
 /** One typed catalog per page area, English and Spanish side by side; the type makes Spanish complete. */
-const catalogs = { common, console: consoleMessages, errors, help, manage, reports, search, signup };
+const catalogs = { common, console: consoleMessages, directory, errors, help, manage, reports, search, signup };
 
 export type Lang = Language;
 export const LANGS = LANGUAGES;

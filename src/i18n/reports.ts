@@ -65,6 +65,9 @@ const en = {
   optOuts: 'Opt-outs',
   stops: 'Phone numbers that texted STOP',
   unsubscribes: 'Email unsubscribes',
+  servicesShared: 'Services shared with victims, by kind',
+  servicesSharedIntro: 'Each time a specialist sent a directory entry to a victim. Where shares gather shows where victims need resources.',
+  kind: 'Kind of service',
   item: 'Item',
 };
 
@@ -136,6 +139,10 @@ const es: ReportMessages = {
   optOuts: 'Bajas',
   stops: 'Teléfonos que enviaron STOP',
   unsubscribes: 'Bajas de correo electrónico',
+  servicesShared: 'Servicios compartidos con víctimas, por tipo',
+  servicesSharedIntro:
+    'Cada vez que un especialista envió una entrada del directorio a una víctima. Donde se concentran muestra qué recursos necesitan las víctimas.',
+  kind: 'Tipo de servicio',
   item: 'Concepto',
 };
 

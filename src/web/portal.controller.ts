@@ -4,6 +4,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimited } from '../common/rate-limit.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { PeopleService } from '../people/people.service.js';
+import { DirectoryService } from '../directory/directory.service.js';
+import { SERVICE_KIND_LABEL, SERVICE_KINDS, serviceDescription } from '../i18n/alerts.js';
+import { serviceFormatters } from './service-formatters.js';
 import { messages, type Lang } from '../i18n/messages.js';
 import { emptySearch, identifierSystemOptions, readPersonSearch, type SearchForm } from './person-search.js';
 import { langOf, preferredLang } from './page-paths.js';
@@ -29,6 +32,7 @@ export class PortalController {
   constructor(
     private readonly pages: Pages,
     private readonly people: PeopleService,
+    private readonly directory: DirectoryService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -52,7 +56,14 @@ export class PortalController {
   @Get('help')
   async help(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const lang = langOf(req);
-    await this.pages.render(req, reply, lang, 'help', { title: messages(lang).help.title });
+    // The directory's public, active entries, grouped by kind in the directory's order; each description in the page's language when given.
+    const listed = await this.directory.list({ publicOnly: true });
+    const services = SERVICE_KINDS.map((kind) => ({
+      kind,
+      label: SERVICE_KIND_LABEL[lang][kind],
+      entries: listed.filter((s) => s.kind === kind).map((s) => ({ ...s, about: serviceDescription(s, lang) })),
+    })).filter((group) => group.entries.length);
+    await this.pages.render(req, reply, lang, 'help', { title: messages(lang).help.title, services, ...serviceFormatters(lang) });
   }
 
   private async renderSearchForm(

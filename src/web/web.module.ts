@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DeliveryModule } from '../delivery/delivery.module.js';
+import { DirectoryModule } from '../directory/directory.module.js';
 import { IngestionModule } from '../ingestion/ingestion.module.js';
 import { PeopleModule } from '../people/people.module.js';
 import { RegistrationsModule } from '../registrations/registrations.module.js';
@@ -16,6 +17,7 @@ import { OperationsController } from './console/operations.controller.js';
 import { ProtectionController } from './console/protection.controller.js';
 import { SourcesPagesController } from './console/sources.controller.js';
 import { ReportsController } from './console/reports.controller.js';
+import { ServicesPagesController } from './console/services.controller.js';
 import { VictimsController } from './console/victims.controller.js';
 import { StaffPagesController } from './console/staff.controller.js';
 import { AuditPagesController } from './console/audit.controller.js';
@@ -27,7 +29,7 @@ import { VictimSessions } from './victim-session.js';
 
 /** The victim pages and the staff console: server-rendered HTML on the same services as the API. */
 @Module({
-  imports: [PeopleModule, SourcesModule, RegistrationsModule, DeliveryModule, IngestionModule],
+  imports: [PeopleModule, SourcesModule, RegistrationsModule, DeliveryModule, IngestionModule, DirectoryModule],
   controllers: [
     LanguageRedirectController,
     PortalController,
@@ -43,6 +45,7 @@ import { VictimSessions } from './victim-session.js';
     ReportsController,
     StaffPagesController,
     AuditPagesController,
+    ServicesPagesController,
   ],
   providers: [Pages, VictimSessions, ConsoleOverview, ConsolePages, ConsoleSessions, ConsoleGuard, ConsoleNotices],
   exports: [Pages, VictimSessions, ConsolePages],

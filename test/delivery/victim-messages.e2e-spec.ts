@@ -110,11 +110,12 @@ describe('#14 messages to a victim outside any event', () => {
     await drain();
     const [mail] = smtp.to(v.contacts.email);
     expect(mail.subject).toBe(`A service for you: ${service.name}`);
-    for (const part of [service.name, 'Shelter', service.phone, service.website, service.hours, 'English, Spanish', '911'])
+    // The phone as people write it (the directory keeps E.164; #14 services directory).
+    for (const part of [service.name, 'Shelter', '(713) 555-0100', service.website, service.hours, 'English, Spanish', '911'])
       expect(mail.text).toContain(part);
     const [sms] = twilio.messagesTo(v.contacts.sms);
     expect(countSegments(sms.params.Body).segments).toBeLessThanOrEqual(2);
-    expect(sms.params.Body).toContain(service.phone);
+    expect(sms.params.Body).toContain('(713) 555-0100');
     expect(sms.params.Body).toContain('911');
     expect(sms.params.Body).toContain('https://vigil.test/en/manage?token=');
 

@@ -173,6 +173,12 @@ describe('#11.5 fuzz: generated requests to every route never get a 5xx', () => 
       .post('/v1/admin/staff')
       .set('Authorization', `Bearer ${admin}`)
       .send({ email: 'fuzz.throwaway@test.vigil', password: 'fuzz-password-123', role: 'specialist' });
+    const service = await t
+      .http()
+      .post('/v1/admin/services')
+      .set('Authorization', `Bearer ${admin}`)
+      .send({ name: 'Fuzz shelter', kind: 'shelter', phone: '988', public: true });
+    expect(service.status, service.text).toBe(201);
     const ids = async (sql: string) => (await t.db.query<{ id: string }>(sql)).rows.map((row) => row.id);
     const knownIds = [
       personId,
@@ -184,6 +190,7 @@ describe('#11.5 fuzz: generated requests to every route never get a 5xx', () => 
       ...(await ids(`SELECT id FROM contact`)),
       ...(await ids(`SELECT id FROM notification`)),
       ...(await ids(`SELECT id FROM delivery`)),
+      service.body.serviceId as string,
     ];
 
     doc = (await t.http().get('/docs-json').expect(200)).body as OpenApiDocument;
@@ -215,6 +222,17 @@ describe('#11.5 fuzz: generated requests to every route never get a 5xx', () => 
     good.set('post /v1/auth/login', { email: 'fuzz.throwaway@test.vigil', password: 'fuzz-password-123' });
     good.set('put /v1/admin/people/{id}/protection', { protected: false, reason: 'fuzz' });
     good.set('put /v1/admin/facilities/{code}/suppression', { suppressed: false, reason: 'fuzz' });
+    good.set('post /v1/admin/services', {
+      name: 'Fuzz legal aid',
+      kind: 'legal_aid',
+      phone: '1-800-799-7233',
+      website: 'https://legal.example.org',
+      languages: ['en', 'es'],
+      description: { en: 'Help', es: 'Ayuda' },
+      public: false,
+    });
+    good.set('patch /v1/admin/services/{id}', { hours: '24/7', archived: false });
+    good.set('post /v1/registrations/{id}/services', { serviceId: service.body.serviceId });
     good.set('post /v1/webhooks/twilio/sms-inbound', { From: '+17135550190', Body: 'HELP' });
     good.set('post /v1/webhooks/twilio/status/{deliveryId}', { MessageSid: 'SM0', MessageStatus: 'delivered' });
     good.set('post /v1/webhooks/twilio/voice/{deliveryId}/pin', { Digits: PIN });

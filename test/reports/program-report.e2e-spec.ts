@@ -387,4 +387,44 @@ describe('#14 program reports: counts and rates for a period, small cells withhe
     expect(page.text).toContain('21 min');
     expect(page.text).not.toContain('Reached victim');
   });
+
+  it('#14 services shared with victims are counted by kind, every kind listed, small cells withheld, in the JSON, the CSV and the page', async () => {
+    const service = async (name: string, kind: string) => {
+      const res = await t.http().post('/v1/admin/services').set('Authorization', `Bearer ${admin}`).send({ name, kind, phone: '988' });
+      expect(res.status, res.text).toBe(201);
+      secrets.push(name);
+      return res.body.serviceId as string;
+    };
+    const legal = await service('Report Legal Aid Clinic', 'legal_aid');
+    const shelter = await service('Report Shelter', 'shelter');
+    const share = async (registrationId: string, serviceId: string) => {
+      const res = await t
+        .http()
+        .post(`/v1/registrations/${registrationId}/services`)
+        .set('Authorization', `Bearer ${specialist}`)
+        .send({ serviceId });
+      expect(res.status, res.text).toBe(202);
+    };
+    for (const registrationId of enrolledRegistrations) await share(registrationId, legal);
+    for (const registrationId of enrolledRegistrations.slice(0, 3)) await share(registrationId, shelter);
+
+    const res = await get(`?from=${D}&to=${tomorrow}`);
+    const shared = Object.fromEntries(res.body.servicesShared.map((r: { kind: string; count: unknown }) => [r.kind, r.count]));
+    expect(shared).toEqual({ shelter: '<11', legal_aid: 12, counselling: 0, medical: 0, immigration_relief: 0, hotline: 0, other: 0 });
+    // Shares are not alerts: the alert figures are what they were.
+    expect(res.body.alerts.total).toBe(12);
+    expect((await get(`?from=${yesterday}&to=${D}`)).body.servicesShared.every((r: { count: unknown }) => r.count === 0)).toBe(true);
+
+    const csv = parseCsv((await get(`?from=${D}&to=${tomorrow}&format=csv`)).text);
+    expect(csv.filter((row) => row[0] === 'services shared')).toEqual(
+      expect.arrayContaining([
+        ['services shared', 'legal_aid', '', '12'],
+        ['services shared', 'shelter', '', '<11'],
+      ]),
+    );
+    const page = await (await signIn(t, ADMIN.email, ADMIN.password)).get(`/console/reports?from=${D}&to=${tomorrow}`);
+    expect(page.text).toMatch(/<th scope="row">Legal aid<\/th><td>12<\/td>/);
+    expect(page.text).toMatch(/<th scope="row">Shelter<\/th><td>&lt;11<\/td>/);
+    for (const text of [JSON.stringify(res.body), page.text]) for (const secret of secrets) expect(text).not.toContain(secret);
+  });
 });

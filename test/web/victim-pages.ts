@@ -55,6 +55,26 @@ export async function createPageFixture(t: TestApp): Promise<PageFixture> {
     contacts: [{ channel: 'email', address: 'page.tests@example.org' }],
   });
   if (res.status !== 201) throw new Error(`registration answered ${res.status}: ${res.text}`);
+  // The help page lists the services directory's public entries: one with every field, so the page checks see them all.
+  const service = await t
+    .http()
+    .post('/v1/admin/services')
+    .set('Authorization', `Bearer ${await t.adminToken()}`)
+    .send({
+      name: 'Casa Segura Emergency Shelter and Advocacy Services',
+      kind: 'shelter',
+      phone: '1-800-799-7233',
+      website: 'https://www.casasegura.example.org/services/emergency-shelter-and-advocacy',
+      languages: ['en', 'es', 'vi'],
+      area: 'Harris County and surrounding counties',
+      hours: '24 hours, every day',
+      description: {
+        en: 'Emergency shelter for survivors and their children.',
+        es: 'Refugio de emergencia para sobrevivientes y sus hijos.',
+      },
+      public: true,
+    });
+  if (service.status !== 201) throw new Error(`the services directory answered ${service.status}: ${service.text}`);
   return { personId, identifier, registrationId: res.body.registrationId as string, manageToken: res.body.manageToken as string };
 }
 

@@ -58,4 +58,5 @@ export const PROGRAM_REPORT_SCHEMA: SchemaObject = object({
   feedOutages: list({ source: text, outages: cell, staleMinutes: { type: 'integer', minimum: 0 } }),
   heldRosters: object({ held: cell, approved: cell, discarded: cell }),
   optOuts: object({ stops: cell, unsubscribes: cell }),
+  servicesShared: list({ kind: { type: 'string', description: 'a kind of the services directory' }, count: cell }),
 });

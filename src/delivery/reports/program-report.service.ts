@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../../common/clock.js';
+import { SERVICE_KINDS } from '../../i18n/alerts.js';
 import { ROLLUP_ORDER } from '../ledger.service.js';
 import { isoDate, type ReportPeriod } from './report-period.js';
 import { type Cell, cell, groupCells, partOf, rate, SMALL_CELL_THRESHOLD, statistic, SUPPRESSED, WITHHELD } from './small-cells.js';
@@ -28,6 +29,8 @@ export interface ProgramReport {
   feedOutages: { source: string; outages: Cell; staleMinutes: number }[];
   heldRosters: { held: Cell; approved: Cell; discarded: Cell };
   optOuts: { stops: Cell; unsubscribes: Cell };
+  /** Directory entries specialists shared with victims, by kind (every kind, 0 included): where the office's resource needs lie. */
+  servicesShared: { kind: string; count: Cell }[];
 }
 
 const count = (rows: { n: number }[]) => rows[0]?.n ?? 0;
@@ -115,7 +118,7 @@ export class ProgramReportService {
               percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM resolved_at - escalated_at) / 60) AS p95
        FROM escalation WHERE resolved_at >= $1 AND resolved_at < $2`,
     );
-    const [outages, held, optOuts] = await Promise.all([
+    const [outages, held, optOuts, shared] = await Promise.all([
       this.feedOutages(period),
       q<{ held: number; approved: number; discarded: number }>(
         `SELECT count(*) FILTER (WHERE received_at >= $1 AND received_at < $2)::int AS held,
@@ -126,6 +129,11 @@ export class ProgramReportService {
       q<{ stops: number; unsubscribes: number }>(
         `SELECT (SELECT count(*) FROM phone_opt_out WHERE opted_out_at >= $1 AND opted_out_at < $2)::int AS stops,
                 (SELECT count(*) FROM contact WHERE unsubscribed_at >= $1 AND unsubscribed_at < $2)::int AS unsubscribes`,
+      ),
+      // A share is counted when made, whether or not a contact could receive it: it measures the need, not the delivery.
+      q<{ kind: string; n: number }>(
+        `SELECT message->'service'->>'kind' AS kind, count(*)::int AS n FROM notification
+         WHERE kind = 'service' AND created_at >= $1 AND created_at < $2 GROUP BY 1`,
       ),
     ]);
 
@@ -200,6 +208,11 @@ export class ProgramReportService {
       feedOutages: outages,
       heldRosters: { held: cell(held[0].held), approved: cell(held[0].approved), discarded: cell(held[0].discarded) },
       optOuts: { stops: cell(optOuts[0].stops), unsubscribes: cell(optOuts[0].unsubscribes) },
+      // No total beside the kinds: with one, a withheld kind could be worked out by subtraction.
+      servicesShared: [...new Set([...SERVICE_KINDS, ...shared.map((r) => r.kind)])].map((kind) => ({
+        kind,
+        count: cell(shared.find((r) => r.kind === kind)?.n ?? 0),
+      })),
     };
   }
 

@@ -55,6 +55,7 @@ export function reportCsv(report: ProgramReport): string {
     ['held roster changes', 'discarded', '', report.heldRosters.discarded],
     ['opt-outs', 'SMS STOP', '', report.optOuts.stops],
     ['opt-outs', 'unsubscribes', '', report.optOuts.unsubscribes],
+    ...report.servicesShared.map((r): Row => ['services shared', r.kind, '', r.count]),
   ];
   return [['section', 'category', 'subcategory', 'value'], ...rows].map((row) => row.map(field).join(',')).join('\r\n') + '\r\n';
 }

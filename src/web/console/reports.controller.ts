@@ -33,7 +33,8 @@ export class ReportsController {
 
   @Get('reports')
   async page(@Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
-    const t = messages(this.sessions.lang(req, reply)).reports;
+    const { reports: t, directory } = messages(this.sessions.lang(req, reply));
+    const kinds = directory.kinds;
     const query = req.query as Record<string, unknown>;
     const text = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim().slice(0, 10) : undefined);
     const from = text(query.from);
@@ -86,6 +87,7 @@ export class ReportsController {
         }),
         events: report.events.map((e): Bar => ({ label: `${e.source} · ${e.type}`, value: e.count })),
         deliveries: report.deliveries.map((d): Bar => ({ label: `${t.channels[d.channel] ?? d.channel} · ${d.status}`, value: d.count })),
+        servicesShared: report.servicesShared.map((r): Bar => ({ label: kinds[r.kind] ?? r.kind, value: r.count })),
       },
     });
   }

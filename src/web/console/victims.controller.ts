@@ -4,6 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { DomainError } from '../../common/problem/domain-error.js';
 import { UuidParam } from '../../common/problem/input-rules.js';
 import { EscalationsService } from '../../delivery/escalations.service.js';
+import { DirectoryService } from '../../directory/directory.service.js';
 import { LedgerService } from '../../delivery/ledger.service.js';
 import type { RegistrationViewDto } from '../../registrations/registration.dto.js';
 import { RegistrationsService } from '../../registrations/registrations.service.js';
@@ -30,6 +31,7 @@ export class VictimsController {
     private readonly registrations: RegistrationsService,
     private readonly ledger: LedgerService,
     private readonly escalations: EscalationsService,
+    private readonly directory: DirectoryService,
   ) {}
 
   @Get()
@@ -112,7 +114,7 @@ export class VictimsController {
     reply: FastifyReply,
     registration: RegistrationViewDto,
     notice: ReturnType<ConsoleNotices['take']>,
-    options: { busy?: string } = {},
+    options: { busy?: string; shareErrors?: FieldProblem[] } = {},
     status = 200,
   ): Promise<void> {
     const lang = this.sessions.lang(req, reply);
@@ -121,6 +123,9 @@ export class VictimsController {
     const handled = await this.escalations.forRegistration(registration.registrationId, req.consoleStaff!);
     const escalations = Object.fromEntries(handled.map((escalation) => [escalation.escalationId, escalation]));
     const stopped = registration.status === 'stopped' ? await this.registrations.stopRecord(registration.registrationId) : undefined;
+    // The services directory's section: the active entries, and the one just shared (named by the 303's query).
+    const shared = notifications.find((n) => n.notificationId === textField(req.query, 'shared', 40) && n.kind === 'service');
+    const share = { services: await this.directory.list(), shared, errors: options.shareErrors ?? [] };
     await this.pages.render(
       req,
       reply,
@@ -130,6 +135,8 @@ export class VictimsController {
         registration,
         notifications,
         escalations,
+        share,
+        errors: options.shareErrors ?? [],
         stopped,
         notice: notice && this.noticeText(lang, notice, notifications),
         busy: options.busy,
@@ -166,5 +173,28 @@ export class VictimsController {
   ): Promise<void> {
     const t = messages(this.sessions.lang(req, reply)).console.timeline;
     await this.pages.render(req, reply, 'stop', { title: t.stopTitle, registration, reason, errors }, status);
+  }
+
+  /** Shares a directory entry with this victim (the services directory's own section of the page); 303 back with a notice. */
+  @Post(':id/services')
+  async shareService(@Param('id', UuidParam) id: string, @Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
+    const t = messages(this.sessions.lang(req, reply)).directory.share;
+    const serviceId = textField(req.body, 'serviceId', 40);
+    try {
+      const sent = await this.directory.share(id, serviceId, { kind: 'staff', staff: req.consoleStaff!, clientAddress: req.ip });
+      seeOther(reply, `/console/victims/${id}?shared=${sent.notificationId}#share-service`);
+    } catch (error) {
+      // An archived entry (or a crafted id) is the form's mistake: the page again, the choice marked.
+      if (!(error instanceof DomainError) || error.code !== 'SERVICE_NOT_AVAILABLE') throw error;
+      const registration = await this.visible(req, id);
+      await this.renderTimeline(
+        req,
+        reply,
+        registration,
+        undefined,
+        { shareErrors: [{ field: 'serviceId', message: t.unavailable }] },
+        422,
+      );
+    }
   }
 }
