@@ -12,6 +12,8 @@ export interface ConsoleSeed {
   registrationId: string;
   /** The person that victim follows (in custody, neither protected nor a minor): enrolment opens on them. */
   personId: string;
+  /** A public entry of the services directory. */
+  serviceId: string;
   /** A protected person with a protection history, found on the protection page. */
   protectedIdentifier: string;
   /** A report period holding the seeded events. */
@@ -56,6 +58,9 @@ export const CONSOLE_PAGES: Record<string, ConsolePage> = {
   '/console/escalations': { paths: () => ['/console/escalations'], shows: '[data-escalation-state="open"]' },
   '/console/enrol': { paths: () => ['/console/enrol?identifierSystem=A_NUMBER&identifier=A-880-000-001'], shows: '[data-person-id]' },
   '/console/enrol/:personId': { paths: (s) => [`/console/enrol/${s.personId}`], shows: '#field-sendConfirmation' },
+  '/console/services': { paths: () => ['/console/services'], shows: '[data-service-id]' },
+  '/console/services/new': { paths: () => ['/console/services/new'], shows: '#field-name' },
+  '/console/services/:id/edit': { paths: (s) => [`/console/services/${s.serviceId}/edit`], shows: '#field-name' },
   '/console/victims/:id/stop': { paths: (s) => [`/console/victims/${s.registrationId}/stop`], shows: '#field-reason' },
 };
 
@@ -116,8 +121,16 @@ export async function seedConsole(t: TestApp): Promise<ConsoleSeed> {
     .send({ protected: true, reason: 'Court order' });
   expect(protectedRes.status, protectedRes.text).toBe(200);
 
+  const service = await t
+    .http()
+    .post('/v1/admin/services')
+    .set('Authorization', `Bearer ${admin}`)
+    .send({ name: 'Seed County Victim Advocacy Center', kind: 'counselling', phone: '+17135550150', public: true });
+  expect(service.status, service.text).toBe(201);
+
   const now = new Date();
   return {
+    serviceId: service.body.serviceId,
     specialist,
     registrationId,
     personId: followed,
