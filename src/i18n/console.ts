@@ -144,6 +144,11 @@ const en = {
       'A short message to each contact saying you signed them up, about whom, and how to stop. Untick it if someone else may read the victim’s messages or share the phone: a message can put the victim in danger.',
     submit: 'Enrol',
     nameInvalid: 'Enter the victim’s name on one line, up to 200 characters.',
+    // The sign-up's words speak to the victim; these to the specialist filling the form in for them.
+    errors: {
+      pinNeeded: 'Phone calls need a PIN: enter the 4 digits the victim chose.',
+      timeZone: 'Choose the victim’s time zone from the list.',
+    },
     languageInvalid: 'Choose English or Spanish.',
     personGone: 'This person can no longer be enrolled for. Search again.',
     noticeSent: (channels: string) => `Enrolled. A confirmation is on its way to: ${channels}.`,
@@ -364,8 +369,6 @@ const en = {
     heldRosters: 'Roster changes held for review',
     deadDeliveries: 'Messages that could not be delivered',
   },
-  comingNext:
-    'The pages for escalations, the services directory, staff and the audit log are being built. Until then the same work is available through the API.',
   forbiddenTitle: 'Not for your role',
   forbidden: 'This page is for administrators.',
   errorTitle: 'Something went wrong',
@@ -520,6 +523,10 @@ const es: ConsoleMessages = {
       'Un mensaje breve a cada contacto que dice que usted lo inscribió, sobre quién y cómo detenerlo. Desmárquelo si otra persona puede leer los mensajes de la víctima o comparte el teléfono: un mensaje puede poner a la víctima en peligro.',
     submit: 'Inscribir',
     nameInvalid: 'Escriba el nombre de la víctima en una línea, hasta 200 caracteres.',
+    errors: {
+      pinNeeded: 'Las llamadas necesitan un PIN: escriba los 4 dígitos que eligió la víctima.',
+      timeZone: 'Elija de la lista la zona horaria de la víctima.',
+    },
     languageInvalid: 'Elija inglés o español.',
     personGone: 'Ya no se puede inscribir a nadie para esta persona. Busque de nuevo.',
     noticeSent: (channels: string) => `Inscripción hecha. Hay una confirmación en camino a: ${channels}.`,
@@ -742,8 +749,6 @@ const es: ConsoleMessages = {
     heldRosters: 'Cambios de lista retenidos para revisión',
     deadDeliveries: 'Mensajes que no se pudieron entregar',
   },
-  comingNext:
-    'Se están construyendo las páginas de escalamientos, directorio de servicios, personal y registro de auditoría. Mientras tanto, el mismo trabajo se puede hacer con la API.',
   forbiddenTitle: 'No corresponde a su función',
   forbidden: 'Esta página es para administradores.',
   errorTitle: 'Algo falló',

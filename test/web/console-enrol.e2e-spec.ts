@@ -164,6 +164,9 @@ describe('#14 console: enrol a victim, resend, stop alerts at the victim’s req
     expect(res.status).toBe(422);
     expect(res.text).toContain('href="#field-pin"');
     expect(res.text).toMatch(/id="field-pin"[^>]*aria-describedby="hint-pin error-pin"[^>]*aria-invalid="true"/);
+    // Words for the specialist filling the form in, not the sign-up's words to the victim.
+    expect(res.text).toContain('Phone calls need a PIN: enter the 4 digits the victim chose.');
+    expect(res.text).not.toContain('you will remember');
     expect(res.text).toContain('value="Ana Beltrán"');
     expect(res.text).toContain(`value="${body.email as string}"`);
     expect(res.text).toContain(`value="${body.phone as string}"`);

@@ -125,14 +125,15 @@ export class EnrolController {
       ...(form.registrantName ? { registrantName: form.registrantName } : {}),
       sendConfirmation: form.sendConfirmation,
     });
-    const problems = new ProblemList(t.signup, {
+    const words = { ...t.signup, errors: { ...t.signup.errors, ...t.console.enrol.errors } };
+    const problems = new ProblemList(words, {
       before: ['registrantName', 'language'],
       paths: { registrantName: ['registrantName', t.console.enrol.nameInvalid], language: ['language', t.console.enrol.languageInvalid] },
     });
     for (const field of malformedFields(req.body, FORM_FIELDS, { eventTypes: EVENT_TYPES })) {
       if (field === 'registrantName') problems.addMessage(field, t.console.enrol.nameInvalid);
       else if (field === 'language') problems.addMessage(field, t.console.enrol.languageInvalid);
-      else problems.addMessage(field, t.signup.errors[field in t.signup.errors ? (field as keyof typeof t.signup.errors) : 'other']);
+      else problems.addMessage(field, words.errors[field in words.errors ? (field as keyof typeof words.errors) : 'other']);
     }
     // The name is cut at FIELD_MAX when read; longer than the API allows is refused, not cut again.
     if (form.registrantName.length > NAME_MAX) problems.addMessage('registrantName', t.console.enrol.nameInvalid);
