@@ -3,15 +3,17 @@ import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
 import { countSegments } from '../../src/delivery/sms-segments.js';
 import { VictimMessagesService } from '../../src/delivery/victim-messages.service.js';
 import type { AuditedBy } from '../../src/common/audit.service.js';
-import { FakeTwilio } from '../support/fake-twilio.js';
+import type { FakeTwilio } from '../support/fake-twilio.js';
 import { bookPerson, enrolEveryChannel } from '../support/registrations.js';
-import { SmtpSink } from '../support/smtp-sink.js';
+import { type Providers, startProviders } from '../support/providers.js';
+import type { SmtpSink } from '../support/smtp-sink.js';
 import { createSource, type TestSource } from '../support/sources.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 /** Messages staff send a victim outside any custody event, through the ledger (#14: enrolment confirmation, shared services). */
 describe('#14 messages to a victim outside any event', () => {
   let t: TestApp;
+  let providers: Providers;
   let smtp: SmtpSink;
   let twilio: FakeTwilio;
   let source: TestSource;
@@ -20,17 +22,11 @@ describe('#14 messages to a victim outside any event', () => {
   let phone = 7135551400;
 
   beforeAll(async () => {
-    smtp = new SmtpSink();
-    twilio = new FakeTwilio();
-    await Promise.all([smtp.start(), twilio.start()]);
+    providers = await startProviders();
+    ({ smtp, twilio } = providers);
     t = await startTestApp({
       env: {
-        SMTP_URL: smtp.url,
-        EMAIL_FROM: 'Vigil <alerts@vigil.test>',
-        TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
-        TWILIO_AUTH_TOKEN: 'test-token',
-        TWILIO_FROM_NUMBER: '+15005550006',
-        TWILIO_API_BASE_URL: twilio.baseUrl,
+        ...providers.env,
         PUBLIC_BASE_URL: 'https://vigil.test',
       },
     });
@@ -42,7 +38,7 @@ describe('#14 messages to a victim outside any event', () => {
   });
   afterAll(async () => {
     await t.close();
-    await Promise.all([smtp.stop(), twilio.stop()]);
+    await providers?.stop();
   });
 
   const messages = () => t.app.get(VictimMessagesService);

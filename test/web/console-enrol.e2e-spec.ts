@@ -4,15 +4,17 @@ import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
 import { countSegments } from '../../src/delivery/sms-segments.js';
 import { type ConsoleBrowser, consoleSignIn, csrfOn, newStaff } from '../support/console.js';
 import { cookieNamed } from '../support/page-routes.js';
-import { FakeTwilio } from '../support/fake-twilio.js';
+import type { FakeTwilio } from '../support/fake-twilio.js';
 import { bookPerson } from '../support/registrations.js';
-import { SmtpSink } from '../support/smtp-sink.js';
+import { type Providers, startProviders } from '../support/providers.js';
+import type { SmtpSink } from '../support/smtp-sink.js';
 import { createSource, event, personWith, postEvents, type TestSource } from '../support/sources.js';
 import { ADMIN, startTestApp, type TestApp } from '../support/test-app.js';
 
 /** #14 the specialist's enrolment, resend and stop, from the console's pages. */
 describe('#14 console: enrol a victim, resend, stop alerts at the victim’s request', () => {
   let t: TestApp;
+  let providers: Providers;
   let smtp: SmtpSink;
   let twilio: FakeTwilio;
   let source: TestSource;
@@ -21,19 +23,9 @@ describe('#14 console: enrol a victim, resend, stop alerts at the victim’s req
   let phone = 7135552600;
 
   beforeAll(async () => {
-    smtp = new SmtpSink();
-    twilio = new FakeTwilio();
-    await Promise.all([smtp.start(), twilio.start()]);
-    t = await startTestApp({
-      env: {
-        SMTP_URL: smtp.url,
-        EMAIL_FROM: 'Vigil <alerts@vigil.test>',
-        TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
-        TWILIO_AUTH_TOKEN: 'test-token',
-        TWILIO_FROM_NUMBER: '+15005550006',
-        TWILIO_API_BASE_URL: twilio.baseUrl,
-      },
-    });
+    providers = await startProviders();
+    ({ smtp, twilio } = providers);
+    t = await startTestApp({ env: providers.env });
     source = await createSource(t);
     const staff = await newStaff(t, 'specialist');
     specialistEmail = staff.email;
@@ -41,7 +33,7 @@ describe('#14 console: enrol a victim, resend, stop alerts at the victim’s req
   });
   afterAll(async () => {
     await t.close();
-    await Promise.all([smtp.stop(), twilio.stop()]);
+    await providers?.stop();
   });
 
   const drain = () => t.app.get(DispatcherService).drain();

@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
 import { countSegments } from '../../src/delivery/sms-segments.js';
 import { type ConsoleBrowser, consoleSignIn, csrfOn, newStaff } from '../support/console.js';
-import { FakeTwilio } from '../support/fake-twilio.js';
+import type { FakeTwilio } from '../support/fake-twilio.js';
 import { bookPerson } from '../support/registrations.js';
-import { SmtpSink } from '../support/smtp-sink.js';
+import { type Providers, startProviders } from '../support/providers.js';
+import type { SmtpSink } from '../support/smtp-sink.js';
 import { createSource, type TestSource } from '../support/sources.js';
 import { ADMIN, startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -14,6 +15,7 @@ const LONG_NAME =
 
 describe('#14 services directory: admins keep it, specialists share it through the ledger, victims find the public part on the help page', () => {
   let t: TestApp;
+  let providers: Providers;
   let smtp: SmtpSink;
   let twilio: FakeTwilio;
   let source: TestSource;
@@ -23,18 +25,9 @@ describe('#14 services directory: admins keep it, specialists share it through t
   let other: { email: string; password: string; token: string; browser: ConsoleBrowser };
 
   beforeAll(async () => {
-    smtp = new SmtpSink();
-    twilio = new FakeTwilio();
-    await Promise.all([smtp.start(), twilio.start()]);
-    t = await startTestApp({
-      env: {
-        SMTP_URL: smtp.url,
-        TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
-        TWILIO_AUTH_TOKEN: 'test-token',
-        TWILIO_FROM_NUMBER: '+15005550006',
-        TWILIO_API_BASE_URL: twilio.baseUrl,
-      },
-    });
+    providers = await startProviders();
+    ({ smtp, twilio } = providers);
+    t = await startTestApp({ env: providers.env });
     source = await createSource(t);
     admin = await consoleSignIn(t, ADMIN.email, ADMIN.password);
     adminToken = await t.adminToken();
@@ -51,7 +44,7 @@ describe('#14 services directory: admins keep it, specialists share it through t
   });
   afterAll(async () => {
     await t?.close();
-    await Promise.all([smtp?.stop(), twilio?.stop()]);
+    await providers?.stop();
   });
 
   const api = {
