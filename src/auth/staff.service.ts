@@ -129,7 +129,9 @@ export class StaffService {
       }
       const rows = await returning<StaffMember>(
         tx,
-        `UPDATE staff SET disabled = $2, updated_at = now() WHERE id = $1 RETURNING ${STAFF_COLUMNS}`,
+        // A disable ends every session and token for good: re-enabling lets the person sign in again, not a stolen cookie back in.
+        `UPDATE staff SET disabled = $2, session_generation = session_generation + CASE WHEN $2 THEN 1 ELSE 0 END, updated_at = now()
+         WHERE id = $1 RETURNING ${STAFF_COLUMNS}`,
         [id, disabled],
       );
       if (rows.length === 0) throw new DomainError('not_found', 'STAFF_NOT_FOUND', 'No such staff member.');

@@ -19,7 +19,7 @@ export interface TestApp {
   /** Every JSON log line the app wrote. */
   logs: string[];
   loginAs: (email: string, password: string) => Promise<string>;
-  adminToken: () => Promise<string>;
+  adminToken: (fresh?: boolean) => Promise<string>;
   /** Creates a staff member through the admin API and returns a token for them. */
   staffToken: (role: 'admin' | 'specialist', email?: string) => Promise<string>;
   close: () => Promise<void>;
@@ -67,7 +67,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     return res.body.accessToken as string;
   };
   let admin: string | undefined;
-  const adminToken = async () => (admin ??= await loginAs(ADMIN.email, ADMIN.password));
+  /** The bootstrap admin's token, kept; `fresh` signs in again (a test that disabled and re-enabled the admin ended the old one). */
+  const adminToken = async (fresh = false) => (fresh || !admin ? (admin = await loginAs(ADMIN.email, ADMIN.password)) : admin);
   let counter = 0;
   const staffToken = async (role: 'admin' | 'specialist', email = `${role}${++counter}-${randomBytes(3).toString('hex')}@test.vigil`) => {
     const password = `password-${randomBytes(8).toString('hex')}`;

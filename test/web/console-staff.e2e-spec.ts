@@ -153,6 +153,9 @@ describe('#14.1 console: staff management', () => {
 
     const enabled = await post(admin, `/console/staff/${id}/enable`);
     expect(enabled.status).toBe(303);
+    // Re-enabling lets them sign in again, not the sessions and tokens they held before (a stolen one stays dead).
+    expect((await t.http().get('/v1/enrollments').set('Authorization', `Bearer ${token}`)).status).toBe(401);
+    expect((await session.get('/console/victims')).status).toBe(303);
     expect((await apiLogin(staff.email, staff.password)).status).toBe(200);
     const actions = await t.db.query(
       `SELECT action, details FROM audit_log WHERE target_id = $1 AND action <> 'staff.create' AND action NOT LIKE 'staff.login%' ORDER BY at`,
@@ -265,6 +268,9 @@ describe('#14.1 console: staff management', () => {
     // Put the others back for the tests after this one.
     const survivor = active.rows[0].id === idA ? browserA : browserB;
     for (const { id } of others.rows) expect((await post(survivor, `/console/staff/${id}/enable`)).status).toBe(303);
+    // Disabling ended the bootstrap admin's sessions and tokens for good: sign in again for the tests after this one.
+    await t.adminToken(true);
+    admin = await consoleSignIn(t, ADMIN.email, ADMIN.password);
   });
 
   it('#14.1 the API resets a password: the new one is returned once, documented, audited; the old token ends; a specialist is refused', async () => {
