@@ -67,7 +67,9 @@ export class LedgerService {
   async forRegistration(registrationId: string): Promise<NotificationView[]> {
     return this.views(
       `n.registration_id = $1
-       AND NOT (EXISTS (SELECT 1 FROM person p WHERE p.id = e.person_id AND p.protected)
+       -- An enrolment's confirmation is about the person its registration follows; a shared service about nobody.
+       AND NOT (EXISTS (SELECT 1 FROM person p JOIN registration r ON r.id = n.registration_id
+                        WHERE p.id = coalesce(e.person_id, CASE WHEN n.kind = 'enrolled' THEN r.person_id END) AND p.protected)
                 AND NOT EXISTS (SELECT 1 FROM delivery sent JOIN delivery_attempt a ON a.delivery_id = sent.id
                                 WHERE sent.notification_id = n.id AND a.outcome IS DISTINCT FROM 'withdrawn' AND a.provider <> 'none'
                                   AND a.error_class IS DISTINCT FROM 'internal' AND a.error_class IS DISTINCT FROM 'cipher'))`,

@@ -151,5 +151,8 @@ describe('#14 messages to a victim outside any event', () => {
       [guarded.registrationId],
     );
     expect(statuses.rows).toEqual([{ status: 'suppressed' }]);
+    // Withheld before any provider had it: the ledger leaves it out, as it does an alert about a protected person,
+    // so neither the victim's page nor a specialist learns of the protection from a "suppressed".
+    expect((await ledger(guarded.registrationId)).map((n: { kind: string }) => n.kind)).not.toContain('enrolled');
   });
 });
