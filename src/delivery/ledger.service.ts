@@ -176,13 +176,16 @@ export class LedgerService {
     return [...byId.values()];
   }
 
-  /** Each registration's newest alert, for a specialist's list: its event, its roll-up status, whether it escalated. */
+  /** Each registration's newest alert, for a specialist's list: its event, its roll-up status, and whether an escalation of its alerts is open. */
   async lastAlerts(
     registrationIds: string[],
   ): Promise<{ registrationId: string; eventType: string; occurredAt: Date; status: string; escalated: boolean }[]> {
     return this.db.query(
       `SELECT DISTINCT ON (n.registration_id) n.registration_id AS "registrationId", e.type AS "eventType",
-              e.occurred_at AS "occurredAt", n.status, n.escalated_at IS NOT NULL AS escalated
+              e.occurred_at AS "occurredAt", n.status,
+              -- Any of its alerts' escalations still open, not whether the newest alert ever escalated.
+              EXISTS (SELECT 1 FROM escalation x JOIN notification m ON m.id = x.id
+                      WHERE m.registration_id = n.registration_id AND x.resolved_at IS NULL) AS escalated
        FROM notification n JOIN custody_event e ON e.id = n.event_id
        WHERE n.registration_id = ANY($1::uuid[])
        ORDER BY n.registration_id, n.created_at DESC`,

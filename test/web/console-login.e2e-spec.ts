@@ -159,6 +159,11 @@ describe('#14 console: sign in, the session cookie, roles', () => {
       expect(res.status, res.text).toBe(202);
     }
     await t.db.query(`UPDATE notification SET escalated_at = now() WHERE registration_id = $1 AND urgent`, [urgentReg]);
+    // As the escalation job records it: the escalation is open until someone resolves it.
+    await t.db.query(
+      `INSERT INTO escalation (id, escalated_at) SELECT id, escalated_at FROM notification WHERE registration_id = $1 AND urgent`,
+      [urgentReg],
+    );
 
     const { agent } = await signIn(t, mine.email, mine.password);
     const list = await agent.get('/console/victims');
@@ -167,6 +172,30 @@ describe('#14 console: sign in, the session cookie, roles', () => {
     expect(order).toEqual([urgentReg, calmReg]);
     expect(list.text).toContain('ESCALATED');
     expect(list.text).not.toContain(otherReg);
+
+    // Resolved, it no longer holds the top: the newest alert does (failed before: the latest alert's old escalated flag kept it first).
+    const [{ id: escalationId }] = (await t.db.query(`SELECT id FROM notification WHERE registration_id = $1 AND urgent`, [urgentReg]))
+      .rows as { id: string }[];
+    const resolved = await t
+      .http()
+      .post(`/v1/escalations/${escalationId}/resolve`)
+      .set('Authorization', `Bearer ${mine.token}`)
+      .send({ note: 'Reached by phone.' });
+    expect(resolved.status, resolved.text).toBe(200);
+    const newer = await postEvents(
+      t,
+      source,
+      event({
+        type: 'HEARING_SCHEDULED',
+        person: personWith('A-700-000-001'),
+        occurredAt: new Date().toISOString(),
+        scheduledFor: '2027-02-01T09:00:00-06:00',
+      }),
+    );
+    expect(newer.status, newer.text).toBe(202);
+    const after = await agent.get('/console/victims');
+    expect([...after.text.matchAll(/data-registration-id="([^"]+)"/g)].map((m) => m[1])).toEqual([calmReg, urgentReg]);
+    expect(after.text).not.toContain('ESCALATED');
 
     const timeline = await agent.get(`/console/victims/${urgentReg}`);
     expect(timeline.status).toBe(200);
