@@ -5,7 +5,7 @@ import { Webhook } from 'standardwebhooks';
 import type { RequestWithBodyStream, RequestWithRawBody } from '../common/body-parsing.js';
 import { sha256 } from '../common/crypto/field-cipher.js';
 import { DomainError } from '../common/problem/domain-error.js';
-import { invalidSourceKey, type RequestWithKeyedSource, sourceFromHeaders } from './source-key.js';
+import { invalidSourceKey, sourceFromHeaders } from './source-key.js';
 import { type AuthenticatedSource, SourcesService } from './sources.service.js';
 import { StreamingWebhookVerifier } from './streaming-webhook-verifier.js';
 import type { WebhookMessage } from './webhook-replay.js';
@@ -18,7 +18,7 @@ export interface SourceRequest {
   verifier?: StreamingWebhookVerifier;
 }
 
-type RequestWithSource = RequestWithRawBody & RequestWithBodyStream & RequestWithKeyedSource & { sourceRequest?: SourceRequest };
+type RequestWithSource = RequestWithRawBody & RequestWithBodyStream & { sourceRequest?: SourceRequest };
 
 /**
  * Upstream systems: an active API key, and a valid Standard Webhooks signature over the raw body
@@ -30,7 +30,7 @@ export class SourceAuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<RequestWithSource>();
-    const source = req.keyedSource ?? (await sourceFromHeaders(req.headers, this.sources));
+    const source = await sourceFromHeaders(req.headers, this.sources);
     if (!source) throw invalidSourceKey();
     if (req.bodyStream) {
       // The wall clock, as the library's check on buffered bodies uses: the sender signs with it.

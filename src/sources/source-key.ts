@@ -4,9 +4,6 @@ import { bearerToken } from '../auth/staff-auth.guard.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import type { AuthenticatedSource, SourcesService } from './sources.service.js';
 
-/** A request whose key the hook below already checked carries its source, so the guard does not look it up again. */
-export type RequestWithKeyedSource = FastifyRequest & { keyedSource?: AuthenticatedSource };
-
 export const invalidSourceKey = () => new DomainError('unauthorized', 'SOURCE_AUTH_INVALID', 'A valid source API key is required.');
 
 /**
@@ -30,11 +27,7 @@ export function sourceKeyBeforeBody(
   return async (req, reply) => {
     let error: unknown;
     try {
-      const source = await sourceFromHeaders(req.headers, sources);
-      if (source) {
-        (req as RequestWithKeyedSource).keyedSource = source;
-        return;
-      }
+      if (await sourceFromHeaders(req.headers, sources)) return;
       error = invalidSourceKey();
     } catch (failure) {
       error = failure;
