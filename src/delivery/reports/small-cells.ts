@@ -49,6 +49,28 @@ export function rate(numerator: number, denominator: number): number | typeof SU
   return Math.round((numerator / denominator) * 10_000) / 10_000;
 }
 
+/** The urgent alerts sent in a period, those that reached the victim and those confirmed with a PIN, with their rates. */
+export interface UrgentCells {
+  count: Cell;
+  reached: Cell;
+  confirmed: Cell;
+  deliveryRate: number | typeof SUPPRESSED | null;
+  pinConfirmationRate: number | typeof SUPPRESSED | null;
+}
+
+export function urgentCells(total: number, reached: number, confirmed: number): UrgentCells {
+  const reachedCell = partOf(reached, total);
+  // Confirmed is a part of both the alerts sent and those reached.
+  const confirmedOfReached = typeof reachedCell === 'number' ? partOf(confirmed, reached) : cell(confirmed);
+  return {
+    count: cell(total),
+    reached: reachedCell,
+    confirmed: confirmedOfReached === WITHHELD ? WITHHELD : partOf(confirmed, total),
+    deliveryRate: rate(reached, total),
+    pinConfirmationRate: rate(confirmed, total),
+  };
+}
+
 /** A statistic over a set of items (a median time), withheld when the set is small. */
 export function statistic(value: number | null, basis: number): number | typeof SUPPRESSED | null {
   if (basis === 0 || value === null) return null;
