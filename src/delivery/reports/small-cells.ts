@@ -2,8 +2,8 @@
 export const SMALL_CELL_THRESHOLD = 11;
 export const SUPPRESSED = '<11' as const;
 /**
- * A count that is not small but would give a small one away by subtraction (complementary
- * suppression): it is withheld with its own marker, since "<11" would misstate it.
+ * A count hidden so that a small one cannot be worked out by subtraction (complementary
+ * suppression). It may be small or not: the marker must tell nothing about its size.
  */
 export const WITHHELD = 'withheld' as const;
 
@@ -20,18 +20,28 @@ function small(count: number): boolean {
 
 /**
  * The cells of a group that adds up to a published total (registrations by language): with exactly
- * one small cell, the total minus the others would give it away, so the smallest other non-zero
- * count is withheld too. Two or more small cells reveal only their sum.
+ * one small cell, the total minus the others would give it away, so partners are withheld, smallest
+ * first, until what stays hidden leaves the small cell free to be any small count even to a reader
+ * who knows that a withheld partner beside a "<11" is never small. When the partners run out first, every non-zero cell is withheld, the small one included, so nothing tells
+ * which one was small. Two or more small cells reveal only their sum.
  */
 export function groupCells(counts: number[], total: Cell): Cell[] {
   const cells = counts.map(cell);
-  if (typeof total !== 'number' || cells.filter((c) => c === SUPPRESSED).length !== 1) return cells;
-  let partner = -1;
-  counts.forEach((count, i) => {
-    if (cells[i] !== SUPPRESSED && count > 0 && (partner < 0 || count < counts[partner])) partner = i;
-  });
-  if (partner >= 0) cells[partner] = WITHHELD;
-  return cells;
+  const smallCell = cells.indexOf(SUPPRESSED);
+  if (typeof total !== 'number' || smallCell < 0 || cells.lastIndexOf(SUPPRESSED) !== smallCell) return cells;
+  const partners = counts
+    .map((count, i) => ({ count, i }))
+    .filter(({ count, i }) => i !== smallCell && count > 0)
+    .sort((a, b) => a.count - b.count);
+  let hidden = counts[smallCell];
+  let withheld = 0;
+  for (const { count, i } of partners) {
+    cells[i] = WITHHELD;
+    hidden += count;
+    withheld += 1;
+    if (hidden - SMALL_CELL_THRESHOLD * withheld >= SMALL_CELL_THRESHOLD - 1) return cells;
+  }
+  return cells.map((c, i) => (counts[i] > 0 ? WITHHELD : c));
 }
 
 /** A part of a published whole (urgent alerts reached, of those sent): withheld when the whole minus it is a small count. */
