@@ -6,6 +6,7 @@ import { SERVICE_KINDS } from '../../i18n/alerts.js';
 import { ROLLUP_ORDER } from '../ledger.service.js';
 import { isoDate, type ReportPeriod } from './report-period.js';
 import {
+  alertStatusCells,
   type Cell,
   cell,
   groupCells,
@@ -166,11 +167,13 @@ export class ProgramReportService {
     const alertRows = alerts.filter((a) => a.kind === 'alert');
     const sum = (rows: { n: number }[]) => rows.reduce((total, r) => total + r.n, 0);
     const statuses = [...new Set(alertRows.map((a) => a.status))].sort();
-    const statusCells = groupCells(
-      statuses.map((status) => sum(alertRows.filter((a) => a.status === status))),
-      cell(sum(alertRows)),
-    );
     const u = urgent[0] ?? { total: 0, reached: 0, confirmed: 0 };
+    const urgentAlerts = urgentCells(u.total, u.reached, u.confirmed);
+    const statusCells = alertStatusCells(
+      statuses,
+      statuses.map((status) => sum(alertRows.filter((a) => a.status === status))),
+      urgentAlerts,
+    );
     const l = latency[0] ?? { n: 0, median: null, p95: null };
     const tenths = (value: number | null) => (value === null ? null : Math.round(value * 10) / 10);
 
@@ -193,7 +196,7 @@ export class ProgramReportService {
         byStatus: statusCells.map((count, i) => ({ status: statuses[i], count })),
       },
       deliveries: deliveries.map((d) => ({ channel: d.channel, status: d.status, count: cell(d.n) })),
-      urgentAlerts: urgentCells(u.total, u.reached, u.confirmed),
+      urgentAlerts,
       eventToFirstAttempt: {
         alerts: cell(l.n),
         medianSeconds: statistic(tenths(l.median), l.n),

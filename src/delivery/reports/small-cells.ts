@@ -44,11 +44,6 @@ export function groupCells(counts: number[], total: Cell): Cell[] {
   return cells.map((c, i) => (counts[i] > 0 ? WITHHELD : c));
 }
 
-/** A part of a published whole (urgent alerts reached, of those sent): withheld when the whole minus it is a small count. */
-export function partOf(part: number, whole: number): Cell {
-  return !small(part) && small(whole - part) ? WITHHELD : cell(part);
-}
-
 /**
  * A share as published (0 to 1, four decimals), or the marker when its numerator, its denominator
  * or what separates them is a small count: 12 of 13 tells as much as "1 failed". Null without a denominator.
@@ -68,17 +63,40 @@ export interface UrgentCells {
   pinConfirmationRate: number | typeof SUPPRESSED | null;
 }
 
+/**
+ * Reached and confirmed are published only beside their rate, which is withheld whenever a small
+ * count lies in what separates them from the alerts sent; hidden, each says "withheld" whether it is
+ * small or not, so the marker tells nothing. A published rate times the published count gives its
+ * count back, so the confirmation rate goes too when reached minus confirmed is small.
+ */
 export function urgentCells(total: number, reached: number, confirmed: number): UrgentCells {
-  const reachedCell = partOf(reached, total);
-  // Confirmed is a part of both the alerts sent and those reached.
-  const confirmedOfReached = typeof reachedCell === 'number' ? partOf(confirmed, reached) : cell(confirmed);
+  const deliveryRate = rate(reached, total);
+  let pinConfirmationRate = rate(confirmed, total);
+  if (typeof deliveryRate === 'number' && typeof pinConfirmationRate === 'number' && small(reached - confirmed)) {
+    pinConfirmationRate = SUPPRESSED;
+  }
+  // Nothing sent, nothing to hide: every figure is 0.
+  const published = (share: typeof deliveryRate, count: number): Cell => (share === null || typeof share === 'number' ? count : WITHHELD);
   return {
     count: cell(total),
-    reached: reachedCell,
-    confirmed: confirmedOfReached === WITHHELD ? WITHHELD : partOf(confirmed, total),
-    deliveryRate: rate(reached, total),
-    pinConfirmationRate: rate(confirmed, total),
+    reached: published(deliveryRate, reached),
+    confirmed: published(pinConfirmationRate, confirmed),
+    deliveryRate,
+    pinConfirmationRate,
   };
+}
+
+/**
+ * Alerts by the status they rolled up to, as a group adding up to the published number of alerts.
+ * An alert rolled up to "confirmed" had a PIN, one rolled up to "delivered" or "confirmed" reached the
+ * victim: when the urgent alerts' figures are withheld those rows could give them back.
+ */
+export function alertStatusCells(statuses: string[], counts: number[], urgent: UrgentCells): Cell[] {
+  const total = counts.reduce((sum, n) => sum + n, 0);
+  const hidden = new Set<string>();
+  if (urgent.confirmed === WITHHELD) hidden.add('confirmed');
+  if (urgent.reached === WITHHELD) ['delivered', 'confirmed'].forEach((status) => hidden.add(status));
+  return groupCells(counts, cell(total)).map((c, i) => (hidden.has(statuses[i]) ? WITHHELD : c));
 }
 
 /** A statistic over a set of items (a median time), withheld when the set is small. */
