@@ -3,7 +3,7 @@ const en = {
   title: 'Program report',
   intro: (from: string, to: string) => `From ${from} up to, not including, ${to} (UTC days).`,
   suppression:
-    'Counts from 1 to 10 are shown as “<11”, and so is any rate or time that rests on them, so that no victim can be recognised. A larger count that would reveal a small one by subtraction from a total is shown as “withheld”.',
+    'Counts from 1 to 10 are shown as “<11”, and so is any rate or time that rests on them, so that no victim can be recognised. Where subtracting from a total would reveal a small count, other counts are hidden too and shown as “withheld”, whatever their size.',
   periodLegend: 'Period',
   from: 'First day',
   to: 'First day not counted',
@@ -77,7 +77,7 @@ const es: ReportMessages = {
   title: 'Informe del programa',
   intro: (from: string, to: string) => `Desde el ${from} hasta el ${to}, sin incluirlo (días UTC).`,
   suppression:
-    'Los números del 1 al 10 se muestran como «<11», igual que cualquier tasa o tiempo que dependa de ellos, para que nadie pueda reconocer a una víctima. Un número mayor que revelaría uno pequeño al restarlo de un total se muestra como «reservado».',
+    'Los números del 1 al 10 se muestran como «<11», igual que cualquier tasa o tiempo que dependa de ellos, para que nadie pueda reconocer a una víctima. Donde restar de un total revelaría un número pequeño, se ocultan también otros números, de cualquier tamaño, y se muestran como «reservado».',
   periodLegend: 'Período',
   from: 'Primer día',
   to: 'Primer día no incluido',

@@ -9,7 +9,7 @@ const cell: SchemaObject = {
     { type: 'string', enum: ['<11', 'withheld'] },
   ],
   description:
-    '0, or 11 and above; 1 to 10 as "<11"; "withheld" for a larger count that would reveal a small one by subtraction (from a published total)',
+    '0, or 11 and above; 1 to 10 as "<11"; "withheld" for a count of any size hidden so that a small count cannot be worked out by subtraction',
 };
 const withheld: SchemaObject = {
   oneOf: [{ type: 'number' }, { type: 'string', enum: ['<11'] }],

@@ -5,7 +5,18 @@ import { Clock } from '../../common/clock.js';
 import { SERVICE_KINDS } from '../../i18n/alerts.js';
 import { ROLLUP_ORDER } from '../ledger.service.js';
 import { isoDate, type ReportPeriod } from './report-period.js';
-import { type Cell, cell, groupCells, partOf, rate, SMALL_CELL_THRESHOLD, statistic, SUPPRESSED, WITHHELD } from './small-cells.js';
+import {
+  alertStatusCells,
+  type Cell,
+  cell,
+  groupCells,
+  SMALL_CELL_THRESHOLD,
+  statistic,
+  SUPPRESSED,
+  urgentCells,
+  type UrgentCells,
+  WITHHELD,
+} from './small-cells.js';
 
 type Withheld = number | typeof SUPPRESSED | null;
 
@@ -23,7 +34,7 @@ export interface ProgramReport {
   events: { source: string; type: string; count: Cell }[];
   alerts: { total: Cell; urgent: Cell; corrections: Cell; byStatus: { status: string; count: Cell }[] };
   deliveries: { channel: string; status: string; count: Cell }[];
-  urgentAlerts: { count: Cell; reached: Cell; confirmed: Cell; deliveryRate: Withheld; pinConfirmationRate: Withheld };
+  urgentAlerts: UrgentCells;
   eventToFirstAttempt: { alerts: Cell; medianSeconds: Withheld; p95Seconds: Withheld };
   escalations: { count: Cell; resolved: Cell; medianMinutesToResolve: Withheld; p95MinutesToResolve: Withheld };
   feedOutages: { source: string; outages: Cell; staleMinutes: number }[];
@@ -156,15 +167,13 @@ export class ProgramReportService {
     const alertRows = alerts.filter((a) => a.kind === 'alert');
     const sum = (rows: { n: number }[]) => rows.reduce((total, r) => total + r.n, 0);
     const statuses = [...new Set(alertRows.map((a) => a.status))].sort();
-    const statusCells = groupCells(
-      statuses.map((status) => sum(alertRows.filter((a) => a.status === status))),
-      cell(sum(alertRows)),
-    );
     const u = urgent[0] ?? { total: 0, reached: 0, confirmed: 0 };
-    const reached = partOf(u.reached, u.total);
-    // Confirmed is a part of both the alerts sent and those reached.
-    const confirmedOfReached = typeof reached === 'number' ? partOf(u.confirmed, u.reached) : cell(u.confirmed);
-    const confirmed = confirmedOfReached === WITHHELD ? WITHHELD : partOf(u.confirmed, u.total);
+    const urgentAlerts = urgentCells(u.total, u.reached, u.confirmed);
+    const statusCells = alertStatusCells(
+      statuses,
+      statuses.map((status) => sum(alertRows.filter((a) => a.status === status))),
+      urgentAlerts,
+    );
     const l = latency[0] ?? { n: 0, median: null, p95: null };
     const tenths = (value: number | null) => (value === null ? null : Math.round(value * 10) / 10);
 
@@ -187,13 +196,7 @@ export class ProgramReportService {
         byStatus: statusCells.map((count, i) => ({ status: statuses[i], count })),
       },
       deliveries: deliveries.map((d) => ({ channel: d.channel, status: d.status, count: cell(d.n) })),
-      urgentAlerts: {
-        count: cell(u.total),
-        reached,
-        confirmed,
-        deliveryRate: rate(u.reached, u.total),
-        pinConfirmationRate: rate(u.confirmed, u.total),
-      },
+      urgentAlerts,
       eventToFirstAttempt: {
         alerts: cell(l.n),
         medianSeconds: statistic(tenths(l.median), l.n),

@@ -2,8 +2,8 @@
 export const SMALL_CELL_THRESHOLD = 11;
 export const SUPPRESSED = '<11' as const;
 /**
- * A count that is not small but would give a small one away by subtraction (complementary
- * suppression): it is withheld with its own marker, since "<11" would misstate it.
+ * A count hidden so that a small one cannot be worked out by subtraction (complementary
+ * suppression). It may be small or not: the marker must tell nothing about its size.
  */
 export const WITHHELD = 'withheld' as const;
 
@@ -20,23 +20,28 @@ function small(count: number): boolean {
 
 /**
  * The cells of a group that adds up to a published total (registrations by language): with exactly
- * one small cell, the total minus the others would give it away, so the smallest other non-zero
- * count is withheld too. Two or more small cells reveal only their sum.
+ * one small cell, the total minus the others would give it away, so partners are withheld, smallest
+ * first, until what stays hidden leaves the small cell free to be any small count even to a reader
+ * who knows that a withheld partner beside a "<11" is never small. When the partners run out first, every non-zero cell is withheld, the small one included, so nothing tells
+ * which one was small. Two or more small cells reveal only their sum.
  */
 export function groupCells(counts: number[], total: Cell): Cell[] {
   const cells = counts.map(cell);
-  if (typeof total !== 'number' || cells.filter((c) => c === SUPPRESSED).length !== 1) return cells;
-  let partner = -1;
-  counts.forEach((count, i) => {
-    if (cells[i] !== SUPPRESSED && count > 0 && (partner < 0 || count < counts[partner])) partner = i;
-  });
-  if (partner >= 0) cells[partner] = WITHHELD;
-  return cells;
-}
-
-/** A part of a published whole (urgent alerts reached, of those sent): withheld when the whole minus it is a small count. */
-export function partOf(part: number, whole: number): Cell {
-  return !small(part) && small(whole - part) ? WITHHELD : cell(part);
+  const smallCell = cells.indexOf(SUPPRESSED);
+  if (typeof total !== 'number' || smallCell < 0 || cells.lastIndexOf(SUPPRESSED) !== smallCell) return cells;
+  const partners = counts
+    .map((count, i) => ({ count, i }))
+    .filter(({ count, i }) => i !== smallCell && count > 0)
+    .sort((a, b) => a.count - b.count);
+  let hidden = counts[smallCell];
+  let withheld = 0;
+  for (const { count, i } of partners) {
+    cells[i] = WITHHELD;
+    hidden += count;
+    withheld += 1;
+    if (hidden - SMALL_CELL_THRESHOLD * withheld >= SMALL_CELL_THRESHOLD - 1) return cells;
+  }
+  return cells.map((c, i) => (counts[i] > 0 ? WITHHELD : c));
 }
 
 /**
@@ -47,6 +52,51 @@ export function rate(numerator: number, denominator: number): number | typeof SU
   if (denominator === 0) return null;
   if (small(numerator) || small(denominator) || small(denominator - numerator)) return SUPPRESSED;
   return Math.round((numerator / denominator) * 10_000) / 10_000;
+}
+
+/** The urgent alerts sent in a period, those that reached the victim and those confirmed with a PIN, with their rates. */
+export interface UrgentCells {
+  count: Cell;
+  reached: Cell;
+  confirmed: Cell;
+  deliveryRate: number | typeof SUPPRESSED | null;
+  pinConfirmationRate: number | typeof SUPPRESSED | null;
+}
+
+/**
+ * Reached and confirmed are published only beside their rate, which is withheld whenever a small
+ * count lies in what separates them from the alerts sent; hidden, each says "withheld" whether it is
+ * small or not, so the marker tells nothing. A published rate times the published count gives its
+ * count back, so the confirmation rate goes too when reached minus confirmed is small.
+ */
+export function urgentCells(total: number, reached: number, confirmed: number): UrgentCells {
+  const deliveryRate = rate(reached, total);
+  let pinConfirmationRate = rate(confirmed, total);
+  if (typeof deliveryRate === 'number' && typeof pinConfirmationRate === 'number' && small(reached - confirmed)) {
+    pinConfirmationRate = SUPPRESSED;
+  }
+  // Nothing sent, nothing to hide: every figure is 0.
+  const published = (share: typeof deliveryRate, count: number): Cell => (share === null || typeof share === 'number' ? count : WITHHELD);
+  return {
+    count: cell(total),
+    reached: published(deliveryRate, reached),
+    confirmed: published(pinConfirmationRate, confirmed),
+    deliveryRate,
+    pinConfirmationRate,
+  };
+}
+
+/**
+ * Alerts by the status they rolled up to, as a group adding up to the published number of alerts.
+ * An alert rolled up to "confirmed" had a PIN, one rolled up to "delivered" or "confirmed" reached the
+ * victim: when the urgent alerts' figures are withheld those rows could give them back.
+ */
+export function alertStatusCells(statuses: string[], counts: number[], urgent: UrgentCells): Cell[] {
+  const total = counts.reduce((sum, n) => sum + n, 0);
+  const hidden = new Set<string>();
+  if (urgent.confirmed === WITHHELD) hidden.add('confirmed');
+  if (urgent.reached === WITHHELD) ['delivered', 'confirmed'].forEach((status) => hidden.add(status));
+  return groupCells(counts, cell(total)).map((c, i) => (hidden.has(statuses[i]) ? WITHHELD : c));
 }
 
 /** A statistic over a set of items (a median time), withheld when the set is small. */
