@@ -7,6 +7,7 @@ import { ROLLUP_ORDER } from '../ledger.service.js';
 import { isoDate, type ReportPeriod } from './report-period.js';
 import {
   alertStatusCells,
+  deliveryCell,
   type Cell,
   cell,
   groupCells,
@@ -195,7 +196,7 @@ export class ProgramReportService {
         corrections: cell(sum(alerts.filter((a) => a.kind === 'correction'))),
         byStatus: statusCells.map((count, i) => ({ status: statuses[i], count })),
       },
-      deliveries: deliveries.map((d) => ({ channel: d.channel, status: d.status, count: cell(d.n) })),
+      deliveries: deliveries.map((d) => ({ channel: d.channel, status: d.status, count: deliveryCell(d.status, d.n, urgentAlerts) })),
       urgentAlerts,
       eventToFirstAttempt: {
         alerts: cell(l.n),

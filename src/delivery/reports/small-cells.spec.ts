@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { alertStatusCells, cell, groupCells, rate, statistic, urgentCells } from './small-cells.js';
+import { alertStatusCells, cell, deliveryCell, groupCells, rate, statistic, urgentCells } from './small-cells.js';
 
 describe('#14 program reports: small-cell suppression', () => {
   it('shows zero and counts from 11 exactly, 1 to 10 as "<11"', () => {
@@ -94,16 +94,25 @@ describe('#14 program reports: small-cell suppression', () => {
     // All 60 alerts urgent: a published "confirmed" row would be the withheld 35.
     expect(alertStatusCells(['confirmed', 'delivered', 'sent'], [35, 5, 20], urgentCells(60, 40, 35))).toEqual([
       'withheld',
-      '<11',
+      'withheld',
       'withheld',
     ]);
-    // Reached withheld (25 of 30): neither "delivered" nor "confirmed" may be published beside it.
+    // Reached withheld (25 of 30): neither "delivered" nor "confirmed" may be published beside it, and no other row
+    // either, or the published number of alerts minus the rows left would give their sum back.
     expect(alertStatusCells(['confirmed', 'delivered', 'sent'], [12, 13, 20], urgentCells(30, 25, 12))).toEqual([
       'withheld',
       'withheld',
-      20,
+      'withheld',
     ]);
     // Both published: nothing more to withhold.
     expect(alertStatusCells(['confirmed', 'delivered', 'sent'], [11, 14, 15], urgentCells(40, 25, 11))).toEqual([11, 14, 15]);
+  });
+
+  it('#14.2 withholds the deliveries that reached or were confirmed when the urgent figures they follow are withheld', () => {
+    const hiddenReach = urgentCells(30, 25, 12);
+    expect(['sent', 'delivered', 'confirmed'].map((status) => deliveryCell(status, 20, hiddenReach))).toEqual([20, 'withheld', 'withheld']);
+    const published = urgentCells(40, 25, 11);
+    expect(['sent', 'delivered', 'confirmed'].map((status) => deliveryCell(status, 20, published))).toEqual([20, 20, 20]);
+    expect(deliveryCell('confirmed', 0, hiddenReach)).toBe(0);
   });
 });

@@ -96,7 +96,17 @@ export function alertStatusCells(statuses: string[], counts: number[], urgent: U
   const hidden = new Set<string>();
   if (urgent.confirmed === WITHHELD) hidden.add('confirmed');
   if (urgent.reached === WITHHELD) ['delivered', 'confirmed'].forEach((status) => hidden.add(status));
-  return groupCells(counts, cell(total)).map((c, i) => (hidden.has(statuses[i]) ? WITHHELD : c));
+  // The rows add up to the published number of alerts: hiding some hides the breakdown, or the rest gives their sum back.
+  if (statuses.some((status, i) => hidden.has(status) && counts[i] > 0)) return counts.map((n) => (n === 0 ? 0 : WITHHELD));
+  return groupCells(counts, cell(total));
+}
+
+/** Deliveries by channel and status: their "delivered" and "confirmed" counts follow the urgent figures closely, hidden with them. */
+export function deliveryCell(status: string, count: number, urgent: UrgentCells): Cell {
+  const hidden =
+    (urgent.reached === WITHHELD && (status === 'delivered' || status === 'confirmed')) ||
+    (urgent.confirmed === WITHHELD && status === 'confirmed');
+  return hidden && count > 0 ? WITHHELD : cell(count);
 }
 
 /** A statistic over a set of items (a median time), withheld when the set is small. */
