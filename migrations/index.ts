@@ -24,6 +24,8 @@ import { VictimMessages1765150000000 } from './1765150000000-VictimMessages.js';
 import { EscalationHandling1765200000000 } from './1765200000000-EscalationHandling.js';
 import { StaffSessionsAuditPages1765300000000 } from './1765300000000-StaffSessionsAuditPages.js';
 import { ServicesDirectory1765500000000 } from './1765500000000-ServicesDirectory.js';
+import { SealedServiceMessages1765600000001 } from './1765600000001-SealedServiceMessages.js';
+import { SealedStopReason1765600000000 } from './1765600000000-SealedStopReason.js';
 
 /**
  * Every migration, oldest first. Listed rather than globbed so the app, the CLI and the tests
@@ -56,4 +58,6 @@ export const MIGRATIONS = [
   EscalationHandling1765200000000,
   StaffSessionsAuditPages1765300000000,
   ServicesDirectory1765500000000,
+  SealedStopReason1765600000000,
+  SealedServiceMessages1765600000001,
 ];

@@ -13,8 +13,7 @@ import { OptOutService } from '../registrations/opt-out.service.js';
 import { type Language, LANGUAGES, type QuietHoursDto } from '../registrations/registration.dto.js';
 import type { OutboundMessage } from './channels/channel-provider.js';
 import { readQuietHours } from './quiet-hours.js';
-import type { SharedService } from '../i18n/alerts.js';
-import type { NotificationKind } from './victim-messages.service.js';
+import { type NotificationKind, openMessage, type StoredMessage } from './victim-messages.service.js';
 import { escapeHtml } from './templates.js';
 import {
   type AlertContext,
@@ -56,7 +55,8 @@ export interface DeliveryContext {
   notificationId: string | null;
   kind: NotificationKind | null;
   /** A message outside any event: what it carries (a shared service as it was when shared). */
-  message: { service?: SharedService } | null;
+  message: StoredMessage['message'];
+  messageSealed: string | null;
   urgent: boolean | null;
   eventType: EventType | null;
   eventId: string | null;
@@ -174,7 +174,7 @@ export class DeliveryContextService {
               d.notification_id AS "notificationId", c.address, c.address_index AS "addressIndex", s.email AS "staffEmail", c.unsubscribed_at AS "unsubscribedAt",
               EXISTS (SELECT 1 FROM phone_opt_out o WHERE o.address_index = c.address_index) AS "optedOut",
               r.id AS "registrationId", r.status AS "registrationStatus", r.pin_hash AS "pinHash", r.manage_token AS "manageToken", r.language, r.quiet_hours AS "quietHours",
-              n.kind, n.message, n.urgent, e.type AS "eventType", n.event_id AS "eventId", e.retracted_by_event_id IS NOT NULL AS "eventRetracted",
+              n.kind, n.message, n.message_sealed AS "messageSealed", n.urgent, e.type AS "eventType", n.event_id AS "eventId", e.retracted_by_event_id IS NOT NULL AS "eventRetracted",
               e.occurred_at AS "occurredAt", e.scheduled_for AS "scheduledFor",
               CASE WHEN n.kind = 'correction' THEN EXISTS (SELECT 1 ${RETRACTED_ATTEMPTS} AND a.outcome = 'accepted') END AS "retractedAlertAccepted",
               -- An attempt left unfinished counts only while its batch is in hand: a dead worker's stays unknown for good.
@@ -243,7 +243,7 @@ export class DeliveryContextService {
       const message: MessageContext = {
         kind: c.kind,
         personName: `${c.firstName ?? ''} ${c.lastName ?? ''}`.trim(),
-        service: c.message?.service,
+        service: c.notificationId ? openMessage(this.cipher, c.notificationId, c)?.service : undefined,
         manageUrl,
         unsubscribeUrl,
       };

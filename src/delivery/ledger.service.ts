@@ -10,8 +10,7 @@ import { Clock } from '../common/clock.js';
 import { type Channel, maskAddress } from '../registrations/contact-address.js';
 import { DeliveryRepository } from '../database/delivery.repository.js';
 import { verifyAttemptChains } from './ledger.js';
-import type { NotificationKind } from './victim-messages.service.js';
-import type { SharedService } from '../i18n/alerts.js';
+import { type NotificationKind, openMessage, type StoredMessage } from './victim-messages.service.js';
 
 export interface AttemptView {
   attemptNo: number;
@@ -114,7 +113,8 @@ export class LedgerService {
     const rows: {
       notificationId: string;
       kind: NotificationKind;
-      message: { service?: SharedService } | null;
+      message: StoredMessage['message'];
+      messageSealed: string | null;
       eventId: string | null;
       eventType: string | null;
       occurredAt: Date;
@@ -126,7 +126,7 @@ export class LedgerService {
       deliveryStatus: string | null;
       attempts: AttemptView[] | null;
     }[] = await this.db.query(
-      `SELECT n.id AS "notificationId", n.kind, n.message, n.event_id AS "eventId", e.type AS "eventType",
+      `SELECT n.id AS "notificationId", n.kind, n.message, n.message_sealed AS "messageSealed", n.event_id AS "eventId", e.type AS "eventType",
               coalesce(e.occurred_at, n.created_at) AS "occurredAt", n.escalated_at AS "escalatedAt", d.id AS "deliveryId", d.contact_id AS "contactId", d.channel, c.address,
               d.status AS "deliveryStatus",
               (SELECT json_agg(json_build_object('attemptNo', a.attempt_no, 'startedAt', a.started_at, 'finishedAt', a.finished_at,
@@ -143,7 +143,7 @@ export class LedgerService {
     for (const row of rows) {
       let notification = byId.get(row.notificationId);
       if (!notification) {
-        const service = row.message?.service;
+        const service = openMessage(this.cipher, row.notificationId, row)?.service;
         notification = {
           notificationId: row.notificationId,
           kind: row.kind,

@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { type AuditedBy, AuditService } from '../common/audit.service.js';
 import { Clock } from '../common/clock.js';
+import { FieldCipher } from '../common/crypto/field-cipher.js';
 import { DELIVERY_CHANNEL } from '../database/delivery.repository.js';
 import type { Queryable } from '../database/queryable.js';
 import { retryingTransaction } from '../database/retrying-transaction.js';
@@ -13,6 +15,19 @@ export type NotificationKind = 'alert' | 'correction' | 'enrolled' | 'service';
 
 /** A message staff send a victim: the confirmation of an enrolment, or a service from the directory as it is now. */
 export type VictimMessage = { kind: 'enrolled' } | { kind: 'service'; service: SharedService };
+
+/** As a notification row stores a message: the kind alone in plain `message`, the whole copy sealed. */
+export interface StoredMessage {
+  message: { service?: Partial<SharedService> } | null;
+  messageSealed: string | null;
+}
+
+/** What a message carried, unsealed (a copy from before sealing is read as it was stored). */
+export function openMessage(cipher: FieldCipher, notificationId: string, stored: StoredMessage): { service?: SharedService } | null {
+  if (stored.messageSealed)
+    return JSON.parse(cipher.decrypt(stored.messageSealed, 'notification.message_sealed', notificationId)) as { service?: SharedService };
+  return stored.message as { service?: SharedService } | null;
+}
 
 export interface SentMessage {
   notificationId: string;
@@ -31,6 +46,7 @@ export class VictimMessagesService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly clock: Clock,
     private readonly audit: AuditService,
+    private readonly cipher: FieldCipher,
   ) {}
 
   /**
@@ -41,10 +57,12 @@ export class VictimMessagesService {
   async send(registrationId: string, message: VictimMessage, by: AuditedBy, tx?: Queryable): Promise<SentMessage | undefined> {
     const run = async (db: Queryable) => {
       const now = this.clock.now();
+      // The id is made here, as the copy is sealed to it before the row exists.
+      const id = randomUUID();
       const rows: { notificationId: string; queued: number }[] = await db.query(
         `WITH notified AS (
-           INSERT INTO notification (event_id, registration_id, kind, urgent, message, sent_by, created_at)
-           SELECT NULL, r.id, $2, false, $3::jsonb, $4, $5 FROM registration r WHERE r.id = $1 AND r.status = 'active'
+           INSERT INTO notification (id, event_id, registration_id, kind, urgent, message, message_sealed, sent_by, created_at)
+           SELECT $7, NULL, r.id, $2, false, $3::jsonb, $8, $4, $5 FROM registration r WHERE r.id = $1 AND r.status = 'active'
            RETURNING id, registration_id
          ), queued AS (
            INSERT INTO delivery (purpose, notification_id, contact_id, channel, due_at, created_at, updated_at)
@@ -60,10 +78,14 @@ export class VictimMessagesService {
         [
           registrationId,
           message.kind,
-          message.kind === 'service' ? JSON.stringify({ service: message.service }) : null,
+          message.kind === 'service' ? JSON.stringify({ service: { kind: message.service.kind } }) : null,
           by.staff.staffId,
           now,
           DELIVERY_CHANNEL,
+          id,
+          message.kind === 'service'
+            ? this.cipher.encrypt(JSON.stringify({ service: message.service }), 'notification.message_sealed', id)
+            : null,
         ],
       );
       const sent = rows[0];

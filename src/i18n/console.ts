@@ -168,7 +168,7 @@ const en = {
       'All alerts to this victim stop at once and anything still waiting is withheld. The victim’s manage link stops working. This cannot be undone: to restart, enrol them again.',
     reason: 'Reason',
     reasonHint:
-      'Required, up to 500 characters. Kept in the audit log: write why (for example “victim asked by phone”), never an address, phone number or name.',
+      'Required, up to 500 characters. Kept on this victim’s timeline: write why (for example “victim asked by phone”), never an address, phone number or name.',
     reasonNeeded: 'Write a reason on one line, up to 500 characters.',
     stopConfirm: 'Stop all alerts',
     cancel: 'Keep the alerts',
@@ -547,7 +547,7 @@ const es: ConsoleMessages = {
       'Todos los avisos a esta víctima se detienen de inmediato y lo que estaba pendiente se retiene. El enlace de la víctima deja de funcionar. No se puede deshacer: para reanudar, inscríbala de nuevo.',
     reason: 'Motivo',
     reasonHint:
-      'Obligatorio, hasta 500 caracteres. Queda en el registro de auditoría: escriba el motivo (por ejemplo “la víctima lo pidió por teléfono”), nunca una dirección, un teléfono ni un nombre.',
+      'Obligatorio, hasta 500 caracteres. Queda en el historial de esta víctima: escriba el motivo (por ejemplo “la víctima lo pidió por teléfono”), nunca una dirección, un teléfono ni un nombre.',
     reasonNeeded: 'Escriba un motivo en una línea, hasta 500 caracteres.',
     stopConfirm: 'Detener todos los avisos',
     cancel: 'Mantener los avisos',

@@ -20,6 +20,8 @@ export interface RotationResult {
   /** STOPs carried to the new key's index by the number they keep. */
   optOuts: number;
   escalationNotes: number;
+  stopReasons: number;
+  serviceMessages: number;
   /** Destinations whose code sends of the day were carried to the new key's index, through a contact. */
   codeSends: number;
 }
@@ -42,6 +44,8 @@ const COLUMNS: {
   { result: 'outbox', table: 'dev_outbox', column: 'subject', field: 'dev_outbox.subject' },
   { result: 'outbox', table: 'dev_outbox', column: 'body', field: 'dev_outbox.body' },
   { result: 'escalationNotes', table: 'escalation', column: 'resolution_note', field: 'escalation.resolution_note' },
+  { result: 'stopReasons', table: 'registration', column: 'stop_reason', field: 'registration.stop_reason' },
+  { result: 'serviceMessages', table: 'notification', column: 'message_sealed', field: 'notification.message_sealed' },
 ];
 
 /**
@@ -63,6 +67,8 @@ export async function rotateEncryptionKey(transaction: Transaction, cipher: Fiel
     codes: 0,
     outbox: 0,
     escalationNotes: 0,
+    stopReasons: 0,
+    serviceMessages: 0,
     optOuts: 0,
     codeSends: 0,
   };

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     const result = await rotateEncryptionKey((work) => db.transaction((tx) => work(tx)), cipher);
     console.log(
       `Re-encrypted ${result.contacts} contacts, ${result.registrants} registrant names, ${result.sources} source secrets, ` +
-        `${result.codes} verification codes, ${result.escalationNotes} escalation notes and ${result.outbox} dev outbox values under key ${cipher.currentKeyId}; ` +
+        `${result.codes} verification codes, ${result.escalationNotes} escalation notes, ${result.stopReasons} stop reasons, ${result.serviceMessages} shared services and ${result.outbox} dev outbox values under key ${cipher.currentKeyId}; ` +
         `carried ${result.optOuts} STOPs and ${result.codeSends} numbers' code sends of the day to its index.`,
     );
   });

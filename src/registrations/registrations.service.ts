@@ -215,28 +215,31 @@ export class RegistrationsService {
 
   /**
    * Stops every alert at once: the registration ends and whatever was waiting to go is suppressed.
-   * Staff stopping on the victim's request give a reason, kept in the audit row.
+   * Staff stopping on the victim's request give a reason: it tells the victim's circumstances, so it
+   * is sealed on the registration and the audit row only says one was given.
    */
   async stop(id: string, access: RegistrationAccess, reason?: string): Promise<void> {
     await retryingTransaction(this.db, async (tx) => {
       await this.load(tx, id, access, true);
       const now = this.clock.now();
-      await tx.query(`UPDATE registration SET status = 'stopped', stopped_at = coalesce(stopped_at, $2), updated_at = $2 WHERE id = $1`, [
-        id,
-        now,
-      ]);
+      await tx.query(
+        `UPDATE registration SET status = 'stopped', stopped_at = coalesce(stopped_at, $2), updated_at = $2,
+           stop_reason = coalesce(stop_reason, $3) WHERE id = $1`,
+        [id, now, reason === undefined ? null : this.cipher.encrypt(reason, 'registration.stop_reason', id)],
+      );
       await suppressWaitingDeliveries(this.deliveries, tx, { registrationId: id }, now);
-      await this.auditStaff(access, 'registration.stop', id, tx, reason === undefined ? undefined : { reason });
+      await this.auditStaff(access, 'registration.stop', id, tx, reason === undefined ? undefined : { reasonGiven: true });
     });
   }
 
   /**
    * When a registration stopped, and the staff member who stopped it with their reason (none when
-   * the victim stopped it themselves). Undefined while it runs.
+   * the victim stopped it themselves). Undefined while it runs. Stops recorded before the reason was
+   * sealed still have it in their audit row.
    */
   async stopRecord(id: string): Promise<{ at: Date; byEmail: string | null; reason: string | null } | undefined> {
-    const rows: { at: Date | null; byEmail: string | null; reason: string | null }[] = await this.db.query(
-      `SELECT r.stopped_at AS at, s.email AS "byEmail", a.details->>'reason' AS reason
+    const rows: { at: Date | null; byEmail: string | null; sealed: string | null; legacy: string | null }[] = await this.db.query(
+      `SELECT r.stopped_at AS at, s.email AS "byEmail", r.stop_reason AS sealed, a.details->>'reason' AS legacy
        FROM registration r
        LEFT JOIN LATERAL (SELECT * FROM audit_log a WHERE a.target_type = 'registration' AND a.target_id = r.id AND a.action = 'registration.stop' ORDER BY a.at LIMIT 1) a ON true
        LEFT JOIN staff s ON s.id = a.actor_staff_id
@@ -244,7 +247,9 @@ export class RegistrationsService {
       [id],
     );
     const row = rows[0];
-    return row?.at ? { at: row.at, byEmail: row.byEmail, reason: row.reason } : undefined;
+    if (!row?.at) return undefined;
+    const reason = row.sealed ? this.cipher.decrypt(row.sealed, 'registration.stop_reason', id) : row.legacy;
+    return { at: row.at, byEmail: row.byEmail, reason };
   }
 
   /** A specialist's own enrollees; an admin's list holds everyone's. */

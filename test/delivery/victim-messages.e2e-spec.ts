@@ -91,7 +91,7 @@ describe('#14 messages to a victim outside any event', () => {
     ]);
   });
 
-  it('a shared service keeps what was sent in the ledger, and its SMS stays within two segments with a long name and website', async () => {
+  it('a shared service keeps what was sent in the ledger, sealed (only its kind plain), and its SMS stays within two segments with a long name and website', async () => {
     const v = await victim('MSG-SERVICE', {}, 'en');
     const service = {
       name: 'Harris County Domestic Violence Coordinating Council Emergency Shelter and Advocacy Services Program',
@@ -117,8 +117,11 @@ describe('#14 messages to a victim outside any event', () => {
 
     const [notification] = await ledger(v.registrationId);
     expect(notification).toMatchObject({ kind: 'service', service: { name: service.name, kind: 'shelter' }, eventId: null });
-    const { rows } = await t.db.query(`SELECT message FROM notification WHERE id = $1`, [notification.notificationId]);
-    expect(rows[0].message.service).toEqual(service);
+    // #14 the copy links this victim to a shelter: sealed to its row, only the kind plain (the program report counts by kind).
+    const { rows } = await t.db.query(`SELECT to_jsonb(n) AS row FROM notification n WHERE id = $1`, [notification.notificationId]);
+    const stored = JSON.stringify(rows[0].row);
+    for (const part of [service.name, service.phone, service.website, service.hours]) expect(stored).not.toContain(part);
+    expect(rows[0].row.message).toEqual({ service: { kind: 'shelter' } });
   });
 
   it('nothing is queued for a stopped registration, and an enrolment confirmation about a protected person is withheld', async () => {

@@ -4,9 +4,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/common/crypto/field-cipher.js';
 import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
 import { StaffAlertsService } from '../../src/delivery/staff-alerts.service.js';
+import { openMessage, VictimMessagesService } from '../../src/delivery/victim-messages.service.js';
 import { indexInput } from '../../src/registrations/contact-address.js';
 import { rotateEncryptionKey } from '../../src/registrations/key-rotation.js';
 import { OptOutService } from '../../src/registrations/opt-out.service.js';
+import { RegistrationsService } from '../../src/registrations/registrations.service.js';
 import { ManualClock } from '../support/manual-clock.js';
 import { bookPerson, latestCode, register, verificationsByChannel } from '../support/registrations.js';
 import { enrol } from '../support/roster-people.js';
@@ -228,6 +230,38 @@ describe('what was sent before a key rotation', () => {
       (await t.http().post(`/v1/unsubscribe/${contactId}?token=${token}`).type('form').send({ 'List-Unsubscribe': 'One-Click' })).status,
     ).toBe(404);
   });
+  it('#14 a stop reason and a shared service’s copy are sealed again by a rotation and read with the new key alone', async () => {
+    const reason = 'Victim asked by phone to stop all alerts';
+    const registrationId = await enrol(t, await t.staffToken('specialist'), personId, 'rotate-stop@example.org');
+    await t.adminToken();
+    const { rows: admins } = await t.db.query(`SELECT id AS "staffId", email, role FROM staff WHERE role = 'admin' LIMIT 1`);
+    const service = { name: 'Visa Relief Clinic', kind: 'immigration_relief' as const, phone: '+18005550199' };
+    const shared = await t.app.get(VictimMessagesService).send(registrationId, { kind: 'service', service }, { staff: admins[0] });
+    await t.app.get(RegistrationsService).stop(registrationId, { kind: 'staff', staff: admins[0] }, reason);
+    const newKey = randomBytes(32).toString('base64');
+    const rotating = await restartWith(newKey, oldKey());
+    try {
+      const result = await rotateEncryptionKey(
+        (work) => rotating.app.get(DataSource).transaction((tx) => work(tx)),
+        rotating.app.get(FieldCipher),
+      );
+      expect(result.stopReasons).toBe(1);
+      expect(result.serviceMessages).toBe(1);
+    } finally {
+      await rotating.close();
+    }
+    const after = await restartWith(newKey);
+    try {
+      expect((await after.app.get(RegistrationsService).stopRecord(registrationId))?.reason).toBe(reason);
+      const { rows } = await after.db.query(`SELECT message, message_sealed AS "messageSealed" FROM notification WHERE id = $1`, [
+        shared!.notificationId,
+      ]);
+      expect(openMessage(after.app.get(FieldCipher), shared!.notificationId, rows[0])?.service).toEqual(service);
+    } finally {
+      await after.close();
+    }
+  });
+
   // Last in the file: its manual clock becomes the "now" later event helpers would stamp with.
   it('#14 an escalation’s resolution note is sealed again by a rotation and read with the new key alone', async () => {
     const clock = new ManualClock(new Date());

@@ -173,7 +173,7 @@ describe('#14 console: enrol a victim, resend, stop alerts at the victim’s req
     expect(await registrations()).toBe(before);
   });
 
-  it('#14 timeline: a RELEASED event shows; resend queues a second round; a second resend before it went out is a 409 notice; stop with a reason ends the registration', async () => {
+  it('#14 timeline: a RELEASED event shows; resend queues a second round; a second resend before it went out is a 409 notice; stop with a reason ends the registration, the reason sealed and kept out of the audit log', async () => {
     const personId = await bookPerson(t, source, 'A-740-000-004', { firstName: 'Esteban', lastName: 'Ruiz' });
     const { sendConfirmation: _, ...body } = fields({ language: 'en' });
     const res = await enrol(specialist, personId, body);
@@ -247,11 +247,14 @@ describe('#14 console: enrol a victim, resend, stop alerts at the victim’s req
       .send({ _csrf: csrfOn(stopPage), reason: 'Victim asked by phone to stop all alerts' });
     expect(stopped.status).toBe(303);
     expect((await t.db.query(`SELECT status FROM registration WHERE id = $1`, [registrationId])).rows[0].status).toBe('stopped');
-    const audit = await t.db.query(
-      `SELECT details->>'reason' AS reason FROM audit_log WHERE action = 'registration.stop' AND target_id = $1`,
-      [registrationId],
-    );
-    expect(audit.rows).toEqual([{ reason: 'Victim asked by phone to stop all alerts' }]);
+    // #14 the reason tells a victim's circumstances: sealed on the registration, only its presence audited.
+    const audit = await t.db.query(`SELECT details FROM audit_log WHERE action = 'registration.stop' AND target_id = $1`, [registrationId]);
+    expect(audit.rows).toEqual([{ details: { reasonGiven: true } }]);
+    const plainAnywhere = await t.db.query(`SELECT count(*)::int AS n FROM audit_log WHERE details::text LIKE '%asked by phone%'`);
+    expect(plainAnywhere.rows).toEqual([{ n: 0 }]);
+    const sealed = await t.db.query(`SELECT stop_reason AS "stopReason" FROM registration WHERE id = $1`, [registrationId]);
+    expect(sealed.rows[0].stopReason).toMatch(/^v2\./);
+    expect(sealed.rows[0].stopReason).not.toContain('asked by phone');
     expect((await rounds()).rows).toHaveLength(2);
     const waiting = await t.db.query(`SELECT status FROM delivery WHERE notification_id = $1 AND round = 1`, [notificationId]);
     expect(waiting.rows.map((r) => r.status)).toEqual(['suppressed', 'suppressed']);

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FieldCipher } from '../../src/common/crypto/field-cipher.js';
 import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
 import { countSegments } from '../../src/delivery/sms-segments.js';
+import { openMessage } from '../../src/delivery/victim-messages.service.js';
 import { type ConsoleBrowser, consoleSignIn, csrfOn, newStaff } from '../support/console.js';
 import type { FakeTwilio } from '../support/fake-twilio.js';
 import { bookPerson } from '../support/registrations.js';
@@ -365,10 +367,17 @@ describe('#14 services directory: admins keep it, specialists share it through t
       .set('Authorization', `Bearer ${specialist.token}`);
     const entry = ledger.body.notifications.find((n: { kind: string }) => n.kind === 'service');
     expect(entry.service).toEqual({ name: LONG_NAME, kind: 'immigration_relief' });
-    const { rows } = await t.db.query(`SELECT message FROM notification WHERE registration_id = $1 AND kind = 'service'`, [
-      victim.registrationId,
-    ]);
-    expect(rows[0].message.service).toMatchObject({ serviceId, name: LONG_NAME, phone: '+18007997233' });
+    // Sealed to its notification; only the kind is plain.
+    const { rows } = await t.db.query(
+      `SELECT id, message, message_sealed AS "messageSealed" FROM notification WHERE registration_id = $1 AND kind = 'service'`,
+      [victim.registrationId],
+    );
+    expect(rows[0].message).toEqual({ service: { kind: 'immigration_relief' } });
+    expect(openMessage(t.app.get(FieldCipher), rows[0].id, rows[0])?.service).toMatchObject({
+      serviceId,
+      name: LONG_NAME,
+      phone: '+18007997233',
+    });
     const timeline = await specialist.browser.get(`/console/victims/${victim.registrationId}`);
     expect(timeline.text).toContain(`Service shared: ${LONG_NAME}`);
 

@@ -23,6 +23,10 @@ export type CipherField =
   | 'phone_opt_out.phone'
   /** What staff did about an escalated alert: a victim's circumstances. */
   | 'escalation.resolution_note'
+  /** Why staff stopped a victim's alerts at the victim's request. */
+  | 'registration.stop_reason'
+  /** A shared service's copy as sent: it links a victim to a shelter, a visa clinic. */
+  | 'notification.message_sealed'
   /** Not a column: the victim's sealed session cookie (src/web/victim-session.ts). */
   | 'web.session';
 

@@ -16,7 +16,7 @@ import { ConsoleNotices } from './console-notice.js';
 import { ConsoleOnly } from './console.guard.js';
 import { ConsoleSessions } from './console-session.js';
 
-/** A stop reason goes into the audit log: one line, short, and never contact data (the hint says so). */
+/** A stop reason is kept sealed on the registration: one line, short, and never contact data (the hint says so). */
 const REASON_MAX = 500;
 
 /** A specialist's victims (an admin's: everyone enrolled), escalations first, and each one's timeline. */
@@ -89,7 +89,7 @@ export class VictimsController {
     await this.renderStop(req, reply, registration, '', []);
   }
 
-  /** Ends the registration exactly as `DELETE /v1/registrations/{id}` does, audited with the reason. */
+  /** Ends the registration exactly as `DELETE /v1/registrations/{id}` does, its reason sealed on the registration. */
   @Post(':id/stop')
   async stop(@Param('id', UuidParam) id: string, @Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
     const t = messages(this.sessions.lang(req, reply)).console.timeline;
