@@ -146,6 +146,7 @@ const en = {
     submit: 'Enrol',
     nameInvalid: 'Enter the victim’s name on one line, up to 200 characters.',
     // The sign-up's words speak to the victim; these to the specialist filling the form in for them.
+    timeZone: 'The victim’s time zone',
     errors: {
       pinNeeded: 'Phone calls need a PIN: enter the 4 digits the victim chose.',
       timeZone: 'Choose the victim’s time zone from the list.',
@@ -525,6 +526,7 @@ const es: ConsoleMessages = {
       'Un mensaje breve a cada contacto que dice que usted lo inscribió, sobre quién y cómo detenerlo. Desmárquelo si otra persona puede leer los mensajes de la víctima o comparte el teléfono: un mensaje puede poner a la víctima en peligro.',
     submit: 'Inscribir',
     nameInvalid: 'Escriba el nombre de la víctima en una línea, hasta 200 caracteres.',
+    timeZone: 'Zona horaria de la víctima',
     errors: {
       pinNeeded: 'Las llamadas necesitan un PIN: escriba los 4 dígitos que eligió la víctima.',
       timeZone: 'Elija de la lista la zona horaria de la víctima.',
