@@ -82,9 +82,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   const EmbeddedPostgres = await importEmbeddedPostgres();
   const port = options.port || (await freePort());
+  const socketDir = unixSocketDirFor(clusterDir, port);
   const settings = {
     listen_addresses: '127.0.0.1',
-    unix_socket_directories: '',
+    unix_socket_directories: socketDir ?? '',
     max_connections: '200',
     // Sized for Vigil rather than PostgreSQL's 128 MB defaults: a crowded release writes 200,000 rows
     // (and ~100 MB of WAL) in one transaction, and sorts its 100,000 recipients in memory.
@@ -132,7 +133,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   process.on('exit', onExit);
 
   const url = (database = 'postgres') =>
-    `postgres://${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${database}`;
+    `postgres://${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${database}` +
+    (socketDir ? `?host=${encodeURIComponent(socketDir)}` : '');
   return {
     url,
     port,
@@ -141,6 +143,20 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       await pg.stop();
     },
   };
+}
+
+// sun_path holds 108 bytes with its terminating NUL.
+const MAX_SOCKET_PATH = 107;
+
+/**
+ * Vigil's own connections go through a Unix socket in the cluster's folder: on loopback TCP every
+ * statement's write costs the sender the receiving side's work too, and a single event sends
+ * several statements (docs/BENCHMARKS.md). The folder is the postgres user's, so nobody else on
+ * the machine reaches the socket. TCP on 127.0.0.1 stays open for tools; a data folder too deep
+ * for a socket path uses TCP alone.
+ */
+export function unixSocketDirFor(clusterDir: string, port: number): string | undefined {
+  return path.join(clusterDir, `.s.PGSQL.${port}`).length <= MAX_SOCKET_PATH ? clusterDir : undefined;
 }
 
 async function allowTraversal(targets: string[], log: (message: string) => void): Promise<void> {

@@ -5,6 +5,7 @@ import { RevocationsService } from '../../src/delivery/revocations.service.js';
 import { FakeTwilio } from '../support/fake-twilio.js';
 import { bookPerson } from '../support/registrations.js';
 import { createSource, event, personWith, postEvents, type TestSource } from '../support/sources.js';
+import { tcpUrl } from '../support/database-url.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { createTestDatabase } from '../support/test-database.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -28,7 +29,7 @@ describe('consent ending while a batch is in hand', () => {
     twilio = new FakeTwilio();
     await twilio.start();
     twilio.delayMs = 400;
-    const url = new URL(await createTestDatabase());
+    const url = new URL(tcpUrl(await createTestDatabase()));
     proxy = new TcpProxy(url.hostname, Number(url.port));
     await proxy.start();
     url.port = String(proxy.port);

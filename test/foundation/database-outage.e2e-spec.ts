@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tcpUrl } from '../support/database-url.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { createTestDatabase } from '../support/test-database.js';
 import { ADMIN, startTestApp, type TestApp } from '../support/test-app.js';
@@ -7,7 +8,7 @@ describe('database outage', () => {
   let t: TestApp;
   let proxy: TcpProxy;
   beforeAll(async () => {
-    const direct = new URL(await createTestDatabase());
+    const direct = new URL(tcpUrl(await createTestDatabase()));
     proxy = new TcpProxy(direct.hostname, Number(direct.port));
     await proxy.start();
     const viaProxy = new URL(direct);
