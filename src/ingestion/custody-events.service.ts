@@ -10,12 +10,10 @@ import { retryingTransactionOpenedWith } from '../database/retrying-transaction.
 import { FacilitiesService, type FacilityRef } from '../sources/facilities.service.js';
 import { FeedHealthService } from '../sources/feed-health.service.js';
 import type { SourceRequest } from '../sources/source-auth.guard.js';
-import { refuseReplayedWebhooks } from '../sources/webhook-replay.js';
 import type { AuthenticatedSource } from '../sources/sources.service.js';
 import type { CustodyEventInput } from './custody-event.schema.js';
 import {
   EventRecorder,
-  findExisting,
   FUTURE_TOLERANCE_MS,
   isMinorAt,
   correctionLockStatement,
@@ -24,6 +22,7 @@ import {
   type RecordedEvent,
 } from './event-recorder.js';
 import { GroupCommit } from './group-commit.js';
+import { readGroup } from './group-reads.js';
 
 export interface IncomingEvent {
   dto: CustodyEventInput;
@@ -85,20 +84,16 @@ export class CustodyEventsService {
       incoming.some(({ dto }) => dto.type === 'CORRECTION'),
     );
     const { results, facilityIds } = await retryingTransactionOpenedWith(this.db, lock, async (tx) => {
-      await refuseReplayedWebhooks(
-        tx,
-        sourceId,
-        requests.flatMap(({ request }) => (request.webhook ? [request.webhook] : [])),
-        this.clock.now(),
-      );
-      const facilities = await this.facilities.resolve(
-        tx,
-        incoming.flatMap(({ dto }) => [dto.facility, ...(dto.toFacility ? [dto.toFacility] : [])]),
-      );
-
+      const facilityRefs = incoming.flatMap(({ dto }) => [dto.facility, ...(dto.toFacility ? [dto.toFacility] : [])]);
       // Replays are classified before any identity work; the unique constraint stays the arbiter.
+      const reads = await readGroup(tx, sourceId, this.clock.now(), {
+        webhooks: requests.flatMap(({ request }) => (request.webhook ? [request.webhook] : [])),
+        facilityCodes: [...new Set(facilityRefs.map(({ code }) => code))],
+        sourceEventIds: [...new Set(incoming.map(({ dto }) => dto.sourceEventId))],
+      });
+      const facilities = await this.facilities.resolve(tx, facilityRefs, reads.facilities);
+      const existing = reads.existing;
       const hashes = incoming.map(({ raw }) => sha256(canonicalJson(raw)));
-      const existing = await findExisting(tx, sourceId, [...new Set(incoming.map(({ dto }) => dto.sourceEventId))]);
       const firstIndex = new Map<string, number>();
       const fresh: number[] = [];
       incoming.forEach(({ dto }, index) => {

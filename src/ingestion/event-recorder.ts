@@ -253,7 +253,7 @@ export function correctionLockStatement(sourceId: string, holdsCorrection: boole
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-interface ExistingEvent {
+export interface ExistingEvent {
   id: string;
   bodyHash: Buffer;
 }

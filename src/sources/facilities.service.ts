@@ -12,6 +12,11 @@ export interface FacilityRef {
   suppressed: boolean;
 }
 
+/** A facility row as the look-up by code reads it. */
+export interface FacilityRow extends FacilityRef {
+  name: string | null;
+}
+
 export interface SuppressionDto {
   code: string;
   name: string | null;
@@ -46,22 +51,26 @@ export class FacilitiesService {
 
   /**
    * Looks up facilities by code, creating unknown ones. Reads first and inserts only what is
-   * missing, so concurrent ingests for one facility do not queue behind a row lock.
+   * missing, so concurrent ingests for one facility do not queue behind a row lock. `read` is the
+   * look-up by these codes when the caller has already made it in its own statement.
    */
-  async resolve(db: Queryable, facilities: { code: string; name?: string }[]): Promise<Map<string, FacilityRef>> {
+  async resolve(db: Queryable, facilities: { code: string; name?: string }[], read?: FacilityRow[]): Promise<Map<string, FacilityRef>> {
     const names = new Map<string, string | undefined>();
     for (const { code, name } of facilities) names.set(code, name ?? names.get(code));
     const codes = [...names.keys()];
     const found = new Map<string, FacilityRef>();
-    const select = async (wanted: string[]) => {
-      const rows: (FacilityRef & { name: string | null })[] = await db.query(
-        namedWhenSmall('vigil_facilities_by_code', `SELECT id, code, suppressed, name FROM facility WHERE code = ANY($1)`, wanted.length),
-        [wanted],
-      );
+    const keep = (rows: FacilityRow[]) => {
       for (const row of rows) found.set(row.code, { id: row.id, code: row.code, suppressed: row.suppressed });
       return rows;
     };
-    const existing = await select(codes);
+    const select = async (wanted: string[]) =>
+      keep(
+        await db.query<FacilityRow[]>(
+          namedWhenSmall('vigil_facilities_by_code', `SELECT id, code, suppressed, name FROM facility WHERE code = ANY($1)`, wanted.length),
+          [wanted],
+        ),
+      );
+    const existing = read ? keep(read.filter((row) => names.has(row.code))) : await select(codes);
     const missing = codes.filter((code) => !found.has(code));
     if (missing.length) {
       await db.query(`INSERT INTO facility (code, name) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (code) DO NOTHING`, [

@@ -14,13 +14,8 @@ export interface WebhookMessage {
  * rolled back) leaves no trace, so it may be sent again with its id.
  */
 export async function refuseReplayedWebhooks(db: Queryable, sourceId: string, messages: WebhookMessage[], at: Date): Promise<void> {
-  if (!messages.length) return;
-  const byId = new Map<string, Buffer>();
-  for (const { webhookId, bodyHash } of messages) {
-    const seen = byId.get(webhookId);
-    if (seen && !seen.equals(bodyHash)) throw replayed();
-    byId.set(webhookId, bodyHash);
-  }
+  const byId = webhookMessagesById(messages);
+  if (!byId.size) return;
   const ids = [...byId.keys()];
   const inserted: { webhookId: string }[] = await db.query(
     `INSERT INTO webhook_message (source_id, webhook_id, received_at, body_hash)
@@ -28,13 +23,53 @@ export async function refuseReplayedWebhooks(db: Queryable, sourceId: string, me
      ON CONFLICT DO NOTHING RETURNING webhook_id AS "webhookId"`,
     [sourceId, ids, at, ids.map((id) => byId.get(id))],
   );
-  if (inserted.length === ids.length) return;
-  const fresh = new Set(inserted.map((row) => row.webhookId));
-  const earlier: { webhookId: string; bodyHash: Buffer | null }[] = await db.query(
-    `SELECT webhook_id AS "webhookId", body_hash AS "bodyHash" FROM webhook_message WHERE source_id = $1 AND webhook_id = ANY($2::text[])`,
-    [sourceId, ids.filter((id) => !fresh.has(id))],
+  await settleWebhooks(
+    db,
+    sourceId,
+    byId,
+    inserted.map((row) => row.webhookId),
+    [],
   );
-  if (earlier.some((row) => !row.bodyHash?.equals(byId.get(row.webhookId)!))) throw replayed();
+}
+
+/** The messages by webhook-id; one id twice in one request with two bodies is refused at once. */
+export function webhookMessagesById(messages: WebhookMessage[]): Map<string, Buffer> {
+  const byId = new Map<string, Buffer>();
+  for (const { webhookId, bodyHash } of messages) {
+    const seen = byId.get(webhookId);
+    if (seen && !seen.equals(bodyHash)) throw replayed();
+    byId.set(webhookId, bodyHash);
+  }
+  return byId;
+}
+
+/**
+ * After the ids were inserted (`ON CONFLICT DO NOTHING`): every id not inserted was seen before and
+ * must have come with the same body. `earlier` is what the caller already read of those rows; an id
+ * it lacks (one a concurrent request committed after the caller's snapshot) is read here.
+ */
+export async function settleWebhooks(
+  db: Queryable,
+  sourceId: string,
+  byId: Map<string, Buffer>,
+  inserted: string[],
+  earlier: { webhookId: string; bodyHash: Buffer | null }[],
+): Promise<void> {
+  if (inserted.length === byId.size) return;
+  const fresh = new Set(inserted);
+  const known = new Map(earlier.map((row) => [row.webhookId, row.bodyHash]));
+  const unread = [...byId.keys()].filter((id) => !fresh.has(id) && !known.has(id));
+  if (unread.length) {
+    const rows: { webhookId: string; bodyHash: Buffer | null }[] = await db.query(
+      `SELECT webhook_id AS "webhookId", body_hash AS "bodyHash" FROM webhook_message WHERE source_id = $1 AND webhook_id = ANY($2::text[])`,
+      [sourceId, unread],
+    );
+    for (const row of rows) known.set(row.webhookId, row.bodyHash);
+  }
+  for (const [id, bodyHash] of byId) {
+    if (fresh.has(id)) continue;
+    if (!known.get(id)?.equals(bodyHash)) throw replayed();
+  }
 }
 
 function replayed(): DomainError {

@@ -1,4 +1,8 @@
+import { createHash, randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Queryable } from '../../src/database/queryable.js';
+import { settleWebhooks } from '../../src/sources/webhook-replay.js';
 import { createSource, event, personWith, postEvents, type TestSource } from '../support/sources.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -109,5 +113,79 @@ describe('#12 status of a person with several events in one group', () => {
     expect(await personOf(results[0].eventId)).toMatchObject({ custody_status: 'IN_CUSTODY', status_event_id: results[1].eventId });
     const { rows } = await t.db.query(`SELECT retracted_by_event_id FROM custody_event WHERE id = $1`, [results[0].eventId]);
     expect(rows[0].retracted_by_event_id).toBe(correction.eventId);
+  });
+});
+
+describe('#12 a group reads its webhook-ids, facilities and replays in one statement', () => {
+  let t: TestApp;
+  let source: TestSource;
+  beforeAll(async () => {
+    t = await startTestApp();
+    source = await createSource(t);
+  });
+  afterAll(() => t.close());
+
+  /** The statements every pg client in this process sends while `work` runs, that touch one of `tables`. */
+  async function statementsTouching(tables: RegExp, work: () => Promise<void>): Promise<string[]> {
+    const prototype = pg.Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
+    const query = prototype.query;
+    const seen: string[] = [];
+    prototype.query = function (this: unknown, ...args: unknown[]) {
+      const config = args[0];
+      const text = typeof config === 'string' ? config : ((config as { text?: string } | null)?.text ?? '');
+      if (tables.test(text)) seen.push(text);
+      return query.apply(this, args);
+    };
+    try {
+      await work();
+    } finally {
+      prototype.query = query;
+    }
+    return seen;
+  }
+
+  it('#12 a signed single event about a known facility sends one statement for all three', async () => {
+    const first = await postEvents(t, source, event({ facility: { code: 'ONE-READ' } }), { sign: true });
+    expect(first.status, first.text).toBe(202);
+    const seen = await statementsTouching(
+      /webhook_message|FROM facility (f )?WHERE|FROM custody_event (e )?WHERE (e\.)?source_id/,
+      async () => {
+        const res = await postEvents(t, source, event({ facility: { code: 'ONE-READ' } }), { sign: true });
+        expect(res.status, res.text).toBe(202);
+        expect(res.body.results[0].status).toBe('accepted');
+      },
+    );
+    expect(seen, seen.map((text) => text.slice(0, 300)).join('\n---\n')).toHaveLength(1);
+  });
+
+  it('#12 a retried webhook-id with its body passes and its event is a duplicate; with another body it is refused', async () => {
+    const body = JSON.stringify(event({ facility: { code: 'ONE-READ' } }));
+    const webhookId = `msg_${randomUUID()}`;
+    expect((await postEvents(t, source, body, { sign: true, webhookId })).status).toBe(202);
+    const again = await postEvents(t, source, body, { sign: true, webhookId });
+    expect(again.status, again.text).toBe(202);
+    expect(again.body.results[0].status).toBe('duplicate');
+    const other = await postEvents(t, source, event({ facility: { code: 'ONE-READ' } }), { sign: true, webhookId });
+    expect(other.status).toBe(401);
+    expect(other.body.code).toBe('WEBHOOK_REPLAYED');
+  });
+
+  it('#12 an id a concurrent request committed after the group read its webhook rows is read again before it is judged', async () => {
+    const db: Queryable = {
+      query: async (sql: unknown, parameters?: unknown[]) => (await t.db.query(sql as string, parameters)).rows as never,
+    };
+    const webhookId = `msg_${randomUUID()}`;
+    const hash = createHash('sha256').update('a body').digest();
+    await t.db.query(`INSERT INTO webhook_message (source_id, webhook_id, received_at, body_hash) VALUES ($1, $2, now(), $3)`, [
+      source.sourceId,
+      webhookId,
+      hash,
+    ]);
+    // Not inserted by this group, and not among the rows its snapshot saw.
+    await expect(settleWebhooks(db, source.sourceId, new Map([[webhookId, hash]]), [], [])).resolves.toBeUndefined();
+    const otherHash = createHash('sha256').update('another body').digest();
+    await expect(settleWebhooks(db, source.sourceId, new Map([[webhookId, otherHash]]), [], [])).rejects.toMatchObject({
+      code: 'WEBHOOK_REPLAYED',
+    });
   });
 });
