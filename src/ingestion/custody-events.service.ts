@@ -80,10 +80,9 @@ export class CustodyEventsService {
       this.checkTimes(incoming);
       results = await this.groups.submit(request.source.id, { request, incoming });
     } catch (error) {
-      // The source's mistake, not an outage: an outage is what the database and error metrics show.
-      if (error instanceof DomainError && error.kind !== 'unavailable') {
-        for (const { dto } of incoming) this.metrics.custodyEvent(source, dto.type, 'rejected');
-      }
+      // Refused for the source's own mistake, or not taken for ours (an outage): the source must send these again.
+      const outcome = error instanceof DomainError && error.kind !== 'unavailable' ? 'rejected' : 'error';
+      for (const { dto } of incoming) this.metrics.custodyEvent(source, dto.type, outcome);
       throw error;
     }
     for (let i = 0; i < results.length; i++) {

@@ -39,8 +39,14 @@ export class DatabaseGauges {
   /** Apart from the process's metrics: when PostgreSQL cannot be read, these are left out rather than shown stale or zero. */
   readonly registry = new Registry();
 
-  private readonly deliveries = this.gauge('deliveries', 'Deliveries waiting, being sent or dead, by channel and status', ['channel', 'status']);
-  private readonly due = this.gauge('due_deliveries', 'Deliveries due now and not yet claimed by a worker (pending or held past their due time)');
+  private readonly deliveries = this.gauge('deliveries', 'Deliveries waiting, being sent or dead, by channel and status', [
+    'channel',
+    'status',
+  ]);
+  private readonly due = this.gauge(
+    'due_deliveries',
+    'Deliveries due now and not yet claimed by a worker (pending or held past their due time)',
+  );
   private readonly oldestDueAge = this.gauge(
     'oldest_due_delivery_age_seconds',
     'How long the longest-waiting due delivery has been due; 0 when none is due',

@@ -4,7 +4,7 @@ import { EVENT_TYPES } from '../people/custody-status.js';
 
 export const METRIC_PREFIX = 'vigil_';
 
-export type CustodyEventOutcome = 'recorded' | 'duplicate' | 'conflict' | 'rejected';
+export type CustodyEventOutcome = 'recorded' | 'duplicate' | 'conflict' | 'rejected' | 'error';
 
 type CounterChild = ReturnType<Counter<string>['labels']>;
 
