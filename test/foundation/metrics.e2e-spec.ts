@@ -212,6 +212,23 @@ describe('#15 GET /metrics on an app without METRICS_TOKEN', () => {
     expect(valueOf(silent, 'vigil_oldest_held_roster_diff_age_seconds')).toBeGreaterThanOrEqual(300);
   });
 
+  it('#15 a worker process serves its own counters beside the same database gauges', async () => {
+    const worker = await startTestApp({ clock, databaseUrl: t.config.database.url, env: { ...providers.env, ROLE: 'worker' } });
+    try {
+      const res = await worker.http().get('/metrics');
+      expect(res.status).toBe(200);
+      const [own, api] = [parseScrape(res.text), await scrape()];
+      expect(valueOf(api, 'vigil_custody_events_total', { source: SOURCE_NAME })).toBeGreaterThan(0);
+      expect(own.names.has('vigil_custody_events_total')).toBe(true);
+      expect(valueOf(own, 'vigil_custody_events_total')).toBeUndefined();
+      for (const gauge of ['vigil_escalations_open', 'vigil_roster_diffs_held', 'vigil_oldest_due_delivery_age_seconds']) {
+        expect(valueOf(own, gauge), gauge).toBe(valueOf(api, gauge));
+      }
+    } finally {
+      await worker.close();
+    }
+  });
+
   it('#15 loopback only: a peer on another address gets 403 problem+json, whatever X-Forwarded-For claims', async (context) => {
     if (!externalAddress) return context.skip('this machine has no address besides loopback');
     const { port } = t.app.getHttpServer().address() as AddressInfo;
