@@ -7,6 +7,15 @@ export const METRIC_PREFIX = 'vigil_';
 export type CustodyEventOutcome = 'recorded' | 'duplicate' | 'conflict' | 'rejected' | 'error';
 
 type CounterChild = ReturnType<Counter<string>['labels']>;
+type HistogramChild = ReturnType<Histogram<string>['labels']>;
+
+function childOf<T>(cache: Map<string, Map<string, T>>, first: string, second: string, make: () => T): T {
+  let inner = cache.get(first);
+  if (!inner) cache.set(first, (inner = new Map<string, T>()));
+  let child = inner.get(second);
+  if (!child) inner.set(second, (child = make()));
+  return child;
+}
 
 const KNOWN_TYPES = new Set<string>(EVENT_TYPES);
 
@@ -56,11 +65,11 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  // The ingest path counts every event: children are looked up once per label set and kept, so a
-  // request allocates no label objects.
-  private readonly eventChildren = new Map<string, CounterChild>();
-  private readonly attemptChildren = new Map<string, ReturnType<Histogram<string>['labels']>>();
-  private readonly processedChildren = new Map<string, CounterChild>();
+  // The ingest path counts every event: a label set's child is made once and kept in nested maps,
+  // so counting allocates neither label objects nor keys.
+  private readonly eventChildren = new Map<string, Map<string, Map<string, CounterChild>>>();
+  private readonly attemptChildren = new Map<string, Map<string, HistogramChild>>();
+  private readonly processedChildren = new Map<string, Map<string, CounterChild>>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: METRIC_PREFIX });
@@ -68,13 +77,9 @@ export class Metrics {
 
   custodyEvent(source: string, type: string, outcome: CustodyEventOutcome, count = 1): void {
     const knownType = KNOWN_TYPES.has(type) ? type : 'unknown';
-    const key = `${outcome}\u0000${knownType}\u0000${source}`;
-    let child = this.eventChildren.get(key);
-    if (!child) {
-      child = this.custodyEvents.labels(source, knownType, outcome);
-      this.eventChildren.set(key, child);
-    }
-    child.inc(count);
+    let bySource = this.eventChildren.get(source);
+    if (!bySource) this.eventChildren.set(source, (bySource = new Map<string, Map<string, CounterChild>>()));
+    childOf(bySource, outcome, knownType, () => this.custodyEvents.labels(source, knownType, outcome)).inc(count);
   }
 
   rosterSnapshot(source: string, outcome: 'baseline' | 'applied' | 'held'): void {
@@ -82,22 +87,10 @@ export class Metrics {
   }
 
   attempt(channel: string, outcome: string, seconds: number): void {
-    const key = `${channel}\u0000${outcome}`;
-    let child = this.attemptChildren.get(key);
-    if (!child) {
-      child = this.attemptDuration.labels(channel, outcome);
-      this.attemptChildren.set(key, child);
-    }
-    child.observe(seconds);
+    childOf(this.attemptChildren, channel, outcome, () => this.attemptDuration.labels(channel, outcome)).observe(seconds);
   }
 
   deliveryProcessed(channel: string, status: string): void {
-    const key = `${channel}\u0000${status}`;
-    let child = this.processedChildren.get(key);
-    if (!child) {
-      child = this.deliveriesProcessed.labels(channel, status);
-      this.processedChildren.set(key, child);
-    }
-    child.inc();
+    childOf(this.processedChildren, channel, status, () => this.deliveriesProcessed.labels(channel, status)).inc();
   }
 }
