@@ -11,6 +11,7 @@ import { RateLimiter } from './common/rate-limiter.service.js';
 import { APP_CONFIG, type AppConfig } from './config/app-config.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsApiModule } from './metrics/metrics.module.js';
 import { IngestionApiModule, IngestionModule } from './ingestion/ingestion.module.js';
 import { PeopleApiModule, PeopleModule } from './people/people.module.js';
 import { RegistrationsApiModule, RegistrationsModule } from './registrations/registrations.module.js';
@@ -43,7 +44,7 @@ export class CoreModule {
 
 /**
  * ROLE decides what runs: `api` serves the HTTP routes, `worker` runs the scheduled and queued
- * work, `all` both. Health answers in every role so each process can be probed.
+ * work, `all` both. Health and metrics answer in every role so each process can be probed and scraped.
  */
 @Module({})
 export class AppModule {
@@ -56,6 +57,7 @@ export class AppModule {
         CoreModule.forRoot(config, options),
         TypeOrmModule.forRoot({ ...dataSourceOptions(config.database.url), autoLoadEntities: true, migrationsRun: false }),
         HealthModule,
+        MetricsApiModule,
         SourcesModule,
         PeopleModule,
         IngestionModule,

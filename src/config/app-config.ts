@@ -101,6 +101,7 @@ const envSchema = z.object({
     .regex(/^(true|false|\d+|[\w.:/, -]+)$/, 'true, false, a hop count, or addresses/subnets (e.g. loopback, 10.0.0.0/8)')
     .optional(),
   FEED_CHECK_SECONDS: int(1, 60),
+  METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   PHONE_COUNTRIES: z
     .string()
     .default('US,PR,GU,VI,AS,MP')
@@ -178,6 +179,8 @@ export interface AppConfig {
   /** Per client, on each route that sends messages (sign-up, resend-code), on top of the public budget. */
   signupRateLimitPerMinute: number;
   feedCheckSeconds: number;
+  /** Bearer token for GET /metrics; unset, /metrics answers only connections from loopback. */
+  metricsToken?: string;
   /** Where contact phone numbers may be (ISO 3166 codes). */
   phoneCountries: string[];
   /** Verification messages or calls to one phone number or email address in any 24 hours, across registrations. */
@@ -327,6 +330,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     signupRateLimitPerMinute: env.SIGNUP_RATE_LIMIT_PER_MINUTE,
     trustProxy: trustProxy(env.TRUST_PROXY),
     feedCheckSeconds: env.FEED_CHECK_SECONDS,
+    metricsToken: env.METRICS_TOKEN,
     phoneCountries: [...new Set(env.PHONE_COUNTRIES)],
     codesPerNumberPerDay: env.CODES_PER_NUMBER_PER_DAY,
     globalIdentifierSystems: env.GLOBAL_IDENTIFIER_SYSTEMS,

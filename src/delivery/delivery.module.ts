@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DeliveryRepositoryModule } from '../database/delivery-repository.module.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { RegistrationAccessGuard } from '../registrations/registration-access.guard.js';
 import { RegistrationsModule } from '../registrations/registrations.module.js';
 import { ChannelProviders } from './channels/channel-providers.js';
@@ -20,7 +21,7 @@ import { ProgramReportService } from './reports/program-report.service.js';
 
 /** The dispatcher, providers and the ledger (planning is the notifications module's, imported by ingestion). */
 @Module({
-  imports: [DeliveryRepositoryModule, RegistrationsModule, SourcesModule],
+  imports: [DeliveryRepositoryModule, RegistrationsModule, SourcesModule, MetricsModule],
   providers: [
     StaffAlertsService,
     ChannelProviders,

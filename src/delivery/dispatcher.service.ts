@@ -15,6 +15,7 @@ import {
   DeliveryRepository,
 } from '../database/delivery.repository.js';
 import { type Listener, listenOn } from '../database/listen.js';
+import { Metrics } from '../metrics/metrics.js';
 import type { ChannelProvider, OutboundMessage } from './channels/channel-provider.js';
 import { ChannelProviders } from './channels/channel-providers.js';
 import { correctionWaitsUntil, type DeliveryContext, DeliveryContextService, mayNotSend } from './delivery-context.service.js';
@@ -60,6 +61,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     private readonly scheduler: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(MANUAL_DISPATCH) private readonly manualDispatch: boolean,
+    private readonly metrics: Metrics,
   ) {
     revocations.watchLeasesOf(this.workerId);
   }
@@ -258,14 +260,19 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
       return { ...facts, excerpt: result.excerpt, hash: attemptHash(send.prevHash, facts) };
     });
     await this.deliveries.finishAttempts(ends);
+    owned.forEach((send, i) => this.metrics.attempt(send.context.channel, ends[i].outcome, results[i].seconds));
 
     owned.forEach((send, i) => changes.push(this.outcome(send, results[i])));
     await this.deliveries.finish(batch.lease, changes, this.clock.now());
+    const channelOf = new Map(contexts.map((context) => [context.id, context.channel]));
+    for (const change of changes) this.metrics.deliveryProcessed(channelOf.get(change.id)!, change.status);
     await this.reports.applyEarly(changes.filter((change) => change.providerMessageId).map((change) => change.id));
   }
 
   /** One provider call, or why there was none; never throws. */
   private async attempt(send: Send, loadedAt: number): Promise<Result> {
+    // Elapsed time from the process's monotonic clock: the injected clock says when, not how long.
+    const began = performance.now();
     const done = (result: Partial<Result>): Result => ({
       providerMessageId: null,
       failure: undefined,
@@ -273,6 +280,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
       excerpt: null,
       ...result,
       finishedAt: this.clock.now(),
+      seconds: (performance.now() - began) / 1000,
     });
     if (send.failure) return done({ failure: send.failure });
     let message: OutboundMessage;
@@ -373,6 +381,7 @@ interface Result {
   withdrawn: boolean;
   excerpt: string | null;
   finishedAt: Date;
+  seconds: number;
 }
 
 /** The provider an attempt is recorded under when the delivery failed before one was chosen. */

@@ -26,7 +26,13 @@ export class CustodyEventsController {
   @ApiAcceptedResponse({ type: IngestResponseDto, description: 'Committed with every planned delivery' })
   @ApiConflictResponse({ description: 'A single event whose sourceEventId was used with a different body' })
   async ingest(@Body() body: unknown, @CurrentSource() source: SourceRequest): Promise<IngestResponseDto> {
-    const incoming = parseEvents(body);
+    let incoming: IncomingEvent[];
+    try {
+      incoming = parseEvents(body);
+    } catch (error) {
+      this.events.countUnreadable(source.source, isBatch(body) && Array.isArray(body.events) ? body.events : [body]);
+      throw error;
+    }
     const results = await this.events.ingest(source, incoming);
     if (!isBatch(body) && results[0].status === 'conflict') {
       throw new DomainError(

@@ -7,6 +7,7 @@ import { sha256 } from '../common/crypto/field-cipher.js';
 import { DomainError, type FieldError } from '../common/problem/domain-error.js';
 import { IdentityResolver, type ResolvedPerson } from '../people/identity-resolver.js';
 import { retryingTransactionOpenedWith } from '../database/retrying-transaction.js';
+import { Metrics } from '../metrics/metrics.js';
 import { FacilitiesService, type FacilityRef } from '../sources/facilities.service.js';
 import { FeedHealthService } from '../sources/feed-health.service.js';
 import type { SourceRequest } from '../sources/source-auth.guard.js';
@@ -53,6 +54,7 @@ export class CustodyEventsService {
     private readonly facilities: FacilitiesService,
     private readonly recorder: EventRecorder,
     private readonly feeds: FeedHealthService,
+    private readonly metrics: Metrics,
   ) {}
 
   private readonly groups = new GroupCommit<IngestRequest, RecordedEvent[]>({
@@ -70,9 +72,31 @@ export class CustodyEventsService {
    * succeeds or fails on its own.
    */
   async ingest(request: SourceRequest, incoming: IncomingEvent[]): Promise<RecordedEvent[]> {
-    this.checkFacilities(request.source, incoming);
-    this.checkTimes(incoming);
-    return this.groups.submit(request.source.id, { request, incoming });
+    const source = request.source.name;
+    let results: RecordedEvent[];
+    try {
+      this.checkFacilities(request.source, incoming);
+      this.checkTimes(incoming);
+      results = await this.groups.submit(request.source.id, { request, incoming });
+    } catch (error) {
+      // Refused for the source's own mistake, or not taken for ours (an outage): the source must send these again.
+      const outcome = error instanceof DomainError && error.kind !== 'unavailable' ? 'rejected' : 'error';
+      for (const { dto } of incoming) this.metrics.custodyEvent(source, dto.type, outcome);
+      throw error;
+    }
+    for (let i = 0; i < results.length; i++) {
+      const status = results[i].status;
+      this.metrics.custodyEvent(source, incoming[i].dto.type, status === 'accepted' ? 'recorded' : status);
+    }
+    return results;
+  }
+
+  /** A body refused before its events could be read: each item it seems to hold counts as rejected, its type if it names one. */
+  countUnreadable(source: AuthenticatedSource, items: unknown[]): void {
+    for (const item of items) {
+      const type = typeof item === 'object' && item !== null && 'type' in item && typeof item.type === 'string' ? item.type : 'unknown';
+      this.metrics.custodyEvent(source.name, type, 'rejected');
+    }
   }
 
   /** One transaction for requests of one source; later items see earlier ones (a repeated sourceEventId is a duplicate). */

@@ -1,5 +1,6 @@
 import { AuditService } from '../common/audit.service.js';
 import { Module } from '@nestjs/common';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { PlanningModule } from '../notifications/planning.module.js';
 import { PeopleModule } from '../people/people.module.js';
 import { SourcesModule } from '../sources/sources.module.js';
@@ -11,7 +12,7 @@ import { RosterService } from './roster.service.js';
 
 /** Custody events and roster snapshots in; persons, statuses and planned notifications out, in one transaction. */
 @Module({
-  imports: [SourcesModule, PeopleModule, PlanningModule],
+  imports: [SourcesModule, PeopleModule, PlanningModule, MetricsModule],
   providers: [CustodyEventsService, EventRecorder, RosterService, AuditService],
   exports: [CustodyEventsService, RosterService],
 })

@@ -1,3 +1,4 @@
+import { Metrics } from '../metrics/metrics.js';
 import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
@@ -71,6 +72,7 @@ export class RosterService {
     private readonly feeds: FeedHealthService,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   /** People per slice; tests shrink it so that a small roster spans several slices. */
@@ -141,6 +143,8 @@ export class RosterService {
       return { result, facilityId: facility.id, population: inSnapshot.size };
     });
     await this.feeds.recordContact(source.id, [facilityId], population === undefined ? undefined : { facilityId, count: population, asOf });
+    // A sender's retry of the same snapshot (no population) was counted the first time.
+    if (population !== undefined) this.metrics.rosterSnapshot(source.name, result.baseline ? 'baseline' : result.held ? 'held' : 'applied');
     // A large baseline bulk-loads people faster than autovacuum notices; fresh statistics keep the
     // next snapshot's identity lookup a hash join instead of one index probe per person.
     if (result.baseline && roster.people.length >= ANALYZE_AFTER_BASELINE) await this.db.query(`ANALYZE person, person_identifier`);

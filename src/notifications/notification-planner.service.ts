@@ -4,6 +4,7 @@ import { Clock } from '../common/clock.js';
 import { namedWhenSmall, type Queryable } from '../database/queryable.js';
 import { URGENT_EVENT_TYPES } from '../people/custody-status.js';
 import { DELIVERY_CHANNEL } from '../database/delivery.repository.js';
+import { Metrics } from '../metrics/metrics.js';
 
 /**
  * The one call that ends every ingestion transaction: matching and fan-out for the events just
@@ -25,11 +26,13 @@ export class NotificationPlannerService {
   constructor(
     private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   /** Returns, per event id, how many notifications were planned. */
   async plan(db: Queryable, eventIds: string[]): Promise<Map<string, number>> {
     if (!eventIds.length) return new Map();
+    const stopTimer = this.metrics.planningDuration.startTimer();
     // The planner cannot see how many registrations an event fans out to (~500 estimated for a crowd
     // of 100,000), so it puts a cache in front of the contact lookups that never hits: one entry per
     // registration, ~15 % of a large fan-out. Off for the rest of this transaction only.
@@ -96,6 +99,7 @@ export class NotificationPlannerService {
       ),
       [eventIds, this.clock.now(), URGENT_EVENT_TYPES, Math.round(this.config.voice.repeatHours * 60), DELIVERY_CHANNEL],
     );
+    stopTimer();
     return new Map(rows.map((row) => [row.eventId, row.notifications]));
   }
 }

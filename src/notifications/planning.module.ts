@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DeliveryRepositoryModule } from '../database/delivery-repository.module.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { NotificationPlannerService } from './notification-planner.service.js';
 import { RetractionsService } from './retractions.service.js';
 
@@ -8,7 +9,7 @@ import { RetractionsService } from './retractions.service.js';
  * stops. Imported by ingestion, whose transactions end with it; it never imports the dispatcher.
  */
 @Module({
-  imports: [DeliveryRepositoryModule],
+  imports: [DeliveryRepositoryModule, MetricsModule],
   providers: [NotificationPlannerService, RetractionsService],
   exports: [NotificationPlannerService, RetractionsService],
 })

@@ -41,7 +41,7 @@ export interface FeedTransition {
  * SQL: a feed of source `s` whose last contact is `contact` has been silent past the source's
  * expected interval, as of $1. Without an interval a feed is never stale.
  */
-function silent(contact: string): string {
+export function silent(contact: string): string {
   return `(s.expected_interval_seconds IS NOT NULL AND ${contact} < $1::timestamptz - make_interval(secs => s.expected_interval_seconds))`;
 }
 

@@ -29,6 +29,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   clock?: Clock;
   databaseUrl?: string;
+  /** Where the app listens; loopback unless a test needs to be reached from another address. */
+  host?: string;
 }
 
 /** Builds the app exactly as `npm start` does, on a database of its own, listening on a real port. */
@@ -57,7 +59,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
   });
   const app = await createApp(config, { clock: options.clock, logDestination, manualDispatch: true });
-  await app.listen(0, '127.0.0.1');
+  await app.listen(0, options.host ?? '127.0.0.1');
   const db = new pg.Pool({ connectionString: url, max: 4 });
   const http = () => supertest(app.getHttpServer());
 

@@ -1,0 +1,35 @@
+import { Controller, Get, Header, Inject, Req } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { Registry } from 'prom-client';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { checkMetricsAccess } from './metrics-access.js';
+import { MetricsExposition } from './metrics-exposition.service.js';
+
+@ApiTags('ops')
+@Controller('metrics')
+export class MetricsController {
+  constructor(
+    private readonly exposition: MetricsExposition,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Get()
+  @Header('Content-Type', Registry.PROMETHEUS_CONTENT_TYPE)
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({
+    summary: 'Prometheus metrics of this process, and the gauges read from the database',
+    description:
+      'Text exposition format. With METRICS_TOKEN set, a bearer token is required (401 without it); unset, only loopback ' +
+      'connections are answered (403 otherwise). Not rate limited. See README, Monitoring.',
+  })
+  @ApiProduces('text/plain')
+  @ApiOkResponse({ description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } })
+  async scrape(@Req() request: FastifyRequest): Promise<string> {
+    checkMetricsAccess(this.config.metricsToken, {
+      authorization: request.headers.authorization,
+      remoteAddress: request.raw.socket?.remoteAddress,
+    });
+    return this.exposition.scrape();
+  }
+}
