@@ -17,7 +17,7 @@ export function registerDeliveryCommands(program: Command): void {
       .argument('[deliveryIds...]', 'the dead deliveries to retry')
       .option('--all', 'retry every dead delivery')
       .action(async (ids: string[], options: { all?: boolean }) => {
-        if (options.all === (ids.length > 0)) throw new UsageError('Name the dead deliveries to retry, or give --all (not both).');
+        if (Boolean(options.all) === ids.length > 0) throw new UsageError('Name the dead deliveries to retry, or give --all (not both).');
         const bad = ids.find((id) => !UUID.test(id));
         if (bad !== undefined) throw new UsageError(`Not a delivery id: ${bad}`);
         const { retried, missing } = await withCli(loadCliConfig(), async (cli) => {
@@ -41,7 +41,8 @@ export function registerDeliveryCommands(program: Command): void {
           const [{ count }]: { count: string }[] = await cli.db.query(`SELECT count(*) FROM delivery_attempt`);
           return { broken: found, attempts: count };
         });
-        if (broken.length) throw new CliFailure(`Ledger check FAILED: ${broken.length} deliveries have a broken chain:\n${broken.join('\n')}`);
+        if (broken.length)
+          throw new CliFailure(`Ledger check FAILED: ${broken.length} deliveries have a broken chain:\n${broken.join('\n')}`);
         print(`Ledger check passed: ${attempts} attempts, every chain intact.`);
       }),
     'npx vigil ledger:verify',

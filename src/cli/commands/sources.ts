@@ -50,7 +50,11 @@ export function registerSourceCommands(program: Command): void {
           return { name: found.name, key: rotated, revoked: rotated.revokedKeyIds.length };
         });
         print(`New API key for ${name} (key ${key.keyId}), shown this once: ${key.apiKey}`);
-        print(options.keepOld ? 'The old key still works; rotate again without --keep-old once the feed uses the new one.' : `Revoked ${revoked} old key(s).`);
+        print(
+          options.keepOld
+            ? 'The old key still works; rotate again without --keep-old once the feed uses the new one.'
+            : `Revoked ${revoked} old key(s).`,
+        );
       }),
     'npx vigil source:rotate-key "Harris County JMS"',
     'npx vigil source:rotate-key "Harris County JMS" --keep-old',
@@ -92,7 +96,9 @@ async function checkedSource(body: Record<string, unknown>): Promise<CreateSourc
 
 async function findSource(sources: SourcesService, nameOrId: string): Promise<SourceDto> {
   const all = await sources.list();
-  const found = UUID.test(nameOrId) ? all.find((source) => source.sourceId === nameOrId.toLowerCase()) : all.find((source) => source.name === nameOrId);
+  const found = UUID.test(nameOrId)
+    ? all.find((source) => source.sourceId === nameOrId.toLowerCase())
+    : all.find((source) => source.name === nameOrId);
   if (!found) throw new CliFailure('No source has that name or id; `vigil source:list` shows them.');
   return found;
 }
