@@ -72,11 +72,14 @@ export class StaffService {
   }
 
   /**
-   * A fresh password Vigil makes, returned this once. Sessions and tokens opened with the old one
+   * A fresh password (Vigil makes it unless an operator at the command line chose one), returned this once. Sessions and tokens opened with the old one
    * end at once (the password may have leaked), and a login lockout on the account is lifted.
    */
-  async resetPassword(id: string, by: AuditedBy): Promise<{ staffId: string; email: string; temporaryPassword: string }> {
-    const password = temporaryPassword();
+  async resetPassword(
+    id: string,
+    by: AuditedBy,
+    password = temporaryPassword(),
+  ): Promise<{ staffId: string; email: string; temporaryPassword: string }> {
     const passwordHash = await hashSecret(password);
     const email = await retryingTransaction(this.db, async (tx) => {
       const rows = await returning<{ email: string }>(

@@ -5,7 +5,8 @@ import type { Queryable } from '../database/queryable.js';
 import { Clock } from './clock.js';
 
 export interface AuditActor {
-  staffId: string;
+  /** Null for an operator at the command line, who acts with the server's access and no staff account. */
+  staffId: string | null;
   role: string;
 }
 

@@ -132,9 +132,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   };
   process.on('exit', onExit);
 
-  const url = (database = 'postgres') =>
-    `postgres://${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${database}` +
-    (socketDir ? `?host=${encodeURIComponent(socketDir)}` : '');
+  const url = (database = 'postgres') => credentialUrl(credentials, port, database, socketDir);
   return {
     url,
     port,
@@ -175,16 +173,58 @@ async function allowTraversal(targets: string[], log: (message: string) => void)
   }
 }
 
-/** A crashed Vigil leaves its postmaster running with no parent; a live one means DATA_DIR is in use. */
-async function stopOrphanedPostmaster(clusterDir: string, log: (message: string) => void): Promise<void> {
+/**
+ * The postmaster a live Vigil started in DATA_DIR, if there is one: command-line tools connect to
+ * it (its port is in postmaster.pid, its credentials in the launcher's file) instead of starting a
+ * second server on the same folder, which PostgreSQL refuses.
+ */
+export async function runningEmbeddedPostgres(dataDir: string): Promise<{ url: (database?: string) => string } | undefined> {
+  const resolved = path.resolve(dataDir);
+  const postmaster = await livePostmaster(path.join(resolved, 'pg'));
+  const credentialsFile = path.join(resolved, 'embedded-pg.json');
+  if (!postmaster?.owned || !postmaster.port || !existsSync(credentialsFile)) return undefined;
+  const credentials = JSON.parse(await readFile(credentialsFile, 'utf8')) as { user: string; password: string };
+  return { url: (database = 'postgres') => credentialUrl(credentials, postmaster.port!, database, postmaster.socketDir) };
+}
+
+function credentialUrl(credentials: { user: string; password: string }, port: number, database: string, socketDir?: string): string {
+  return (
+    `postgres://${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${database}` +
+    (socketDir ? `?host=${encodeURIComponent(socketDir)}` : '')
+  );
+}
+
+/**
+ * postmaster.pid's lines: pid, data folder, start time, port, socket folder, listen address, ...
+ * `owned` when its parent still runs (a running Vigil); a crashed Vigil's is left with none.
+ */
+async function livePostmaster(
+  clusterDir: string,
+): Promise<{ pid: number; parent: number; owned: boolean; port?: number; socketDir?: string } | undefined> {
   const pidFile = path.join(clusterDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  if (!existsSync(pidFile)) return undefined;
+  const lines = (await readFile(pidFile, 'utf8')).split('\n');
+  const pid = Number(lines[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
   const parent = await readFile(`/proc/${pid}/stat`, 'utf8')
     .then((line) => Number(line.slice(line.lastIndexOf(')') + 2).split(' ')[1]))
     .catch(() => 1);
-  if (parent !== 1 && isAlive(parent) && parent !== process.pid) {
+  const port = Number(lines[3]);
+  return {
+    pid,
+    parent,
+    owned: parent !== 1 && isAlive(parent),
+    port: Number.isInteger(port) && port > 0 ? port : undefined,
+    socketDir: lines[4]?.trim() || undefined,
+  };
+}
+
+/** A crashed Vigil leaves its postmaster running with no parent; a live one means DATA_DIR is in use. */
+async function stopOrphanedPostmaster(clusterDir: string, log: (message: string) => void): Promise<void> {
+  const postmaster = await livePostmaster(clusterDir);
+  if (!postmaster) return;
+  const { pid, parent } = postmaster;
+  if (postmaster.owned && parent !== process.pid) {
     throw new Error(`The database in ${clusterDir} is already in use by process ${parent}. Stop that Vigil first.`);
   }
   log(`embedded PostgreSQL: stopping the orphaned postmaster ${pid} left by an earlier run`);

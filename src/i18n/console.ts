@@ -10,7 +10,7 @@ const en = {
   loginMissing: 'Enter your email and password.',
   loginLocked: 'Too many failed sign-ins for this account. Try again later.',
   signedInAs: (email: string, role: string) => `Signed in as ${email} (${role})`,
-  roles: { admin: 'admin', specialist: 'victim assistance specialist' } as Record<string, string>,
+  roles: { admin: 'admin', specialist: 'victim assistance specialist', cli: 'command line' } as Record<string, string>,
   nav: {
     dashboard: 'Dashboard',
     victims: 'My victims',
@@ -392,7 +392,7 @@ const es: ConsoleMessages = {
   loginMissing: 'Escriba su correo y su contraseña.',
   loginLocked: 'Demasiados intentos fallidos para esta cuenta. Inténtelo más tarde.',
   signedInAs: (email: string, role: string) => `Sesión de ${email} (${role})`,
-  roles: { admin: 'administrador', specialist: 'especialista de asistencia a víctimas' },
+  roles: { admin: 'administrador', specialist: 'especialista de asistencia a víctimas', cli: 'línea de comandos' },
   nav: {
     dashboard: 'Resumen',
     victims: 'Mis víctimas',

@@ -428,7 +428,7 @@ export class RosterService {
     db: Queryable,
     snapshotId: string,
     status: 'approved' | 'discarded',
-    staffId: string,
+    staffId: string | null,
   ): Promise<Snapshot & { facilityCode: string; bookedIds: string[]; releasedIds: string[]; unchangedIds: string[]; unchanged: number }> {
     const rows = await returning<{
       source_id: string;

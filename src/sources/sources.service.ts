@@ -106,14 +106,30 @@ export class SourcesService {
       if (active >= MAX_ACTIVE_KEYS) {
         throw new DomainError('conflict', 'SOURCE_KEY_LIMIT', `A source has at most ${MAX_ACTIVE_KEYS} active keys; revoke one first.`);
       }
-      const apiKey = newApiKey();
-      const [key]: { id: string }[] = await tx.query(
-        `INSERT INTO source_key (source_id, key_hash, key_prefix) VALUES ($1, $2, $3) RETURNING id`,
-        [sourceId, sha256(apiKey), prefixOf(apiKey)],
-      );
-      await this.audited(tx, by, 'source.key.create', sourceId, { keyId: key.id });
-      return { keyId: key.id, apiKey };
+      const key = await this.insertKey(tx, sourceId);
+      await this.audited(tx, by, 'source.key.create', sourceId, { keyId: key.keyId });
+      return key;
     });
+  }
+
+  /**
+   * A new key in place of every active one, in one transaction: for a key that leaked, or a feed
+   * that is switched over at once. The old keys stop working when it commits.
+   */
+  async rotateKey(sourceId: string, by: AuditedBy): Promise<CreatedSourceKeyDto & { revokedKeyIds: string[] }> {
+    const rotated = await retryingTransaction(this.db, async (tx) => {
+      await this.lockSource(tx, sourceId);
+      const revoked: { id: string }[] = await tx.query(
+        `UPDATE source_key SET revoked_at = now() WHERE source_id = $1 AND revoked_at IS NULL RETURNING id`,
+        [sourceId],
+      );
+      const key = await this.insertKey(tx, sourceId);
+      const revokedKeyIds = revoked.map((row) => row.id);
+      await this.audited(tx, by, 'source.key.rotate', sourceId, { keyId: key.keyId, revokedKeyIds });
+      return { ...key, revokedKeyIds };
+    });
+    this.authenticated.clear();
+    return rotated;
   }
 
   async revokeKey(sourceId: string, keyId: string, by: AuditedBy): Promise<void> {
@@ -161,6 +177,16 @@ export class SourcesService {
       [{ actor: by.staff, action, targetType: 'source', targetId: sourceId, clientAddress: by.clientAddress, details }],
       db,
     );
+  }
+
+  /** The key itself is returned this once; only its hash and prefix are stored. */
+  private async insertKey(db: Queryable, sourceId: string): Promise<CreatedSourceKeyDto> {
+    const apiKey = newApiKey();
+    const [key]: { id: string }[] = await db.query(
+      `INSERT INTO source_key (source_id, key_hash, key_prefix) VALUES ($1, $2, $3) RETURNING id`,
+      [sourceId, sha256(apiKey), prefixOf(apiKey)],
+    );
+    return { keyId: key.id, apiKey };
   }
 
   private async lockSource(db: Queryable, sourceId: string): Promise<void> {

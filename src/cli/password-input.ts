@@ -1,0 +1,64 @@
+import { temporaryPassword } from '../auth/temporary-password.js';
+import { CliFailure, UsageError } from './cli-runtime.js';
+
+export const PASSWORD_ENV = 'VIGIL_PASSWORD';
+const MIN_LENGTH = 12;
+const MAX_LENGTH = 1024;
+
+/**
+ * A password never comes from the command line (shell history, `ps`): from VIGIL_PASSWORD, else a
+ * prompt without echo when a person is at the terminal, else Vigil makes one (`generated`), which
+ * the command prints once.
+ */
+export async function choosePassword(): Promise<{ password: string; generated: boolean }> {
+  const fromEnv = process.env[PASSWORD_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') return { password: checked(fromEnv, PASSWORD_ENV), generated: false };
+  if (!process.stdin.isTTY) return { password: temporaryPassword(), generated: true };
+  process.stderr.write('Leave the password empty to have Vigil make one.\n');
+  const first = await promptHidden('New password: ');
+  if (first === '') return { password: temporaryPassword(), generated: true };
+  checked(first, 'The password');
+  if ((await promptHidden('Repeat it: ')) !== first) throw new CliFailure('The two passwords differ; nothing was changed.');
+  return { password: first, generated: false };
+}
+
+function checked(password: string, what: string): string {
+  if (password.length < MIN_LENGTH) throw new UsageError(`${what} must be at least ${MIN_LENGTH} characters.`);
+  if (password.length > MAX_LENGTH) throw new UsageError(`${what} must be at most ${MAX_LENGTH} characters.`);
+  return password;
+}
+
+/** Reads one line from the terminal in raw mode, so nothing typed is echoed. */
+function promptHidden(question: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(question);
+  stdin.setRawMode(true);
+  stdin.setEncoding('utf8');
+  stdin.resume();
+  return new Promise((resolve, reject) => {
+    let value = '';
+    const finish = () => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+    };
+    const onData = (chunk: string) => {
+      for (const char of chunk) {
+        if (char === '\r' || char === '\n' || char === '\u0004') {
+          finish();
+          resolve(value);
+          return;
+        }
+        if (char === '\u0003') {
+          finish();
+          reject(new CliFailure('Cancelled; nothing was changed.'));
+          return;
+        }
+        if (char === '\u007f' || char === '\b') value = value.slice(0, -1);
+        else value += char;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
