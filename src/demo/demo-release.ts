@@ -93,7 +93,8 @@ async function custodyStatus(base: string, identifier: { system: string; value: 
   } catch (error) {
     throw new VigilUnreachableError(base, error);
   }
-  if (!response.ok) throw new VigilUnreachableError(base, new Error(`the search answered ${response.status}`));
+  if (!response.ok)
+    throw new Error(`Vigil at ${base} answered the search for the demo person with ${response.status}: ${await response.text()}`);
   const found = (await response.json()) as { people: { custodyStatus: string }[] };
   return found.people[0]?.custodyStatus;
 }

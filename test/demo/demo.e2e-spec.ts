@@ -76,9 +76,7 @@ describe('#15 first-run demo', () => {
     expect(loadConfig(embedded).demo).toBe(true);
     expect(loadConfig({ ...embedded, DEMO: 'false' }).demo).toBe(false);
     expect(loadConfig({ ...embedded, SMTP_URL: 'smtp://127.0.0.1:2525' }).demo).toBe(false);
-    expect(loadConfig({ ...t.config, DATABASE_URL: 'postgres://vigil@127.0.0.1/vigil', ...secrets(), DEV_OUTBOX: 'true' }).demo).toBe(
-      false,
-    );
+    expect(loadConfig({ DATABASE_URL: 'postgres://vigil@127.0.0.1/vigil', ...secrets(), DEV_OUTBOX: 'true' }).demo).toBe(false);
   });
 
   it('#15 DEMO=false seeds nothing', async () => {
