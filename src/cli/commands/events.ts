@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { type Command, CommanderError } from 'commander';
-import { releaseDemo } from '../../demo/demo-release.js';
-import { pretty, vigilAddress } from '../../demo/demo-release.js';
+import type { Command, CommanderError } from 'commander';
+import { pretty, releaseDemo, vigilAddress } from '../../demo/demo-release.js';
 import { type CliIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, processIo } from '../cli-io.js';
 import { promptHidden } from '../hidden-prompt.js';
 import { postCustodyEvents, VigilUnreachableError } from '../source-client.js';
