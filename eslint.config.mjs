@@ -38,6 +38,11 @@ export default tseslint.config(
   },
   { files: ['**/*.mjs'], ...tseslint.configs.disableTypeChecked },
   {
+    // The integration guide's Node example is a plain script a reader copies: Node's globals, no imports for them.
+    files: ['docs/examples/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', Buffer: 'readonly', fetch: 'readonly', console: 'readonly' } },
+  },
+  {
     // The pages' one script runs in the browser, as a classic script, outside the TypeScript project.
     files: ['src/web/assets/**/*.js'],
     ...tseslint.configs.disableTypeChecked,

@@ -10,6 +10,7 @@ import { ensureDatabase } from './database/ensure-database.js';
 import { runMigrations } from './database/migrate.js';
 import { ciphertextUpgradeStep } from './registrations/key-rotation.js';
 import { FieldCipher } from './common/crypto/field-cipher.js';
+import { demoInstructions, recordDemoAddress, seedDemo, type SeededDemo } from './demo/demo-seeder.js';
 
 const SHUTDOWN_GRACE_MS = 30_000;
 
@@ -81,12 +82,24 @@ async function main(): Promise<void> {
     return app.listen(config.port, '0.0.0.0');
   });
   const base = (await app.getUrl()).replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
+  let demo: SeededDemo | undefined;
+  try {
+    demo = await seedDemo(app, config);
+    if (demo) {
+      recordDemoAddress(config, base);
+      if (demo.created) logger.info('Seeded the first-run demo (DEMO=false turns it off)');
+    }
+  } catch (error) {
+    // A demo that cannot be made must not keep a working Vigil from serving.
+    logger.warn(`The first-run demo could not be seeded: ${error instanceof Error ? error.message : String(error)}`);
+  }
   const adminEmail = config.role === 'worker' ? undefined : app.get(BootstrapAdminService).adminEmail;
   process.stdout.write(
     `\n  Vigil (${config.role}) is listening on ${base}\n` +
       (config.role === 'worker' ? '' : `  Victim portal: ${base}/en/ (${base}/es/)   staff console: ${base}/console/\n`) +
       `  API docs: ${base}/docs   readiness: ${base}/health/ready\n` +
       (adminEmail ? `  Admin login: ${base}/console/login or POST ${base}/v1/auth/login, as ${adminEmail}\n` : '') +
+      (demo ? demoInstructions(demo, config.publicBaseUrl) : '') +
       (embedded ? `  Database: embedded PostgreSQL in ${config.database.dataDir} (port ${embedded.port})\n` : '') +
       '\n',
   );

@@ -74,6 +74,11 @@ const envSchema = z.object({
     .enum(['true', 'false', '1', '0', 'yes', 'no'])
     .optional()
     .transform((value) => (value === undefined ? undefined : ['true', '1', 'yes'].includes(value))),
+  // Unset: on in embedded mode. The demo is never seeded into a server's own database.
+  DEMO: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .optional()
+    .transform((value) => (value === undefined ? undefined : ['true', '1', 'yes'].includes(value))),
   EMAIL_PER_SECOND: int(0, 0),
   SMS_PER_SECOND: int(0, 0),
   VOICE_PER_SECOND: int(0, 0),
@@ -169,6 +174,8 @@ export interface AppConfig {
   email: { smtpUrl?: string; from: string; perSecond: number };
   /** Channels without provider settings are stored in the dev outbox (embedded mode or DEV_OUTBOX=true; never production). */
   devOutbox: boolean;
+  /** Seed the first-run demo (a demo feed, people, a victim whose alerts go to the dev outbox) into DATA_DIR's database. */
+  demo: boolean;
   twilio?: { accountSid: string; authToken: string; fromNumber: string; apiBaseUrl?: string };
   rates: { sms: number; voice: number };
   roster: { holdPercent: number; holdMin: number };
@@ -273,6 +280,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     }
   }
   if (problems.length) throw new ConfigError(problems);
+  // The demo victim's addresses are fictitious: they may only ever reach the dev outbox.
+  const demoPossible = embedded && devOutbox && !env.SMTP_URL && !twilioFields.some(Boolean);
+  if (env.DEMO === true && !demoPossible) {
+    warnings.push(
+      'DEMO=true is ignored: the demo runs only in embedded mode with no SMTP or Twilio settings, its alerts going to the dev outbox.',
+    );
+  }
   if (env.TRUST_PROXY === 'true') {
     warnings.push(
       'TRUST_PROXY=true believes every X-Forwarded-For hop: any client can name its own address and escape the rate limits. Give the hop count or the proxies’ subnets.',
@@ -309,6 +323,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     bootstrapAdmin: { email: env.BOOTSTRAP_ADMIN_EMAIL?.toLowerCase(), password: env.BOOTSTRAP_ADMIN_PASSWORD },
     email: { smtpUrl: env.SMTP_URL, from: env.EMAIL_FROM, perSecond: env.EMAIL_PER_SECOND },
     devOutbox,
+    demo: demoPossible && env.DEMO !== false,
     twilio: env.TWILIO_ACCOUNT_SID
       ? {
           accountSid: env.TWILIO_ACCOUNT_SID,

@@ -1,0 +1,34 @@
+/**
+ * Asks on the terminal without echoing what is typed, so a key never shows on screen or in the
+ * scrollback. Only for a TTY: a key must never be read from a pipe nobody is watching.
+ */
+export function promptHidden(
+  question: string,
+  input: NodeJS.ReadStream = process.stdin,
+  output: NodeJS.WriteStream = process.stderr,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    output.write(question);
+    let answer = '';
+    input.setRawMode(true);
+    input.resume();
+    input.setEncoding('utf8');
+    const finish = (error?: Error) => {
+      input.setRawMode(false);
+      input.pause();
+      input.off('data', onData);
+      output.write('\n');
+      if (error) reject(error);
+      else resolve(answer);
+    };
+    const onData = (chunk: string) => {
+      for (const char of chunk) {
+        if (char === '\r' || char === '\n' || char === '\u0004') return finish();
+        if (char === '\u0003') return finish(new Error('cancelled'));
+        if (char === '\u007f' || char === '\b') answer = answer.slice(0, -1);
+        else answer += char;
+      }
+    };
+    input.on('data', onData);
+  });
+}
