@@ -5,6 +5,7 @@ import { DomainError } from '../common/problem/domain-error.js';
 import { ConfigError } from '../config/app-config.js';
 import { CliFailure, EXIT, UsageError } from './cli-runtime.js';
 import { registerDeliveryCommands } from './commands/deliveries.js';
+import { registerEventCommands } from './commands/events.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerSourceCommands } from './commands/sources.js';
 import { registerStaffCommands } from './commands/staff.js';
@@ -23,6 +24,7 @@ registerStaffCommands(program);
 registerSourceCommands(program);
 registerDeliveryCommands(program);
 registerKeyCommands(program);
+registerEventCommands(program);
 
 program.parseAsync(process.argv).then(
   () => process.exit(process.exitCode ?? EXIT.ok),
