@@ -14,6 +14,7 @@ import { HealthModule } from './health/health.module.js';
 import { IngestionApiModule, IngestionModule } from './ingestion/ingestion.module.js';
 import { PeopleApiModule, PeopleModule } from './people/people.module.js';
 import { RegistrationsApiModule, RegistrationsModule } from './registrations/registrations.module.js';
+import { RetentionModule } from './retention/retention.module.js';
 import { SourcesApiModule, SourcesModule } from './sources/sources.module.js';
 import { WebModule } from './web/web.module.js';
 
@@ -61,6 +62,7 @@ export class AppModule {
         IngestionModule,
         RegistrationsModule,
         DeliveryModule,
+        RetentionModule,
         ...(serveApi
           ? [
               AuthModule,
