@@ -37,8 +37,10 @@ export interface RetentionOptions {
 }
 
 /** Thrown to roll a dry batch back, carrying what it counted. */
-class DryBatch<T> {
-  constructor(readonly result: T) {}
+class DryBatch<T> extends Error {
+  constructor(readonly result: T) {
+    super('dry run: rolled back');
+  }
 }
 
 /**
@@ -58,7 +60,7 @@ export async function runRetention(
   const lock = db.createQueryRunner();
   await lock.connect();
   try {
-    const [{ locked }]: { locked: boolean }[] = await lock.query(`SELECT pg_try_advisory_lock($1) AS locked`, [RETENTION_LOCK]);
+    const [{ locked }] = (await lock.query(`SELECT pg_try_advisory_lock($1) AS locked`, [RETENTION_LOCK])) as { locked: boolean }[];
     if (!locked) return { ran: false, reason: 'locked' };
     try {
       const now = clock.now();

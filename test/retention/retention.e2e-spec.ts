@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
@@ -238,5 +240,26 @@ describe('#15 retention', () => {
     expect(again.body.results[0].status).toBe('duplicate');
     const conflict = await postEvents(t, source, { ...releaseEvent, facility: { code: 'HCJ-1', name: 'Harris County Jail Annex' } });
     expect(conflict.status).toBe(409);
+  });
+
+  it('#15 the built commands: ledger:verify passes after erasure, and retention:run --dry-run prints counts', async () => {
+    const env = {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'test',
+      DATABASE_URL: t.config.database.url!,
+      ENCRYPTION_KEY: t.config.security.encryptionKey.toString('base64'),
+      JWT_SECRET: t.config.security.jwtSecret,
+      DEV_OUTBOX: 'true',
+      LOG_LEVEL: 'warn',
+    };
+    const run = promisify(execFile);
+    const verified = await run(process.execPath, ['dist/src/delivery/ledger-verify.cli.js'], { env });
+    expect(verified.stdout).toMatch(/Ledger check passed: \d+ attempts, every chain intact/);
+    const dry = await run(process.execPath, ['dist/src/retention/retention.cli.js', '--dry-run'], { env });
+    expect(dry.stdout).toMatch(
+      /^Dry run, nothing changed\. Would erase \d+ registrations: \d+ contacts,.* would clear \d+ event payloads\.$/m,
+    );
+    const { rows } = await t.db.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'retention.run'`);
+    expect(rows[0].n).toBe(2);
   });
 });
