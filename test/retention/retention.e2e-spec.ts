@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FieldCipher } from '../../src/common/crypto/field-cipher.js';
 import { DispatcherService } from '../../src/delivery/dispatcher.service.js';
 import { verifyAttemptChains } from '../../src/delivery/ledger.js';
 import { LedgerService } from '../../src/delivery/ledger.service.js';
+import { rotateEncryptionKey } from '../../src/registrations/key-rotation.js';
 import { RegistrationsService } from '../../src/registrations/registrations.service.js';
 import { runRetention } from '../../src/retention/retention.js';
 import { RetentionService } from '../../src/retention/retention.service.js';
@@ -261,5 +264,19 @@ describe('#15 retention', () => {
     );
     const { rows } = await t.db.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'retention.run'`);
     expect(rows[0].n).toBe(2);
+  });
+
+  it('#15 a key rotation passes over erased contacts and still re-encrypts the others', async () => {
+    const { rows } = await t.db.query(`SELECT count(*)::int AS n FROM contact WHERE address <> ''`);
+    const next = randomBytes(32);
+    const cipher = new FieldCipher(next, [t.config.security.encryptionKey]);
+    const db = t.app.get(DataSource);
+    const result = await rotateEncryptionKey((work) => db.transaction((tx) => work(tx)), cipher);
+    expect(result.contacts).toBe(rows[0].n);
+    const { rows: stale } = await t.db.query(`SELECT count(*)::int AS n FROM contact WHERE address <> '' AND key_id <> $1`, [
+      cipher.currentKeyId,
+    ]);
+    expect(stale[0].n).toBe(0);
+    expect((await personal(ended.registrationId)).addresses).toEqual(['', '', '']);
   });
 });
