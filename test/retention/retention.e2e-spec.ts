@@ -209,6 +209,11 @@ describe('#15 retention', () => {
     const viaToken = await t.http().get(`/v1/registrations/${ended.registrationId}`).set('Authorization', `Bearer ${ended.manageToken}`);
     expect(viaToken.status).toBe(unknown.status);
     expect(viaToken.body).toEqual(unknown.body);
+    const page = await t.http().get(`/en/manage?token=${encodeURIComponent(ended.manageToken)}`);
+    const unknownPage = await t.http().get(`/en/manage?token=vmt_${'x'.repeat(43)}`);
+    expect(page.status).toBe(404);
+    expect(unknownPage.status).toBe(404);
+    expect(page.text).not.toMatch(/Rosalind|retained1|5551101/);
     const asAdmin = await t
       .http()
       .get(`/v1/registrations/${ended.registrationId}`)
