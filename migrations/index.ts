@@ -26,6 +26,7 @@ import { StaffSessionsAuditPages1765300000000 } from './1765300000000-StaffSessi
 import { ServicesDirectory1765500000000 } from './1765500000000-ServicesDirectory.js';
 import { SealedServiceMessages1765600000001 } from './1765600000001-SealedServiceMessages.js';
 import { SealedStopReason1765600000000 } from './1765600000000-SealedStopReason.js';
+import { Retention1765720000000 } from './1765720000000-Retention.js';
 
 /**
  * Every migration, oldest first. Listed rather than globbed so the app, the CLI and the tests
@@ -60,4 +61,5 @@ export const MIGRATIONS = [
   ServicesDirectory1765500000000,
   SealedStopReason1765600000000,
   SealedServiceMessages1765600000001,
+  Retention1765720000000,
 ];

@@ -15,6 +15,7 @@ import { MetricsApiModule } from './metrics/metrics.module.js';
 import { IngestionApiModule, IngestionModule } from './ingestion/ingestion.module.js';
 import { PeopleApiModule, PeopleModule } from './people/people.module.js';
 import { RegistrationsApiModule, RegistrationsModule } from './registrations/registrations.module.js';
+import { RetentionModule } from './retention/retention.module.js';
 import { SourcesApiModule, SourcesModule } from './sources/sources.module.js';
 import { WebModule } from './web/web.module.js';
 
@@ -63,6 +64,7 @@ export class AppModule {
         IngestionModule,
         RegistrationsModule,
         DeliveryModule,
+        RetentionModule,
         ...(serveApi
           ? [
               AuthModule,

@@ -7,6 +7,7 @@ import { CliFailure, EXIT, UsageError } from './cli-runtime.js';
 import { registerDeliveryCommands } from './commands/deliveries.js';
 import { registerEventCommands } from './commands/events.js';
 import { registerKeyCommands } from './commands/keys.js';
+import { registerRetentionCommands } from './commands/retention.js';
 import { registerSourceCommands } from './commands/sources.js';
 import { registerStaffCommands } from './commands/staff.js';
 
@@ -25,6 +26,7 @@ registerSourceCommands(program);
 registerDeliveryCommands(program);
 registerKeyCommands(program);
 registerEventCommands(program);
+registerRetentionCommands(program);
 
 program.parseAsync(process.argv).then(
   () => process.exit(process.exitCode ?? EXIT.ok),

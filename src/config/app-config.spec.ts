@@ -76,6 +76,19 @@ describe('loadConfig', () => {
     expect(problems.some((p) => p.startsWith(`${variable}:`))).toBe(true);
   });
 
+  it('#15 keeps registrations RETENTION_DAYS (365) after they end, and event payloads until EVENT_PAYLOAD_RETENTION_DAYS is set', () => {
+    expect(loadConfig(server).retention).toEqual({ days: 365, eventPayloadDays: undefined });
+    expect(loadConfig({ ...server, EVENT_PAYLOAD_RETENTION_DAYS: '' }).retention.eventPayloadDays).toBeUndefined();
+    expect(loadConfig({ ...server, RETENTION_DAYS: '30', EVENT_PAYLOAD_RETENTION_DAYS: '90' }).retention).toEqual({
+      days: 30,
+      eventPayloadDays: 90,
+    });
+    expect(problemsOf({ ...server, RETENTION_DAYS: '0', EVENT_PAYLOAD_RETENTION_DAYS: 'soon' }).map((p) => p.split(':')[0])).toEqual([
+      'RETENTION_DAYS',
+      'EVENT_PAYLOAD_RETENTION_DAYS',
+    ]);
+  });
+
   it('#11.12 reads PHONE_COUNTRIES as upper-case country codes', () => {
     expect(loadConfig({ ...server, PHONE_COUNTRIES: 'us, pr,US' }).phoneCountries).toEqual(['US', 'PR']);
   });

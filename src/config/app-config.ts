@@ -98,6 +98,8 @@ const envSchema = z.object({
   VOICE_REPEAT_ANSWERED_MINUTES: z.coerce.number().positive().default(120),
   VOICE_REPEAT_HOURS: z.coerce.number().positive().default(24),
   ESCALATE_AFTER_MINUTES: z.coerce.number().positive().default(30),
+  RETENTION_DAYS: int(1, 365),
+  EVENT_PAYLOAD_RETENTION_DAYS: optionalText.pipe(z.coerce.number<string>().int().min(1).optional()),
   PUBLIC_RATE_LIMIT_PER_MINUTE: int(1, 60),
   SIGNUP_RATE_LIMIT_PER_MINUTE: int(1, 10),
   // Express's "trust proxy": behind a load balancer, rate limits must count the client, not the balancer.
@@ -182,6 +184,11 @@ export interface AppConfig {
   retry: RetryPolicy & { byChannel: Record<'email' | 'sms' | 'voice', RetryPolicy> };
   voice: { repeatMinutes: number; repeatAnsweredMinutes: number; repeatHours: number };
   escalateAfterMinutes: number;
+  /**
+   * A registration's personal data goes `days` after it ended; raw custody-event payloads go
+   * `eventPayloadDays` after they arrived (undefined: kept).
+   */
+  retention: RetentionConfig;
   publicRateLimitPerMinute: number;
   /** Per client, on each route that sends messages (sign-up, resend-code), on top of the public budget. */
   signupRateLimitPerMinute: number;
@@ -201,6 +208,11 @@ export interface AppConfig {
   globalIdentifierSystems: string[];
   /** Things the operator should hear about at boot (never secrets). */
   warnings: string[];
+}
+
+export interface RetentionConfig {
+  days: number;
+  eventPayloadDays?: number;
 }
 
 export interface RetryPolicy {
@@ -341,6 +353,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
       repeatHours: env.VOICE_REPEAT_HOURS,
     },
     escalateAfterMinutes: env.ESCALATE_AFTER_MINUTES,
+    retention: { days: env.RETENTION_DAYS, eventPayloadDays: env.EVENT_PAYLOAD_RETENTION_DAYS },
     publicRateLimitPerMinute: env.PUBLIC_RATE_LIMIT_PER_MINUTE,
     signupRateLimitPerMinute: env.SIGNUP_RATE_LIMIT_PER_MINUTE,
     trustProxy: trustProxy(env.TRUST_PROXY),

@@ -162,7 +162,8 @@ export class LedgerService {
           deliveryId: row.deliveryId,
           contactId: row.contactId!,
           channel: row.channel!,
-          address: maskAddress(row.channel!, this.cipher.decrypt(row.address!, 'contact.address', row.contactId!)),
+          // Retention empties an ended registration's addresses; its ledger stays readable.
+          address: row.address ? maskAddress(row.channel!, this.cipher.decrypt(row.address, 'contact.address', row.contactId!)) : '',
           status: row.deliveryStatus!,
           attempts: (row.attempts ?? []).map((a) => ({
             ...a,

@@ -78,7 +78,7 @@ export async function rotateEncryptionKey(transaction: Transaction, cipher: Fiel
     const [rows, carried] = await transaction(async (db) => {
       const rows: { id: string; channel: Channel; address: string; addressIndex: Buffer }[] = await db.query(
         `SELECT id, channel, address, address_index AS "addressIndex" FROM contact
-         WHERE id > $1 AND (key_id <> $2 OR NOT starts_with(address, $3)) ORDER BY id LIMIT ${BATCH} FOR UPDATE`,
+         WHERE id > $1 AND address <> '' AND (key_id <> $2 OR NOT starts_with(address, $3)) ORDER BY id LIMIT ${BATCH} FOR UPDATE`,
         [after, cipher.currentKeyId, current],
       );
       const codeSends: { from: Buffer[]; to: Buffer }[] = [];
@@ -181,7 +181,7 @@ async function resealColumn(transaction: Transaction, cipher: FieldCipher, targe
     const rows = await transaction(async (db) => {
       const rows: { id: string; value: string }[] = await db.query(
         `SELECT id, ${column} AS value FROM ${table}
-         WHERE id > $1 AND ${column} IS NOT NULL AND NOT starts_with(${column}, $2) ${target.where ? `AND ${target.where}` : ''}
+         WHERE id > $1 AND ${column} IS NOT NULL AND ${column} <> '' AND NOT starts_with(${column}, $2) ${target.where ? `AND ${target.where}` : ''}
          ORDER BY id LIMIT ${BATCH} FOR UPDATE`,
         [after, `v2.${cipher.currentKeyId}.`],
       );

@@ -256,7 +256,7 @@ export class RegistrationsService {
   async listEnrollments(staff: StaffPrincipal, clientAddress?: string): Promise<RegistrationViewDto[]> {
     const rows: Registration[] = await this.db.query(
       `SELECT ${REGISTRATION_COLUMNS}
-       FROM registration WHERE enrolled_by IS NOT NULL AND ($1::uuid IS NULL OR enrolled_by = $1)
+       FROM registration WHERE enrolled_by IS NOT NULL AND erased_at IS NULL AND ($1::uuid IS NULL OR enrolled_by = $1)
        ORDER BY created_at DESC LIMIT 500`,
       [staff.role === 'admin' ? null : staff.staffId],
     );
@@ -271,7 +271,7 @@ export class RegistrationsService {
   async load(db: Queryable, id: string, access: RegistrationAccess, forUpdate = false): Promise<Registration> {
     const rows: Registration[] = await db.query(
       `SELECT ${REGISTRATION_COLUMNS}
-       FROM registration WHERE id = $1 AND status <> 'expired' AND (expires_at IS NULL OR expires_at > $2) ${forUpdate ? 'FOR UPDATE' : ''}`,
+       FROM registration WHERE id = $1 AND status <> 'expired' AND erased_at IS NULL AND (expires_at IS NULL OR expires_at > $2) ${forUpdate ? 'FOR UPDATE' : ''}`,
       [id, this.clock.now()],
     );
     const row = rows[0];

@@ -30,9 +30,10 @@ const SWEEP_BATCH = 500;
 
 /**
  * A registration nobody has verified yet is gone once its day is over, before and after the sweep
- * marks it; so, to codes, is a contact still unverified then (find() checks its verify_by).
+ * marks it; so, to codes, is a contact still unverified then (find() checks its verify_by), and
+ * every contact of a registration retention erased (it has no address left).
  */
-const LIVE = (at: string) => `r.status <> 'expired' AND (r.expires_at IS NULL OR r.expires_at > ${at})`;
+const LIVE = (at: string) => `r.status <> 'expired' AND r.erased_at IS NULL AND (r.expires_at IS NULL OR r.expires_at > ${at})`;
 
 /** Whether a wrong-code count has aged out: it counts from the first wrong code for a day. */
 const FRESH_DAY = `(code_attempts_since IS NULL OR code_attempts_since <= $2::timestamptz - interval '1 day')`;
