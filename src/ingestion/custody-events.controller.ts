@@ -20,11 +20,13 @@ export class CustodyEventsController {
     summary: 'Post one custody event or a batch of up to 1,000',
     description:
       'An event, its person and its facility may carry fields beyond this schema (vendors add them): they are accepted, ' +
-      "kept in the event's stored raw payload and otherwise ignored. The envelope (`{events}`) refuses unknown fields.",
+      "kept in the event's stored raw payload and otherwise ignored. The envelope (`{events}`) refuses unknown fields. " +
+      'A retried event (same sourceEventId and body) answers `duplicate`; in a batch, one that reuses a sourceEventId with a ' +
+      'different body answers `conflict` while the others are accepted. Up to 5 MB.',
   })
   @ApiBody({ schema: openApiSchema(z.union([custodyEventSchema, custodyEventBatchSchema])) })
   @ApiAcceptedResponse({ type: IngestResponseDto, description: 'Committed with every planned delivery' })
-  @ApiConflictResponse({ description: 'A single event whose sourceEventId was used with a different body' })
+  @ApiConflictResponse({ description: 'EVENT_CONFLICT: a single event whose sourceEventId was used with a different body' })
   async ingest(@Body() body: unknown, @CurrentSource() source: SourceRequest): Promise<IngestResponseDto> {
     const incoming = parseEvents(body);
     const results = await this.events.ingest(source, incoming);
