@@ -60,7 +60,26 @@ export class RosterController {
   @HttpCode(202)
   @ApiAcceptedResponse({ type: RosterResultDto, description: 'Counts are what the diff found, whether or not it was held' })
   @ApiForbiddenResponse({ description: 'FACILITY_NOT_ALLOWED: a facility this source may not report' })
-  @ApiBody({ schema: openApiSchema(rosterSchema) })
+  @ApiBody({
+    schema: openApiSchema(rosterSchema),
+    examples: {
+      roster: {
+        summary: 'Everyone in the facility now',
+        value: {
+          asOf: '2026-11-26T06:00:00-06:00',
+          people: [
+            {
+              identifiers: [{ system: 'BOOKING_NUMBER', value: '2026-004512' }],
+              firstName: 'John',
+              lastName: 'Doe',
+              dateOfBirth: '1980-04-02',
+            },
+            { identifiers: [{ system: 'A_NUMBER', value: '012-345-678' }], firstName: 'Ana', lastName: 'Ruiz' },
+          ],
+        },
+      },
+    },
+  })
   // Read as it arrives, so a 50 MB roster is never held as bytes, text and a parsed tree at once.
   @RouteConfig(STREAM_BODY)
   async submit(

@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Req, UseGu
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
+  ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
@@ -49,10 +50,30 @@ export class RegistrationsController {
   @ApiOperation({
     summary: 'Sign up for alerts about a person in custody',
     description:
-      'Anonymous self-registration for a person found with `GET /v1/people`. Each contact gets a code over its own channel ' +
-      '(a voice contact: a call asking for the PIN, which is then required); alerts start once a contact is verified, and a ' +
-      'registration with no contact verified within 24 hours is gone. Returns the manage token once. Rate limited per client.',
+      'Anonymous self-registration for a person found with `GET /v1/people`. Each email or SMS contact gets a 6-digit code over ' +
+      'its own channel; a voice contact gets a call and is verified by entering the PIN (so `pin` is required with one). Alerts ' +
+      'start once a contact is verified; a registration with none verified within 24 hours is gone. Returns the manage token ' +
+      'once. Rate limited per client.',
     security: [],
+  })
+  @ApiBody({
+    type: CreateRegistrationDto,
+    examples: {
+      registration: {
+        summary: 'Text and call one phone, in Spanish, with quiet hours',
+        value: {
+          personId: '3f2b8c1e-6d4a-4f7b-9a51-2c8e0d7b6a10',
+          language: 'es',
+          pin: '2468',
+          contacts: [
+            { channel: 'sms', address: '+17135550123' },
+            { channel: 'voice', address: '+17135550123' },
+          ],
+          eventTypes: ['RELEASED', 'ESCAPED', 'TRANSFERRED'],
+          quietHours: { start: '22:00', end: '07:00', timeZone: 'America/Chicago' },
+        },
+      },
+    },
   })
   @ApiCreatedResponse({ type: CreatedRegistrationDto, description: 'The manage token is shown only here' })
   @ApiUnprocessableEntityResponse({
