@@ -23,24 +23,27 @@ const DESCRIPTION = `Custody status notification exchange: custody events in, vi
 
 A source may sign every request, and must once an admin set \`signingRequired\`. It sends three headers:
 
-- \`webhook-id\`: a unique id for the message, the same on every retry of it (Vigil tells a retry from a replay by it);
+- \`webhook-id\`: a unique id for the message, the same on every retry of it: a retry (same id, same body) is let through
+  and its events answer \`duplicate\`; the same id with another body is refused (401, \`WEBHOOK_REPLAYED\`);
 - \`webhook-timestamp\`: the Unix time in seconds when it was signed; more than 5 minutes off Vigil's clock is refused;
 - \`webhook-signature\`: \`v1,\` followed by the base64 HMAC-SHA256 of \`{webhook-id}.{webhook-timestamp}.{raw body}\`,
   keyed with the base64-decoded part of the source's signing secret after its \`whsec_\` prefix. Several
-  space-separated signatures may be sent (while rotating); one match is enough.
+  space-separated signatures may be sent; one match is enough.
 
 There is no key-id header: the API key names the source, and a source has one signing secret. Headers present but
-incomplete, a bad signature or a stale timestamp answer 401 (\`SIGNATURE_INVALID\`, \`SIGNATURE_REQUIRED\`).
+incomplete, a missing signature where one is required, a bad signature or a stale timestamp answer 401
+(\`SIGNATURE_REQUIRED\`, \`SIGNATURE_INVALID\`).
 
 ## Unknown fields
 
-Custody events, and the people in a roster, tolerate fields this description does not name (vendors add them): they
-are accepted, kept in the event's raw payload and otherwise ignored. Every other body and query, the envelopes of
-those two routes included, and every public, victim and staff route, refuses unknown fields with 422.
+Custody events (the event, its person and its facilities) and the people in a roster tolerate fields this description
+does not name (vendors add them): they are accepted and ignored, and an event keeps them in its stored raw payload.
+Every public, victim and staff route refuses unknown fields with 422, and so do the envelopes of those two source routes
+(\`{events}\`, \`{asOf, people}\`). Twilio's callbacks read the fields they need from Twilio's form and ignore the rest.
 
 ## Errors
 
-Every error is RFC 9457 \`application/problem+json\` (\`Problem\` below); a 422 lists each refused field in
+Every error is RFC 9457 \`application/problem+json\` (schema \`ProblemDto\`); a 422 lists each refused field in
 \`errors\`, and a 429 or 503 carries \`Retry-After\`.`;
 
 /** The API description served at /docs and /docs-json: decorators plus what is true of every route. */

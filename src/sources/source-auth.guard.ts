@@ -88,7 +88,9 @@ export function SourceOnly(): MethodDecorator & ClassDecorator {
     }),
     ApiHeader({ name: 'webhook-timestamp', required: false, description: 'Unix seconds when signed; ±5 minutes', example: '1767225600' }),
     ApiUnauthorizedResponse({
-      description: 'SOURCE_AUTH_INVALID: no or bad API key; SIGNATURE_REQUIRED, SIGNATURE_INVALID: a missing, bad or stale signature',
+      description:
+        'SOURCE_AUTH_INVALID: no or bad API key; SIGNATURE_REQUIRED, SIGNATURE_INVALID: a missing, bad or stale signature; ' +
+        'WEBHOOK_REPLAYED: a webhook-id already received with another body',
     }),
     ApiForbiddenResponse({ description: 'A facility this source may not report' }),
   );
