@@ -1,9 +1,10 @@
 import querystring from 'node:querystring';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { LogController } from 'fastify';
 import { AppModule, type AppModuleOptions } from './app.module.js';
+import { buildApiDocument } from './common/api-document.js';
 import { bodyHooks, DEFAULT_BODY_LIMIT, largeBodyLimit, registerBodyParsers } from './common/body-parsing.js';
 import { createRootLogger, logRequests, NestPinoLogger } from './common/logging.js';
 import { ProblemDetailsFilter } from './common/problem/problem-details.filter.js';
@@ -69,26 +70,12 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   app.useGlobalPipes(new InputRulesPipe(), createValidationPipe());
 
   // Workers serve only health; the API description would be memory for nothing.
-  if (config.role !== 'worker') setupDocs(app);
+  if (config.role !== 'worker') setupDocs(app, config);
   return app;
 }
 
-function setupDocs(app: NestFastifyApplication): void {
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Vigil')
-      .setDescription(
-        'Custody status notification exchange: custody events in, victim alerts out. Feeds (custody events, roster people) ' +
-          'tolerate fields they do not know; every public, victim and staff route refuses unknown fields with 422.',
-      )
-      .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'staff')
-      .addBearerAuth({ type: 'http', scheme: 'bearer' }, 'source')
-      .addBearerAuth({ type: 'http', scheme: 'bearer' }, 'manage-token')
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+function setupDocs(app: NestFastifyApplication, config: AppConfig): void {
+  SwaggerModule.setup('docs', app, buildApiDocument(app, config), { jsonDocumentUrl: 'docs-json' });
 }
 
 /** TRUST_PROXY as Express read it: a hop count trusts that many proxies in front of Vigil. */

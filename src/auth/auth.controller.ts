@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { ApiOkResponse, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { RateLimited } from '../common/rate-limit.js';
 import { AuthService } from './auth.service.js';
 import { LoginDto, LoginResponseDto } from './staff.dto.js';
@@ -13,6 +13,13 @@ export class AuthController {
   @Post('login')
   @HttpCode(200)
   @RateLimited('login')
+  @ApiOperation({
+    summary: 'Sign in as a staff member',
+    description:
+      'Exchanges a staff email and password for an access token (a JWT) to send as `Authorization: Bearer …` on staff routes. ' +
+      'Rate limited per client; repeated wrong passwords lock the account for a while. Every sign-in and failed password is audited.',
+    security: [],
+  })
   @ApiOkResponse({ type: LoginResponseDto })
   @ApiUnauthorizedResponse({ description: 'Wrong email or password (the same answer for both)' })
   login(@Body() body: LoginDto, @Req() req: FastifyRequest): Promise<LoginResponseDto> {

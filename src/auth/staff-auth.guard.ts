@@ -81,7 +81,7 @@ export function StaffOnly(...roles: StaffRole[]): MethodDecorator & ClassDecorat
     SetMetadata(ROLES_KEY, roles),
     UseGuards(StaffAuthGuard),
     ApiBearerAuth('staff'),
-    ApiUnauthorizedResponse({ description: 'No or bad staff token' }),
-    ApiForbiddenResponse({ description: 'Wrong role' }),
+    ApiUnauthorizedResponse({ description: 'AUTH_REQUIRED, AUTH_INVALID: no staff token, or an invalid, expired or ended one' }),
+    ApiForbiddenResponse({ description: 'ROLE_FORBIDDEN: the staff member’s role may not do this' }),
   );
 }

@@ -1,7 +1,15 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { CurrentStaff } from './current-staff.decorator.js';
-import { ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
 import { CreateStaffDto, PasswordResetResponseDto, StaffResponseDto, UpdateStaffDto } from './staff.dto.js';
 import { type StaffPrincipal, StaffOnly } from './staff-auth.guard.js';
 import { StaffService } from './staff.service.js';
@@ -14,6 +22,10 @@ export class StaffController {
   constructor(private readonly staff: StaffService) {}
 
   @Post()
+  @ApiOperation({
+    summary: 'Add a staff member',
+    description: 'Admins only. Creates a specialist or admin with the given password (at least 12 characters); audited.',
+  })
   @ApiCreatedResponse({ type: StaffResponseDto })
   @ApiConflictResponse({ description: 'That email is already a staff member' })
   create(@Body() body: CreateStaffDto, @CurrentStaff() staff: StaffPrincipal, @Req() req: FastifyRequest): Promise<StaffResponseDto> {
@@ -21,12 +33,19 @@ export class StaffController {
   }
 
   @Get()
+  @ApiOperation({ summary: 'List staff members', description: 'Admins only. Every staff account, disabled ones included.' })
   @ApiOkResponse({ type: [StaffResponseDto] })
   list(): Promise<StaffResponseDto[]> {
     return this.staff.list();
   }
 
   @Patch(':id')
+  @ApiOperation({
+    summary: 'Disable or re-enable a staff member',
+    description:
+      "Admins only. Disabling ends the account's sessions and tokens at once; nobody can disable themselves or the last active admin.",
+  })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The staff member' })
   @ApiOkResponse({ type: StaffResponseDto })
   @ApiNotFoundResponse({ description: 'STAFF_NOT_FOUND' })
   @ApiConflictResponse({ description: 'STAFF_SELF_DISABLE: your own account; STAFF_LAST_ADMIN: the last active admin' })
@@ -46,6 +65,7 @@ export class StaffController {
     description:
       'Vigil makes the password and returns it once; the account’s open sessions and tokens end at once, and a login lockout on it is lifted. Takes no body.',
   })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The staff member' })
   @ApiOkResponse({ type: PasswordResetResponseDto })
   @ApiNotFoundResponse({ description: 'STAFF_NOT_FOUND' })
   async resetPassword(

@@ -21,10 +21,13 @@ export class LoginDto {
 }
 
 export class LoginResponseDto {
-  @ApiProperty()
+  @ApiProperty({
+    description: 'A JWT for `Authorization: Bearer …`',
+    example: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl',
+  })
   accessToken: string;
 
-  @ApiProperty({ description: 'Seconds until the token expires' })
+  @ApiProperty({ description: 'Seconds until the token expires', example: 3600 })
   expiresIn: number;
 }
 

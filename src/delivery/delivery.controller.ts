@@ -1,6 +1,17 @@
 import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { ApiBearerAuth, ApiExcludeController, ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiExcludeController,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiPropertyOptional,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { IsIn, IsOptional } from 'class-validator';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -12,6 +23,7 @@ import { DomainError } from '../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { CurrentAccess, RegistrationAccessGuard } from '../registrations/registration-access.guard.js';
 import { type RegistrationAccess, RegistrationsService } from '../registrations/registrations.service.js';
+import { DeadDeliveryListDto, NotificationListDto, RetriedDeliveryDto } from './ledger.dto.js';
 import { LedgerService, type NotificationView } from './ledger.service.js';
 import { UuidParam } from '../common/problem/input-rules.js';
 
@@ -26,8 +38,19 @@ export class LedgerController {
 
   @Get(':id/notifications')
   @UseGuards(RegistrationAccessGuard)
+  @ApiOperation({
+    summary: "A registration's ledger",
+    description:
+      'Every notification planned for the registration, newest first, with each delivery (one per contact and round) and ' +
+      'each attempt as recorded: the proof of what was sent and what the providers said. Addresses are masked. With the ' +
+      'manage token, or a staff token (a specialist only for their own enrollees).',
+  })
   @ApiBearerAuth('manage-token')
-  @ApiOkResponse({ description: 'notifications → deliveries → attempts, addresses masked' })
+  @ApiBearerAuth('staff')
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The registration' })
+  @ApiUnauthorizedResponse({ description: 'AUTH_REQUIRED: no token; AUTH_INVALID: a bad staff token' })
+  @ApiNotFoundResponse({ description: 'REGISTRATION_NOT_FOUND: no such registration, or not this token’s' })
+  @ApiOkResponse({ type: NotificationListDto, description: 'notifications → deliveries → attempts, addresses masked' })
   async notifications(
     @Param('id', UuidParam) id: string,
     @CurrentAccess() access: RegistrationAccess,
@@ -51,13 +74,24 @@ export class DeadLettersController {
   constructor(private readonly ledger: LedgerService) {}
 
   @Get()
-  @ApiOkResponse({ description: 'Dead deliveries (?status=dead)' })
+  @ApiOperation({
+    summary: 'List dead deliveries',
+    description: 'Admins only. Deliveries that used up their attempts, most recent first, up to 200; `status` can only be `dead`.',
+  })
+  @ApiOkResponse({ type: DeadDeliveryListDto, description: 'Dead deliveries (?status=dead)' })
   async list(@Query() _query: DeadLetterQuery): Promise<{ deliveries: Awaited<ReturnType<LedgerService['dead']>> }> {
     return { deliveries: await this.ledger.dead() };
   }
 
   @Post(':id/retry')
   @HttpCode(202)
+  @ApiOperation({
+    summary: 'Retry a dead delivery',
+    description: 'Admins only. A fresh round of attempts; the ledger keeps the old ones. Audited.',
+  })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The dead delivery' })
+  @ApiAcceptedResponse({ type: RetriedDeliveryDto })
+  @ApiNotFoundResponse({ description: 'DEAD_DELIVERY_NOT_FOUND: no dead delivery with that id' })
   async retry(
     @Param('id', UuidParam) id: string,
     @CurrentStaff() staff: StaffPrincipal,

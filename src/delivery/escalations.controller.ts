@@ -4,6 +4,8 @@ import {
   ApiConflictResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
+  ApiParam,
   ApiProperty,
   ApiPropertyOptional,
   ApiTags,
@@ -76,6 +78,12 @@ export class EscalationsController {
   constructor(private readonly escalations: EscalationsService) {}
 
   @Get()
+  @ApiOperation({
+    summary: 'List escalations',
+    description:
+      'Urgent alerts nobody confirmed in time: a specialist’s own enrollees’, an admin’s all (self-registered victims’ included). ' +
+      'Open ones oldest first, resolved ones newest first. The read is audited.',
+  })
   @ApiOkResponse({ type: EscalationListDto, description: 'Up to 200, open ones oldest first' })
   async list(
     @Query() query: EscalationQuery,
@@ -88,6 +96,11 @@ export class EscalationsController {
 
   @Post(':id/acknowledge')
   @HttpCode(200)
+  @ApiOperation({
+    summary: 'Acknowledge an escalation',
+    description: 'Says someone is on it. Takes no body (any field is refused); a second acknowledgement keeps the first. Audited.',
+  })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The escalation (the escalated notification’s id)' })
   @ApiOkResponse({ type: EscalationDto, description: 'Acknowledged; a second acknowledgement keeps the first one' })
   @ApiNotFoundResponse({ description: 'ESCALATION_NOT_FOUND: no such escalation, or not one of yours' })
   @ApiUnprocessableEntityResponse({ description: 'A body with any field' })
@@ -107,6 +120,11 @@ export class EscalationsController {
 
   @Post(':id/resolve')
   @HttpCode(200)
+  @ApiOperation({
+    summary: 'Resolve an escalation',
+    description: 'Final: records what was done (the note is kept encrypted, never in the audit log) and acknowledges it if nobody had.',
+  })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The escalation (the escalated notification’s id)' })
   @ApiBody({ type: ResolveEscalationDto })
   @ApiOkResponse({ type: EscalationDto, description: 'Resolved (and acknowledged, if nobody had); final' })
   @ApiNotFoundResponse({ description: 'ESCALATION_NOT_FOUND: no such escalation, or not one of yours' })

@@ -1,5 +1,18 @@
 import { Body, Controller, Header, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
+import {
+  ApiBody,
+  ApiConsumes,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiQuery,
+  ApiSecurity,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { TWILIO_FORM_SCHEMA } from '../common/twilio-form.schema.js';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyRequest } from 'fastify';
 import twilio from 'twilio';
@@ -24,7 +37,9 @@ const PIN_TRIES = 3;
  * Twilio calls back here: delivery reports, the TwiML of our calls, and PIN entry. Every request
  * is signature-checked; statuses only ever move forward, so a late or repeated callback is harmless.
  */
-@ApiExcludeController()
+@ApiTags('twilio')
+@ApiSecurity('twilio')
+@ApiUnauthorizedResponse({ description: 'TWILIO_SIGNATURE_INVALID: not signed by Twilio' })
 @Controller('v1/webhooks/twilio')
 export class TwilioWebhooksController {
   constructor(
@@ -38,6 +53,16 @@ export class TwilioWebhooksController {
 
   @Post('status/:deliveryId')
   @HttpCode(204)
+  @ApiOperation({
+    summary: 'Delivery report for a message or call',
+    description:
+      'Twilio’s status callback. Statuses only move forward, so a late or repeated report changes nothing. A completed call ' +
+      'counts as answered only when a person (not a machine) picked up.',
+  })
+  @ApiParam({ name: 'deliveryId', format: 'uuid', description: 'The delivery Vigil gave Twilio in this URL' })
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({ schema: TWILIO_FORM_SCHEMA })
+  @ApiNoContentResponse({ description: 'Recorded (or nothing to record)' })
   async status(@Param('deliveryId', UuidParam) id: string, @Req() req: FastifyRequest, @Body() form: unknown): Promise<void> {
     const body = assertSignedByTwilio(this.config, req, form);
     const sid = body.MessageSid ?? body.CallSid;
@@ -55,6 +80,22 @@ export class TwilioWebhooksController {
 
   @Post('voice/:deliveryId')
   @HttpCode(200)
+  @ApiOperation({
+    summary: 'The script of an alert or verification call',
+    description:
+      'TwiML for the call Twilio placed: a person hears the alert and is asked for the PIN; a machine gets a neutral message ' +
+      'that names nobody; an unsure answer hears the alert only after the PIN.',
+  })
+  @ApiParam({ name: 'deliveryId', format: 'uuid', description: 'The delivery Vigil gave Twilio in this URL' })
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({ schema: TWILIO_FORM_SCHEMA })
+  @ApiOkResponse({
+    description: 'TwiML',
+    content: {
+      'text/xml': { schema: { type: 'string', example: '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>' } },
+    },
+  })
+  @ApiNotFoundResponse({ description: 'DELIVERY_NOT_FOUND: no such call' })
   @Header('Content-Type', 'text/xml')
   async voice(@Param('deliveryId', UuidParam) id: string, @Req() req: FastifyRequest, @Body() form: unknown): Promise<string> {
     const body = assertSignedByTwilio(this.config, req, form);
@@ -80,6 +121,29 @@ export class TwilioWebhooksController {
 
   @Post('voice/:deliveryId/pin')
   @HttpCode(200)
+  @ApiOperation({
+    summary: 'PIN entered during a call',
+    description:
+      'The right PIN confirms the alert (no more calls) or verifies the phone line; a wrong one asks again, up to 3 tries. ' +
+      'Replays of the same call’s PIN are answered the same and change nothing.',
+  })
+  @ApiParam({ name: 'deliveryId', format: 'uuid', description: 'The delivery Vigil gave Twilio in this URL' })
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiBody({ schema: TWILIO_FORM_SCHEMA })
+  @ApiQuery({ name: 'try', required: false, schema: { type: 'integer', minimum: 1, maximum: 3 }, description: 'Which try this is' })
+  @ApiQuery({
+    name: 'hear',
+    required: false,
+    schema: { type: 'string', enum: ['1'] },
+    description: 'The alert is read out once the PIN is right',
+  })
+  @ApiOkResponse({
+    description: 'TwiML',
+    content: {
+      'text/xml': { schema: { type: 'string', example: '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>' } },
+    },
+  })
+  @ApiNotFoundResponse({ description: 'DELIVERY_NOT_FOUND: no such call' })
   @Header('Content-Type', 'text/xml')
   async pin(
     @Param('deliveryId', UuidParam) id: string,

@@ -82,6 +82,7 @@ function KindField() {
 function PhoneField() {
   return applyDecorators(
     ApiPropertyOptional({
+      type: String,
       nullable: true,
       example: '1-800-799-7233',
       description:
@@ -95,7 +96,7 @@ function PhoneField() {
 }
 function WebsiteField() {
   return applyDecorators(
-    ApiPropertyOptional({ nullable: true, example: 'https://casasegura.example.org/', maxLength: SERVICE_LIMITS.website }),
+    ApiPropertyOptional({ type: String, nullable: true, example: 'https://casasegura.example.org/', maxLength: SERVICE_LIMITS.website }),
     Transform(trim),
     IsString(),
     MaxLength(SERVICE_LIMITS.website),
@@ -120,7 +121,7 @@ function LanguagesField() {
 }
 function LineField(example: string) {
   return applyDecorators(
-    ApiPropertyOptional({ nullable: true, example, maxLength: SERVICE_LIMITS.line }),
+    ApiPropertyOptional({ type: String, nullable: true, example, maxLength: SERVICE_LIMITS.line }),
     Transform(trim),
     IsString(),
     MinLength(1),
@@ -223,16 +224,21 @@ export class ServiceDto {
   @ApiProperty({ format: 'uuid' }) serviceId: string;
   @ApiProperty() name: string;
   @ApiProperty({ enum: SERVICE_KINDS }) kind: ServiceKind;
-  @ApiProperty({ nullable: true, description: 'E.164 (`;ext=` for an extension) or a three-digit line', example: '+18007997233' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'E.164 (`;ext=` for an extension) or a three-digit line',
+    example: '+18007997233',
+  })
   phone: string | null;
-  @ApiProperty({ nullable: true }) website: string | null;
+  @ApiProperty({ type: String, nullable: true }) website: string | null;
   @ApiProperty({ type: [String] }) languages: string[];
-  @ApiProperty({ nullable: true }) area: string | null;
-  @ApiProperty({ nullable: true }) hours: string | null;
+  @ApiProperty({ type: String, nullable: true }) area: string | null;
+  @ApiProperty({ type: String, nullable: true }) hours: string | null;
   @ApiProperty({ type: ServiceDescriptionView }) description: ServiceDescriptionView;
   @ApiProperty() public: boolean;
   @ApiProperty() archived: boolean;
-  @ApiProperty({ format: 'date-time', nullable: true }) archivedAt: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) archivedAt: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ format: 'uuid' }) createdBy: string;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;

@@ -5,6 +5,8 @@ import {
   ApiCreatedResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
+  ApiParam,
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
@@ -31,12 +33,18 @@ export class ServicesController {
   constructor(private readonly directory: DirectoryService) {}
 
   @Get()
+  @ApiOperation({
+    summary: 'Search the services directory',
+    description: 'Shelters, legal aid, counselling and other services staff can share with a victim; by kind and free text.',
+  })
   @ApiOkResponse({ type: ServiceListDto, description: 'Active entries (archived ones too with archived=true), by kind and name' })
   async list(@Query() query: ServiceListQuery): Promise<ServiceListDto> {
     return { services: await this.directory.list({ kind: query.kind, q: query.q, includeArchived: query.archived === 'true' }) };
   }
 
   @Get(':id')
+  @ApiOperation({ summary: 'One directory entry', description: 'Archived entries too.' })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The directory entry' })
   @ApiOkResponse({ type: ServiceDto })
   @ApiNotFoundResponse({ description: 'SERVICE_NOT_FOUND' })
   get(@Param('id', UuidParam) id: string): Promise<ServiceDto> {
@@ -52,12 +60,19 @@ export class ServicesAdminController {
   constructor(private readonly directory: DirectoryService) {}
 
   @Post()
+  @ApiOperation({ summary: 'Add a directory entry', description: 'Admins only. Phone numbers are stored as E.164; audited.' })
   @ApiCreatedResponse({ type: ServiceDto })
   create(@Body() body: CreateServiceDto, @CurrentStaff() staff: StaffPrincipal, @Req() req: FastifyRequest): Promise<ServiceDto> {
     return this.directory.create(body, { staff, clientAddress: req.ip });
   }
 
   @Patch(':id')
+  @ApiOperation({
+    summary: 'Change or archive a directory entry',
+    description:
+      'Admins only. Only the fields sent change; `null` clears an optional one; `archived: true` archives (entries are never deleted). Audited.',
+  })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The directory entry' })
   @ApiOkResponse({ type: ServiceDto })
   @ApiNotFoundResponse({ description: 'SERVICE_NOT_FOUND' })
   update(
@@ -79,6 +94,13 @@ export class ShareServiceController {
 
   @Post(':id/services')
   @HttpCode(202)
+  @ApiOperation({
+    summary: 'Share a directory entry with a victim',
+    description:
+      'Sent through the ledger like any message, in the victim’s language, to every verified contact that may receive it. ' +
+      'A specialist only for their own enrollees. Audited.',
+  })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The registration' })
   @ApiAcceptedResponse({ type: SharedServiceDto })
   @ApiNotFoundResponse({ description: 'REGISTRATION_NOT_FOUND: no such registration, or another specialist’s enrollee' })
   @ApiConflictResponse({ description: 'REGISTRATION_STOPPED' })

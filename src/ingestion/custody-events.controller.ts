@@ -20,11 +20,47 @@ export class CustodyEventsController {
     summary: 'Post one custody event or a batch of up to 1,000',
     description:
       'An event, its person and its facility may carry fields beyond this schema (vendors add them): they are accepted, ' +
-      "kept in the event's stored raw payload and otherwise ignored. The envelope (`{events}`) refuses unknown fields.",
+      "kept in the event's stored raw payload and otherwise ignored. The envelope (`{events}`) refuses unknown fields. " +
+      'A retried event (same sourceEventId and body) answers `duplicate`; in a batch, one that reuses a sourceEventId with a ' +
+      'different body answers `conflict` while the others are accepted. Up to 5 MB.',
   })
-  @ApiBody({ schema: openApiSchema(z.union([custodyEventSchema, custodyEventBatchSchema])) })
+  @ApiBody({
+    schema: openApiSchema(z.union([custodyEventSchema, custodyEventBatchSchema])),
+    examples: {
+      event: {
+        summary: 'One event',
+        value: {
+          sourceEventId: 'HCJ-2026-000123',
+          type: 'RELEASED',
+          occurredAt: '2026-11-26T14:03:00-06:00',
+          person: {
+            identifiers: [{ system: 'BOOKING_NUMBER', value: '2026-004512' }],
+            firstName: 'John',
+            lastName: 'Doe',
+            dateOfBirth: '1980-04-02',
+          },
+          facility: { code: 'HCJ-1', name: 'Harris County Jail' },
+        },
+      },
+      batch: {
+        summary: 'A batch',
+        value: {
+          events: [
+            {
+              sourceEventId: 'HCJ-2026-000124',
+              type: 'TRANSFERRED',
+              occurredAt: '2026-11-26T15:10:00-06:00',
+              person: { identifiers: [{ system: 'BOOKING_NUMBER', value: '2026-004513' }], firstName: 'Ana', lastName: 'Ruiz' },
+              facility: { code: 'HCJ-1' },
+              toFacility: { code: 'HCJ-2', name: 'Harris County Jail, annex' },
+            },
+          ],
+        },
+      },
+    },
+  })
   @ApiAcceptedResponse({ type: IngestResponseDto, description: 'Committed with every planned delivery' })
-  @ApiConflictResponse({ description: 'A single event whose sourceEventId was used with a different body' })
+  @ApiConflictResponse({ description: 'EVENT_CONFLICT: a single event whose sourceEventId was used with a different body' })
   async ingest(@Body() body: unknown, @CurrentSource() source: SourceRequest): Promise<IngestResponseDto> {
     let incoming: IncomingEvent[];
     try {

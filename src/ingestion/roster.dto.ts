@@ -1,4 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
+import { FacilitySummaryDto } from '../people/people.dto.js';
+
+export const SNAPSHOT_STATUSES = ['held', 'applied', 'baseline', 'approved', 'discarded'];
 
 export class RosterResultDto {
   @ApiProperty({ format: 'uuid' }) snapshotId: string;
@@ -14,11 +17,16 @@ export class HeldPersonDto {
   @ApiProperty() displayName: string;
 }
 
+export class SnapshotSourceDto {
+  @ApiProperty({ format: 'uuid' }) sourceId: string;
+  @ApiProperty() name: string;
+}
+
 export class RosterSnapshotDto {
   @ApiProperty({ format: 'uuid' }) snapshotId: string;
-  @ApiProperty() status: string;
-  @ApiProperty() source: { sourceId: string; name: string };
-  @ApiProperty() facility: { code: string; name: string | null };
+  @ApiProperty({ enum: SNAPSHOT_STATUSES }) status: string;
+  @ApiProperty({ type: SnapshotSourceDto }) source: SnapshotSourceDto;
+  @ApiProperty({ type: FacilitySummaryDto }) facility: FacilitySummaryDto;
   @ApiProperty({ format: 'date-time' }) asOf: string;
   @ApiProperty({ format: 'date-time' }) receivedAt: string;
   @ApiProperty() population: number;
@@ -27,4 +35,8 @@ export class RosterSnapshotDto {
   @ApiProperty() unchanged: number;
   @ApiProperty({ type: [HeldPersonDto] }) wouldRelease: HeldPersonDto[];
   @ApiProperty({ type: [HeldPersonDto] }) wouldBook: HeldPersonDto[];
+}
+
+export class RosterSnapshotListDto {
+  @ApiProperty({ type: [RosterSnapshotDto] }) snapshots: RosterSnapshotDto[];
 }

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsISO8601, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { SingleLine } from '../common/problem/input-rules.js';
+import { CUSTODY_STATUSES } from './custody-status.js';
 
 export class PeopleQueryDto {
   @ApiPropertyOptional({ example: 'A_NUMBER' })
@@ -30,15 +31,15 @@ export class PeopleQueryDto {
 
 export class FacilitySummaryDto {
   @ApiProperty() code: string;
-  @ApiProperty({ nullable: true }) name: string | null;
+  @ApiProperty({ type: String, nullable: true }) name: string | null;
 }
 
 export class PersonSummaryDto {
   @ApiProperty({ format: 'uuid' }) personId: string;
   @ApiProperty() displayName: string;
-  @ApiProperty() custodyStatus: string;
+  @ApiProperty({ enum: CUSTODY_STATUSES }) custodyStatus: string;
   @ApiProperty({ type: FacilitySummaryDto, nullable: true }) facility: FacilitySummaryDto | null;
-  @ApiProperty({ format: 'date-time', nullable: true }) statusAsOf: string | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) statusAsOf: string | null;
 }
 
 export class PeopleResponseDto {

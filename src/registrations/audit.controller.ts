@@ -1,9 +1,10 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsISO8601, IsOptional, Matches, Max, Min } from 'class-validator';
 import { StaffOnly } from '../auth/staff-auth.guard.js';
 import { type AuditRecordDto, AuditService } from '../common/audit.service.js';
+import { AuditListDto } from './audit.dto.js';
 
 const INSTANT = /^[1-9]\d{3}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -24,7 +25,12 @@ export class AuditController {
   constructor(private readonly audit: AuditService) {}
 
   @Get()
-  @ApiOkResponse({ description: 'Staff reads and changes of victim data, newest first' })
+  @ApiOperation({
+    summary: 'Read the audit log',
+    description:
+      'Admins only. Staff reads and changes of victim data, sign-ins and failed passwords, newest first; `since` and `limit` narrow it.',
+  })
+  @ApiOkResponse({ type: AuditListDto, description: 'Staff reads and changes of victim data, newest first' })
   async list(@Query() query: AuditQuery): Promise<{ entries: AuditRecordDto[] }> {
     return { entries: await this.audit.list({ since: query.since ? new Date(query.since) : undefined, limit: query.limit ?? 100 }) };
   }

@@ -1,5 +1,17 @@
 import { Body, Controller, Get, Header, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
-import { ApiExcludeEndpoint, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBody,
+  ApiConsumes,
+  ApiExcludeEndpoint,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiQuery,
+  ApiSecurity,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import twilio from 'twilio';
 import type { RequestWithRawBody } from '../common/body-parsing.js';
 import { DomainError } from '../common/problem/domain-error.js';
@@ -7,6 +19,8 @@ import { RateLimited } from '../common/rate-limit.js';
 import { assertSignedByTwilio } from '../common/twilio-signature.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { HELP_TEXT, OptOutService } from './opt-out.service.js';
+import { TWILIO_FORM_SCHEMA } from '../common/twilio-form.schema.js';
+import { UnsubscribedDto } from './registration.dto.js';
 import { UuidParam } from '../common/problem/input-rules.js';
 
 const EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>';
@@ -22,6 +36,21 @@ export class ConsentController {
   /** Inbound SMS from Twilio: STOP/START/HELP. Checked with X-Twilio-Signature over PUBLIC_BASE_URL + path. */
   @Post('webhooks/twilio/sms-inbound')
   @HttpCode(200)
+  @ApiOperation({
+    summary: 'Inbound SMS from Twilio (STOP, START, HELP)',
+    description:
+      'STOP opts the sending number out of SMS for every registration; START undoes it; HELP answers with the help text as TwiML. ' +
+      'Any other text is ignored. Signed by Twilio with X-Twilio-Signature over PUBLIC_BASE_URL + path and the form parameters.',
+  })
+  @ApiBody({ schema: TWILIO_FORM_SCHEMA })
+  @ApiSecurity('twilio')
+  @ApiTags('twilio')
+  @ApiConsumes('application/x-www-form-urlencoded')
+  @ApiOkResponse({
+    description: 'TwiML: empty, or the HELP reply',
+    content: { 'text/xml': { schema: { type: 'string', example: '<?xml version="1.0" encoding="UTF-8"?><Response/>' } } },
+  })
+  @ApiUnauthorizedResponse({ description: 'TWILIO_SIGNATURE_INVALID: not signed by Twilio' })
   @Header('Content-Type', 'text/xml')
   async smsInbound(@Req() req: RequestWithRawBody, @Body() form: unknown): Promise<string> {
     const body = assertSignedByTwilio(this.config, req, form);
@@ -53,7 +82,17 @@ export class ConsentController {
   @Post('unsubscribe/:contactId')
   @HttpCode(200)
   @RateLimited('public')
-  @ApiOkResponse({ description: 'This contact gets no more email' })
+  @ApiOperation({
+    summary: 'Unsubscribe an email address (one click)',
+    description:
+      'The RFC 8058 List-Unsubscribe-Post target of every email, and the button of the page its link opens. The token in the ' +
+      'link is the credential; the contact gets no more email. Rate limited per client.',
+    security: [],
+  })
+  @ApiParam({ name: 'contactId', format: 'uuid', description: 'The email contact' })
+  @ApiQuery({ name: 'token', required: true, description: 'The token from the link in the email' })
+  @ApiNotFoundResponse({ description: 'UNSUBSCRIBE_LINK_INVALID: the link is not valid' })
+  @ApiOkResponse({ type: UnsubscribedDto, description: 'This contact gets no more email' })
   async unsubscribe(@Param('contactId', UuidParam) contactId: string, @Query('token') token = ''): Promise<{ unsubscribed: true }> {
     if (!(await this.optOut.unsubscribe(contactId, token))) {
       throw new DomainError('not_found', 'UNSUBSCRIBE_LINK_INVALID', 'This link is not valid.');

@@ -17,7 +17,8 @@ import {
   type ValidationOptions,
 } from 'class-validator';
 import { NestedObject, SingleLine } from '../common/problem/input-rules.js';
-import { EVENT_TYPES, type EventType } from '../people/custody-status.js';
+import { CUSTODY_STATUSES, EVENT_TYPES, type EventType } from '../people/custody-status.js';
+import { FacilitySummaryDto } from '../people/people.dto.js';
 import { CHANNELS, type Channel } from './contact-address.js';
 
 export const LANGUAGES = ['en', 'es'] as const;
@@ -176,10 +177,17 @@ export class CreatedRegistrationDto {
   confirmation?: ConfirmationDto;
 }
 
+export class RegistrationPersonDto {
+  @ApiProperty({ example: 'Jane Doe' }) displayName: string;
+  @ApiProperty({ enum: CUSTODY_STATUSES }) custodyStatus: string;
+  @ApiProperty({ type: FacilitySummaryDto, nullable: true }) facility: FacilitySummaryDto | null;
+}
+
 export class RegistrationViewDto {
   @ApiProperty({ format: 'uuid' }) registrationId: string;
   @ApiProperty({ format: 'uuid' }) personId: string;
   @ApiProperty({
+    type: RegistrationPersonDto,
     nullable: true,
     description: 'custodyStatus UNKNOWN and no facility when there is no custody information to show (protected persons included)',
   })
@@ -196,8 +204,35 @@ export class RegistrationViewDto {
     description: 'Unverified after 24 hours: expired, and answered as not found',
   })
   status: string;
-  @ApiProperty({ nullable: true }) enrolledBy: string | null;
-  @ApiProperty({ nullable: true, description: 'Staff only' }) registrantName?: string | null;
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'The specialist who enrolled the victim; null when self-registered',
+  })
+  enrolledBy: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true, description: 'Staff only' }) registrantName?: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ type: [ContactViewDto] }) contacts: ContactViewDto[];
+}
+
+export class EnrollmentListDto {
+  @ApiProperty({
+    type: [RegistrationViewDto],
+    description: "The specialist's own enrollees (an admin's: everyone's), newest first, up to 500",
+  })
+  enrollments: RegistrationViewDto[];
+}
+
+export class VerifiedContactDto {
+  @ApiProperty({ format: 'uuid' }) contactId: string;
+  @ApiProperty({ enum: [true] }) verified: true;
+}
+
+export class CodeResentDto {
+  @ApiProperty({ format: 'uuid' }) contactId: string;
+}
+
+export class UnsubscribedDto {
+  @ApiProperty({ enum: [true] }) unsubscribed: true;
 }

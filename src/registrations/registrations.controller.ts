@@ -2,11 +2,19 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Req, UseGu
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
+  ApiBody,
+  ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
+  ApiNotFoundResponse,
   ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiSecurity,
   ApiTags,
   ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { CurrentStaff } from '../auth/current-staff.decorator.js';
@@ -14,11 +22,14 @@ import { bearerToken, StaffAuthGuard, type StaffPrincipal, StaffOnly } from '../
 import { RateLimited } from '../common/rate-limit.js';
 import { CurrentAccess, RegistrationAccessGuard } from './registration-access.guard.js';
 import {
+  CodeResentDto,
   CreatedRegistrationDto,
   CreateEnrollmentDto,
   CreateRegistrationDto,
+  EnrollmentListDto,
   RegistrationViewDto,
   UpdateRegistrationDto,
+  VerifiedContactDto,
   VerifyCodeDto,
 } from './registration.dto.js';
 import { type RegistrationAccess, RegistrationsService } from './registrations.service.js';
@@ -36,7 +47,38 @@ export class RegistrationsController {
 
   @Post()
   @RateLimited('public', 'signup')
+  @ApiOperation({
+    summary: 'Sign up for alerts about a person in custody',
+    description:
+      'Anonymous self-registration for a person found with `GET /v1/people`. Each email or SMS contact gets a 6-digit code over ' +
+      'its own channel; a voice contact gets a call and is verified by entering the PIN (so `pin` is required with one). Alerts ' +
+      'start once a contact is verified; a registration with none verified within 24 hours is gone. Returns the manage token ' +
+      'once. Rate limited per client.',
+    security: [],
+  })
+  @ApiBody({
+    type: CreateRegistrationDto,
+    examples: {
+      registration: {
+        summary: 'Text and call one phone, in Spanish, with quiet hours',
+        value: {
+          personId: '3f2b8c1e-6d4a-4f7b-9a51-2c8e0d7b6a10',
+          language: 'es',
+          pin: '2468',
+          contacts: [
+            { channel: 'sms', address: '+17135550123' },
+            { channel: 'voice', address: '+17135550123' },
+          ],
+          eventTypes: ['RELEASED', 'ESCAPED', 'TRANSFERRED'],
+          quietHours: { start: '22:00', end: '07:00', timeZone: 'America/Chicago' },
+        },
+      },
+    },
+  })
   @ApiCreatedResponse({ type: CreatedRegistrationDto, description: 'The manage token is shown only here' })
+  @ApiUnprocessableEntityResponse({
+    description: 'Invalid fields, or PERSON_NOT_FOUND: no such person, or one nobody may register for (minors, protected persons)',
+  })
   create(@Body() body: CreateRegistrationDto): Promise<CreatedRegistrationDto> {
     return this.registrations.create(body);
   }
@@ -44,7 +86,19 @@ export class RegistrationsController {
   @Post(':id/contacts/:contactId/verify')
   @HttpCode(200)
   @RateLimited('public')
+  @ApiOperation({
+    summary: 'Verify a contact with its code',
+    description:
+      'The 6-digit code sent over that contact’s own channel (valid 30 minutes, 5 tries). Needs no token: the code is the secret. ' +
+      'Voice contacts verify by entering the PIN in the call instead.',
+    security: [],
+  })
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The registration' })
+  @ApiParam({ name: 'contactId', format: 'uuid', description: 'One of its contacts' })
+  @ApiUnprocessableEntityResponse({ description: 'CODE_WRONG, CODE_EXPIRED, or a malformed code; VERIFY_BY_CALL for a voice contact' })
+  @ApiNotFoundResponse({ description: 'REGISTRATION_NOT_FOUND, CONTACT_NOT_FOUND' })
   @ApiOkResponse({
+    type: VerifiedContactDto,
     description:
       'Verified. Wrong or expired code: 422. 429 with Retry-After: CONTACT_LOCKED for an hour after 5 wrong codes, ' +
       'CONTACT_LOCKED_FOR_HELP after 10 in a day (until a specialist resends, or a new registration). ' +
@@ -61,8 +115,21 @@ export class RegistrationsController {
   @Post(':id/contacts/:contactId/resend-code')
   @HttpCode(202)
   @RateLimited('public', 'signup')
+  @ApiOperation({
+    summary: 'Send a contact a new code (or a new call)',
+    description:
+      'Public: anyone holding the ids may ask for a fresh code, at most one a minute. A staff token is optional: with one, ' +
+      'a lockout after wrong codes is lifted too, and that is audited.',
+  })
+  // Public, or with a staff token.
+  @ApiSecurity({})
   @ApiBearerAuth('staff')
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The registration' })
+  @ApiParam({ name: 'contactId', format: 'uuid', description: 'One of its contacts' })
+  @ApiUnauthorizedResponse({ description: 'AUTH_INVALID: a staff token was sent and is not valid' })
+  @ApiNotFoundResponse({ description: 'No such registration or contact, or the contact is verified already' })
   @ApiAcceptedResponse({
+    type: CodeResentDto,
     description:
       'A new code (or a new call) is on its way. It never resets the wrong-code count; with a staff token (optional) it also ' +
       'lifts a lockout, audited',
@@ -85,7 +152,17 @@ export class RegistrationsController {
 
   @Get(':id')
   @UseGuards(RegistrationAccessGuard)
+  @ApiOperation({
+    summary: 'View a registration',
+    description:
+      'With its manage token (or a staff token: a specialist only for their own enrollees). Addresses are masked. Another ' +
+      'registration’s token, or one that does not exist, answers 404 alike.',
+  })
   @ApiBearerAuth('manage-token')
+  @ApiBearerAuth('staff')
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The registration' })
+  @ApiUnauthorizedResponse({ description: 'AUTH_REQUIRED: no token; AUTH_INVALID: a bad staff token' })
+  @ApiNotFoundResponse({ description: 'REGISTRATION_NOT_FOUND: no such registration, or not this token’s' })
   @ApiOkResponse({ type: RegistrationViewDto })
   view(@Param('id', UuidParam) id: string, @CurrentAccess() access: RegistrationAccess): Promise<RegistrationViewDto> {
     return this.registrations.view(id, access);
@@ -93,7 +170,16 @@ export class RegistrationsController {
 
   @Patch(':id')
   @UseGuards(RegistrationAccessGuard)
+  @ApiOperation({
+    summary: 'Change language, event types or quiet hours',
+    description: 'Only the fields sent change; `quietHours: null` removes quiet hours. Unknown fields are refused (422).',
+  })
   @ApiBearerAuth('manage-token')
+  @ApiBearerAuth('staff')
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The registration' })
+  @ApiUnauthorizedResponse({ description: 'AUTH_REQUIRED: no token; AUTH_INVALID: a bad staff token' })
+  @ApiNotFoundResponse({ description: 'REGISTRATION_NOT_FOUND: no such registration, or not this token’s' })
+  @ApiConflictResponse({ description: 'REGISTRATION_STOPPED: a stopped registration cannot change' })
   @ApiOkResponse({ type: RegistrationViewDto })
   update(
     @Param('id', UuidParam) id: string,
@@ -106,7 +192,15 @@ export class RegistrationsController {
   @Delete(':id')
   @HttpCode(204)
   @UseGuards(RegistrationAccessGuard)
+  @ApiOperation({
+    summary: 'Stop every alert',
+    description: 'Ends the registration at once: nothing more is sent, and deliveries still waiting are suppressed. The ledger stays.',
+  })
   @ApiBearerAuth('manage-token')
+  @ApiBearerAuth('staff')
+  @ApiParam({ name: 'id', format: 'uuid', description: 'The registration' })
+  @ApiUnauthorizedResponse({ description: 'AUTH_REQUIRED: no token; AUTH_INVALID: a bad staff token' })
+  @ApiNotFoundResponse({ description: 'REGISTRATION_NOT_FOUND: no such registration, or not this token’s' })
   @ApiNoContentResponse({ description: 'Every alert stops at once' })
   async stop(@Param('id', UuidParam) id: string, @CurrentAccess() access: RegistrationAccess): Promise<void> {
     await this.registrations.stop(id, access);
@@ -120,7 +214,16 @@ export class EnrollmentsController {
   constructor(private readonly registrations: RegistrationsService) {}
 
   @Post()
+  @ApiOperation({
+    summary: "Enrol a victim (register on a victim's behalf)",
+    description:
+      'A specialist registers a victim: the contacts are attested as verified by the specialist, and `enrolledBy` is kept. ' +
+      'Specialists may enrol minors; only admins protected persons. A confirmation is sent only with `sendConfirmation: true`.',
+  })
   @ApiCreatedResponse({ type: CreatedRegistrationDto, description: 'Contacts attested as verified by the specialist' })
+  @ApiUnprocessableEntityResponse({
+    description: 'Invalid fields, or PERSON_NOT_FOUND: no such person, or one this role may not enrol for',
+  })
   create(
     @Body() body: CreateEnrollmentDto,
     @CurrentStaff() staff: StaffPrincipal,
@@ -130,7 +233,11 @@ export class EnrollmentsController {
   }
 
   @Get()
-  @ApiOkResponse({ type: [RegistrationViewDto] })
+  @ApiOperation({
+    summary: 'List enrollees',
+    description: "A specialist's own enrollees (an admin's list holds everyone's), newest first; the read is audited.",
+  })
+  @ApiOkResponse({ type: EnrollmentListDto })
   async list(@CurrentStaff() staff: StaffPrincipal, @Req() req: FastifyRequest): Promise<{ enrollments: RegistrationViewDto[] }> {
     return { enrollments: await this.registrations.listEnrollments(staff, req.ip) };
   }

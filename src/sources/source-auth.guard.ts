@@ -1,5 +1,5 @@
 import { applyDecorators, type CanActivate, createParamDecorator, type ExecutionContext, Injectable, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ApiForbiddenResponse, ApiHeader, ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Webhook } from 'standardwebhooks';
 import type { RequestWithBodyStream, RequestWithRawBody } from '../common/body-parsing.js';
@@ -77,9 +77,22 @@ function header(req: FastifyRequest, name: string): string | undefined {
 export function SourceOnly(): MethodDecorator & ClassDecorator {
   return applyDecorators(
     UseGuards(SourceAuthGuard),
-    ApiBearerAuth('source'),
-    ApiUnauthorizedResponse({ description: 'No or bad API key or signature' }),
-    ApiForbiddenResponse({ description: 'Facility not allowed for this source' }),
+    // Signed (required once the source has signingRequired), or the key alone.
+    ApiSecurity({ source: [], 'source-signature': [] }),
+    ApiSecurity('source'),
+    ApiHeader({
+      name: 'webhook-id',
+      required: false,
+      description: 'Standard Webhooks message id, the same on every retry of it',
+      example: 'msg_2b7Yg0nE5fQ',
+    }),
+    ApiHeader({ name: 'webhook-timestamp', required: false, description: 'Unix seconds when signed; ±5 minutes', example: '1767225600' }),
+    ApiUnauthorizedResponse({
+      description:
+        'SOURCE_AUTH_INVALID: no or bad API key; SIGNATURE_REQUIRED, SIGNATURE_INVALID: a missing, bad or stale signature; ' +
+        'WEBHOOK_REPLAYED: a webhook-id already received with another body',
+    }),
+    ApiForbiddenResponse({ description: 'A facility this source may not report' }),
   );
 }
 

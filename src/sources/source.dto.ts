@@ -15,6 +15,8 @@ import {
   MinLength,
 } from 'class-validator';
 import { SingleLine } from '../common/problem/input-rules.js';
+import type { SuppressionDto } from './facilities.service.js';
+import type { FeedDto, FeedFacilityDto } from './feed-health.service.js';
 
 export const FACILITY_CODE = /^[A-Z0-9][A-Z0-9_.-]{0,31}$/;
 export const upperTrim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toUpperCase() : value);
@@ -51,8 +53,9 @@ export class CreateSourceDto {
 
 export class CreatedSourceDto {
   @ApiProperty({ format: 'uuid' }) sourceId: string;
-  @ApiProperty({ description: 'Shown once' }) apiKey: string;
-  @ApiProperty({ description: 'whsec_…, shown once' }) signingSecret: string;
+  @ApiProperty({ description: 'Shown once: `Authorization: Bearer <apiKey>` on every request', example: 'vgl_…' }) apiKey: string;
+  @ApiProperty({ description: 'Shown once: the Standard Webhooks signing secret, `whsec_` + base64', example: 'whsec_…' })
+  signingSecret: string;
 }
 
 export class SourceKeyDto {
@@ -71,8 +74,35 @@ export class SourceDto {
   @ApiProperty() name: string;
   @ApiProperty({ type: [String], nullable: true }) facilityCodes: string[] | null;
   @ApiProperty() signingRequired: boolean;
-  @ApiProperty({ nullable: true }) expectedIntervalSeconds: number | null;
-  @ApiProperty({ format: 'date-time', nullable: true }) lastContactAt: string | null;
+  @ApiProperty({ type: Number, nullable: true }) expectedIntervalSeconds: number | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) lastContactAt: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
   @ApiProperty({ type: [SourceKeyDto] }) keys: SourceKeyDto[];
+}
+
+export class FeedFacilityHealthDto implements FeedFacilityDto {
+  @ApiProperty({ example: 'HCJ-1' }) code: string;
+  @ApiProperty({ type: String, nullable: true }) name: string | null;
+  @ApiProperty({ format: 'date-time' }) lastContactAt: string;
+  @ApiProperty({ type: Number, nullable: true, description: 'From the last roster' }) population: number | null;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) populationAsOf: string | null;
+  @ApiProperty({ description: "Silent past the source's expected interval" }) stale: boolean;
+}
+
+export class FeedHealthDto implements FeedDto {
+  @ApiProperty({ format: 'uuid' }) sourceId: string;
+  @ApiProperty() name: string;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) lastContactAt: string | null;
+  @ApiProperty({ type: Number, nullable: true }) expectedIntervalSeconds: number | null;
+  @ApiProperty() stale: boolean;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true }) staleSince: string | null;
+  @ApiProperty({ type: [FeedFacilityHealthDto] }) facilities: FeedFacilityHealthDto[];
+}
+
+export class FacilitySuppressionDto implements SuppressionDto {
+  @ApiProperty({ example: 'HCJ-1' }) code: string;
+  @ApiProperty({ type: String, nullable: true }) name: string | null;
+  @ApiProperty() suppressed: boolean;
+  @ApiProperty({ type: String, nullable: true }) reason: string | null;
+  @ApiProperty({ format: 'date-time' }) changedAt: string;
 }

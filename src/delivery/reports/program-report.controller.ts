@@ -1,5 +1,5 @@
 import { Controller, Get, Query, Req, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiProduces, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CurrentStaff } from '../../auth/current-staff.decorator.js';
@@ -43,6 +43,12 @@ export class ProgramReportController {
   ) {}
 
   @Get()
+  @ApiOperation({
+    summary: 'Program report',
+    description:
+      'Admins only. Counts and rates for a period (registrations, alerts, delivery, escalations), for funders and oversight: no ' +
+      'names or ids; cells from 1 to 10 shown as "<11". JSON, or CSV with `format=csv`. The read is audited.',
+  })
   @ApiProduces('application/json', 'text/csv')
   @ApiOkResponse({
     description: 'Program report for [from, to): counts and rates only, cells from 1 to 10 shown as "<11"',

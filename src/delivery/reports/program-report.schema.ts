@@ -12,8 +12,11 @@ const cell: SchemaObject = {
     '0, or 11 and above; 1 to 10 as "<11"; "withheld" for a count of any size hidden so that a small count cannot be worked out by subtraction',
 };
 const withheld: SchemaObject = {
-  oneOf: [{ type: 'number' }, { type: 'string', enum: ['<11'] }],
-  nullable: true,
+  // OpenAPI 3.0 puts `nullable` beside a `type`, so null belongs to the number branch.
+  oneOf: [
+    { type: 'number', nullable: true },
+    { type: 'string', enum: ['<11'] },
+  ],
   description: 'null when there is nothing to measure; "<11" when it rests on a small count',
 };
 const object = (properties: Record<string, SchemaObject>): SchemaObject => ({
