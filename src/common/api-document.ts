@@ -88,6 +88,11 @@ export function buildApiDocument(app: INestApplication, config: AppConfig): Open
         name: 'X-Twilio-Signature',
         description: "Twilio's signature over PUBLIC_BASE_URL + path and query and the form parameters, with the account's auth token.",
       })
+      .addSecurity('metrics-token', {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'METRICS_TOKEN, when it is set. Unset, `/metrics` answers loopback connections only, with no token.',
+      })
       .addTag('ingestion', 'Custody events and rosters from sources')
       .addTag('people', 'Public search for a person in custody')
       .addTag('registrations', 'Victims’ registrations: sign-up, verification, management and the delivery ledger')

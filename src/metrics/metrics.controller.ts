@@ -1,5 +1,13 @@
 import { Controller, Get, Header, Inject, Req } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import {
+  ApiForbiddenResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiSecurity,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Registry } from 'prom-client';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
@@ -23,6 +31,11 @@ export class MetricsController {
       'Text exposition format. With METRICS_TOKEN set, a bearer token is required (401 without it); unset, only loopback ' +
       'connections are answered (403 otherwise). Not rate limited. See README, Monitoring.',
   })
+  // The token, or nothing from loopback when no token is configured.
+  @ApiSecurity('metrics-token')
+  @ApiSecurity({})
+  @ApiUnauthorizedResponse({ description: 'METRICS_TOKEN is set and the request did not carry it' })
+  @ApiForbiddenResponse({ description: 'No METRICS_TOKEN is set and the connection is not from loopback' })
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } })
   async scrape(@Req() request: FastifyRequest): Promise<string> {
