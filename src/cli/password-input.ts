@@ -1,5 +1,6 @@
 import { temporaryPassword } from '../auth/temporary-password.js';
 import { CliFailure, UsageError } from './cli-runtime.js';
+import { promptHidden as ask } from './hidden-prompt.js';
 
 export const PASSWORD_ENV = 'VIGIL_PASSWORD';
 const MIN_LENGTH = 12;
@@ -28,37 +29,10 @@ function checked(password: string, what: string): string {
   return password;
 }
 
-/** Reads one line from the terminal in raw mode, so nothing typed is echoed. */
-function promptHidden(question: string): Promise<string> {
-  const stdin = process.stdin;
-  process.stderr.write(question);
-  stdin.setRawMode(true);
-  stdin.setEncoding('utf8');
-  stdin.resume();
-  return new Promise((resolve, reject) => {
-    let value = '';
-    const finish = () => {
-      stdin.off('data', onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write('\n');
-    };
-    const onData = (chunk: string) => {
-      for (const char of chunk) {
-        if (char === '\r' || char === '\n' || char === '\u0004') {
-          finish();
-          resolve(value);
-          return;
-        }
-        if (char === '\u0003') {
-          finish();
-          reject(new CliFailure('Cancelled; nothing was changed.'));
-          return;
-        }
-        if (char === '\u007f' || char === '\b') value = value.slice(0, -1);
-        else value += char;
-      }
-    };
-    stdin.on('data', onData);
-  });
+async function promptHidden(question: string): Promise<string> {
+  try {
+    return await ask(question);
+  } catch {
+    throw new CliFailure('Cancelled; nothing was changed.');
+  }
 }
