@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { FieldCipher } from '../common/crypto/field-cipher.js';
 import { loadConfig } from '../config/app-config.js';
+import { loadEnvFile } from '../config/env-file.js';
 import { withDataSource } from '../database/cli-database.js';
 import { rotateEncryptionKey } from './key-rotation.js';
 
@@ -9,6 +10,7 @@ import { rotateEncryptionKey } from './key-rotation.js';
  * ENCRYPTION_KEYS_PREVIOUS. Safe while Vigil runs (it works in small committed batches).
  */
 async function main(): Promise<void> {
+  loadEnvFile();
   const config = loadConfig();
   if (!config.security.previousEncryptionKeys.length) {
     console.log('ENCRYPTION_KEYS_PREVIOUS is empty: rows under keys not listed there cannot be read.');
