@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   if (config.database.migrationsRun) {
     const cipher = new FieldCipher(config.security.encryptionKey, config.security.previousEncryptionKeys);
     const applied = await runMigrations(
-      url,
+      config.database.sessionUrl ?? url,
       ciphertextUpgradeStep(cipher, (result) => logger.info({ ...result }, 'Stored secrets re-encrypted, each bound to its row')),
     );
     if (applied.length) logger.info(`Applied migrations: ${applied.join(', ')}`);

@@ -21,7 +21,9 @@ async function main(): Promise<void> {
     return create(name);
   }
   const config = loadConfig();
-  await withDatabaseUrl(config, async (url) => {
+  // The migration lock is a session advisory lock: it needs the session URL behind a transaction pooler.
+  const database = { ...config.database, url: config.database.sessionUrl ?? config.database.url };
+  await withDatabaseUrl({ ...config, database }, async (url) => {
     if (command === 'run') {
       const cipher = new FieldCipher(config.security.encryptionKey, config.security.previousEncryptionKeys);
       const applied = await runMigrations(
