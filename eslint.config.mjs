@@ -43,6 +43,11 @@ export default tseslint.config(
     languageOptions: { globals: { process: 'readonly', Buffer: 'readonly', fetch: 'readonly', console: 'readonly' } },
   },
   {
+    // npm start's launcher runs before there is a build, as plain JavaScript under Node.
+    files: ['scripts/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly' } },
+  },
+  {
     // The pages' one script runs in the browser, as a classic script, outside the TypeScript project.
     files: ['src/web/assets/**/*.js'],
     ...tseslint.configs.disableTypeChecked,

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { createApp } from './app.factory.js';
 import { BootstrapAdminService } from './auth/bootstrap-admin.service.js';
 import { type AppConfig, ConfigError, loadConfig } from './config/app-config.js';
+import { loadEnvFile } from './config/env-file.js';
 import { EMBEDDED_DATABASE } from './database/cli-database.js';
 import { type RunningPostgres, startEmbeddedPostgres } from './database/embedded-postgres.launcher.js';
 import { ensureDatabase } from './database/ensure-database.js';
@@ -28,6 +29,7 @@ if (!process.execArgv.some((flag) => flag.startsWith('--heap-growing-percent')))
 }
 
 async function main(): Promise<void> {
+  const envFile = loadEnvFile();
   let config: AppConfig;
   try {
     config = loadConfig();
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
   }
   // Until Nest's logger takes over, boot lines are JSON from the same library.
   const logger = pino({ level: config.logLevel, base: { context: 'Vigil' } });
+  if (envFile) logger.info(`Settings not in the environment were read from ${envFile}`);
   for (const warning of config.warnings) logger.warn(warning);
 
   let embedded: RunningPostgres | undefined;
@@ -56,7 +59,7 @@ async function main(): Promise<void> {
   if (config.database.migrationsRun) {
     const cipher = new FieldCipher(config.security.encryptionKey, config.security.previousEncryptionKeys);
     const applied = await runMigrations(
-      url,
+      config.database.sessionUrl ?? url,
       ciphertextUpgradeStep(cipher, (result) => logger.info({ ...result }, 'Stored secrets re-encrypted, each bound to its row')),
     );
     if (applied.length) logger.info(`Applied migrations: ${applied.join(', ')}`);

@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { DomainError } from '../common/problem/domain-error.js';
 import { ConfigError } from '../config/app-config.js';
+import { loadEnvFile } from '../config/env-file.js';
 import { CliFailure, EXIT, UsageError } from './cli-runtime.js';
 import { registerDeliveryCommands } from './commands/deliveries.js';
 import { registerEventCommands } from './commands/events.js';
@@ -15,6 +16,9 @@ import { registerStaffCommands } from './commands/staff.js';
  * `npx vigil <command>`: operator tasks against the configured database (DATABASE_URL, or the
  * embedded one in DATA_DIR, shared with a running Vigil). Each file in commands/ registers its own.
  */
+// As for npm start: a .env in the working directory, under what the environment already sets.
+loadEnvFile();
+
 const program = new Command('vigil')
   .description('Vigil operator commands. Configuration comes from the environment, as for `npm start`.')
   .showHelpAfterError('(run with --help for usage)')

@@ -50,6 +50,16 @@ describe('loadConfig', () => {
     expect(config.email.smtpUrl).toBeUndefined();
   });
 
+  it('#15 DATABASE_SESSION_URL: for LISTEN and the migration lock behind a transaction pooler; only beside DATABASE_URL', () => {
+    expect(loadConfig(server).database.sessionUrl).toBeUndefined();
+    const direct = 'postgres://vigil:secret@db.internal:5432/vigil';
+    const pooled = { ...server, DATABASE_URL: 'postgres://vigil:secret@pgbouncer.internal:6432/vigil', DATABASE_SESSION_URL: direct };
+    expect(loadConfig(pooled).database).toMatchObject({ url: pooled.DATABASE_URL, sessionUrl: direct });
+    expect(problemsOf({ ...server, DATABASE_SESSION_URL: 'mysql://x/y' }).join()).toContain('DATABASE_SESSION_URL');
+    const embedded = { DATA_DIR: mkdtempSync(path.join(tmpdir(), 'vigil-config-')), DATABASE_SESSION_URL: direct };
+    expect(problemsOf(embedded)).toContain('DATABASE_SESSION_URL: only with DATABASE_URL');
+  });
+
   it.each([
     [{ PORT: 'abc' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],

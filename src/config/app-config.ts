@@ -33,6 +33,7 @@ const envSchema = z.object({
   ROLE: z.enum(ROLES).default('all'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  DATABASE_SESSION_URL: optionalText.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
   DATA_DIR: z.string().trim().min(1).default('./.data'),
   MIGRATIONS_RUN: bool(true),
   PUBLIC_BASE_URL: optionalText.pipe(httpUrl.optional()),
@@ -162,7 +163,11 @@ export interface AppConfig {
   quickExitUrl: string;
   /** Passed to Express's "trust proxy" when set. */
   trustProxy?: boolean | number | string;
-  database: { url?: string; embedded: boolean; dataDir: string; migrationsRun: boolean };
+  /**
+   * sessionUrl: for what needs a connection's session to last beyond one transaction (LISTEN, the
+   * migration lock) when `url` goes through a transaction-mode pooler. Unset: `url`.
+   */
+  database: { url?: string; sessionUrl?: string; embedded: boolean; dataDir: string; migrationsRun: boolean };
   security: {
     encryptionKey: Buffer;
     previousEncryptionKeys: Buffer[];
@@ -277,6 +282,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
   }
   if (!embedded && !env.ENCRYPTION_KEY) problems.push('ENCRYPTION_KEY: required when DATABASE_URL is set');
   if (!embedded && !env.JWT_SECRET) problems.push('JWT_SECRET: required when DATABASE_URL is set');
+  if (embedded && env.DATABASE_SESSION_URL) problems.push('DATABASE_SESSION_URL: only with DATABASE_URL');
   if (env.NODE_ENV === 'production' && !env.PUBLIC_BASE_URL) {
     problems.push('PUBLIC_BASE_URL: required in production (Twilio callbacks are signed against it)');
   }
@@ -323,7 +329,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     logLevel: env.LOG_LEVEL,
     publicBaseUrl: (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
     quickExitUrl: env.QUICK_EXIT_URL ?? 'https://www.weather.gov/',
-    database: { url: env.DATABASE_URL, embedded, dataDir, migrationsRun: env.MIGRATIONS_RUN },
+    database: { url: env.DATABASE_URL, sessionUrl: env.DATABASE_SESSION_URL, embedded, dataDir, migrationsRun: env.MIGRATIONS_RUN },
     security: {
       encryptionKey: Buffer.from(encryptionKey!, 'base64'),
       previousEncryptionKeys: env.ENCRYPTION_KEYS_PREVIOUS.map((key) => Buffer.from(key, 'base64')),

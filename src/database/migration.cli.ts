@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FieldCipher } from '../common/crypto/field-cipher.js';
 import { loadConfig } from '../config/app-config.js';
+import { loadEnvFile } from '../config/env-file.js';
 import { ciphertextUpgradeStep } from '../registrations/key-rotation.js';
 import { withDatabaseUrl } from './cli-database.js';
 import { revertMigrations, runMigrations } from './migrate.js';
@@ -12,6 +13,7 @@ import { revertMigrations, runMigrations } from './migrate.js';
  * PostgreSQL under DATA_DIR when it is unset; `npm run migration:create -- Name` writes an empty one.
  */
 async function main(): Promise<void> {
+  loadEnvFile();
   const [command, ...args] = process.argv.slice(2);
   if (command === 'create') {
     const name = args.find((arg) => /^[A-Z][A-Za-z0-9]+$/.test(arg));
@@ -19,7 +21,9 @@ async function main(): Promise<void> {
     return create(name);
   }
   const config = loadConfig();
-  await withDatabaseUrl(config, async (url) => {
+  // The migration lock is a session advisory lock: it needs the session URL behind a transaction pooler.
+  const database = { ...config.database, url: config.database.sessionUrl ?? config.database.url };
+  await withDatabaseUrl({ ...config, database }, async (url) => {
     if (command === 'run') {
       const cipher = new FieldCipher(config.security.encryptionKey, config.security.previousEncryptionKeys);
       const applied = await runMigrations(

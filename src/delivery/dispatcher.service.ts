@@ -70,7 +70,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     if (this.config.role === 'api' || this.manualDispatch) return;
     every(this.scheduler, 'dispatch-poll', POLL_MS, () => Promise.resolve(this.wake()), this.logger);
     every(this.scheduler, 'escalation', ESCALATION_CHECK_MS, () => this.staffAlerts.escalate(), this.logger);
-    this.listener = await listenOn(this.config.database.url, DELIVERY_CHANNEL, {
+    this.listener = await listenOn(this.config.database.sessionUrl ?? this.config.database.url, DELIVERY_CHANNEL, {
       onMessage: () => this.wake(),
       onLost: (error) => this.logger.warn({ err: loggableError(error) }, 'LISTEN connection lost; polling continues, reconnecting'),
       // A wake-up may have been missed meanwhile: look once now rather than at the next poll.

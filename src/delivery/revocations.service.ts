@@ -41,7 +41,7 @@ export class RevocationsService implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     if (this.config.role === 'api') return;
-    this.listener = await listenOn(this.config.database.url, REVOCATION_CHANNEL, {
+    this.listener = await listenOn(this.config.database.sessionUrl ?? this.config.database.url, REVOCATION_CHANNEL, {
       onMessage: (payload) => this.hear(payload),
       onLost: (error) => this.logger.warn({ err: loggableError(error) }, 'revocation LISTEN connection lost; reconnecting'),
       onReconnected: () => {

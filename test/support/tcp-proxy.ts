@@ -12,6 +12,8 @@ export class TcpProxy {
   private readonly blocked = new Set<string>();
   private readonly sent = new Map<Socket, string>();
   port = 0;
+  /** Connections accepted since start. */
+  accepted = 0;
 
   constructor(
     private readonly targetHost: string,
@@ -21,6 +23,7 @@ export class TcpProxy {
   async start(): Promise<void> {
     this.server = createServer((client) => {
       if (!this.open) return client.destroy();
+      this.accepted++;
       const upstream = connect(this.targetPort, this.targetHost);
       for (const socket of [client, upstream]) {
         this.sockets.add(socket);

@@ -16,9 +16,10 @@ export async function stopAllVigils(): Promise<void> {
  * A real Vigil process (the built app, as `npm start` runs it), for tests that need several or need
  * to kill one. NODE_ENV=test, as a test runner's child inherits it: it must not silence delivery.
  */
-export function spawnVigil(env: Record<string, string>): ChildProcess & { output: string[] } {
+export function spawnVigil(env: Record<string, string>, options: { cwd?: string } = {}): ChildProcess & { output: string[] } {
   if (!existsSync(MAIN)) throw new Error('dist/src/main.js is missing: npm test builds it before the suites run');
   const child = spawn(process.execPath, [MAIN], {
+    cwd: options.cwd,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
@@ -43,6 +44,21 @@ export async function stopVigil(child: ChildProcess, signal: NodeJS.Signals = 'S
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill(signal);
   await exited;
+}
+
+/** The port a Vigil started with PORT=0 printed in its banner, once it is listening. */
+export async function listeningPort(child: ChildProcess & { output: string[] }, timeoutMs = 60_000): Promise<number> {
+  let port = 0;
+  await waitFor(
+    () => {
+      port = Number(/is listening on http:\/\/[^:]+:(\d+)/.exec(child.output.join(''))?.[1] ?? 0);
+      return Promise.resolve(port > 0 || child.exitCode !== null);
+    },
+    timeoutMs,
+    () => Promise.resolve(child.output.join('').slice(-3000)),
+  );
+  if (!port) throw new Error(`Vigil exited before listening: ${child.output.join('').slice(-3000)}`);
+  return port;
 }
 
 /** Polls until `check` is true; fails with `describe()` after the timeout. */
