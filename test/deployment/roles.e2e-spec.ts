@@ -8,6 +8,7 @@ import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Providers, startProviders } from '../support/providers.js';
 import { createSource, event, personWith, postEvents, type TestSource } from '../support/sources.js';
+import { tcpUrl } from '../support/database-url.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import type { TestApp } from '../support/test-app.js';
 import { createTestDatabase } from '../support/test-database.js';
@@ -130,7 +131,7 @@ describe('#15 ROLE=api and ROLE=worker as separate processes on one database', (
     // The worker's session connection (LISTEN) goes through this hop, its pool straight to PostgreSQL.
     const sessionHop = new TcpProxy(target.hostname, Number(target.port));
     await sessionHop.start();
-    const sessionUrl = new URL(url);
+    const sessionUrl = new URL(tcpUrl(url));
     sessionUrl.port = String(sessionHop.port);
     const api = spawnVigil(env(url, 'api'));
     const worker = spawnVigil(env(url, 'worker', { DATABASE_SESSION_URL: sessionUrl.toString() }));
