@@ -15,6 +15,15 @@ describe('#15 metrics access', () => {
     }
   });
 
+  it('#15 without a token configured, refuses a loopback peer that forwards for someone else (a proxy on this host)', () => {
+    for (const forwarded of [['203.0.113.7'], ['for=203.0.113.7']]) {
+      expect(() => checkMetricsAccess(undefined, { authorization: undefined, remoteAddress: '127.0.0.1', forwarded })).toThrow(
+        expect.objectContaining({ kind: 'forbidden' }),
+      );
+    }
+    expect(() => checkMetricsAccess(undefined, { authorization: undefined, remoteAddress: '127.0.0.1', forwarded: [] })).not.toThrow();
+  });
+
   it('#15 with a token configured, requires it from every peer, loopback included', () => {
     expect(() => checkMetricsAccess(TOKEN, { authorization: `Bearer ${TOKEN}`, remoteAddress: '192.0.2.2' })).not.toThrow();
     expect(() => checkMetricsAccess(TOKEN, { authorization: `bearer ${TOKEN}`, remoteAddress: '192.0.2.2' })).not.toThrow();

@@ -6,18 +6,25 @@ export interface MetricsCaller {
   authorization: string | undefined;
   /** The TCP peer (`socket.remoteAddress`), never an address a proxy header claims. */
   remoteAddress: string | undefined;
+  /** Whatever Forwarded, X-Forwarded-For or X-Real-IP the request carries. */
+  forwarded?: string[];
 }
 
 /**
  * With METRICS_TOKEN set, every scrape must present it as a bearer token, from anywhere. Unset,
  * only a scraper on this machine may read /metrics: the counts tell how busy each feed is and how
- * far alerts lag, which is not for the internet. X-Forwarded-For is never consulted, even with
- * TRUST_PROXY: behind a proxy on the same host every request would otherwise look local.
+ * far alerts lag, which is not for the internet. A proxy on the same host also connects from
+ * loopback, so a loopback request that carries a proxy's forwarding header is someone else's and
+ * is refused; the header's address is never trusted either way.
  */
 export function checkMetricsAccess(token: string | undefined, caller: MetricsCaller): void {
   if (token === undefined) {
-    if (isLoopback(caller.remoteAddress)) return;
-    throw new DomainError('forbidden', 'METRICS_LOOPBACK_ONLY', 'Metrics are served only on loopback unless METRICS_TOKEN is set.');
+    if (isLoopback(caller.remoteAddress) && !caller.forwarded?.length) return;
+    throw new DomainError(
+      'forbidden',
+      'METRICS_LOOPBACK_ONLY',
+      'Metrics are served only to this machine, not through a proxy, unless METRICS_TOKEN is set.',
+    );
   }
   const presented = /^Bearer\s+(\S+)\s*$/i.exec(caller.authorization ?? '')?.[1];
   if (presented === undefined || !sameSecret(presented, token)) {

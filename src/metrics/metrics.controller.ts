@@ -14,6 +14,8 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { checkMetricsAccess } from './metrics-access.js';
 import { MetricsExposition } from './metrics-exposition.service.js';
 
+const FORWARDING_HEADERS = ['forwarded', 'x-forwarded-for', 'x-real-ip'] as const;
+
 @ApiTags('ops')
 @Controller('metrics')
 export class MetricsController {
@@ -42,6 +44,7 @@ export class MetricsController {
     checkMetricsAccess(this.config.metricsToken, {
       authorization: request.headers.authorization,
       remoteAddress: request.raw.socket?.remoteAddress,
+      forwarded: FORWARDING_HEADERS.flatMap((name) => request.headers[name] ?? []),
     });
     return this.exposition.scrape();
   }

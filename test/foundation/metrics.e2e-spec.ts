@@ -242,8 +242,17 @@ describe('#15 GET /metrics on an app without METRICS_TOKEN', () => {
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(res.text).not.toContain('vigil_');
     }
-    // And the other way round: a loopback peer stays local whatever address a proxy header names.
-    expect((await t.http().get('/metrics').set('X-Forwarded-For', '203.0.113.7')).status).toBe(200);
+    // A loopback peer that carries a proxy's header is a proxy on this host forwarding someone else.
+    for (const [header, value] of [
+      ['X-Forwarded-For', '203.0.113.7'],
+      ['Forwarded', 'for=203.0.113.7'],
+      ['X-Real-IP', '203.0.113.7'],
+    ]) {
+      const res = await t.http().get('/metrics').set(header, value);
+      expect(res.status, header).toBe(403);
+      expect(res.text).not.toContain('vigil_');
+    }
+    expect((await t.http().get('/metrics')).status).toBe(200);
   });
 
   it('#15 not rate limited like the public routes', async () => {

@@ -125,6 +125,11 @@ describe('#15 retention', () => {
     expect(await refused(`DELETE FROM audit_log`, true)).toBe(true);
     expect(await refused(`UPDATE audit_log SET action = 'rewritten'`, true)).toBe(true);
     expect(await refused(`UPDATE audit_log SET client_address = '198.51.100.1'`, true)).toBe(true);
+    // Any session may set the flag, so it lets only the one erasure of details through: dropping `reason`.
+    expect(await refused(`UPDATE audit_log SET details = '{"rewritten": true}'::jsonb`, true)).toBe(true);
+    expect(await refused(`UPDATE audit_log SET details = details || '{"rewritten": true}'::jsonb WHERE details IS NOT NULL`, true)).toBe(
+      true,
+    );
     expect(await refused(`DELETE FROM delivery_attempt`, true)).toBe(true);
     expect(await refused(`UPDATE delivery_attempt SET error_code = 'x' WHERE outcome IS NOT NULL`, true)).toBe(true);
     expect(await refused(`UPDATE delivery_attempt SET response_excerpt = 'rewritten' WHERE outcome IS NOT NULL`, true)).toBe(true);

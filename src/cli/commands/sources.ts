@@ -37,7 +37,7 @@ export function registerSourceCommands(program: Command): void {
     program
       .command('source:rotate-key')
       .description(
-        'Issue a new API key for a source, printed once. Its other keys stop working at once, unless --keep-old keeps the one active key beside the new.',
+        'Issue a new API key for a source, printed once. Its other keys stop working within seconds (running servers trust a checked key for up to 5 s), unless --keep-old keeps the one active key beside the new.',
       )
       .argument('<source>', "the source's name or id")
       .option('--keep-old', 'keep the current key working too, to switch the feed over without a gap (at most two keys)')
