@@ -5,7 +5,6 @@ import { RevocationsService } from '../../src/delivery/revocations.service.js';
 import { FakeTwilio } from '../support/fake-twilio.js';
 import { bookPerson } from '../support/registrations.js';
 import { createSource, event, personWith, postEvents, type TestSource } from '../support/sources.js';
-import { tcpUrl } from '../support/database-url.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { createTestDatabase } from '../support/test-database.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -29,12 +28,10 @@ describe('consent ending while a batch is in hand', () => {
     twilio = new FakeTwilio();
     await twilio.start();
     twilio.delayMs = 400;
-    const url = new URL(tcpUrl(await createTestDatabase()));
-    proxy = new TcpProxy(url.hostname, Number(url.port));
-    await proxy.start();
-    url.port = String(proxy.port);
+    const hop = await TcpProxy.before(await createTestDatabase());
+    proxy = hop.proxy;
     t = await startTestApp({
-      databaseUrl: url.toString(),
+      databaseUrl: hop.url,
       env: {
         TWILIO_ACCOUNT_SID: 'AC00000000000000000000000000000000',
         TWILIO_AUTH_TOKEN: 'test-token',

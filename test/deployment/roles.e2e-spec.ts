@@ -8,7 +8,6 @@ import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Providers, startProviders } from '../support/providers.js';
 import { createSource, event, personWith, postEvents, type TestSource } from '../support/sources.js';
-import { tcpUrl } from '../support/database-url.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import type { TestApp } from '../support/test-app.js';
 import { createTestDatabase } from '../support/test-database.js';
@@ -127,14 +126,10 @@ describe('#15 ROLE=api and ROLE=worker as separate processes on one database', (
   it('#15 api and worker both running: the worker, woken through DATABASE_SESSION_URL, delivers an alert ingested by the api', async () => {
     const url = await createTestDatabase();
     const db = new pg.Pool({ connectionString: url, max: 2 });
-    const target = new URL(url);
     // The worker's session connection (LISTEN) goes through this hop, its pool straight to PostgreSQL.
-    const sessionHop = new TcpProxy(target.hostname, Number(target.port));
-    await sessionHop.start();
-    const sessionUrl = new URL(tcpUrl(url));
-    sessionUrl.port = String(sessionHop.port);
+    const { proxy: sessionHop, url: sessionUrl } = await TcpProxy.before(url);
     const api = spawnVigil(env(url, 'api'));
-    const worker = spawnVigil(env(url, 'worker', { DATABASE_SESSION_URL: sessionUrl.toString() }));
+    const worker = spawnVigil(env(url, 'worker', { DATABASE_SESSION_URL: sessionUrl }));
     try {
       const t = remote(await listeningPort(api), db);
       await listeningPort(worker);

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tcpUrl } from '../support/database-url.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { createTestDatabase } from '../support/test-database.js';
 import { ADMIN, startTestApp, type TestApp } from '../support/test-app.js';
@@ -8,12 +7,9 @@ describe('database outage', () => {
   let t: TestApp;
   let proxy: TcpProxy;
   beforeAll(async () => {
-    const direct = new URL(tcpUrl(await createTestDatabase()));
-    proxy = new TcpProxy(direct.hostname, Number(direct.port));
-    await proxy.start();
-    const viaProxy = new URL(direct);
-    viaProxy.port = String(proxy.port);
-    t = await startTestApp({ databaseUrl: viaProxy.toString() });
+    const hop = await TcpProxy.before(await createTestDatabase());
+    proxy = hop.proxy;
+    t = await startTestApp({ databaseUrl: hop.url });
   });
   afterAll(async () => {
     await t.close();

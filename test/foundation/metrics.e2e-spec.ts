@@ -9,7 +9,6 @@ import { ManualClock } from '../support/manual-clock.js';
 import { startProviders, type Providers } from '../support/providers.js';
 import { bookPerson, enrolEveryChannel } from '../support/registrations.js';
 import { createSource, event, personWith, postEvents, putRoster, type TestSource } from '../support/sources.js';
-import { tcpUrl } from '../support/database-url.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { createTestDatabase } from '../support/test-database.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -294,12 +293,9 @@ describe('#15 GET /metrics with METRICS_TOKEN', () => {
   let t: TestApp;
   let proxy: TcpProxy;
   beforeAll(async () => {
-    const direct = new URL(tcpUrl(await createTestDatabase()));
-    proxy = new TcpProxy(direct.hostname, Number(direct.port));
-    await proxy.start();
-    const viaProxy = new URL(direct);
-    viaProxy.port = String(proxy.port);
-    t = await startTestApp({ databaseUrl: viaProxy.toString(), env: { METRICS_TOKEN: TOKEN } });
+    const hop = await TcpProxy.before(await createTestDatabase());
+    proxy = hop.proxy;
+    t = await startTestApp({ databaseUrl: hop.url, env: { METRICS_TOKEN: TOKEN } });
   });
   afterAll(async () => {
     await t.close();

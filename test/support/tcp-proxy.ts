@@ -20,6 +20,20 @@ export class TcpProxy {
     private readonly targetPort: number,
   ) {}
 
+  /**
+   * A started hop in front of the database at `databaseUrl`, and the URL that goes through it. The
+   * embedded cluster's URLs name its Unix socket (`?host=`), which pg would use past any TCP port, so
+   * the hop's URL drops it.
+   */
+  static async before(databaseUrl: string): Promise<{ proxy: TcpProxy; url: string }> {
+    const url = new URL(databaseUrl);
+    url.searchParams.delete('host');
+    const proxy = new TcpProxy(url.hostname, Number(url.port));
+    await proxy.start();
+    url.port = String(proxy.port);
+    return { proxy, url: url.toString() };
+  }
+
   async start(): Promise<void> {
     this.server = createServer((client) => {
       if (!this.open) return client.destroy();
