@@ -68,6 +68,7 @@ describe('several worker processes on one database', () => {
     ...extra,
   });
 
+  // Each test's own waits run longer than vitest's default 30 s, which cut them short on a busy machine.
   it('three workers share 3,000 deliveries and send each exactly once', async () => {
     const url = await createTestDatabase();
     const db = new pg.Pool({ connectionString: url, max: 2 });
@@ -96,7 +97,7 @@ describe('several worker processes on one database', () => {
       await Promise.all(workers.map((w) => stopVigil(w)));
       await db.end();
     }
-  });
+  }, 180_000);
 
   it('a worker killed with SIGKILL while holding leases: another finishes its work, nothing is lost', async () => {
     const url = await createTestDatabase();
@@ -135,5 +136,5 @@ describe('several worker processes on one database', () => {
       await stopVigil(rescuer);
       await db.end();
     }
-  });
+  }, 120_000);
 });
