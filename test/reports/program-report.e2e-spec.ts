@@ -37,7 +37,10 @@ describe('#14 program reports: counts and rates for a period, small cells withhe
   const today = new Date(Date.UTC(clock.now().getUTCFullYear(), clock.now().getUTCMonth(), clock.now().getUTCDate()));
   const D = day(today);
   const yesterday = day(new Date(today.getTime() - DAY_MS));
-  const tomorrow = day(new Date(today.getTime() + DAY_MS));
+  // The day after the clock's own date when asked: the file's clock moves on by hours, and started
+  // late in the day it crosses midnight partway, so later data lands on the next day.
+  const tomorrow = () =>
+    day(new Date(Date.UTC(clock.now().getUTCFullYear(), clock.now().getUTCMonth(), clock.now().getUTCDate()) + DAY_MS));
   const secrets: string[] = [];
   const enrolledRegistrations: string[] = [];
   const get = (query: string, token = admin) => t.http().get(`/v1/admin/reports${query}`).set('Authorization', `Bearer ${token}`);
@@ -139,10 +142,10 @@ describe('#14 program reports: counts and rates for a period, small cells withhe
   afterAll(() => t.close());
 
   it('#14 reports exact counts from 11, "<11" for 1 to 10, and 0 as 0', async () => {
-    const res = await get(`?from=${D}&to=${tomorrow}`);
+    const res = await get(`?from=${D}&to=${tomorrow()}`);
     expect(res.status, res.text).toBe(200);
     const r = res.body;
-    expect(r.period).toEqual({ from: D, to: tomorrow, timeZone: 'UTC' });
+    expect(r.period).toEqual({ from: D, to: tomorrow(), timeZone: 'UTC' });
     expect(r.suppression).toEqual({ threshold: 11, marker: '<11', complementMarker: 'withheld' });
     expect(r.registrations.enrolled).toBe(12);
     expect(r.registrations.self).toBe('<11');
@@ -217,12 +220,12 @@ describe('#14 program reports: counts and rates for a period, small cells withhe
     expect(before.urgentAlerts).toEqual({ count: 0, reached: 0, confirmed: 0, deliveryRate: null, pinConfirmationRate: null });
     expect(before.eventToFirstAttempt).toEqual({ alerts: 0, medianSeconds: null, p95Seconds: null });
     expect(before.optOuts.unsubscribes).toBe(0);
-    const both = (await get(`?from=${yesterday}&to=${tomorrow}`)).body;
+    const both = (await get(`?from=${yesterday}&to=${tomorrow()}`)).body;
     expect(both.events.find((e: { source: string }) => e.source === 'Boundary Feed').count).toBe(22);
   });
 
   it('#14 the CSV has a header row and one four-field row per figure, the same figures as the JSON', async () => {
-    const res = await get(`?from=${D}&to=${tomorrow}&format=csv`);
+    const res = await get(`?from=${D}&to=${tomorrow()}&format=csv`);
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/csv/);
     const rows = parseCsv(res.text);
@@ -241,7 +244,7 @@ describe('#14 program reports: counts and rates for a period, small cells withhe
 
   it('#14 the report page draws each chart as SVG with a title, the numbers in tables, and links to CSV and JSON', async () => {
     const agent = await signIn(t, ADMIN.email, ADMIN.password);
-    const page = await agent.get(`/console/reports?from=${D}&to=${tomorrow}`);
+    const page = await agent.get(`/console/reports?from=${D}&to=${tomorrow()}`);
     expect(page.status).toBe(200);
     expect(page.headers['content-type']).toMatch(/^text\/html/);
     const svgs = page.text.match(/<svg[^>]*role="img"[^>]*aria-labelledby="([^"]+)"/g) ?? [];
@@ -252,12 +255,12 @@ describe('#14 program reports: counts and rates for a period, small cells withhe
     }
     expect(page.text).toMatch(/<th scope="row">County Jail Feed<\/th><td>RELEASED<\/td><td>12<\/td>/);
     expect(page.text).toMatch(/<th scope="row">Spanish<\/th><td>&lt;11<\/td><td>0<\/td>/);
-    expect(page.text).toContain(`href="/v1/admin/reports?from=${D}&amp;to=${tomorrow}&amp;format=csv"`);
-    expect(page.text).toContain(`href="/v1/admin/reports?from=${D}&amp;to=${tomorrow}"`);
-    const es = await agent.get(`/console/reports?from=${D}&to=${tomorrow}&lang=es`);
+    expect(page.text).toContain(`href="/v1/admin/reports?from=${D}&amp;to=${tomorrow()}&amp;format=csv"`);
+    expect(page.text).toContain(`href="/v1/admin/reports?from=${D}&amp;to=${tomorrow()}"`);
+    const es = await agent.get(`/console/reports?from=${D}&to=${tomorrow()}&lang=es`);
     expect(es.text).toContain('Informe del programa');
 
-    const bad = await agent.get(`/console/reports?from=${tomorrow}&to=${D}`);
+    const bad = await agent.get(`/console/reports?from=${tomorrow()}&to=${D}`);
     expect(bad.status).toBe(422);
     expect(bad.text).toContain('aria-invalid="true"');
     expect(bad.text).not.toContain('<svg');
@@ -266,9 +269,9 @@ describe('#14 program reports: counts and rates for a period, small cells withhe
   it('#14 no name, address or identifier appears in any form of the report', async () => {
     const agent = await signIn(t, ADMIN.email, ADMIN.password);
     const outputs = [
-      (await get(`?from=${yesterday}&to=${tomorrow}`)).text,
-      (await get(`?from=${yesterday}&to=${tomorrow}&format=csv`)).text,
-      (await agent.get(`/console/reports?from=${yesterday}&to=${tomorrow}`)).text,
+      (await get(`?from=${yesterday}&to=${tomorrow()}`)).text,
+      (await get(`?from=${yesterday}&to=${tomorrow()}&format=csv`)).text,
+      (await agent.get(`/console/reports?from=${yesterday}&to=${tomorrow()}`)).text,
     ];
     expect(secrets.length).toBeGreaterThan(40);
     for (const output of outputs) {
@@ -278,12 +281,12 @@ describe('#14 program reports: counts and rates for a period, small cells withhe
   });
 
   it('#14 a specialist is refused the report (API 403, page 403), and every read is audited', async () => {
-    expect((await get(`?from=${D}&to=${tomorrow}`, specialist)).status).toBe(403);
+    expect((await get(`?from=${D}&to=${tomorrow()}`, specialist)).status).toBe(403);
     const agent = await signIn(t, specialistEmail, specialistPassword);
-    const page = await agent.get(`/console/reports?from=${D}&to=${tomorrow}`);
+    const page = await agent.get(`/console/reports?from=${D}&to=${tomorrow()}`);
     expect(page.status).toBe(403);
     expect(page.text).not.toContain('<svg');
-    expect((await t.http().get(`/v1/admin/reports?from=${D}&to=${tomorrow}`)).status).toBe(401);
+    expect((await t.http().get(`/v1/admin/reports?from=${D}&to=${tomorrow()}`)).status).toBe(401);
     const { rows } = await t.db.query(`SELECT details FROM audit_log WHERE action = 'report.read' AND actor_role = 'admin'`);
     expect(rows.length).toBeGreaterThanOrEqual(3);
     expect(rows.map((row: { details: { format: string } }) => row.details.format)).toEqual(expect.arrayContaining(['json', 'csv', 'html']));
@@ -292,14 +295,14 @@ describe('#14 program reports: counts and rates for a period, small cells withhe
   it('#14 a bad period is 422 with the field named: order, length, calendar, half a period, format', async () => {
     const cases: [string, string][] = [
       [`?from=${D}&to=${D}`, 'to'],
-      [`?from=${tomorrow}&to=${D}`, 'to'],
+      [`?from=${tomorrow()}&to=${D}`, 'to'],
       ['?from=2024-01-01&to=2026-01-02', 'to'],
       ['?from=2026-02-30&to=2026-04-01', 'from'],
       ['?from=2026-01-01', 'to'],
       ['?to=2026-01-01', 'from'],
       ['?from=yesterday&to=2026-01-01', 'from'],
-      [`?from=${D}&to=${tomorrow}&format=xml`, 'format'],
-      [`?from=${D}&to=${tomorrow}&name=x`, 'name'],
+      [`?from=${D}&to=${tomorrow()}&format=xml`, 'format'],
+      [`?from=${D}&to=${tomorrow()}&name=x`, 'name'],
     ];
     for (const [query, path] of cases) {
       const res = await get(query);
@@ -409,8 +412,7 @@ describe('#14 program reports: counts and rates for a period, small cells withhe
     for (const registrationId of enrolledRegistrations) await share(registrationId, legal);
     for (const registrationId of enrolledRegistrations.slice(0, 3)) await share(registrationId, shelter);
 
-    // The file's clock has moved on by hours since it started; near midnight UTC it is tomorrow by now.
-    const afterNow = day(new Date(Date.UTC(clock.now().getUTCFullYear(), clock.now().getUTCMonth(), clock.now().getUTCDate()) + DAY_MS));
+    const afterNow = tomorrow();
     const res = await get(`?from=${D}&to=${afterNow}`);
     const shared = Object.fromEntries(res.body.servicesShared.map((r: { kind: string; count: unknown }) => [r.kind, r.count]));
     expect(shared).toEqual({ shelter: '<11', legal_aid: 12, counselling: 0, medical: 0, immigration_relief: 0, hotline: 0, other: 0 });
