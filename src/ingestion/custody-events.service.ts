@@ -114,12 +114,6 @@ export class CustodyEventsService {
         webhooks: requests.flatMap(({ request }) => (request.webhook ? [request.webhook] : [])),
         facilityCodes: [...new Set(facilityRefs.map(({ code }) => code))],
         sourceEventIds: [...new Set(incoming.map(({ dto }) => dto.sourceEventId))],
-        owners: (first) =>
-          this.identity.ownersRead(
-            sourceId,
-            incoming.map(({ dto }) => dto.person),
-            first,
-          ),
       });
       const facilities = await this.facilities.resolve(tx, facilityRefs, reads.facilities);
       const existing = reads.existing;
@@ -136,7 +130,6 @@ export class CustodyEventsService {
         tx,
         sourceId,
         fresh.map((index) => incoming[index].dto.person),
-        { owners: reads.owners },
       );
       const events = fresh.map((index, i) => this.toNewEvent(incoming[index], hashes[index], persons[i], facilities));
       const recorded = new Map((await this.recorder.record(tx, sourceId, events)).map((r) => [r.sourceEventId, r]));

@@ -1,5 +1,4 @@
 import { namedWhenSmall, type Queryable } from '../database/queryable.js';
-import type { ExistingIdentifier } from '../people/identity-resolver.js';
 import type { FacilityRow } from '../sources/facilities.service.js';
 import { settleWebhooks, type WebhookMessage, webhookMessagesById } from '../sources/webhook-replay.js';
 import type { ExistingEvent } from './event-recorder.js';
@@ -9,8 +8,6 @@ export interface GroupReads {
   facilities: FacilityRow[];
   /** Events already recorded under the asked sourceEventIds, by sourceEventId. */
   existing: Map<string, ExistingEvent>;
-  /** The persons holding the events' identifiers, held until commit (IdentityResolver `ownersRead`). */
-  owners: ExistingIdentifier[];
 }
 
 interface Row {
@@ -18,14 +15,12 @@ interface Row {
   earlierWebhooks: { webhookId: string; bodyHash: string | null }[];
   facilities: FacilityRow[];
   existing: { id: string; sourceEventId: string; bodyHash: string }[];
-  owners: ExistingIdentifier[];
 }
 
 /**
  * A transaction group's first statement after its lock: records the requests' webhook-ids (refusing
- * a replayed id with another body) and reads the facilities, the events already recorded and the
- * owners of the events' identifiers (holding them, as the identity resolver's own read would), in
- * one round trip instead of four; a single event pays each round trip whole (docs/BENCHMARKS.md). It
+ * a replayed id with another body) and reads the facilities and the events already recorded, in one
+ * round trip instead of three; a single event pays each round trip whole (docs/BENCHMARKS.md). It
  * must run after the lock is held, since its snapshot decides which events count as replays. The
  * webhook rows it inserts are not visible to its own read of earlier ones, which is what tells a
  * retried id from a new one.
@@ -34,17 +29,10 @@ export async function readGroup(
   db: Queryable,
   sourceId: string,
   at: Date,
-  request: {
-    webhooks: WebhookMessage[];
-    facilityCodes: string[];
-    sourceEventIds: string[];
-    /** The owners statement (IdentityResolver `ownersRead`), its parameters numbered from `first`. */
-    owners: (first: number) => { sql: string; parameters: unknown[]; keys: number };
-  },
+  request: { webhooks: WebhookMessage[]; facilityCodes: string[]; sourceEventIds: string[] },
 ): Promise<GroupReads> {
   const byId = webhookMessagesById(request.webhooks);
   const ids = [...byId.keys()];
-  const owners = request.owners(7);
   const rows: Row[] = await db.query(
     namedWhenSmall(
       'vigil_group_reads',
@@ -59,11 +47,10 @@ export async function readGroup(
          (SELECT coalesce(json_agg(json_build_object('id', f.id, 'code', f.code, 'suppressed', f.suppressed, 'name', f.name)), '[]')
             FROM facility f WHERE f.code = ANY($5::text[])) AS facilities,
          (SELECT coalesce(json_agg(json_build_object('id', e.id, 'sourceEventId', e.source_event_id, 'bodyHash', encode(e.body_hash, 'base64'))), '[]')
-            FROM custody_event e WHERE e.source_id = $1 AND e.source_event_id = ANY($6::text[])) AS existing,
-         (SELECT coalesce(json_agg(o), '[]') FROM (${owners.sql}) o) AS owners`,
-      Math.max(ids.length, request.facilityCodes.length, request.sourceEventIds.length, owners.keys),
+            FROM custody_event e WHERE e.source_id = $1 AND e.source_event_id = ANY($6::text[])) AS existing`,
+      Math.max(ids.length, request.facilityCodes.length, request.sourceEventIds.length),
     ),
-    [sourceId, ids, at, ids.map((id) => byId.get(id)), request.facilityCodes, request.sourceEventIds, ...owners.parameters],
+    [sourceId, ids, at, ids.map((id) => byId.get(id)), request.facilityCodes, request.sourceEventIds],
   );
   const row = rows[0];
   await settleWebhooks(
@@ -81,6 +68,5 @@ export async function readGroup(
     existing: new Map(
       row.existing.map(({ id, sourceEventId, bodyHash }) => [sourceEventId, { id, bodyHash: Buffer.from(bodyHash, 'base64') }]),
     ),
-    owners: row.owners,
   };
 }

@@ -22,8 +22,7 @@ export interface ResolvedPerson {
 // Passes before giving up on a storm of concurrent first sightings of the same person.
 const MAX_PASSES = 5;
 
-/** A person who holds one of the identifiers asked about, as the owners statement reads it. */
-export interface ExistingIdentifier {
+interface ExistingIdentifier {
   system: string;
   value: string;
   scopeSourceId: string | null;
@@ -61,17 +60,11 @@ export class IdentityResolver {
    * only a few of them and holds those itself (`hold`): a roster of 50,000 would otherwise lock
    * 50,000 rows to alert about its few hundred changes.
    */
-  async resolve(
-    db: Queryable,
-    sourceId: string,
-    inputs: PersonInput[],
-    { holdOwners = true, owners }: { holdOwners?: boolean; owners?: ExistingIdentifier[] } = {},
-  ): Promise<ResolvedPerson[]> {
+  async resolve(db: Queryable, sourceId: string, inputs: PersonInput[], { holdOwners = true } = {}): Promise<ResolvedPerson[]> {
     const keysOf = inputs.map((input) => this.keys(sourceId, input));
     const created = new Set<string>();
     for (let pass = 1; ; pass++) {
-      const read = pass === 1 && owners && holdOwners ? owners : undefined;
-      const resolved = await this.pass(db, inputs, keysOf, created, pass === MAX_PASSES, holdOwners, read);
+      const resolved = await this.pass(db, inputs, keysOf, created, pass === MAX_PASSES, holdOwners);
       if (!resolved) continue;
       // Persons created in a pass that lost every identifier to a concurrent writer are unused.
       const used = new Set(resolved.map((person) => person.id));
@@ -93,9 +86,7 @@ export class IdentityResolver {
    * (its INSERT wins, ours waits for it and does nothing), the pass reports itself incomplete and
    * the next pass, which now sees that owner, merges accordingly. Known owners are held (see
    * `owners`) so that no merge moves them away before this transaction commits; one that a merge
-   * committed while we waited for it is read again from its identifiers, now the survivor's. `read`:
-   * the owners as the caller's own statement read and held them (see `ownersRead`), in place of
-   * reading them here; rows about identifiers these inputs do not carry are left out.
+   * committed while we waited for it is read again from its identifiers, now the survivor's.
    */
   private async pass(
     db: Queryable,
@@ -104,13 +95,10 @@ export class IdentityResolver {
     created: Set<string>,
     last: boolean,
     holdOwners: boolean,
-    read?: ExistingIdentifier[],
   ): Promise<ResolvedPerson[] | undefined> {
     const allKeys = new Map<string, IdentifierKey>();
     for (const keys of keysOf) for (const key of keys) allKeys.set(identifierKey(key), key);
-    const existing = read
-      ? read.filter((row) => allKeys.has(identifierKey({ system: row.system, value: row.value, scope: row.scopeSourceId })))
-      : await this.owners(db, [...allKeys.values()], holdOwners);
+    const existing = await this.owners(db, [...allKeys.values()], holdOwners);
     if (existing.some((row) => row.mergedInto)) {
       if (last) throw new Error('identity resolution did not settle under concurrent merges');
       return undefined;
@@ -235,25 +223,40 @@ export class IdentityResolver {
     });
   }
 
-  /** Who holds these identifiers now (see `ownersStatement`). */
-  private async owners(db: Queryable, keys: IdentifierKey[], hold: boolean): Promise<ExistingIdentifier[]> {
-    return db.query(
-      namedWhenSmall(hold ? 'vigil_identifier_owners_held' : 'vigil_identifier_owners', ownersStatement(1, hold), keys.length),
-      ownersParameters(keys),
-    );
-  }
-
   /**
-   * The owners of these inputs' identifiers, held, as a statement another statement embeds: the
-   * events' group reads them in its first round trip (`resolve` takes them as `owners`). Its
-   * parameters are numbered from `first`. The persons are then held before the group writes its
-   * facilities, so a facility renamed beside a merge of one of them can deadlock: PostgreSQL breaks
-   * it and the transaction runs again (retryingTransaction).
+   * Who holds these identifiers now. Global and source-scoped keys are looked up apart, so the
+   * planner can match on plain equality (IS NOT DISTINCT FROM hid the row count from it and turned a
+   * 50,000-key roster into 50,000 index probes). Each owner is locked FOR KEY SHARE, in id order,
+   * until commit: the weakest lock, taken by the same statement (no round trip), it lets concurrent
+   * events and status changes through and blocks only a merge's FOR UPDATE, so an event cannot be
+   * recorded and planned on a person whose registrations a merge is moving away (a missed alert).
    */
-  ownersRead(sourceId: string, inputs: PersonInput[], first: number): { sql: string; parameters: unknown[]; keys: number } {
-    const keys = new Map<string, IdentifierKey>();
-    for (const input of inputs) for (const key of this.keys(sourceId, input)) keys.set(identifierKey(key), key);
-    return { sql: ownersStatement(first, true), parameters: ownersParameters([...keys.values()]), keys: keys.size };
+  private async owners(db: Queryable, keys: IdentifierKey[], hold: boolean): Promise<ExistingIdentifier[]> {
+    const global = keys.filter((k) => k.scope === null);
+    const scoped = keys.filter((k) => k.scope !== null);
+    return db.query(
+      namedWhenSmall(
+        hold ? 'vigil_identifier_owners_held' : 'vigil_identifier_owners',
+        `SELECT i.system, i.value, i.scope_source_id AS "scopeSourceId", i.person_id AS "personId", p.protected,
+              p.date_of_birth::text AS "dateOfBirth", (extract(epoch FROM p.created_at) * 1000)::float8 AS "createdMs",
+              p.first_name AS "firstName", p.last_name AS "lastName", p.country_of_birth AS "countryOfBirth", p.merged_into AS "mergedInto"
+       FROM (SELECT i.* FROM unnest($1::text[], $2::text[]) AS k(system, value)
+             JOIN person_identifier i ON i.system = k.system AND i.value = k.value AND i.scope_source_id IS NULL
+             UNION ALL
+             SELECT i.* FROM unnest($3::text[], $4::text[], $5::uuid[]) AS k(system, value, scope)
+             JOIN person_identifier i ON i.system = k.system AND i.value = k.value AND i.scope_source_id = k.scope) i
+       JOIN person p ON p.id = i.person_id
+       ${hold ? 'ORDER BY p.id FOR KEY SHARE OF p' : ''}`,
+        keys.length,
+      ),
+      [
+        global.map((k) => k.system),
+        global.map((k) => k.value),
+        scoped.map((k) => k.system),
+        scoped.map((k) => k.value),
+        scoped.map((k) => k.scope),
+      ],
+    );
   }
 
   private keys(sourceId: string, input: PersonInput): IdentifierKey[] {
@@ -353,41 +356,6 @@ class ConcurrentMerge extends Error {
   constructor() {
     super('a person read by this transaction was merged into another meanwhile');
   }
-}
-
-/**
- * Who holds these identifiers now. Global and source-scoped keys are looked up apart, so the
- * planner can match on plain equality (IS NOT DISTINCT FROM hid the row count from it and turned a
- * 50,000-key roster into 50,000 index probes). Held: each owner is locked FOR KEY SHARE, in id
- * order, until commit: the weakest lock, taken by the same statement (no round trip), it lets
- * concurrent events and status changes through and blocks only a merge's FOR UPDATE, so an event
- * cannot be recorded and planned on a person whose registrations a merge is moving away (a missed
- * alert). Takes five parameters from `$first` (see `ownersParameters`).
- */
-function ownersStatement(first: number, hold: boolean): string {
-  const $ = (i: number) => `$${first + i}`;
-  return `SELECT i.system, i.value, i.scope_source_id AS "scopeSourceId", i.person_id AS "personId", p.protected,
-              p.date_of_birth::text AS "dateOfBirth", (extract(epoch FROM p.created_at) * 1000)::float8 AS "createdMs",
-              p.first_name AS "firstName", p.last_name AS "lastName", p.country_of_birth AS "countryOfBirth", p.merged_into AS "mergedInto"
-       FROM (SELECT i.* FROM unnest(${$(0)}::text[], ${$(1)}::text[]) AS k(system, value)
-             JOIN person_identifier i ON i.system = k.system AND i.value = k.value AND i.scope_source_id IS NULL
-             UNION ALL
-             SELECT i.* FROM unnest(${$(2)}::text[], ${$(3)}::text[], ${$(4)}::uuid[]) AS k(system, value, scope)
-             JOIN person_identifier i ON i.system = k.system AND i.value = k.value AND i.scope_source_id = k.scope) i
-       JOIN person p ON p.id = i.person_id
-       ${hold ? 'ORDER BY p.id FOR KEY SHARE OF p' : ''}`;
-}
-
-function ownersParameters(keys: IdentifierKey[]): unknown[] {
-  const global = keys.filter((k) => k.scope === null);
-  const scoped = keys.filter((k) => k.scope !== null);
-  return [
-    global.map((k) => k.system),
-    global.map((k) => k.value),
-    scoped.map((k) => k.system),
-    scoped.map((k) => k.value),
-    scoped.map((k) => k.scope),
-  ];
 }
 
 function detailsDiffer(row: ExistingIdentifier, input: PersonInput): boolean {

@@ -116,7 +116,7 @@ describe('#12 status of a person with several events in one group', () => {
   });
 });
 
-describe('#12 a group reads its webhook-ids, facilities, replays and identifier owners in one statement', () => {
+describe('#12 a group reads its webhook-ids, facilities and replays in one statement', () => {
   let t: TestApp;
   let source: TestSource;
   beforeAll(async () => {
@@ -156,24 +156,6 @@ describe('#12 a group reads its webhook-ids, facilities, replays and identifier 
       },
     );
     expect(seen, seen.map((text) => text.slice(0, 300)).join('\n---\n')).toHaveLength(1);
-  });
-
-  it("#12 a signed single event about a known person reads the identifiers' owners in that same statement", async () => {
-    const person = personWith('ONE-READ-OWNER');
-    const first = await postEvents(t, source, event({ person, facility: { code: 'ONE-READ' } }), { sign: true });
-    expect(first.status, first.text).toBe(202);
-    let second = '';
-    const seen = await statementsTouching(/webhook_message|person_identifier/, async () => {
-      const res = await postEvents(t, source, event({ person, type: 'RELEASED', facility: { code: 'ONE-READ' } }), { sign: true });
-      expect(res.status, res.text).toBe(202);
-      expect(res.body.results[0].status).toBe('accepted');
-      second = res.body.results[0].eventId;
-    });
-    expect(seen, seen.map((text) => text.slice(0, 300)).join('\n---\n')).toHaveLength(1);
-    const { rows } = await t.db.query(`SELECT count(DISTINCT person_id)::int AS persons FROM custody_event WHERE id = ANY($1::uuid[])`, [
-      [first.body.results[0].eventId, second],
-    ]);
-    expect(rows[0].persons).toBe(1);
   });
 
   it('#12 a retried webhook-id with its body passes and its event is a duplicate; with another body it is refused', async () => {

@@ -26,17 +26,17 @@ describe('transactions that lose a deadlock or a serialization conflict', () => 
       rows: [{ person_id: personId, facility_id: facilityId }],
     } = await t.db.query(`SELECT person_id, facility_id FROM custody_event WHERE id = $1`, [booked.body.results[0].eventId]);
 
-    // A second connection holds the facility, then asks for the person the ingestion holds: opposite orders.
+    // A second connection holds the person, then asks for the facility the ingestion holds: opposite orders.
     const other = await t.db.connect();
     try {
       await other.query('BEGIN');
-      await other.query(`UPDATE facility SET name = 'Held' WHERE id = $1`, [facilityId]);
-      // The ingestion's first read holds the person; renaming the facility comes later in the same transaction.
+      await other.query(`SELECT 1 FROM person WHERE id = $1 FOR UPDATE`, [personId]);
+      // Renaming the facility locks its row first; the person comes later in the same transaction.
       const released = event({ type: 'RELEASED', person: personWith('DEADLOCK1'), facility: { code: 'DL-1', name: 'Renamed Jail' } });
       const answer = postEvents(t, source, released).then((res) => res);
       await lockWaiters(t.db, 1);
       // Waits for the ingestion, which waits for us: PostgreSQL aborts the one that waited first (the ingestion).
-      await other.query(`SELECT 1 FROM person WHERE id = $1 FOR UPDATE`, [personId]);
+      await other.query(`UPDATE facility SET name = 'Held' WHERE id = $1`, [facilityId]);
       await other.query('ROLLBACK');
 
       const res = await answer;
