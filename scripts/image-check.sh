@@ -159,11 +159,13 @@ ready_after() { # start-ms port: time from `run -d` to /health/ready answering 2
   return 1
 }
 start=$(($(date +%s%N) / 1000000))
+# The api without an init process (node is PID 1, as under Kubernetes or a bare `docker run`), the worker
+# with one (compose's `init: true`): both must stop cleanly on SIGTERM.
 run -d --name "$NAME-api" -e ROLE=api -e PORT="$API_PORT" "$IMAGE" >/dev/null
 took=$(ready_after "$start" "$API_PORT") || fail "api not ready: $("$ENGINE" logs "$NAME-api" 2>&1 | tail -5)"
 say "api ready after $took"
 start=$(($(date +%s%N) / 1000000))
-run -d --name "$NAME-worker" -e ROLE=worker -e PORT="$WORKER_PORT" "$IMAGE" \
+run -d --init --name "$NAME-worker" -e ROLE=worker -e PORT="$WORKER_PORT" "$IMAGE" \
   node --enable-source-maps --max-old-space-size=192 dist/src/main.js >/dev/null
 took=$(ready_after "$start" "$WORKER_PORT") || fail "worker not ready: $("$ENGINE" logs "$NAME-worker" 2>&1 | tail -5)"
 say "worker ready after $took"
@@ -182,9 +184,10 @@ for role in api worker; do
     done
     [ "$status" = healthy ] || fail "$role: health status $status"
   fi
-  uid=$("$ENGINE" exec "$NAME-$role" sh -c "awk '/^Uid:/ {print \$2}' /proc/1/status")
-  [ "$uid" != 0 ] || fail "$role runs as root"
-  say "$role: HEALTHCHECK passes; PID 1 runs as uid $uid ($("$ENGINE" exec "$NAME-$role" id -un))"
+  # Every process in the container, the init included: name, pid, uid.
+  procs=$("$ENGINE" exec "$NAME-$role" sh -c 'for f in /proc/[0-9]*/status; do awk "/^(Name|Pid|Uid):/ {printf \"%s \", \$2}" "$f"; echo; done')
+  ! awk '$3 == 0' <<<"$procs" | grep -q . || fail "$role: a process runs as root: $procs"
+  say "$role: HEALTHCHECK passes; processes (name pid uid): $(tr '\n' ';' <<<"$procs") user $("$ENGINE" exec "$NAME-$role" id -un)"
 done
 "$ENGINE" exec "$NAME-api" vigil --help >/dev/null 2>"$WORK/vigil-help.err" ||
   fail "\`vigil --help\` in the container: $(head -5 "$WORK/vigil-help.err")"
