@@ -119,7 +119,8 @@ else
   DATABASE_URL=postgres://vigil:$db_password@127.0.0.1:$PG_PORT/vigil
 fi
 
-# --- the compose file's environment, with a local SMTP sink and a Twilio that is never called ---------
+# --- the compose file's environment (its empty defaults included), a local SMTP sink, and a Twilio
+# address where nothing listens: the check sends email only --------------------------------------------
 secret() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
 cat >"$WORK/vigil.env" <<EOF
 NODE_ENV=production
@@ -127,6 +128,7 @@ DATABASE_URL=$DATABASE_URL
 MIGRATIONS_RUN=false
 PUBLIC_BASE_URL=https://vigil.image-check.test
 ENCRYPTION_KEY=$(head -c 32 /dev/urandom | base64)
+ENCRYPTION_KEYS_PREVIOUS=
 JWT_SECRET=$(secret 32)
 BOOTSTRAP_ADMIN_EMAIL=admin@image-check.test
 BOOTSTRAP_ADMIN_PASSWORD=$(secret 16)
@@ -136,9 +138,11 @@ TWILIO_ACCOUNT_SID=AC00000000000000000000000000000000
 TWILIO_AUTH_TOKEN=$(secret 16)
 TWILIO_FROM_NUMBER=+15005550006
 TWILIO_API_BASE_URL=http://127.0.0.1:9
+TRUST_PROXY=
+LOG_LEVEL=info
 METRICS_TOKEN=$(secret 24)
 RETENTION_DAYS=365
-LOG_LEVEL=info
+EVENT_PAYLOAD_RETENTION_DAYS=
 EOF
 run() { "$ENGINE" run --network host --env-file "$WORK/vigil.env" "$@"; }
 
