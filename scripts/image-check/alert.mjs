@@ -10,6 +10,9 @@ import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import pg from 'pg';
 
+// Node's own globals, taken once: the lint config gives scripts/ only process.
+const { console, fetch, setTimeout } = globalThis;
+
 const run = promisify(execFile);
 const apiUrl = process.env.API_URL;
 const sinkPort = Number(process.env.SINK_PORT);
@@ -161,7 +164,8 @@ try {
        WHERE c.registration_id = $1 AND d.purpose <> 'verification'`,
       [registrationId],
     );
-    return attempts.length && attempts[0].outcome ? attempts : undefined;
+    // The worker records the attempt's outcome, then the delivery's status, in two statements.
+    return attempts.length && attempts[0].outcome && attempts[0].status !== 'sending' ? attempts : undefined;
   });
   if (ledger.length !== 1 || ledger[0].status !== 'sent' || ledger[0].outcome !== 'accepted') {
     fail(`ledger: ${JSON.stringify(ledger)}`);
