@@ -20,6 +20,9 @@ COPY package.json package-lock.json ./
 # Everything dist/ imports is a dependency, none a devDependency (@nestjs/cli only builds).
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist dist
+# `vigil <command>` in the container (docker compose exec api vigil source:list): npm links no bin for
+# the package itself, and npx, run as node, fails making the root-owned file executable.
+RUN chmod 755 dist/src/cli/vigil.js && ln -s /app/dist/src/cli/vigil.js /usr/local/bin/vigil
 # The image's own user (uid 1000); the app writes nothing to disk when DATABASE_URL is set.
 USER node
 EXPOSE 3000

@@ -109,6 +109,17 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...server, TRUST_PROXY: '10.0.0.0/8' }).warnings).toEqual([]);
   });
 
+  it('#15 every variable docker-compose.yml defaults to empty (${NAME:-}) loads as if unset', () => {
+    const emptied = [...readFileSync('docker-compose.yml', 'utf8').matchAll(/\$\{(\w+):-\}/g)].map((match) => match[1]);
+    expect(emptied).toContain('TRUST_PROXY');
+    const env = { ...server, ...Object.fromEntries(emptied.map((name) => [name, ''])) };
+    expect(loadConfig(env)).toMatchObject({
+      trustProxy: undefined,
+      bootstrapAdmin: { email: undefined, password: undefined },
+      retention: { eventPayloadDays: undefined },
+    });
+  });
+
   it('lets each channel override the retry policy', () => {
     const config = loadConfig({ ...server, RETRY_MAX_ATTEMPTS_VOICE: '20', RETRY_BASE_SECONDS_SMS: '2' });
     expect(config.retry.byChannel).toEqual({

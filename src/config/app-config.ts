@@ -104,10 +104,13 @@ const envSchema = z.object({
   PUBLIC_RATE_LIMIT_PER_MINUTE: int(1, 60),
   SIGNUP_RATE_LIMIT_PER_MINUTE: int(1, 10),
   // Express's "trust proxy": behind a load balancer, rate limits must count the client, not the balancer.
-  TRUST_PROXY: z
-    .string()
-    .regex(/^(true|false|\d+|[\w.:/, -]+)$/, 'true, false, a hop count, or addresses/subnets (e.g. loopback, 10.0.0.0/8)')
-    .optional(),
+  // Empty is unset: docker-compose.yml passes ${TRUST_PROXY:-} when the operator sets none.
+  TRUST_PROXY: optionalText.pipe(
+    z
+      .string()
+      .regex(/^(true|false|\d+|[\w.:/, -]+)$/, 'true, false, a hop count, or addresses/subnets (e.g. loopback, 10.0.0.0/8)')
+      .optional(),
+  ),
   FEED_CHECK_SECONDS: int(1, 60),
   METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   PHONE_COUNTRIES: z

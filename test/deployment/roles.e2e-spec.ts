@@ -70,6 +70,12 @@ describe('#15 ROLE=api and ROLE=worker as separate processes on one database', (
     return enrolled.body.registrationId as string;
   }
 
+  // The worker records the attempt's outcome, then the delivery's status, in two statements: wait for both.
+  const settled = async (db: pg.Pool, registrationId: string) => {
+    const [first] = await releaseAttempts(db, registrationId);
+    return first?.outcome != null && first.status !== 'sending';
+  };
+
   const release = (t: TestApp, source: TestSource, identifier: string) =>
     postEvents(t, source, event({ person: personWith(identifier), type: 'RELEASED' }));
 
@@ -111,7 +117,7 @@ describe('#15 ROLE=api and ROLE=worker as separate processes on one database', (
       expect(mail.subject).toBe('Vigil alert: John Doe');
       expect(mail.text).toMatch(/released/i);
       await waitFor(
-        async () => (await releaseAttempts(db, registrationId))[0]?.outcome !== null,
+        () => settled(db, registrationId),
         10_000,
         async () => JSON.stringify(await releaseAttempts(db, registrationId)),
       );
@@ -155,7 +161,7 @@ describe('#15 ROLE=api and ROLE=worker as separate processes on one database', (
         () => Promise.resolve(worker.output.join('').slice(-3000)),
       );
       await waitFor(
-        async () => (await releaseAttempts(db, registrationId))[0]?.outcome !== null,
+        () => settled(db, registrationId),
         10_000,
         async () => JSON.stringify(await releaseAttempts(db, registrationId)),
       );
