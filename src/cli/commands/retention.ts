@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { SystemClock } from '../../common/clock.js';
-import { loadConfig } from '../../config/app-config.js';
-import { withDataSource } from '../../database/cli-database.js';
 import { runRetention, type RetentionRun } from '../../retention/retention.js';
+import { loadCliConfig, print, withCli, withExample } from '../cli-runtime.js';
 
 /** What a run did, for the operator: counts only. */
 export function describeRetentionRun(run: RetentionRun): string {
@@ -18,16 +16,21 @@ export function describeRetentionRun(run: RetentionRun): string {
 
 /** `vigil retention:run [--dry-run]`: the daily retention run, now, under the same lock as the workers'. */
 export function registerRetentionCommands(program: Command): void {
-  program
-    .command('retention:run')
-    .description(
-      'Erase the personal data of registrations ended RETENTION_DAYS ago, and clear event payloads older than EVENT_PAYLOAD_RETENTION_DAYS',
-    )
-    .option('--dry-run', 'count what would go, change nothing')
-    .action(async (options: { dryRun?: boolean }) => {
-      const config = loadConfig();
-      const run = await withDataSource(config, (db) => runRetention(db, config.retention, new SystemClock(), { dryRun: options.dryRun }));
-      console.log(describeRetentionRun(run));
-      if (!run.ran && run.reason === 'locked') process.exitCode = 2;
-    });
+  withExample(
+    program
+      .command('retention:run')
+      .description(
+        'Erase the personal data of registrations ended RETENTION_DAYS ago, and clear event payloads older than EVENT_PAYLOAD_RETENTION_DAYS',
+      )
+      .option('--dry-run', 'count what would go, change nothing')
+      .action(async (options: { dryRun?: boolean }) => {
+        const run = await withCli(loadCliConfig(), (cli) =>
+          runRetention(cli.db, cli.config.retention, cli.clock, { dryRun: options.dryRun, by: cli.by }),
+        );
+        print(describeRetentionRun(run));
+        if (!run.ran && run.reason === 'locked') process.exitCode = 2;
+      }),
+    'npx vigil retention:run --dry-run',
+    'npx vigil retention:run',
+  );
 }
