@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { runRetention, type RetentionRun } from '../../retention/retention.js';
-import { loadCliConfig, print, withCli, withExample } from '../cli-runtime.js';
+import { cliAction, cliCommand, type CliIo, EXIT, processIo, withExample } from '../cli-io.js';
+import { loadCliConfig, withCli } from '../cli-runtime.js';
 
 /** What a run did, for the operator: counts only. */
 export function describeRetentionRun(run: RetentionRun): string {
@@ -15,21 +16,23 @@ export function describeRetentionRun(run: RetentionRun): string {
 }
 
 /** `vigil retention:run [--dry-run]`: the daily retention run, now, under the same lock as the workers'. */
-export function registerRetentionCommands(program: Command): void {
+export function registerRetentionCommands(program: Command, io: CliIo = processIo): void {
   withExample(
-    program
-      .command('retention:run')
+    cliCommand(program, io, 'retention:run')
       .description(
         'Erase the personal data of registrations ended RETENTION_DAYS ago, and clear event payloads older than EVENT_PAYLOAD_RETENTION_DAYS',
       )
       .option('--dry-run', 'count what would go, change nothing')
-      .action(async (options: { dryRun?: boolean }) => {
-        const run = await withCli(loadCliConfig(), (cli) =>
-          runRetention(cli.db, cli.config.retention, cli.clock, { dryRun: options.dryRun, by: cli.by }),
-        );
-        print(describeRetentionRun(run));
-        if (!run.ran && run.reason === 'locked') process.exitCode = 2;
-      }),
+      .action(
+        cliAction(io, async (options: { dryRun?: boolean }) => {
+          const run = await withCli(loadCliConfig(), (cli) =>
+            runRetention(cli.db, cli.config.retention, cli.clock, { dryRun: options.dryRun, by: cli.by }),
+          );
+          io.out(`${describeRetentionRun(run)}\n`);
+          // Not a failure of this run's own; the exit code lets a script tell it from one.
+          return !run.ran && run.reason === 'locked' ? EXIT.usage : EXIT.ok;
+        }),
+      ),
     'npx vigil retention:run --dry-run',
     'npx vigil retention:run',
   );
