@@ -127,6 +127,12 @@ describe('#15 npm start: when it builds', () => {
     expect(satisfiesMinimum('22.1.0', '>=20.12.0')).toBe(true);
     expect(satisfiesMinimum('20.11.9', '>=20.12.0')).toBe(false);
     expect(satisfiesMinimum('18.20.0', '>=20.12.0')).toBe(false);
+    // #15: the form the dependencies' own engines take.
+    const range = '^20.19.0 || ^22.13.0 || >=24.11.0';
+    expect(['20.19.0', '20.20.2', '22.13.0', '22.22.3', '24.11.0', '26.1.0'].map((v) => satisfiesMinimum(v, range))).toEqual(
+      Array(6).fill(true),
+    );
+    expect(['20.18.3', '21.7.0', '22.12.0', '23.11.0', '24.10.0'].map((v) => satisfiesMinimum(v, range))).toEqual(Array(5).fill(false));
     const { engines } = JSON.parse(readFileSync('package.json', 'utf8'));
     expect(satisfiesMinimum(process.versions.node, engines.node)).toBe(true);
   });
