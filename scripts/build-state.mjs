@@ -35,13 +35,21 @@ function newestInputs(root) {
   return files.sort((a, b) => b.mtimeMs - a.mtimeMs);
 }
 
-/** Whether `version` (process.versions.node) satisfies a `>=major.minor.patch` range. */
+/**
+ * Whether `version` (process.versions.node) satisfies an engines range made of `>=major.minor.patch`
+ * and `^major.minor.patch` alternatives joined by `||`, the forms the dependencies' own engines use.
+ */
 export function satisfiesMinimum(version, range) {
-  const wanted = /^>=\s*(\d+)\.(\d+)\.(\d+)$/.exec(range.trim());
-  if (!wanted) throw new Error(`engines.node must read ">=major.minor.patch", not "${range}"`);
   const have = version.split('.').map(Number);
-  for (let i = 0; i < 3; i++) {
-    if (have[i] !== Number(wanted[i + 1])) return have[i] > Number(wanted[i + 1]);
-  }
-  return true;
+  return range.split('||').some((alternative) => {
+    const wanted = /^(>=|\^)\s*(\d+)\.(\d+)\.(\d+)$/.exec(alternative.trim());
+    if (!wanted) throw new Error(`engines.node must read ">=x.y.z" or "^x.y.z" alternatives joined by ||, not "${range}"`);
+    const [, operator, ...parts] = wanted;
+    const floor = parts.map(Number);
+    if (operator === '^' && have[0] !== floor[0]) return false;
+    for (let i = 0; i < 3; i++) {
+      if (have[i] !== floor[i]) return have[i] > floor[i];
+    }
+    return true;
+  });
 }

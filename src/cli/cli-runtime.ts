@@ -1,21 +1,11 @@
 import { hostname, userInfo } from 'node:os';
 import { Logger } from '@nestjs/common';
-import type { Command } from 'commander';
 import type { DataSource } from 'typeorm';
 import { type AuditedBy, AuditService } from '../common/audit.service.js';
 import { type Clock, SystemClock } from '../common/clock.js';
 import { FieldCipher } from '../common/crypto/field-cipher.js';
 import { type AppConfig, loadConfig } from '../config/app-config.js';
 import { withDataSource } from '../database/cli-database.js';
-
-/** sysexits-style codes, as main.ts exits 78 on bad configuration. */
-export const EXIT = { ok: 0, failure: 1, usage: 2, config: 78 } as const;
-
-/** Bad input that commander could not see (an argument's shape): exits 2, like commander's own. */
-export class UsageError extends Error {}
-
-/** An expected failure, said in one line: exits 1. */
-export class CliFailure extends Error {}
 
 /** What a command works with: the typed config, one database connection, and the services' collaborators. */
 export interface CliContext {
@@ -61,13 +51,4 @@ export async function withCli<T>(config: AppConfig, work: (cli: CliContext) => P
       by: cliActor(),
     });
   });
-}
-
-/** A command's help ends with an example, so `vigil <command> --help` shows how it is called. */
-export function withExample(command: Command, ...examples: string[]): Command {
-  return command.addHelpText('after', `\nExample${examples.length > 1 ? 's' : ''}:\n${examples.map((line) => `  $ ${line}`).join('\n')}\n`);
-}
-
-export function print(line = ''): void {
-  process.stdout.write(`${line}\n`);
 }

@@ -8,9 +8,10 @@ export function promptHidden(
   output: NodeJS.WriteStream = process.stderr,
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    output.write(question);
     let answer = '';
+    // Echo off before the question shows: whatever is typed (or pasted) once it is visible stays hidden.
     input.setRawMode(true);
+    output.write(question);
     input.resume();
     input.setEncoding('utf8');
     const finish = (error?: Error) => {

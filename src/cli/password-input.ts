@@ -1,5 +1,5 @@
 import { temporaryPassword } from '../auth/temporary-password.js';
-import { CliFailure, UsageError } from './cli-runtime.js';
+import { CliFailure, type CliIo, UsageError } from './cli-io.js';
 import { promptHidden as ask } from './hidden-prompt.js';
 
 export const PASSWORD_ENV = 'VIGIL_PASSWORD';
@@ -11,11 +11,11 @@ const MAX_LENGTH = 1024;
  * prompt without echo when a person is at the terminal, else Vigil makes one (`generated`), which
  * the command prints once.
  */
-export async function choosePassword(): Promise<{ password: string; generated: boolean }> {
-  const fromEnv = process.env[PASSWORD_ENV];
+export async function choosePassword(io: CliIo): Promise<{ password: string; generated: boolean }> {
+  const fromEnv = io.env[PASSWORD_ENV];
   if (fromEnv !== undefined && fromEnv !== '') return { password: checked(fromEnv, PASSWORD_ENV), generated: false };
-  if (!process.stdin.isTTY) return { password: temporaryPassword(), generated: true };
-  process.stderr.write('Leave the password empty to have Vigil make one.\n');
+  if (!io.stdinIsTty) return { password: temporaryPassword(), generated: true };
+  io.err('Leave the password empty to have Vigil make one.\n');
   const first = await promptHidden('New password: ');
   if (first === '') return { password: temporaryPassword(), generated: true };
   checked(first, 'The password');

@@ -1,4 +1,5 @@
-import type { ApiBodyOptions } from '@nestjs/swagger';
+import { applyDecorators } from '@nestjs/common';
+import { ApiBody, type ApiBodyOptions, ApiConsumes } from '@nestjs/swagger';
 
 type OpenApiSchema = Extract<ApiBodyOptions, { schema: unknown }>['schema'];
 
@@ -25,3 +26,8 @@ export const TWILIO_FORM_SCHEMA: OpenApiSchema = {
     Digits: field('Keys pressed (PIN entry)', '2468'),
   },
 };
+
+/** A Twilio callback's request body in the OpenAPI document: the signed form Twilio posts. */
+export function ApiTwilioForm(): MethodDecorator {
+  return applyDecorators(ApiConsumes('application/x-www-form-urlencoded'), ApiBody({ schema: TWILIO_FORM_SCHEMA }));
+}

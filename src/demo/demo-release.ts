@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type CliIo, EXIT_FAILED, EXIT_OK } from '../cli/cli-io.js';
+import { type CliIo, EXIT } from '../cli/cli-io.js';
 import { postCustodyEvents, VigilUnreachableError } from '../cli/source-client.js';
 import { demoFile, readDemoState } from './demo-state.js';
 
@@ -21,7 +21,7 @@ export async function releaseDemo(io: CliIo, options: DemoReleaseOptions = {}): 
       `No demo has been seeded in ${demoFile(dataDir)}.\n` +
         'Start Vigil once in embedded mode from this folder (npm start, with no DATABASE_URL and DEMO not false), then run this again.\n',
     );
-    return EXIT_FAILED;
+    return EXIT.failure;
   }
   const base = vigilAddress(io.env, options.url, state.localBaseUrl);
   const [identifier] = state.person.identifiers;
@@ -32,14 +32,14 @@ export async function releaseDemo(io: CliIo, options: DemoReleaseOptions = {}): 
   } catch (error) {
     if (!(error instanceof VigilUnreachableError)) throw error;
     io.err(`${error.message}\nStart it with \`npm start\` in this folder (or pass --url), then run \`npm run demo:release\` again.\n`);
-    return EXIT_FAILED;
+    return EXIT.failure;
   }
   if (status === undefined) {
     io.err(
       `The Vigil at ${base} does not know the demo person: it was not seeded from ${demoFile(dataDir)}.\n` +
         'Run demo:release with the same DATA_DIR (and PORT) as the `npm start` that printed the demo.\n',
     );
-    return EXIT_FAILED;
+    return EXIT.failure;
   }
 
   const now = Date.now();
@@ -66,17 +66,17 @@ export async function releaseDemo(io: CliIo, options: DemoReleaseOptions = {}): 
   } catch (error) {
     if (!(error instanceof VigilUnreachableError)) throw error;
     io.err(`${error.message}\n`);
-    return EXIT_FAILED;
+    return EXIT.failure;
   }
   io.out(`${answer.status}\n${pretty(answer.body)}\n`);
-  if (answer.status < 200 || answer.status >= 300) return EXIT_FAILED;
+  if (answer.status < 200 || answer.status >= 300) return EXIT.failure;
   const language = state.language ?? 'en';
   io.out(
     `\nThe alert is on its way (the worker sends within seconds). See it:\n` +
       `  on the victim's page: ${base}/${language}/manage?token=${state.manageToken}\n` +
       `  in the dev outbox: GET ${base}/dev/outbox with the admin's token, or the "message stored in the dev outbox" log lines.\n`,
   );
-  return EXIT_OK;
+  return EXIT.ok;
 }
 
 export function vigilAddress(env: NodeJS.ProcessEnv, url?: string, recorded?: string): string {

@@ -1,7 +1,5 @@
 import { Body, Controller, Get, Header, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
 import {
-  ApiBody,
-  ApiConsumes,
   ApiExcludeEndpoint,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -19,7 +17,7 @@ import { RateLimited } from '../common/rate-limit.js';
 import { assertSignedByTwilio } from '../common/twilio-signature.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { HELP_TEXT, OptOutService } from './opt-out.service.js';
-import { TWILIO_FORM_SCHEMA } from '../common/twilio-form.schema.js';
+import { ApiTwilioForm } from '../common/twilio-form.schema.js';
 import { UnsubscribedDto } from './registration.dto.js';
 import { UuidParam } from '../common/problem/input-rules.js';
 
@@ -42,10 +40,9 @@ export class ConsentController {
       'STOP opts the sending number out of SMS for every registration; START undoes it; HELP answers with the help text as TwiML. ' +
       'Any other text is ignored. Signed by Twilio with X-Twilio-Signature over PUBLIC_BASE_URL + path and the form parameters.',
   })
-  @ApiBody({ schema: TWILIO_FORM_SCHEMA })
+  @ApiTwilioForm()
   @ApiSecurity('twilio')
   @ApiTags('twilio')
-  @ApiConsumes('application/x-www-form-urlencoded')
   @ApiOkResponse({
     description: 'TwiML: empty, or the HELP reply',
     content: { 'text/xml': { schema: { type: 'string', example: '<?xml version="1.0" encoding="UTF-8"?><Response/>' } } },

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import type { AuditedBy } from '../common/audit.service.js';
 import type { Clock } from '../common/clock.js';
 import type { RetentionConfig } from '../config/app-config.js';
 import { returning, type Queryable } from '../database/queryable.js';
@@ -32,6 +33,8 @@ export type RetentionRun =
 
 export interface RetentionOptions {
   dryRun?: boolean;
+  /** Who the audit log names: an operator who ran it by hand; absent, the scheduled job (role `system`). */
+  by?: AuditedBy;
   /** The daily job's guard: skip when a run was audited this recently (by any process). */
   onlyIfNotRunWithinMs?: number;
 }
@@ -74,8 +77,15 @@ export async function runRetention(
           : await clearEventPayloads(db, new Date(now.getTime() - config.eventPayloadDays * DAY_MS), now, dryRun);
       if (!dryRun) {
         await db.query(
-          `INSERT INTO audit_log (at, actor_role, action, target_type, details) VALUES ($1, 'system', 'retention.run', 'retention', $2)`,
-          [now, JSON.stringify({ ...counts, retentionDays: config.days, eventPayloadRetentionDays: config.eventPayloadDays ?? null })],
+          `INSERT INTO audit_log (at, actor_staff_id, actor_role, client_address, action, target_type, details)
+           VALUES ($1, $2, $3, $4, 'retention.run', 'retention', $5)`,
+          [
+            now,
+            options.by?.staff.staffId ?? null,
+            options.by?.staff.role ?? 'system',
+            options.by?.clientAddress ?? null,
+            JSON.stringify({ ...counts, retentionDays: config.days, eventPayloadRetentionDays: config.eventPayloadDays ?? null }),
+          ],
         );
       }
       return { ran: true, dryRun, counts };

@@ -24,6 +24,7 @@ const COMMANDS = [
   'deliveries:retry-dead',
   'ledger:verify',
   'keys:rotate',
+  'retention:run',
 ];
 
 // Each command is a fresh Node process loading the services: seconds apiece on a busy machine.
@@ -179,6 +180,16 @@ describe('#15 CLI: npx vigil', { timeout: 120_000 }, () => {
     expect(await cliAudit('source.key.rotate', source.sourceId)).toHaveLength(1);
     const missing = await vigil(['source:rotate-key', 'No such source']);
     expect(missing.code).toBe(1);
+  });
+
+  it('#15 retention:run is audited as the CLI operator, like every other command', async () => {
+    const run = await vigil(['retention:run']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^Erased \d+ registrations: /);
+    const { rows } = await t.db.query(
+      `SELECT actor_staff_id, actor_role, client_address FROM audit_log WHERE action = 'retention.run' AND target_type = 'retention'`,
+    );
+    expect(rows).toEqual([{ actor_staff_id: null, actor_role: 'cli', client_address: expect.stringMatching(/^cli:.+@.+/) }]);
   });
 
   describe('with a delivered message', () => {

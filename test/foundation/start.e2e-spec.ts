@@ -115,7 +115,8 @@ describe('#15 npm start: when it builds', () => {
     mkdirSync(path.join(root, 'dist/src'), { recursive: true });
     writeFileSync(path.join(root, BUILD_OUTPUT), '');
     age(path.join(root, 'src/web/page.ts'), 60);
-    age(path.join(root, 'package.json'), 60);
+    // Older than page.ts by more than the clock can tick between two calls: the newest input is the one named.
+    age(path.join(root, 'package.json'), 90);
     expect(staleReason(root)).toBeUndefined();
     age(path.join(root, BUILD_OUTPUT), 120);
     expect(staleReason(root)).toBe(`${path.join('src', 'web', 'page.ts')} changed since the last build`);
@@ -127,6 +128,12 @@ describe('#15 npm start: when it builds', () => {
     expect(satisfiesMinimum('22.1.0', '>=20.12.0')).toBe(true);
     expect(satisfiesMinimum('20.11.9', '>=20.12.0')).toBe(false);
     expect(satisfiesMinimum('18.20.0', '>=20.12.0')).toBe(false);
+    // #15: the form the dependencies' own engines take.
+    const range = '^20.19.0 || ^22.13.0 || >=24.11.0';
+    expect(['20.19.0', '20.20.2', '22.13.0', '22.22.3', '24.11.0', '26.1.0'].map((v) => satisfiesMinimum(v, range))).toEqual(
+      Array(6).fill(true),
+    );
+    expect(['20.18.3', '21.7.0', '22.12.0', '23.11.0', '24.10.0'].map((v) => satisfiesMinimum(v, range))).toEqual(Array(5).fill(false));
     const { engines } = JSON.parse(readFileSync('package.json', 'utf8'));
     expect(satisfiesMinimum(process.versions.node, engines.node)).toBe(true);
   });

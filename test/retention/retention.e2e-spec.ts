@@ -173,6 +173,8 @@ describe('#15 retention', () => {
 
     const { rows: audits } = await t.db.query(`SELECT actor_role, details FROM audit_log WHERE action = 'retention.run'`);
     expect(audits).toHaveLength(1);
+    // #15: the workers' daily run has no operator behind it.
+    expect(audits[0].actor_role).toBe('system');
     expect(audits[0].details).toMatchObject({
       registrations: 1,
       contacts: 3,

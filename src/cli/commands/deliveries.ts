@@ -2,49 +2,52 @@ import type { Command } from 'commander';
 import { DeliveryRepository } from '../../database/delivery.repository.js';
 import { verifyAttemptChains } from '../../delivery/ledger.js';
 import { LedgerService } from '../../delivery/ledger.service.js';
-import { type CliContext, CliFailure, loadCliConfig, print, UsageError, withCli, withExample } from '../cli-runtime.js';
+import { cliAction, cliCommand, CliFailure, type CliIo, processIo, UsageError, withExample } from '../cli-io.js';
+import { type CliContext, loadCliConfig, withCli } from '../cli-runtime.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Dead deliveries are read in pages this size while retrying them all. */
 const DEAD_PAGE = 200;
 
 /** The delivery ledger: dead letters back into the queue, and the attempt chains' integrity. */
-export function registerDeliveryCommands(program: Command): void {
+export function registerDeliveryCommands(program: Command, io: CliIo = processIo): void {
   withExample(
-    program
-      .command('deliveries:retry-dead')
+    cliCommand(program, io, 'deliveries:retry-dead')
       .description('Give dead deliveries a fresh round of attempts (as the admin API does); their ledger keeps the old attempts.')
       .argument('[deliveryIds...]', 'the dead deliveries to retry')
       .option('--all', 'retry every dead delivery')
-      .action(async (ids: string[], options: { all?: boolean }) => {
-        if (Boolean(options.all) === ids.length > 0) throw new UsageError('Name the dead deliveries to retry, or give --all (not both).');
-        const bad = ids.find((id) => !UUID.test(id));
-        if (bad !== undefined) throw new UsageError(`Not a delivery id: ${bad}`);
-        const { retried, missing } = await withCli(loadCliConfig(), async (cli) => {
-          const ledger = ledgerService(cli);
-          return options.all ? retryEveryDead(ledger, cli) : retryNamed(ledger, cli, ids);
-        });
-        print(`Retried ${retried} dead deliver${retried === 1 ? 'y' : 'ies'}.`);
-        if (missing.length) throw new CliFailure(`Not dead (or no such delivery): ${missing.join(', ')}`);
-      }),
+      .action(
+        cliAction(io, async (ids: string[], options: { all?: boolean }) => {
+          if (Boolean(options.all) === ids.length > 0) throw new UsageError('Name the dead deliveries to retry, or give --all (not both).');
+          const bad = ids.find((id) => !UUID.test(id));
+          if (bad !== undefined) throw new UsageError(`Not a delivery id: ${bad}`);
+          const { retried, missing } = await withCli(loadCliConfig(), async (cli) => {
+            const ledger = ledgerService(cli);
+            return options.all ? retryEveryDead(ledger, cli) : retryNamed(ledger, cli, ids);
+          });
+          io.out(`Retried ${retried} dead deliver${retried === 1 ? 'y' : 'ies'}.\n`);
+          if (missing.length) throw new CliFailure(`Not dead (or no such delivery): ${missing.join(', ')}`);
+        }),
+      ),
     'npx vigil deliveries:retry-dead 0b6c9a9e-3f4e-4a43-9d5e-2b1f7c0e8a11',
     'npx vigil deliveries:retry-dead --all',
   );
 
   withExample(
-    program
-      .command('ledger:verify')
+    cliCommand(program, io, 'ledger:verify')
       .description("Check every delivery's attempt hash chain; exits 1 and names the deliveries whose chain is broken.")
-      .action(async () => {
-        const { broken, attempts } = await withCli(loadCliConfig(), async (cli) => {
-          const found = await verifyAttemptChains(cli.db);
-          const [{ count }]: { count: string }[] = await cli.db.query(`SELECT count(*) FROM delivery_attempt`);
-          return { broken: found, attempts: count };
-        });
-        if (broken.length)
-          throw new CliFailure(`Ledger check FAILED: ${broken.length} deliveries have a broken chain:\n${broken.join('\n')}`);
-        print(`Ledger check passed: ${attempts} attempts, every chain intact.`);
-      }),
+      .action(
+        cliAction(io, async () => {
+          const { broken, attempts } = await withCli(loadCliConfig(), async (cli) => {
+            const found = await verifyAttemptChains(cli.db);
+            const [{ count }]: { count: string }[] = await cli.db.query(`SELECT count(*) FROM delivery_attempt`);
+            return { broken: found, attempts: count };
+          });
+          if (broken.length)
+            throw new CliFailure(`Ledger check FAILED: ${broken.length} deliveries have a broken chain:\n${broken.join('\n')}`);
+          io.out(`Ledger check passed: ${attempts} attempts, every chain intact.\n`);
+        }),
+      ),
     'npx vigil ledger:verify',
   );
 }

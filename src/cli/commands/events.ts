@@ -1,13 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import { pretty, releaseDemo, vigilAddress } from '../../demo/demo-release.js';
-import { type CliIo, EXIT_FAILED, EXIT_OK, EXIT_USAGE, processIo } from '../cli-io.js';
+import { cliAction, cliCommand, type CliIo, EXIT, processIo, UsageError } from '../cli-io.js';
 import { promptHidden } from '../hidden-prompt.js';
 import { postCustodyEvents, VigilUnreachableError } from '../source-client.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-class UsageError extends Error {}
 
 interface SendOptions {
   source: string;
@@ -21,13 +19,7 @@ interface SendOptions {
  * environment or a prompt, never the command line, where shell history and `ps` would keep them.
  */
 export function registerEventCommands(program: Command, io: CliIo = processIo): void {
-  const command = (name: string) =>
-    program
-      .command(name)
-      .configureOutput({ writeOut: io.out, writeErr: io.err })
-      .exitOverride((error: CommanderError) => io.exit(isUsage(error) ? EXIT_USAGE : error.exitCode));
-
-  command('event:send')
+  cliCommand(program, io, 'event:send')
     .description(
       'POST a custody event, or {"events":[...]}, from a JSON file to /v1/custody-events as a source. The API key comes from ' +
         'VIGIL_SOURCE_KEY (or a prompt on a terminal); with VIGIL_SIGNING_SECRET set the request is signed (Standard Webhooks). ' +
@@ -36,15 +28,15 @@ export function registerEventCommands(program: Command, io: CliIo = processIo): 
     .requiredOption('--source <id>', "the source's id, as the console or POST /v1/admin/sources showed it")
     .requiredOption('--file <event.json>', 'the body to send, byte for byte')
     .option('--url <base>', "Vigil's address (default: PUBLIC_BASE_URL, else http://localhost:PORT)")
-    .action(async (options: SendOptions) => io.exit(await guarded(io, () => sendEvent(io, options))));
+    .action(cliAction(io, (options: SendOptions) => sendEvent(io, options)));
 
-  command('demo:release')
+  cliCommand(program, io, 'demo:release')
     .description(
       "Release the first-run demo's person: a signed RELEASED event from the demo source (its key is in DATA_DIR/demo.json), " +
         'whose alert lands in the dev outbox. Each run is a new release; a person already out is booked again first.',
     )
     .option('--url <base>', "Vigil's address (default: PUBLIC_BASE_URL, else http://localhost:PORT, else where npm start listened)")
-    .action(async (options: { url?: string }) => io.exit(await guarded(io, () => releaseDemo(io, options))));
+    .action(cliAction(io, (options: { url?: string }) => releaseDemo(io, options)));
 }
 
 async function sendEvent(io: CliIo, options: SendOptions): Promise<number> {
@@ -67,23 +59,10 @@ async function sendEvent(io: CliIo, options: SendOptions): Promise<number> {
   try {
     const answer = await postCustodyEvents(base, { apiKey, signingSecret: signingSecret || undefined }, body);
     io.out(`${answer.status}\n${pretty(answer.body)}\n`);
-    return answer.status >= 200 && answer.status < 300 ? EXIT_OK : EXIT_FAILED;
+    return answer.status >= 200 && answer.status < 300 ? EXIT.ok : EXIT.failure;
   } catch (error) {
     if (!(error instanceof VigilUnreachableError)) throw error;
     io.err(`${error.message}\n`);
-    return EXIT_FAILED;
+    return EXIT.failure;
   }
-}
-
-async function guarded(io: CliIo, run: () => Promise<number>): Promise<number> {
-  try {
-    return await run();
-  } catch (error) {
-    io.err(`${error instanceof Error ? error.message : String(error)}\n`);
-    return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILED;
-  }
-}
-
-function isUsage(error: CommanderError): boolean {
-  return error.exitCode !== 0 && error.code.startsWith('commander.') && error.code !== 'commander.executeSubCommandAsync';
 }

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { SystemClock } from '../../common/clock.js';
-import { loadConfig } from '../../config/app-config.js';
-import { withDataSource } from '../../database/cli-database.js';
 import { runRetention, type RetentionRun } from '../../retention/retention.js';
+import { cliAction, cliCommand, type CliIo, EXIT, processIo, withExample } from '../cli-io.js';
+import { loadCliConfig, withCli } from '../cli-runtime.js';
 
 /** What a run did, for the operator: counts only. */
 export function describeRetentionRun(run: RetentionRun): string {
@@ -17,17 +16,24 @@ export function describeRetentionRun(run: RetentionRun): string {
 }
 
 /** `vigil retention:run [--dry-run]`: the daily retention run, now, under the same lock as the workers'. */
-export function registerRetentionCommands(program: Command): void {
-  program
-    .command('retention:run')
-    .description(
-      'Erase the personal data of registrations ended RETENTION_DAYS ago, and clear event payloads older than EVENT_PAYLOAD_RETENTION_DAYS',
-    )
-    .option('--dry-run', 'count what would go, change nothing')
-    .action(async (options: { dryRun?: boolean }) => {
-      const config = loadConfig();
-      const run = await withDataSource(config, (db) => runRetention(db, config.retention, new SystemClock(), { dryRun: options.dryRun }));
-      console.log(describeRetentionRun(run));
-      if (!run.ran && run.reason === 'locked') process.exitCode = 2;
-    });
+export function registerRetentionCommands(program: Command, io: CliIo = processIo): void {
+  withExample(
+    cliCommand(program, io, 'retention:run')
+      .description(
+        'Erase the personal data of registrations ended RETENTION_DAYS ago, and clear event payloads older than EVENT_PAYLOAD_RETENTION_DAYS',
+      )
+      .option('--dry-run', 'count what would go, change nothing')
+      .action(
+        cliAction(io, async (options: { dryRun?: boolean }) => {
+          const run = await withCli(loadCliConfig(), (cli) =>
+            runRetention(cli.db, cli.config.retention, cli.clock, { dryRun: options.dryRun, by: cli.by }),
+          );
+          io.out(`${describeRetentionRun(run)}\n`);
+          // Not a failure of this run's own; the exit code lets a script tell it from one.
+          return !run.ran && run.reason === 'locked' ? EXIT.usage : EXIT.ok;
+        }),
+      ),
+    'npx vigil retention:run --dry-run',
+    'npx vigil retention:run',
+  );
 }
