@@ -22,9 +22,9 @@ export const processIo: CliIo = {
 
 /**
  * sysexits-style codes, as main.ts exits 78 on bad configuration: 0 done (for event:send, the
- * server took it), 1 failed or refused, 2 the command line was wrong.
+ * server took it), 1 failed or refused, 2 the command line was wrong, 75 try again later.
  */
-export const EXIT = { ok: 0, failure: 1, usage: 2, config: 78 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, tempfail: 75, config: 78 } as const;
 
 /** Bad input that commander could not see (an argument's shape): exits 2, like commander's own. */
 export class UsageError extends Error {}

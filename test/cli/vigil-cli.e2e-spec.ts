@@ -192,6 +192,20 @@ describe('#15 CLI: npx vigil', { timeout: 120_000 }, () => {
     expect(rows).toEqual([{ actor_staff_id: null, actor_role: 'cli', client_address: expect.stringMatching(/^cli:.+@.+/) }]);
   });
 
+  it('#15 retention:run beside a run in progress does nothing and exits 75 (try again later), not 2 (bad usage)', async () => {
+    const other = await t.db.connect();
+    try {
+      // The lock the workers' daily run and the CLI take (retention.ts RETENTION_LOCK).
+      await other.query(`SELECT pg_advisory_lock(7316450022)`);
+      const run = await vigil(['retention:run']);
+      expect(run.stdout).toContain('Another retention run is in progress; nothing done.');
+      expect(run.code).toBe(75);
+    } finally {
+      await other.query(`SELECT pg_advisory_unlock(7316450022)`);
+      other.release();
+    }
+  });
+
   describe('with a delivered message', () => {
     let deliveryId: string;
     beforeAll(async () => {

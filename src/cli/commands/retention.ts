@@ -29,8 +29,8 @@ export function registerRetentionCommands(program: Command, io: CliIo = processI
             runRetention(cli.db, cli.config.retention, cli.clock, { dryRun: options.dryRun, by: cli.by }),
           );
           io.out(`${describeRetentionRun(run)}\n`);
-          // Not a failure of this run's own; the exit code lets a script tell it from one.
-          return !run.ran && run.reason === 'locked' ? EXIT.usage : EXIT.ok;
+          // Not a failure of this run's own, nor a wrong command line: EX_TEMPFAIL tells a script to try later.
+          return !run.ran && run.reason === 'locked' ? EXIT.tempfail : EXIT.ok;
         }),
       ),
     'npx vigil retention:run --dry-run',
