@@ -44,8 +44,11 @@ WORKER_PORT=$((PORT0 + 1))
 SINK_PORT=$((PORT0 + 2))
 PG_PORT=$((PORT0 + 3))
 NAME=vigil-image-check-$$
+# Its files hold passwords (the database's, the app's keys): readable by this user only; the folder
+# is only traversable, for the postgres user to reach its cluster inside.
+umask 077
 WORK=$(mktemp -d)
-chmod 755 "$WORK"
+chmod 711 "$WORK"
 PG_BIN=''
 PG_CONTAINER=''
 
@@ -190,6 +193,7 @@ for role in api worker; do
   fi
   # Every process in the container, the init included: name, pid, uid.
   procs=$("$ENGINE" exec "$NAME-$role" sh -c 'for f in /proc/[0-9]*/status; do awk "/^(Name|Pid|Uid):/ {printf \"%s \", \$2}" "$f"; echo; done')
+  [ -n "$procs" ] || fail "$role: could not list its processes"
   ! awk '$3 == 0' <<<"$procs" | grep -q . || fail "$role: a process runs as root: $procs"
   say "$role: HEALTHCHECK passes; processes (name pid uid): $(tr '\n' ';' <<<"$procs") user $("$ENGINE" exec "$NAME-$role" id -un)"
 done

@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     embedded = await startEmbeddedPostgres({
       dataDir: config.database.dataDir,
       log: config.logLevel === 'debug' || config.logLevel === 'trace' ? (line) => logger.debug(line) : undefined,
+      warn: (line) => logger.warn(line),
     });
     await ensureDatabase(embedded.url(), EMBEDDED_DATABASE);
     url = embedded.url(EMBEDDED_DATABASE);

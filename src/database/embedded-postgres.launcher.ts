@@ -16,6 +16,8 @@ export interface EmbeddedPostgresOptions {
   settings?: Record<string, string>;
   persistent?: boolean;
   log?: (message: string) => void;
+  /** What an operator must see whatever the log level (a cluster made again); stderr by default. */
+  warn?: (message: string) => void;
 }
 
 export interface RunningPostgres {
@@ -73,9 +75,17 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const credentialsFile = path.join(dataDir, CREDENTIALS_FILE);
   const pendingFile = path.join(dataDir, PENDING_FILE);
   const state = await clusterState(dataDir);
-  if (state === 'unfinished') {
-    log(`embedded PostgreSQL: the first start in ${clusterDir} was interrupted before it finished; creating the cluster again`);
+  if (state === 'initialising') {
+    throw new Error(
+      `The embedded PostgreSQL in ${clusterDir} is being set up by process ${await initialiser(pendingFile)}, ` +
+        'another Vigil started on this data folder: wait for it to finish, then run this again.',
+    );
+  } else if (state === 'unfinished') {
+    (options.warn ?? ((line) => process.stderr.write(`${line}\n`)))(
+      `embedded PostgreSQL: the first start in ${clusterDir} was interrupted before it finished (no server ever ran on it); creating the cluster again`,
+    );
     await rm(clusterDir, { recursive: true, force: true });
+    await rm(pendingFile, { force: true });
   } else if (state === 'no-credentials') {
     throw new Error(await noCredentialsMessage(clusterDir, credentialsFile));
   }
@@ -120,8 +130,16 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   if (state !== 'ready') {
     // The marker goes first and the credentials last: a start killed anywhere between them leaves
-    // the marker, which says this cluster never served and may be made again.
-    await writeFile(pendingFile, `${new Date().toISOString()}\n`, { mode: 0o600 });
+    // the marker, which says this cluster never served and may be made again. It names this process,
+    // so another start can tell a first start still running from one that died; `wx`: of two
+    // starts at once, one makes the cluster and the other is refused.
+    await rm(pendingFile, { force: true });
+    await writeFile(pendingFile, `${process.pid}\n`, { mode: 0o600, flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+      throw new Error(
+        `The embedded PostgreSQL in ${clusterDir} is being set up by another Vigil started on this data folder: wait for it to finish, then run this again.`,
+      );
+    });
     await pg.initialise();
     await writeFile(`${credentialsFile}.tmp`, JSON.stringify(credentials), { mode: 0o600 });
     await rename(`${credentialsFile}.tmp`, credentialsFile);
@@ -170,16 +188,41 @@ const INITDB_DATABASES = 3;
 
 /**
  * `fresh`: no cluster yet (or an empty folder); `ready`: set up, credentials written; `unfinished`:
- * a first start was killed before it wrote the credentials, so no server ever ran on it and nothing
- * is stored; `no-credentials`: a cluster without credentials and without the marker, which Vigil
- * cannot tell from one whose credentials file was lost, so it is never touched.
+ * a first start was killed before it wrote the credentials, and the cluster provably never served
+ * (initdb's own databases alone, no server's pid file), so nothing is stored; `initialising`: a
+ * first start that is still running (its marker names a live process); `no-credentials`: a cluster
+ * without credentials that Vigil cannot tell from one whose credentials file was lost, so it is
+ * never touched. A folder that cannot be read is an error, never `fresh`.
  */
-export async function clusterState(dataDir: string): Promise<'fresh' | 'ready' | 'unfinished' | 'no-credentials'> {
+export async function clusterState(dataDir: string): Promise<'fresh' | 'ready' | 'unfinished' | 'initialising' | 'no-credentials'> {
   const resolved = path.resolve(dataDir);
-  if (existsSync(path.join(resolved, CREDENTIALS_FILE)) && existsSync(path.join(resolved, 'pg', 'PG_VERSION'))) return 'ready';
-  const entries = await readdir(path.join(resolved, 'pg')).catch(() => []);
+  const clusterDir = path.join(resolved, 'pg');
+  const pendingFile = path.join(resolved, PENDING_FILE);
+  if (existsSync(path.join(resolved, CREDENTIALS_FILE)) && existsSync(path.join(clusterDir, 'PG_VERSION'))) return 'ready';
+  const pid = await initialiser(pendingFile);
+  if (pid !== undefined && pid !== process.pid && isAlive(pid)) return 'initialising';
+  const entries = await readdirIfPresent(clusterDir);
   if (!entries.length) return 'fresh';
-  return existsSync(path.join(resolved, PENDING_FILE)) ? 'unfinished' : 'no-credentials';
+  if (!existsSync(pendingFile)) return 'no-credentials';
+  const databases = await readdirIfPresent(path.join(clusterDir, 'base'));
+  if (databases.length > INITDB_DATABASES || existsSync(path.join(clusterDir, 'postmaster.pid'))) return 'no-credentials';
+  return 'unfinished';
+}
+
+/** A folder's entries; none when it does not exist; any other failure (unreadable, not a folder) is thrown, with the path. */
+async function readdirIfPresent(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new Error(`Cannot read ${dir}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** The process that wrote the marker, if it names one. */
+async function initialiser(pendingFile: string): Promise<number | undefined> {
+  const pid = Number.parseInt(await readFile(pendingFile, 'utf8').catch(() => ''), 10);
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 async function noCredentialsMessage(clusterDir: string, credentialsFile: string): Promise<string> {
@@ -284,7 +327,8 @@ function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    // EPERM: it exists, under another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
