@@ -1,3 +1,5 @@
+import { CliFailure } from './cli-io.js';
+
 /**
  * Asks on the terminal without echoing what is typed, so a key never shows on screen or in the
  * scrollback. Only for a TTY: a key must never be read from a pipe nobody is watching.
@@ -25,7 +27,7 @@ export function promptHidden(
     const onData = (chunk: string) => {
       for (const char of chunk) {
         if (char === '\r' || char === '\n' || char === '\u0004') return finish();
-        if (char === '\u0003') return finish(new Error('cancelled'));
+        if (char === '\u0003') return finish(new CliFailure('Cancelled; nothing was changed.'));
         if (char === '\u007f' || char === '\b') answer = answer.slice(0, -1);
         else answer += char;
       }

@@ -1,6 +1,6 @@
 import { temporaryPassword } from '../auth/temporary-password.js';
 import { CliFailure, type CliIo, UsageError } from './cli-io.js';
-import { promptHidden as ask } from './hidden-prompt.js';
+import { promptHidden } from './hidden-prompt.js';
 
 export const PASSWORD_ENV = 'VIGIL_PASSWORD';
 const MIN_LENGTH = 12;
@@ -27,12 +27,4 @@ function checked(password: string, what: string): string {
   if (password.length < MIN_LENGTH) throw new UsageError(`${what} must be at least ${MIN_LENGTH} characters.`);
   if (password.length > MAX_LENGTH) throw new UsageError(`${what} must be at most ${MAX_LENGTH} characters.`);
   return password;
-}
-
-async function promptHidden(question: string): Promise<string> {
-  try {
-    return await ask(question);
-  } catch {
-    throw new CliFailure('Cancelled; nothing was changed.');
-  }
 }

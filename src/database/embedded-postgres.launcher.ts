@@ -226,7 +226,7 @@ async function initialiser(pendingFile: string): Promise<number | undefined> {
 }
 
 async function noCredentialsMessage(clusterDir: string, credentialsFile: string): Promise<string> {
-  const databases = await readdir(path.join(clusterDir, 'base')).catch(() => []);
+  const databases = await readdirIfPresent(path.join(clusterDir, 'base'));
   const head = `The embedded PostgreSQL cluster in ${clusterDir} has no credentials file (${credentialsFile}), so Vigil cannot sign in to it.`;
   return databases.length > INITDB_DATABASES
     ? `${head} It holds databases, so Vigil's data may be in it: restore ${credentialsFile} from a backup, or point DATABASE_URL at it with the right password. Do not delete ${clusterDir}.`
