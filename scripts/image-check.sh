@@ -200,6 +200,10 @@ done
 "$ENGINE" exec "$NAME-api" vigil --help >/dev/null 2>"$WORK/vigil-help.err" ||
   fail "\`vigil --help\` in the container: $(head -5 "$WORK/vigil-help.err")"
 say 'vigil command: runs in the container'
+# No embedded PostgreSQL in the image: started without DATABASE_URL it must say what to set.
+if run --rm -e DATABASE_URL= "$IMAGE" >"$WORK/no-database.log" 2>&1; then fail 'started without DATABASE_URL'; fi
+grep -q 'set DATABASE_URL' "$WORK/no-database.log" || fail "without DATABASE_URL: $(tail -3 "$WORK/no-database.log")"
+say 'without DATABASE_URL: refuses to start and says to set it'
 
 # --- one alert end to end ---------------------------------------------------------------------------
 run --rm -e API_URL="http://127.0.0.1:$API_PORT" -e SINK_PORT="$SINK_PORT" \

