@@ -302,7 +302,10 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     } catch (error) {
       return done({
         failure: classifyError(error),
-        excerpt: redactAddresses(String((error as Error)?.message ?? error)).slice(0, 300),
+        // PostgreSQL's text refuses a NUL: kept, one byte would fail the statement recording the whole batch, every time it was sent again.
+        excerpt: redactAddresses(String((error as Error)?.message ?? error))
+          .replace(/\0/g, '')
+          .slice(0, 300),
       });
     }
   }
