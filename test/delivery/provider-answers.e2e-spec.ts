@@ -71,6 +71,7 @@ describe('provider answers that cannot be stored as they are', () => {
     // One refused, one accepted: nothing goes out again when the leases would have run out.
     expect(fake.requests.length - before).toBe(1);
     expect(t.logs.some((line) => line.includes('dispatch batch failed'))).toBe(false);
+    expect(t.logs.filter((line) => line.includes('7135550101') || line.includes('7135550102'))).toEqual([]);
   });
 });
 
@@ -169,5 +170,8 @@ describe('a report that arrived before its batch recorded the message', () => {
     expect(rows[0]).toEqual({ status: 'pending', last_error: 'twilio_30003' });
     const left = await t.db.query(`SELECT count(*)::int AS n FROM provider_report WHERE delivery_id = $1`, [id]);
     expect(left.rows[0].n).toBe(0);
+    // The failure is logged without the number it was about.
+    expect(t.logs.some((line) => line.includes('dispatch batch failed'))).toBe(true);
+    expect(t.logs.filter((line) => line.includes('7135550301'))).toEqual([]);
   });
 });
