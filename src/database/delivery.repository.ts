@@ -294,37 +294,26 @@ export class DeliveryRepository {
     };
   }
 
-  /** Each attempt is finished once, then frozen (a trigger refuses any later change). */
-  async finishAttempts(ends: AttemptEnd[]): Promise<void> {
-    if (!ends.length) return;
-    await this.db.query(
-      `UPDATE delivery_attempt a SET finished_at = v.finished_at, provider_message_id = v.pmid, outcome = v.outcome,
-              error_code = v.code, error_class = v.class, response_excerpt = v.excerpt, hash = v.hash
-       FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::bytea[])
-            AS v(delivery_id, attempt_no, finished_at, pmid, outcome, code, class, excerpt, hash)
-       WHERE a.delivery_id = v.delivery_id AND a.attempt_no = v.attempt_no AND a.delivery_id = ANY($1::uuid[])`,
-      [
-        ends.map((e) => e.deliveryId),
-        ends.map((e) => e.attemptNo),
-        ends.map((e) => e.finishedAt),
-        ends.map((e) => e.providerMessageId),
-        ends.map((e) => e.outcome),
-        ends.map((e) => e.errorCode),
-        ends.map((e) => e.errorClass),
-        ends.map((e) => e.excerpt),
-        ends.map((e) => e.hash),
-      ],
-    );
-  }
-
   /**
-   * Records the worker's decisions for what `lease` still holds and lets go of it. A PIN entered or a
-   * delivery report received while the batch was in hand is not overwritten (statusAfter).
+   * Records what a batch's attempts came to and the worker's decisions for what `lease` still holds,
+   * and lets go of it, in one statement: no reader sees an attempt ended while its delivery still reads
+   * as being sent, and a crash leaves both undone (the lease expires, the attempt is made again). Each
+   * attempt is finished once, then frozen (a trigger refuses any later change), even when its delivery
+   * has been claimed by another worker since. A PIN entered or a delivery report received while the
+   * batch was in hand is not overwritten (statusAfter).
    */
-  async finish(lease: string, changes: DeliveryChange[], at: Date): Promise<void> {
-    if (!changes.length) return;
+  async finish(lease: string, ends: AttemptEnd[], changes: DeliveryChange[], at: Date): Promise<void> {
+    if (!changes.length && !ends.length) return;
     await this.db.query(
-      `UPDATE delivery d SET status = ${statusAfterSql('d.status', 'v.status')},
+      // The attempts are written after the deliveries (an unread WITH runs last): rows are locked in the order a report locks them.
+      `WITH ended AS (
+         UPDATE delivery_attempt a SET finished_at = e.finished_at, provider_message_id = e.pmid, outcome = e.outcome,
+                error_code = e.code, error_class = e.class, response_excerpt = e.excerpt, hash = e.hash
+         FROM unnest($10::uuid[], $11::int[], $12::timestamptz[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::bytea[])
+              AS e(delivery_id, attempt_no, finished_at, pmid, outcome, code, class, excerpt, hash)
+         WHERE a.delivery_id = e.delivery_id AND a.attempt_no = e.attempt_no AND a.delivery_id = ANY($10::uuid[])
+       )
+       UPDATE delivery d SET status = ${statusAfterSql('d.status', 'v.status')},
               attempts = coalesce(v.attempts, d.attempts), due_at = coalesce(v.due_at, d.due_at),
               provider_message_id = coalesce(v.pmid, d.provider_message_id), last_error = v.error,
               lease_owner = NULL, lease_expires_at = NULL, updated_at = $2,
@@ -344,6 +333,15 @@ export class DeliveryRepository {
         changes.map((c) => c.providerMessageId ?? null),
         changes.map((c) => c.error ?? null),
         changes.map((c) => c.stopRepeats ?? false),
+        ends.map((e) => e.deliveryId),
+        ends.map((e) => e.attemptNo),
+        ends.map((e) => e.finishedAt),
+        ends.map((e) => e.providerMessageId),
+        ends.map((e) => e.outcome),
+        ends.map((e) => e.errorCode),
+        ends.map((e) => e.errorClass),
+        ends.map((e) => e.excerpt),
+        ends.map((e) => e.hash),
       ],
     );
   }

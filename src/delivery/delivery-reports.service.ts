@@ -62,6 +62,7 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
       'provider-report-cleanup',
       CLEANUP_MS,
       async () => {
+        await this.applyStranded();
         await this.db.query(`DELETE FROM provider_report WHERE received_at < $1::timestamptz - make_interval(hours => $2)`, [
           this.clock.now(),
           EARLY_REPORT_HOURS,
@@ -108,9 +109,25 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
     });
   }
 
-  /** After a batch has recorded its message ids: the reports that arrived before them. */
+  /**
+   * After a batch has recorded its message ids: the reports that arrived before them, taken and
+   * applied in one transaction, so a failure (a lost connection, a killed worker) leaves them kept.
+   */
   async applyEarly(deliveryIds: string[]): Promise<void> {
     if (!deliveryIds.length) return;
+    await retryingTransaction(this.db, (tx) => this.applyKept(tx, deliveryIds));
+  }
+
+  /** Kept reports whose batch recorded the message but did not apply them (it failed or died first). Public for tests. */
+  async applyStranded(): Promise<void> {
+    const rows: { id: string }[] = await this.db.query(
+      `SELECT DISTINCT r.delivery_id AS id FROM provider_report r
+       JOIN delivery d ON d.id = r.delivery_id AND d.provider_message_id = r.provider_message_id AND d.lease_owner IS NULL`,
+    );
+    await this.applyEarly(rows.map((row) => row.id));
+  }
+
+  private async applyKept(tx: Queryable, deliveryIds: string[]): Promise<void> {
     const rows = await returning<{
       deliveryId: string;
       providerMessageId: string;
@@ -119,7 +136,7 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
       errorCode: string | null;
       answered: boolean;
     }>(
-      this.db,
+      tx,
       `DELETE FROM provider_report r USING delivery d
        WHERE r.delivery_id = ANY($1::uuid[]) AND d.id = r.delivery_id AND d.provider_message_id = r.provider_message_id
        RETURNING r.delivery_id AS "deliveryId", r.provider_message_id AS "providerMessageId", r.kind, r.status, r.error_code AS "errorCode", r.answered`,
@@ -132,7 +149,7 @@ export class DeliveryReportsService implements OnModuleInit, OnModuleDestroy {
         row.kind === 'message'
           ? { kind: 'message', status: row.status, errorCode: row.errorCode ?? undefined }
           : { kind: 'call', status: row.status, answered: row.answered };
-      await this.apply(this.db, row.deliveryId, row.providerMessageId, report);
+      await this.apply(tx, row.deliveryId, row.providerMessageId, report);
     }
   }
 

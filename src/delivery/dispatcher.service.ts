@@ -135,7 +135,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
   /**
    * One claimed batch costs a handful of statements whatever its size: load every context, write
    * every attempt row (ledger first), call the providers concurrently, then record all outcomes and
-   * all status changes. If the process dies in between, the leases expire and the batch is retried.
+   * all status changes in one statement. If the process dies in between, the leases expire and the batch is retried.
    * While the batch is in hand its leases are extended, so a slow provider (a batch of timeouts)
    * never lets another worker claim what this one is still sending. Public for tests and tools.
    */
@@ -259,11 +259,9 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
       };
       return { ...facts, excerpt: result.excerpt, hash: attemptHash(send.prevHash, facts) };
     });
-    await this.deliveries.finishAttempts(ends);
-    owned.forEach((send, i) => this.metrics.attempt(send.context.channel, ends[i].outcome, results[i].seconds));
-
     owned.forEach((send, i) => changes.push(this.outcome(send, results[i])));
-    await this.deliveries.finish(batch.lease, changes, this.clock.now());
+    await this.deliveries.finish(batch.lease, ends, changes, this.clock.now());
+    owned.forEach((send, i) => this.metrics.attempt(send.context.channel, ends[i].outcome, results[i].seconds));
     const channelOf = new Map(contexts.map((context) => [context.id, context.channel]));
     for (const change of changes) this.metrics.deliveryProcessed(channelOf.get(change.id)!, change.status);
     await this.reports.applyEarly(changes.filter((change) => change.providerMessageId).map((change) => change.id));
@@ -304,7 +302,10 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     } catch (error) {
       return done({
         failure: classifyError(error),
-        excerpt: redactAddresses(String((error as Error)?.message ?? error)).slice(0, 300),
+        // PostgreSQL's text refuses a NUL: kept, one byte would fail the statement recording the whole batch, every time it was sent again.
+        excerpt: redactAddresses(String((error as Error)?.message ?? error))
+          .replace(/\0/g, '')
+          .slice(0, 300),
       });
     }
   }

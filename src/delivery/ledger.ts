@@ -48,11 +48,12 @@ const PAGE = 10_000;
 
 /**
  * Walks every delivery's attempt chain, page by page; returns the deliveries whose chain does not
- * verify. An attempt left unfinished by a crashed worker has no hash, and the next one chains to that.
+ * verify. An attempt left unfinished by a crashed worker has no hash, and the next one chains to that;
+ * so does the next one of an attempt that was finished only after it started.
  */
 export async function verifyAttemptChains(db: Queryable): Promise<string[]> {
   const broken = new Set<string>();
-  let prev: { delivery: string; hash: Buffer | null } | undefined;
+  let prev: { delivery: string; hash: Buffer | null; finishedAt: Date | null } | undefined;
   let after: [string, number] = ['00000000-0000-0000-0000-000000000000', 0];
   for (;;) {
     const rows: AttemptRecord[] = await db.query(
@@ -63,14 +64,17 @@ export async function verifyAttemptChains(db: Queryable): Promise<string[]> {
       after,
     );
     for (const row of rows) {
-      const expectedPrev = prev?.delivery === row.deliveryId ? prev.hash : null;
-      const prevMatches = expectedPrev === null ? row.prevHash === null : Boolean(row.prevHash?.equals(expectedPrev));
+      const previous = prev?.delivery === row.deliveryId ? prev : undefined;
+      // A worker whose lease ran out may finish its attempt after another worker started the next one,
+      // which found it unfinished and so chained to nothing.
+      const mayBeUnchained = !previous || !previous.finishedAt || previous.finishedAt >= row.startedAt;
+      const prevMatches = (mayBeUnchained && row.prevHash === null) || Boolean(previous?.hash && row.prevHash?.equals(previous.hash));
       const hashMatches =
         row.outcome === null
           ? row.hash === null
           : Boolean(row.hash?.equals(attemptHash(row.prevHash, { ...row, finishedAt: row.finishedAt!, outcome: row.outcome })));
       if (!prevMatches || !hashMatches) broken.add(row.deliveryId);
-      prev = { delivery: row.deliveryId, hash: row.hash };
+      prev = { delivery: row.deliveryId, hash: row.hash, finishedAt: row.finishedAt };
     }
     if (rows.length < PAGE) return [...broken];
     const last = rows[rows.length - 1];

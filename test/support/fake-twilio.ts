@@ -15,7 +15,7 @@ export interface TwilioRequest {
  */
 export class FakeTwilio {
   readonly requests: TwilioRequest[] = [];
-  private readonly failures: Record<'message' | 'call', { status: number; code: number }[]> = { message: [], call: [] };
+  private readonly failures: Record<'message' | 'call', { status: number; code: number; message?: string }[]> = { message: [], call: [] };
   private server?: http.Server;
   port = 0;
   /** Answer every request this much later, to keep sends in flight. */
@@ -33,7 +33,11 @@ export class FakeTwilio {
         const kind = match[2] === 'Messages' ? 'message' : 'call';
         const failure = this.failures[kind].shift();
         if (failure)
-          return this.reply(res, failure.status, { code: failure.code, message: `error ${failure.code}`, status: failure.status });
+          return this.reply(res, failure.status, {
+            code: failure.code,
+            message: failure.message ?? `error ${failure.code}`,
+            status: failure.status,
+          });
         const sid = `${kind === 'message' ? 'SM' : 'CA'}${randomBytes(16).toString('hex')}`;
         this.requests.push({ kind, params, authorization: req.headers.authorization, sid });
         const answer = () =>
@@ -51,8 +55,9 @@ export class FakeTwilio {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  failNext(kind: 'message' | 'call', status: number, code: number, times = 1): void {
-    for (let i = 0; i < times; i++) this.failures[kind].push({ status, code });
+  /** `message`: the error's text, as a provider may word it (it reaches the ledger's excerpt). */
+  failNext(kind: 'message' | 'call', status: number, code: number, times = 1, message?: string): void {
+    for (let i = 0; i < times; i++) this.failures[kind].push({ status, code, message });
   }
 
   /** Keeps every answer from now on until the returned function is called. */
