@@ -159,6 +159,37 @@ describe('who may see a registration, and what is stored', () => {
     await expect(t.db.query(`DELETE FROM audit_log`)).rejects.toThrow(/append-only/);
   });
 
+  it('a staff member reading a registration’s ledger through the API is audited; the victim reading their own is not', async () => {
+    const reads = async () =>
+      (
+        await t.db.query(
+          `SELECT actor_staff_id IS NOT NULL AS staff FROM audit_log WHERE action = 'registration.notifications.view' AND target_id = $1`,
+          [enrolled.registrationId],
+        )
+      ).rows as { staff: boolean }[];
+    const before = (await reads()).length;
+    const bySpecialist = await t
+      .http()
+      .get(`/v1/registrations/${enrolled.registrationId}/notifications`)
+      .set('Authorization', `Bearer ${specialistA}`);
+    expect(bySpecialist.status).toBe(200);
+    const byVictim = await t
+      .http()
+      .get(`/v1/registrations/${enrolled.registrationId}/notifications`)
+      .set('Authorization', `Bearer ${enrolled.manageToken}`);
+    expect(byVictim.status).toBe(200);
+    const after = await reads();
+    expect(after.length - before).toBe(1);
+    expect(after.every((row) => row.staff)).toBe(true);
+    // Another specialist's refused read changes nothing in the log.
+    const refused = await t
+      .http()
+      .get(`/v1/registrations/${enrolled.registrationId}/notifications`)
+      .set('Authorization', `Bearer ${specialistB}`);
+    expect(refused.status).toBe(404);
+    expect((await reads()).length).toBe(after.length);
+  });
+
   it('STOP opts a number out of SMS for every registration, START undoes it, HELP answers; forged requests are refused', async () => {
     const path = '/v1/webhooks/twilio/sms-inbound';
     const send = (params: Record<string, string>, signature?: string) =>
