@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, Inject, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import {
   ApiAcceptedResponse,
@@ -131,6 +131,7 @@ export class DevOutboxController {
   ) {}
 
   @Get()
+  @Header('Cache-Control', 'no-store')
   async list(
     @CurrentStaff() staff: StaffPrincipal,
     @Req() req: FastifyRequest,
