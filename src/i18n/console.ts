@@ -651,7 +651,8 @@ const es: ConsoleMessages = {
     unprotect: 'Levantar la protección',
     reasonNeeded: 'Escriba un motivo de hasta 500 caracteres en una línea.',
     badCode: 'Ese no es un código de centro.',
-    badChoice: 'El formulario no indicó si activar o desactivar, así que no se cambió nada. Vuelva a cargar la página e inténtelo de nuevo.',
+    badChoice:
+      'El formulario no indicó si activar o desactivar, así que no se cambió nada. Vuelva a cargar la página e inténtelo de nuevo.',
     badSystem: 'Un tipo de número lleva mayúsculas, dígitos y guiones bajos, como A_NUMBER.',
     badIdentifier: 'Escriba el número, hasta 64 caracteres.',
   },

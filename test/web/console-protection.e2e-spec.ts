@@ -93,7 +93,9 @@ describe('#14 console: facility suppression and person protection, each with a r
       .type('form')
       .send({ _csrf: csrfOn(facilities), suppressed: 'true', reason: 'JMS maintenance' });
     expect(suppress.status).toBe(303);
-    const audits = async () => (await t.db.query(`SELECT count(*)::int AS n FROM audit_log WHERE action IN ('person.protection', 'facility.suppression')`)).rows[0].n as number;
+    const audits = async () =>
+      (await t.db.query(`SELECT count(*)::int AS n FROM audit_log WHERE action IN ('person.protection', 'facility.suppression')`)).rows[0]
+        .n as number;
     const before = await audits();
 
     for (const value of [undefined, ['true', 'false'], 'yes', 'TRUE ']) {
