@@ -190,6 +190,20 @@ describe('who may see a registration, and what is stored', () => {
     expect((await reads()).length).toBe(after.length);
   });
 
+  it('reading the audit log through the API is itself recorded, as reading it in the console is', async () => {
+    const reads = async () =>
+      Number((await t.db.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'audit.read' AND actor_role = 'admin'`)).rows[0].n);
+    const before = await reads();
+    const res = await t.http().get('/v1/admin/audit?limit=5').set('Authorization', `Bearer ${admin}`);
+    expect(res.status).toBe(200);
+    expect(await reads()).toBe(before + 1);
+    const { rows } = await t.db.query(`SELECT target_type, details FROM audit_log WHERE action = 'audit.read' ORDER BY at DESC LIMIT 1`);
+    expect(rows[0]).toEqual({ target_type: 'audit_log', details: { since: null, limit: 5, entries: 5 } });
+    // A refused read is not one.
+    expect((await t.http().get('/v1/admin/audit').set('Authorization', `Bearer ${specialistA}`)).status).toBe(403);
+    expect(await reads()).toBe(before + 1);
+  });
+
   it('STOP opts a number out of SMS for every registration, START undoes it, HELP answers; forged requests are refused', async () => {
     const path = '/v1/webhooks/twilio/sms-inbound';
     const send = (params: Record<string, string>, signature?: string) =>
