@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
+import { Body, Controller, Header, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { ApiOkResponse, ApiOperation, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import { RateLimited } from '../common/rate-limit.js';
@@ -12,6 +12,8 @@ export class AuthController {
 
   @Post('login')
   @HttpCode(200)
+  // The answer is a bearer credential: no cache on the way may keep it.
+  @Header('Cache-Control', 'no-store')
   @RateLimited('login')
   @ApiOperation({
     summary: 'Sign in as a staff member',

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Param, Patch, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { CurrentStaff } from './current-staff.decorator.js';
 import {
@@ -60,6 +60,7 @@ export class StaffController {
 
   @Post(':id/password-reset')
   @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
   @ApiOperation({
     summary: 'Give a staff member a new password',
     description:

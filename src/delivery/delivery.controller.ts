@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Inject, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, Inject, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import {
   ApiAcceptedResponse,
@@ -33,6 +33,7 @@ export class LedgerController {
   constructor(
     private readonly ledger: LedgerService,
     private readonly registrations: RegistrationsService,
+    private readonly audit: AuditService,
     @InjectDataSource() private readonly db: DataSource,
   ) {}
 
@@ -56,6 +57,18 @@ export class LedgerController {
     @CurrentAccess() access: RegistrationAccess,
   ): Promise<{ notifications: NotificationView[] }> {
     await this.registrations.load(this.db, id, access);
+    // A staff member reading a victim's alerts is recorded, as a read of the registration or of one notification is.
+    if (access.kind === 'staff') {
+      await this.audit.record([
+        {
+          actor: access.staff,
+          action: 'registration.notifications.view',
+          targetType: 'registration',
+          targetId: id,
+          clientAddress: access.clientAddress,
+        },
+      ]);
+    }
     return { notifications: await this.ledger.forRegistration(id) };
   }
 }
@@ -118,6 +131,7 @@ export class DevOutboxController {
   ) {}
 
   @Get()
+  @Header('Cache-Control', 'no-store')
   async list(
     @CurrentStaff() staff: StaffPrincipal,
     @Req() req: FastifyRequest,

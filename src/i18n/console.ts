@@ -270,6 +270,7 @@ const en = {
     unprotect: 'Lift protection',
     reasonNeeded: 'Give a reason, up to 500 characters on one line.',
     badCode: 'That is not a facility code.',
+    badChoice: 'The form did not say whether to turn this on or off, so nothing was changed. Reload the page and try again.',
     badSystem: 'A type of number is capital letters, digits and underscores, like A_NUMBER.',
     badIdentifier: 'Enter the number, up to 64 characters.',
   },
@@ -650,6 +651,8 @@ const es: ConsoleMessages = {
     unprotect: 'Levantar la protección',
     reasonNeeded: 'Escriba un motivo de hasta 500 caracteres en una línea.',
     badCode: 'Ese no es un código de centro.',
+    badChoice:
+      'El formulario no indicó si activar o desactivar, así que no se cambió nada. Vuelva a cargar la página e inténtelo de nuevo.',
     badSystem: 'Un tipo de número lleva mayúsculas, dígitos y guiones bajos, como A_NUMBER.',
     badIdentifier: 'Escriba el número, hasta 64 caracteres.',
   },

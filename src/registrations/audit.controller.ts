@@ -1,8 +1,10 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, Query, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { ApiOkResponse, ApiOperation, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsISO8601, IsOptional, Matches, Max, Min } from 'class-validator';
-import { StaffOnly } from '../auth/staff-auth.guard.js';
+import { CurrentStaff } from '../auth/current-staff.decorator.js';
+import { type StaffPrincipal, StaffOnly } from '../auth/staff-auth.guard.js';
 import { type AuditRecordDto, AuditService } from '../common/audit.service.js';
 import { AuditListDto } from './audit.dto.js';
 
@@ -31,7 +33,23 @@ export class AuditController {
       'Admins only. Staff reads and changes of victim data, sign-ins and failed passwords, newest first; `since` and `limit` narrow it.',
   })
   @ApiOkResponse({ type: AuditListDto, description: 'Staff reads and changes of victim data, newest first' })
-  async list(@Query() query: AuditQuery): Promise<{ entries: AuditRecordDto[] }> {
-    return { entries: await this.audit.list({ since: query.since ? new Date(query.since) : undefined, limit: query.limit ?? 100 }) };
+  async list(
+    @Query() query: AuditQuery,
+    @CurrentStaff() staff: StaffPrincipal,
+    @Req() req: FastifyRequest,
+  ): Promise<{ entries: AuditRecordDto[] }> {
+    const limit = query.limit ?? 100;
+    const entries = await this.audit.list({ since: query.since ? new Date(query.since) : undefined, limit });
+    // The log shows which victims' records staff opened: reading it is itself recorded, as the console's page does.
+    await this.audit.record([
+      {
+        actor: staff,
+        action: 'audit.read',
+        targetType: 'audit_log',
+        clientAddress: req.ip,
+        details: { since: query.since ?? null, limit, entries: entries.length },
+      },
+    ]);
+    return { entries };
   }
 }

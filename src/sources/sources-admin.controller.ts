@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Put, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import {
   ApiConflictResponse,
@@ -56,6 +56,7 @@ export class SourcesAdminController {
   ) {}
 
   @Post('sources')
+  @Header('Cache-Control', 'no-store')
   @ApiOperation({
     summary: 'Add a source',
     description:
@@ -79,6 +80,7 @@ export class SourcesAdminController {
   }
 
   @Post('sources/:id/keys')
+  @Header('Cache-Control', 'no-store')
   @ApiOperation({
     summary: 'Add an API key to a source',
     description: 'Admins only. For rotation: the new key works at once beside the old ones and is shown once. Audited.',

@@ -159,6 +159,51 @@ describe('who may see a registration, and what is stored', () => {
     await expect(t.db.query(`DELETE FROM audit_log`)).rejects.toThrow(/append-only/);
   });
 
+  it('a staff member reading a registration’s ledger through the API is audited; the victim reading their own is not', async () => {
+    const reads = async () =>
+      (
+        await t.db.query(
+          `SELECT actor_staff_id IS NOT NULL AS staff FROM audit_log WHERE action = 'registration.notifications.view' AND target_id = $1`,
+          [enrolled.registrationId],
+        )
+      ).rows as { staff: boolean }[];
+    const before = (await reads()).length;
+    const bySpecialist = await t
+      .http()
+      .get(`/v1/registrations/${enrolled.registrationId}/notifications`)
+      .set('Authorization', `Bearer ${specialistA}`);
+    expect(bySpecialist.status).toBe(200);
+    const byVictim = await t
+      .http()
+      .get(`/v1/registrations/${enrolled.registrationId}/notifications`)
+      .set('Authorization', `Bearer ${enrolled.manageToken}`);
+    expect(byVictim.status).toBe(200);
+    const after = await reads();
+    expect(after.length - before).toBe(1);
+    expect(after.every((row) => row.staff)).toBe(true);
+    // Another specialist's refused read changes nothing in the log.
+    const refused = await t
+      .http()
+      .get(`/v1/registrations/${enrolled.registrationId}/notifications`)
+      .set('Authorization', `Bearer ${specialistB}`);
+    expect(refused.status).toBe(404);
+    expect((await reads()).length).toBe(after.length);
+  });
+
+  it('reading the audit log through the API is itself recorded, as reading it in the console is', async () => {
+    const reads = async () =>
+      Number((await t.db.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'audit.read' AND actor_role = 'admin'`)).rows[0].n);
+    const before = await reads();
+    const res = await t.http().get('/v1/admin/audit?limit=5').set('Authorization', `Bearer ${admin}`);
+    expect(res.status).toBe(200);
+    expect(await reads()).toBe(before + 1);
+    const { rows } = await t.db.query(`SELECT target_type, details FROM audit_log WHERE action = 'audit.read' ORDER BY at DESC LIMIT 1`);
+    expect(rows[0]).toEqual({ target_type: 'audit_log', details: { since: null, limit: 5, entries: 5 } });
+    // A refused read is not one.
+    expect((await t.http().get('/v1/admin/audit').set('Authorization', `Bearer ${specialistA}`)).status).toBe(403);
+    expect(await reads()).toBe(before + 1);
+  });
+
   it('STOP opts a number out of SMS for every registration, START undoes it, HELP answers; forged requests are refused', async () => {
     const path = '/v1/webhooks/twilio/sms-inbound';
     const send = (params: Record<string, string>, signature?: string) =>

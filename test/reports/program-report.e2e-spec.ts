@@ -255,8 +255,8 @@ describe('#14 program reports: counts and rates for a period, small cells withhe
     }
     expect(page.text).toMatch(/<th scope="row">County Jail Feed<\/th><td>RELEASED<\/td><td>12<\/td>/);
     expect(page.text).toMatch(/<th scope="row">Spanish<\/th><td>&lt;11<\/td><td>0<\/td>/);
-    expect(page.text).toContain(`href="/v1/admin/reports?from=${D}&amp;to=${tomorrow()}&amp;format=csv"`);
-    expect(page.text).toContain(`href="/v1/admin/reports?from=${D}&amp;to=${tomorrow()}"`);
+    expect(page.text).toContain(`href="/console/reports?from=${D}&amp;to=${tomorrow()}&amp;format=csv"`);
+    expect(page.text).toContain(`href="/console/reports?from=${D}&amp;to=${tomorrow()}&amp;format=json"`);
     const es = await agent.get(`/console/reports?from=${D}&to=${tomorrow()}&lang=es`);
     expect(es.text).toContain('Informe del programa');
 
@@ -264,6 +264,36 @@ describe('#14 program reports: counts and rates for a period, small cells withhe
     expect(bad.status).toBe(422);
     expect(bad.text).toContain('aria-invalid="true"');
     expect(bad.text).not.toContain('<svg');
+  });
+
+  it('#14 the report page’s CSV and JSON links download the report in the signed-in admin’s browser, as the API answers it', async () => {
+    const agent = await signIn(t, ADMIN.email, ADMIN.password);
+    const page = await agent.get(`/console/reports?from=${D}&to=${tomorrow()}`);
+    const href = (name: string) => {
+      const link = new RegExp(`<a href="([^"]+)"[^>]*>${name}</a>`).exec(page.text);
+      expect(link, name).not.toBeNull();
+      return link![1].replace(/&amp;/g, '&');
+    };
+    const csv = await agent.get(href('CSV \\(spreadsheet\\)'));
+    expect(csv.status).toBe(200);
+    expect(csv.headers['content-type']).toMatch(/^text\/csv/);
+    expect(csv.headers['content-disposition']).toBe(`attachment; filename="vigil-report-${D}-${tomorrow()}.csv"`);
+    expect(csv.headers['cache-control']).toBe('no-store');
+    expect(csv.text).toBe((await get(`?from=${D}&to=${tomorrow()}&format=csv`)).text);
+    const json = await agent.get(href('JSON'));
+    expect(json.status).toBe(200);
+    expect(json.headers['content-type']).toMatch(/^application\/json/);
+    expect(json.body).toEqual((await get(`?from=${D}&to=${tomorrow()}`)).body);
+    // The download is the console's: a specialist's browser gets the 403 page, a bad period the 422 one.
+    const specialistAgent = await signIn(t, specialistEmail, specialistPassword);
+    expect((await specialistAgent.get(href('JSON'))).status).toBe(403);
+    const bad = await agent.get(href('JSON').replace(`to=${tomorrow()}`, `to=${D}`));
+    expect(bad.status).toBe(422);
+    expect(bad.headers['content-type']).toMatch(/^text\/html/);
+    // Dates sent twice are a bad period, not a file of the last quarter.
+    const twice = await agent.get(`/console/reports?from=${D}&from=${D}&to=${tomorrow()}&to=${tomorrow()}&format=csv`);
+    expect(twice.status).toBe(422);
+    expect((await agent.get(`/console/reports?from=${D}&to=${tomorrow()}&format=xlsx`)).status).toBe(422);
   });
 
   it('#14 no name, address or identifier appears in any form of the report', async () => {

@@ -207,4 +207,19 @@ describe('#14 console: sign in, the session cookie, roles', () => {
     expect(refused.status).toBe(404);
     expect(refused.headers['content-type']).toMatch(/^text\/html/);
   });
+
+  it('#14 the console takes the password exactly as typed, as the API does: spaces at its ends are part of it', async () => {
+    const email = `padded-${Date.now()}@test.vigil`;
+    const password = '  a passphrase with spaces  ';
+    const created = await t
+      .http()
+      .post('/v1/admin/staff')
+      .set('Authorization', `Bearer ${await t.adminToken()}`)
+      .send({ email, password, role: 'specialist' });
+    expect(created.status).toBe(201);
+    const { res } = await signIn(t, email, password);
+    expect(res.status).toBe(303);
+    // Trimmed, it is another password.
+    expect((await signIn(t, email, password.trim())).res.status).toBe(401);
+  });
 });

@@ -79,6 +79,43 @@ describe('#14 console: facility suppression and person protection, each with a r
     expect(lookups.rows[0].n).toBeGreaterThanOrEqual(2);
   });
 
+  it('#14 a protection or suppression form without a clear true or false (missing, an array, another word) is a 422 and changes nothing', async () => {
+    const personId = await bookPerson(t, source, 'A-720-000-003', { facility: { code: 'HCJ-3', name: 'Harris County Jail 3' } });
+    const page = await admin.get('/console/people').query({ identifierSystem: 'A_NUMBER', identifier: 'A-720-000-003' });
+    const protect = await admin
+      .post(`/console/people/${personId}/protection`)
+      .type('form')
+      .send({ _csrf: csrfOn(page), protected: 'true', reason: 'Court order 2026-CV-0143' });
+    expect(protect.status).toBe(303);
+    const facilities = await admin.get('/console/facilities');
+    const suppress = await admin
+      .post('/console/facilities/HCJ-3/suppression')
+      .type('form')
+      .send({ _csrf: csrfOn(facilities), suppressed: 'true', reason: 'JMS maintenance' });
+    expect(suppress.status).toBe(303);
+    const audits = async () =>
+      (await t.db.query(`SELECT count(*)::int AS n FROM audit_log WHERE action IN ('person.protection', 'facility.suppression')`)).rows[0]
+        .n as number;
+    const before = await audits();
+
+    for (const value of [undefined, ['true', 'false'], 'yes', 'TRUE ']) {
+      const field = value === undefined ? {} : { protected: value };
+      const person = await admin
+        .post(`/console/people/${personId}/protection`)
+        .type('form')
+        .send({ _csrf: csrfOn(page), reason: 'Crafted', ...field });
+      expect(person.status, `protected=${JSON.stringify(value)}`).toBe(422);
+      const facility = await admin
+        .post('/console/facilities/HCJ-3/suppression')
+        .type('form')
+        .send({ _csrf: csrfOn(facilities), reason: 'Crafted', ...(value === undefined ? {} : { suppressed: value }) });
+      expect(facility.status, `suppressed=${JSON.stringify(value)}`).toBe(422);
+    }
+    expect((await t.db.query(`SELECT protected FROM person WHERE id = $1`, [personId])).rows[0].protected).toBe(true);
+    expect((await t.db.query(`SELECT suppressed FROM facility WHERE code = 'HCJ-3'`)).rows[0].suppressed).toBe(true);
+    expect(await audits()).toBe(before);
+  });
+
   it('#14 a specialist gets 403 pages here and changes nothing', async () => {
     const staff = await newStaff(t, 'specialist');
     const specialist = await consoleSignIn(t, staff.email, staff.password);

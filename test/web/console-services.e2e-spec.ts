@@ -266,6 +266,17 @@ describe('#14 services directory: admins keep it, specialists share it through t
     const { rows } = await t.db.query(`SELECT name, website FROM support_service WHERE id = $1`, [id]);
     expect(rows[0]).toEqual({ name: 'Counselling Centre', website: 'https://counsel.example.org/' });
     expect(await auditCount('service.update', id)).toBe(0);
+
+    // An optional field sent twice on an edit is a mistake shown, not a blank that clears the entry's phone.
+    const twice = await admin
+      .post(`/console/services/${id}`)
+      .type('form')
+      .send({ _csrf: csrfOn(edit), ...good, phone: ['713-555-0150', '713-555-0151'] });
+    expect(twice.status).toBe(422);
+    expect(twice.text).toMatch(/id="field-phone"[^>]*aria-invalid="true"/);
+    const after = await t.db.query(`SELECT phone FROM support_service WHERE id = $1`, [id]);
+    expect(after.rows[0].phone).toBe('+17135550150');
+    expect(await auditCount('service.update', id)).toBe(0);
   });
 
   it('#14 the API validates strictly: unknown fields and wrong types 422, null clears an optional field, a missing entry 404, roles enforced', async () => {

@@ -13,7 +13,7 @@ describe('#14 console: sources and keys', () => {
   });
   afterAll(() => t.close());
 
-  async function createFromForm(fields: Record<string, string>) {
+  async function createFromForm(fields: Record<string, unknown>) {
     const page = await admin.get('/console/sources');
     return admin
       .post('/console/sources')
@@ -28,6 +28,27 @@ describe('#14 console: sources and keys', () => {
     expect(res.text).toMatch(/id="field-facilityCodes"[^>]*value="OK-1 bad\/code"[^>]*aria-invalid="true"/);
     expect(res.text).toMatch(/id="field-expectedIntervalMinutes"[^>]*aria-invalid="true"/);
     const { rows } = await t.db.query(`SELECT count(*)::int AS n FROM source`);
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('#14 a field sent twice is a mistake at its field, never read as blank: no source allowed every facility or spared signing', async () => {
+    const cases: [string, Record<string, unknown>][] = [
+      ['facilityCodes', { facilityCodes: ['HCJ-1', 'HCJ-2'] }],
+      ['signingRequired', { signingRequired: ['on', 'on'] }],
+      ['expectedIntervalMinutes', { expectedIntervalMinutes: ['60', '5'] }],
+    ];
+    for (const [field, change] of cases) {
+      const res = await createFromForm({
+        name: 'Twice County JMS',
+        facilityCodes: 'HCJ-1',
+        expectedIntervalMinutes: '60',
+        signingRequired: 'on',
+        ...change,
+      });
+      expect(res.status, field).toBe(422);
+      expect(res.text, field).toContain(`href="#field-${field}"`);
+    }
+    const { rows } = await t.db.query(`SELECT count(*)::int AS n FROM source WHERE name = 'Twice County JMS'`);
     expect(rows[0].n).toBe(0);
   });
 

@@ -53,7 +53,7 @@ describe('#14 program report page in Chromium', { timeout: BROWSER_TEST_TIMEOUT 
     const row = page.getByRole('row', { name: /Enrolled by a specialist/ }).first();
     await expect(row.textContent()).resolves.toContain('<11');
     await expect(page.getByRole('link', { name: 'CSV (spreadsheet)' }).getAttribute('href')).resolves.toBe(
-      `/v1/admin/reports?from=${from}&to=${to}&format=csv`,
+      `/console/reports?from=${from}&to=${to}&format=csv`,
     );
     await saveScreenshot(page, 'console-reports-1280');
     await page.context().close();

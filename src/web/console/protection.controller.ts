@@ -39,9 +39,12 @@ export class ProtectionController {
   @Post('facilities/:code/suppression')
   async suppress(@Param('code') code: string, @Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
     const t = messages(this.sessions.lang(req, reply)).console.protection;
-    const suppressed = textField(req.body, 'suppressed') === 'true';
+    const suppressed = choice(req.body, 'suppressed');
     const reason = textField(req.body, 'reason', REASON_MAX + 1);
     if (!FACILITY_CODE.test(code)) return this.renderFacilities(req, reply, [{ field: 'reason', message: t.badCode }], 422);
+    if (suppressed === undefined) {
+      return this.renderFacilities(req, reply, [{ field: `reason-${code.toUpperCase()}`, message: t.badChoice }], 422);
+    }
     if (!reason || reason.length > REASON_MAX || /\p{Cc}/u.test(reason)) {
       return this.renderFacilities(req, reply, [{ field: `reason-${code.toUpperCase()}`, message: t.reasonNeeded }], 422);
     }
@@ -76,8 +79,12 @@ export class ProtectionController {
   @Post('people/:id/protection')
   async protect(@Param('id', UuidParam) id: string, @Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
     const t = messages(this.sessions.lang(req, reply)).console.protection;
-    const isProtected = textField(req.body, 'protected') === 'true';
+    const isProtected = choice(req.body, 'protected');
     const reason = textField(req.body, 'reason', REASON_MAX + 1);
+    if (isProtected === undefined) {
+      await this.pages.render(req, reply, 'error', { title: t.peopleTitle, message: t.badChoice }, 422);
+      return;
+    }
     if (!reason || reason.length > REASON_MAX || /\p{Cc}/u.test(reason)) {
       await this.pages.render(req, reply, 'error', { title: t.peopleTitle, message: t.reasonNeeded }, 422);
       return;
@@ -91,4 +98,10 @@ export class ProtectionController {
     const [facilities, history] = await Promise.all([this.facilities.list(), this.facilities.suppressionHistory()]);
     await this.pages.render(req, reply, 'facilities', { title: t.facilitiesTitle, facilities, history, errors }, status);
   }
+}
+
+/** The form's hidden on/off field; anything but the two values it sends would silently lift a protection or suppression. */
+function choice(body: unknown, name: string): boolean | undefined {
+  const value = (body as Record<string, unknown> | undefined)?.[name];
+  return value === 'true' ? true : value === 'false' ? false : undefined;
 }

@@ -6,7 +6,8 @@ import { Clock } from '../../common/clock.js';
 import { DomainError } from '../../common/problem/domain-error.js';
 import { escapeHtml } from '../../delivery/templates.js';
 import { ProgramReportService } from '../../delivery/reports/program-report.service.js';
-import { reportPeriod } from '../../delivery/reports/report-period.js';
+import { reportCsv } from '../../delivery/reports/report-csv.js';
+import { type ReportPeriod, reportPeriod } from '../../delivery/reports/report-period.js';
 import type { Cell } from '../../delivery/reports/small-cells.js';
 import { messages } from '../../i18n/messages.js';
 import { type ConsoleRequest, ConsolePages } from './console-pages.js';
@@ -36,7 +37,9 @@ export class ReportsController {
     const { reports: t, directory } = messages(this.sessions.lang(req, reply));
     const kinds = directory.kinds;
     const query = req.query as Record<string, unknown>;
-    const text = (value: unknown) => (typeof value === 'string' && value.trim() ? value.trim().slice(0, 10) : undefined);
+    // Blank is "the last quarter"; a field sent twice or as anything but text is a bad date, never that.
+    const text = (value: unknown) =>
+      typeof value !== 'string' ? (value === undefined ? undefined : '') : value.trim() ? value.trim().slice(0, 10) : undefined;
     const from = text(query.from);
     const to = text(query.to);
     let period;
@@ -48,17 +51,23 @@ export class ReportsController {
       const errors = [...fields].map((field) => ({ field, message: field === 'from' ? t.invalidFrom : t.invalidTo }));
       return this.pages.render(req, reply, 'reports', { title: t.title, from: from ?? '', to: to ?? '', report: null, errors }, 422);
     }
-    const report = await this.reports.report(period);
-    const staff = req.consoleStaff!;
-    await this.audit.record([
-      {
-        actor: { staffId: staff.staffId, role: staff.role },
-        action: 'report.read',
-        targetType: 'report',
-        clientAddress: req.ip,
-        details: { from: report.period.from, to: report.period.to, format: 'html' },
-      },
-    ]);
+    // The page's download links: a browser sends the console's cookie, never the API's bearer token,
+    // so the files come from here, with the API's figures and file name.
+    const format = query.format === undefined ? 'html' : query.format === 'csv' || query.format === 'json' ? query.format : undefined;
+    if (!format) {
+      throw new DomainError('invalid', 'REPORT_FORMAT_INVALID', 'The format must be csv or json.', {
+        errors: [{ path: 'format', message: 'must be csv or json' }],
+      });
+    }
+    const report = await this.read(req, period, format);
+    if (format !== 'html') {
+      const file = `vigil-report-${report.period.from}-${report.period.to}.${format}`;
+      void reply
+        .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${file}"`)
+        .send(format === 'csv' ? reportCsv(report) : JSON.stringify(report));
+      return;
+    }
     const self = (label: string) => `${label} · ${t.self}`;
     const enrolled = (label: string) => `${label} · ${t.enrolled}`;
     const query_ = `from=${report.period.from}&to=${report.period.to}`;
@@ -68,8 +77,8 @@ export class ReportsController {
       to: report.period.to,
       report,
       escape: escapeHtml,
-      csvHref: `/v1/admin/reports?${query_}&format=csv`,
-      jsonHref: `/v1/admin/reports?${query_}`,
+      csvHref: `/console/reports?${query_}&format=csv`,
+      jsonHref: `/console/reports?${query_}&format=json`,
       charts: {
         byLanguage: report.registrations.byLanguage.flatMap((r): Bar[] => {
           const label = t.languages[r.language] ?? r.language;
@@ -90,5 +99,21 @@ export class ReportsController {
         servicesShared: report.servicesShared.map((r): Bar => ({ label: kinds[r.kind] ?? r.kind, value: r.count })),
       },
     });
+  }
+
+  /** The report for a period, its read audited as the API's is. */
+  private async read(req: ConsoleRequest, period: ReportPeriod, format: 'html' | 'csv' | 'json') {
+    const report = await this.reports.report(period);
+    const staff = req.consoleStaff!;
+    await this.audit.record([
+      {
+        actor: { staffId: staff.staffId, role: staff.role },
+        action: 'report.read',
+        targetType: 'report',
+        clientAddress: req.ip,
+        details: { from: report.period.from, to: report.period.to, format },
+      },
+    ]);
+    return report;
   }
 }

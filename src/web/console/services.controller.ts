@@ -11,7 +11,7 @@ import { CreateServiceDto, SERVICE_LIMITS, type ServiceDto, UpdateServiceDto } f
 import { SERVICE_KIND_LABEL, SERVICE_KINDS, type ServiceKind } from '../../i18n/alerts.js';
 import { messages } from '../../i18n/messages.js';
 import { serviceFormatters } from '../service-formatters.js';
-import { isTicked, textField } from '../form-input.js';
+import { isTicked, malformedFields, textField } from '../form-input.js';
 import { type FieldProblem, seeOther } from '../pages.js';
 import { type ConsoleRequest, ConsolePages } from './console-pages.js';
 import { ConsoleOnly } from './console.guard.js';
@@ -138,7 +138,7 @@ export class ServicesPagesController {
 
   /**
    * The form as the API's body, judged by the API's own rules: a blank optional field is left out on
-   * a new entry and cleared on an edit; a field sent twice or as anything but text reads as blank.
+   * a new entry and cleared on an edit.
    */
   private async check<T extends CreateServiceDto | UpdateServiceDto>(
     req: ConsoleRequest,
@@ -166,7 +166,15 @@ export class ServicesPagesController {
       public: form.public,
     };
     const dto = plainToInstance(type, plain);
-    const found = [...inputProblems(plain), ...toFieldErrors(await validate(dto, { whitelist: true, forbidNonWhitelisted: true }))];
+    // A field sent twice or as anything but text is refused: read as blank, it would clear that field of the entry.
+    const malformed = malformedFields(req.body, Object.keys(EMPTY_FORM)).map((path) => ({
+      path: path === 'descriptionEs' ? 'description.es' : path,
+    }));
+    const found = [
+      ...malformed,
+      ...inputProblems(plain),
+      ...toFieldErrors(await validate(dto, { whitelist: true, forbidNonWhitelisted: true })),
+    ];
     const problems: FieldProblem[] = [];
     for (const { path } of found) {
       const field = path.startsWith('description.es')

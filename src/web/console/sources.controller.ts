@@ -7,7 +7,7 @@ import { DomainError } from '../../common/problem/domain-error.js';
 import { UuidParam } from '../../common/problem/input-rules.js';
 import { CreateSourceDto } from '../../sources/source.dto.js';
 import { SourcesService } from '../../sources/sources.service.js';
-import { isTicked, textField } from '../form-input.js';
+import { isTicked, malformedFields, textField } from '../form-input.js';
 import { messages } from '../../i18n/messages.js';
 import { type FieldProblem, seeOther } from '../pages.js';
 import { type ConsoleRequest, ConsolePages } from './console-pages.js';
@@ -62,7 +62,11 @@ export class SourcesPagesController {
       ...(codes.length ? { facilityCodes: codes } : {}),
       ...(minutes === undefined ? {} : { expectedIntervalSeconds: Number.isInteger(minutes) ? minutes * 60 : Number.NaN }),
     });
-    const problems: FieldProblem[] = [];
+    // A field sent twice or as anything but text is refused: read as blank, it would allow every facility or drop signing.
+    const problems: FieldProblem[] = malformedFields(req.body, Object.keys(EMPTY_FORM)).map((field) => ({
+      field,
+      message: t.errors[field as keyof typeof t.errors],
+    }));
     for (const error of await validate(dto, { forbidUnknownValues: false })) {
       const field = error.property === 'expectedIntervalSeconds' ? 'expectedIntervalMinutes' : error.property;
       const message = t.errors[field as keyof typeof t.errors];
