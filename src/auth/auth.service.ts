@@ -6,7 +6,7 @@ import { decoyHash, verifySecret } from '../common/crypto/password-hasher.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import { RateLimiter } from '../common/rate-limiter.service.js';
 import type { LoginResponseDto } from './staff.dto.js';
-import type { StaffTokenClaims } from './staff-auth.guard.js';
+import type { StaffPrincipal, StaffTokenClaims } from './staff-auth.guard.js';
 import { StaffService } from './staff.service.js';
 
 @Injectable()
@@ -40,6 +40,16 @@ export class AuthService {
     await this.limiter.forgive(email);
     await this.audited(member, 'staff.login', clientAddress);
     const claims: StaffTokenClaims = { sub: member.id, role: member.role, typ: 'staff', gen: member.sessionGeneration };
+    const accessToken = await this.jwt.signAsync(claims, { expiresIn: this.config.security.jwtTtlSeconds });
+    return { accessToken, expiresIn: this.config.security.jwtTtlSeconds };
+  }
+
+  /**
+   * A fresh token for a session still in use (the console renews its cookie this way): the same
+   * account and session generation, the role as it is now, a whole lifetime again.
+   */
+  async renew(staff: StaffPrincipal, generation: number): Promise<LoginResponseDto> {
+    const claims: StaffTokenClaims = { sub: staff.staffId, role: staff.role, typ: 'staff', gen: generation };
     const accessToken = await this.jwt.signAsync(claims, { expiresIn: this.config.security.jwtTtlSeconds });
     return { accessToken, expiresIn: this.config.security.jwtTtlSeconds };
   }

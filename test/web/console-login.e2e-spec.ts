@@ -1,3 +1,4 @@
+import { JwtService } from '@nestjs/jwt';
 import supertest from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bookPerson } from '../support/registrations.js';
@@ -81,6 +82,41 @@ describe('#14 console: sign in, the session cookie, roles', () => {
     const out = await agent.post('/console/logout').type('form').send({ _csrf });
     expect(out.status).toBe(303);
     expect((await agent.get('/console/')).status).toBe(303);
+  });
+
+  it('#14 an active console session is renewed: a page opened in the second half of the session’s life sets a fresh cookie, one early in it sets none', async () => {
+    // The console's cookie holds the token the API issues; a fresh one is taken from the API, as signing in
+    // to the console again would count against this file's sign-ins from one address.
+    const cookieOf = (headers: Record<string, unknown>) =>
+      ((headers['set-cookie'] as string[] | undefined) ?? []).find((line) => line.startsWith('vigil_console='));
+    const tokenOf = (line: string) => /^vigil_console=([^;]+)/.exec(line)![1];
+    const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as Record<string, number>;
+    const issued = await t.adminToken(true);
+    const first = claimsOf(issued);
+
+    const early = await supertest(t.app.getHttpServer()).get('/console/').set('Cookie', `vigil_console=${issued}`);
+    expect(early.status).toBe(200);
+    expect(cookieOf(early.headers)).toBeUndefined();
+
+    // The same session with 20 s left, as after a specialist's quarter of an hour on the phone.
+    const { sub, role, typ, gen } = first;
+    const ending = await t.app.get(JwtService).signAsync({ sub, role, typ, gen }, { expiresIn: 20 });
+    const late = await supertest(t.app.getHttpServer()).get('/console/').set('Cookie', `vigil_console=${ending}`);
+    expect(late.status).toBe(200);
+    const renewed = cookieOf(late.headers);
+    expect(renewed, 'a fresh session cookie').toBeDefined();
+    expect(renewed).toMatch(/;\s*HttpOnly/i);
+    expect(renewed).toMatch(/;\s*Path=\/console/i);
+    const fresh = claimsOf(tokenOf(renewed!));
+    expect(fresh.exp - Math.floor(Date.now() / 1000)).toBeGreaterThan(t.config.security.jwtTtlSeconds - 30);
+    expect({ sub: fresh.sub, gen: fresh.gen }).toEqual({ sub: first.sub, gen: first.gen });
+    expect(
+      (
+        await supertest(t.app.getHttpServer())
+          .get('/console/')
+          .set('Cookie', `vigil_console=${tokenOf(renewed!)}`)
+      ).status,
+    ).toBe(200);
   });
 
   it('#14 a specialist sees only their own counts and gets a 403 page on an admin page; an admin sees the feeds, silent first', async () => {

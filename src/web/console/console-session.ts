@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { StaffAuthGuard, type StaffPrincipal } from '../../auth/staff-auth.guard.js';
+import { JwtService } from '@nestjs/jwt';
+import { AuthService } from '../../auth/auth.service.js';
+import { StaffAuthGuard, type StaffPrincipal, type StaffTokenClaims } from '../../auth/staff-auth.guard.js';
 import { DomainError } from '../../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { isLang, type Lang } from '../../i18n/messages.js';
@@ -11,26 +13,39 @@ const CONSOLE_LANG_COOKIE = 'vigil_console_lang';
 
 /**
  * The console's session is the staff access token the API issues, in an HttpOnly, SameSite=Strict
- * cookie scoped to /console: the same expiry, and the same check on every request (a disabled
- * account is out at once), with nothing for script to read.
+ * cookie scoped to /console: the same lifetime, and the same check on every request (a disabled
+ * account is out at once), with nothing for script to read. A page opened in the second half of that
+ * lifetime renews the cookie, so a specialist at work (on the phone with a victim, a form half filled)
+ * is not sent to the login and does not lose what they typed; one left idle for a whole lifetime is.
  */
 @Injectable()
 export class ConsoleSessions {
   constructor(
     private readonly staffAuth: StaffAuthGuard,
+    private readonly auth: AuthService,
+    private readonly jwt: JwtService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async principal(req: FastifyRequest): Promise<StaffPrincipal | undefined> {
+  async principal(req: FastifyRequest, reply: FastifyReply): Promise<StaffPrincipal | undefined> {
     const token = req.cookies?.[CONSOLE_SESSION_COOKIE];
     if (!token) return undefined;
+    let staff: StaffPrincipal;
     try {
-      return await this.staffAuth.verify(token);
+      staff = await this.staffAuth.verify(token);
     } catch (error) {
       // Only a bad or expired token means "sign in again"; a database outage is a 503 page.
       if (error instanceof DomainError && error.kind === 'unauthorized') return undefined;
       throw error;
     }
+    // Verified just above: its generation is the account's current one.
+    const claims = this.jwt.decode<StaffTokenClaims & { exp: number }>(token);
+    const ttl = this.config.security.jwtTtlSeconds;
+    if (claims.exp - Date.now() / 1000 < ttl / 2) {
+      const renewed = await this.auth.renew(staff, claims.gen ?? 0);
+      this.write(reply, renewed.accessToken, renewed.expiresIn);
+    }
+    return staff;
   }
 
   write(reply: FastifyReply, accessToken: string, expiresInSeconds: number): void {

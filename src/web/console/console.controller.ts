@@ -29,7 +29,7 @@ export class ConsoleController {
 
   @Get('login')
   async loginForm(@Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
-    const staff = await this.sessions.principal(req);
+    const staff = await this.sessions.principal(req, reply);
     if (staff) return seeOther(reply, '/console/');
     await this.renderLogin(req, reply, '', []);
   }

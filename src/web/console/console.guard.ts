@@ -1,5 +1,6 @@
 import { applyDecorators, type CanActivate, type ExecutionContext, Injectable, SetMetadata, UseGuards } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import type { FastifyReply } from 'fastify';
 import type { StaffRole } from '../../auth/staff-role.js';
 import { DomainError } from '../../common/problem/domain-error.js';
 import type { ConsoleRequest } from './console-pages.js';
@@ -23,7 +24,7 @@ export class ConsoleGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<ConsoleRequest>();
-    const staff = await this.sessions.principal(req);
+    const staff = await this.sessions.principal(req, context.switchToHttp().getResponse<FastifyReply>());
     if (!staff) throw new DomainError('unauthorized', CONSOLE_LOGIN_REQUIRED, 'Sign in to the console.');
     req.consoleStaff = staff;
     const allowed =
