@@ -193,6 +193,20 @@ export class RosterService {
     return retryingTransaction(this.db, async (tx) => {
       const snapshot = await this.decide(tx, snapshotId, 'approved', by.staff.staffId);
       await tx.query(`SELECT pg_advisory_xact_lock(${FACILITY_LOCK_NAMESPACE}, hashtext($1))`, [snapshot.facilityId]);
+      // A newer roster was applied since the hold: its people are the truth now, and this diff would
+      // release those it lists that the held one lacked (a maintenance run's export, then a full one).
+      const [{ overtaken }]: { overtaken: boolean }[] = await tx.query(
+        `SELECT EXISTS (SELECT 1 FROM roster_snapshot WHERE facility_id = $1 AND as_of > $2
+                          AND status IN ('baseline', 'applied', 'approved')) AS overtaken`,
+        [snapshot.facilityId, snapshot.asOf],
+      );
+      if (overtaken) {
+        throw new DomainError(
+          'conflict',
+          'HELD_SNAPSHOT_OVERTAKEN',
+          'A newer roster of this facility has been applied since this diff was held; discard it instead.',
+        );
+      }
       // A record merged into another since the hold is that person now: alerts go to the survivor,
       // whose registrations the merge moved. Survivors are held first, so no merge moves them on
       // before this commits; one merged between the read and the hold reruns the transaction.

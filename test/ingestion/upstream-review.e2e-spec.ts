@@ -28,4 +28,36 @@ describe('#11 review of the upstream feed side', () => {
     expect(await count(`SELECT count(*)::int AS n FROM person`)).toBe(persons);
     expect(await count(`SELECT count(*)::int AS n FROM person_identifier WHERE value = ''`)).toBe(0);
   });
+
+  it('#11 upstream review: a held diff that a newer applied roster has overtaken cannot be approved: it would release people that roster lists', async () => {
+    const source = await createSource(t);
+    const admin = await t.adminToken();
+    const people = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => personWith(`SUP-${from + i}`));
+    await putRoster(t, source, 'SUP-1', { asOf: '2026-11-20T06:00:00Z', people: people(0, 100) });
+    // A maintenance run's truncated export is held...
+    const truncated = await putRoster(t, source, 'SUP-1', { asOf: '2026-11-21T06:00:00Z', people: people(30, 100) });
+    expect(truncated.body).toMatchObject({ held: true, released: 30 });
+    // ...and the next full export says everyone is still there.
+    const full = await putRoster(t, source, 'SUP-1', { asOf: '2026-11-21T07:00:00Z', people: people(0, 100) });
+    expect(full.body).toMatchObject({ held: false, released: 0, booked: 0, unchanged: 100 });
+
+    const approve = await t
+      .http()
+      .post(`/v1/admin/roster-snapshots/${truncated.body.snapshotId}/approve`)
+      .set('Authorization', `Bearer ${admin}`);
+    expect(approve.status, approve.text).toBe(409);
+    expect(approve.headers['content-type']).toMatch(/problem\+json/);
+    expect(await count(`SELECT count(*)::int AS n FROM custody_event WHERE roster_snapshot_id = $1`, [truncated.body.snapshotId])).toBe(0);
+    const released = await count(
+      `SELECT count(*)::int AS n FROM person p JOIN person_identifier i ON i.person_id = p.id
+       WHERE i.value LIKE 'SUP%' AND p.custody_status <> 'IN_CUSTODY'`,
+    );
+    expect(released).toBe(0);
+    // Still there for the admin to discard.
+    const discard = await t
+      .http()
+      .post(`/v1/admin/roster-snapshots/${truncated.body.snapshotId}/discard`)
+      .set('Authorization', `Bearer ${admin}`);
+    expect(discard.status).toBe(204);
+  });
 });
