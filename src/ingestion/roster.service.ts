@@ -61,6 +61,13 @@ const ANALYZE_AFTER_BASELINE = 5_000;
  */
 export const ROSTER_SLICE_PEOPLE = 5_000;
 
+/**
+ * Roster transactions running at once in this process. Each holds a connection while it waits for
+ * its facility's lock; without a cap, rosters queued behind one facility take the whole pool and
+ * every other source's events answer 503. Those beyond it wait here, holding no connection.
+ */
+const MAX_ROSTERS_IN_FLIGHT = 4;
+
 @Injectable()
 export class RosterService {
   constructor(
@@ -77,6 +84,8 @@ export class RosterService {
 
   /** People per slice; tests shrink it so that a small roster spans several slices. */
   slicePeople = ROSTER_SLICE_PEOPLE;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
 
   async submit({ source, webhook }: SourceRequest, code: string, roster: Roster): Promise<RosterResultDto> {
     if (source.facilityCodes && !source.facilityCodes.includes(code)) {
@@ -88,6 +97,7 @@ export class RosterService {
         errors: [{ path: 'asOf', message: 'must be a valid time, not in the future' }],
       });
     }
+    await this.turn();
     const { result, facilityId, population } = await retryingTransaction(this.db, async (tx) => {
       await refuseReplayedWebhooks(tx, source.id, webhook ? [webhook] : [], this.clock.now());
       const facility = (await this.facilities.resolve(tx, [{ code }])).get(code)!;
@@ -141,7 +151,7 @@ export class RosterService {
         held,
       };
       return { result, facilityId: facility.id, population: inSnapshot.size };
-    });
+    }).finally(() => this.nextTurn());
     await this.feeds.recordContact(source.id, [facilityId], population === undefined ? undefined : { facilityId, count: population, asOf });
     // A sender's retry of the same snapshot (no population) was counted the first time.
     if (population !== undefined) this.metrics.rosterSnapshot(source.name, result.baseline ? 'baseline' : result.held ? 'held' : 'applied');
@@ -149,6 +159,19 @@ export class RosterService {
     // next snapshot's identity lookup a hash join instead of one index probe per person.
     if (result.baseline && roster.people.length >= ANALYZE_AFTER_BASELINE) await this.db.query(`ANALYZE person, person_identifier`);
     return result;
+  }
+
+  /** Waits until fewer than MAX_ROSTERS_IN_FLIGHT rosters run here; rosters take turns in arrival order. */
+  private async turn(): Promise<void> {
+    if (this.running < MAX_ROSTERS_IN_FLIGHT) this.running++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  /** A roster's transaction ended: its slot passes straight to the next one waiting, or is freed. */
+  private nextTurn(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running--;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSource, event, personWith, postEvents, putRoster } from '../support/sources.js';
+import { lockWaiters } from '../support/lock-waiters.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 /** Defects found by the review of the upstream feed side: each test failed before its fix. */
@@ -60,4 +61,30 @@ describe('#11 review of the upstream feed side', () => {
       .set('Authorization', `Bearer ${admin}`);
     expect(discard.status).toBe(204);
   });
+
+  it('#11 upstream review: rosters queued behind one facility do not take every database connection: another source’s event still records', async () => {
+    const jail = await createSource(t);
+    const other = await createSource(t);
+    await putRoster(t, jail, 'POOL-1', { asOf: '2026-11-20T06:00:00Z', people: [personWith('POOL-0')] });
+    const [{ id }] = (await t.db.query(`SELECT id FROM facility WHERE code = 'POOL-1'`)).rows;
+    // A long roster of that facility in progress, as far as the others can tell.
+    const holder = await t.db.connect();
+    try {
+      await holder.query(`SELECT pg_advisory_lock(7317, hashtext($1))`, [id]);
+      const rosters = Array.from({ length: 24 }, (_, i) =>
+        putRoster(t, jail, 'POOL-1', { asOf: new Date(Date.UTC(2026, 10, 20, 7, i)).toISOString(), people: [personWith('POOL-0')] }).then(
+          (res) => res,
+        ),
+      );
+      await lockWaiters(t.db, 4);
+      const started = Date.now();
+      const res = await postEvents(t, other, event());
+      expect(res.status, res.text).toBe(202);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      await holder.query(`SELECT pg_advisory_unlock(7317, hashtext($1))`, [id]);
+      for (const roster of await Promise.all(rosters)) expect([202, 409], roster.text).toContain(roster.status);
+    } finally {
+      holder.release();
+    }
+  }, 60_000);
 });
