@@ -12,6 +12,7 @@ import { DomainError } from '../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { type Queryable, returning } from '../database/queryable.js';
 import { retryingTransaction } from '../database/retrying-transaction.js';
+import { STATUS_AFTER_SQL, STATUS_EVENT_TYPES } from '../people/custody-status.js';
 import { IdentityResolver } from '../people/identity-resolver.js';
 import { FacilitiesService } from '../sources/facilities.service.js';
 import { FeedHealthService } from '../sources/feed-health.service.js';
@@ -133,7 +134,16 @@ export class RosterService {
         return { result, facilityId: facility.id, population: inSnapshot.size };
       }
 
-      const diff = diffRoster(population, inSnapshot);
+      let diff = diffRoster(population, inSnapshot);
+      // Events newer than this roster moved some of these people after its export was taken: for them
+      // the roster is compared with where they were at its asOf, so someone booked since is not
+      // released, nor someone released since booked.
+      const then = await this.presentAt(tx, [...diff.booked, ...diff.released], facility.id, asOf);
+      if (then.size) {
+        const present = new Set([...population].filter((id) => !then.has(id)));
+        for (const [id, here] of then) if (here) present.add(id);
+        diff = diffRoster(present, inSnapshot);
+      }
       const held = mustHold(diff.released.length, population.size, this.config.roster);
       await this.insertSnapshot(tx, snapshot, held ? 'held' : 'applied', population.size, {
         ...diff,
@@ -332,6 +342,28 @@ export class RosterService {
       [facilityId],
     );
     return new Set(rows.map((row) => row.id));
+  }
+
+  /**
+   * Of these persons, those whose status an event set after `asOf`, each with whether their latest
+   * standing event at or before `asOf` had them in custody at this facility.
+   */
+  private async presentAt(db: Queryable, ids: string[], facilityId: string, asOf: Date): Promise<Map<string, boolean>> {
+    if (!ids.length) return new Map();
+    const rows: { id: string; here: boolean }[] = await db.query(
+      `SELECT p.id, coalesce(l.here, false) AS here
+       FROM person p LEFT JOIN LATERAL (
+         SELECT ${STATUS_AFTER_SQL} IN ('IN_CUSTODY', 'TRANSFERRED')
+                AND (CASE WHEN e.type = 'TRANSFERRED' THEN e.to_facility_id ELSE e.facility_id END) = $2 AS here
+         FROM custody_event e
+         WHERE e.person_id = p.id AND e.retracted_by_event_id IS NULL AND e.type = ANY($4) AND e.occurred_at <= $3
+         ORDER BY e.occurred_at DESC, e.received_at DESC, e.id DESC
+         LIMIT 1
+       ) l ON true
+       WHERE p.id = ANY($1::uuid[]) AND p.status_as_of > $3`,
+      [ids, facilityId, asOf, STATUS_EVENT_TYPES],
+    );
+    return new Map(rows.map((row) => [row.id, row.here]));
   }
 
   /** Each record as the person it is now part of (`merged_into` always names the final survivor). */

@@ -1,3 +1,4 @@
+import { normalizeIdentifierValue } from '../../src/people/identifiers.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSource, event, personWith, postEvents, putRoster } from '../support/sources.js';
 import { lockWaiters } from '../support/lock-waiters.js';
@@ -87,4 +88,31 @@ describe('#11 review of the upstream feed side', () => {
       holder.release();
     }
   }, 60_000);
+
+  const eventsAbout = async (value: string) =>
+    (
+      await t.db.query(
+        `SELECT e.type FROM custody_event e JOIN person_identifier i ON i.person_id = e.person_id
+         WHERE i.value = $1 AND e.roster_snapshot_id IS NOT NULL ORDER BY e.occurred_at`,
+        [normalizeIdentifierValue(value)],
+      )
+    ).rows.map((row: { type: string }) => row.type);
+
+  it('#11 upstream review: a roster says nothing about a person whose status an event set after its asOf (no false release or booking)', async () => {
+    const source = await createSource(t);
+    const people = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => personWith(`LATE-${from + i}`));
+    await putRoster(t, source, 'LATE-1', { asOf: '2026-11-20T06:00:00Z', people: [...people(0, 5), personWith('LATE-OUT')] });
+    // After the export the next roster carries was taken: one arrives, one leaves.
+    await postEvents(t, source, event({ occurredAt: '2026-11-20T06:30:00Z', person: personWith('LATE-IN'), facility: { code: 'LATE-1' } }));
+    await postEvents(
+      t,
+      source,
+      event({ type: 'RELEASED', occurredAt: '2026-11-20T06:40:00Z', person: personWith('LATE-OUT'), facility: { code: 'LATE-1' } }),
+    );
+    const res = await putRoster(t, source, 'LATE-1', { asOf: '2026-11-20T06:15:00Z', people: [...people(0, 5), personWith('LATE-OUT')] });
+    expect(res.status, res.text).toBe(202);
+    expect(res.body).toMatchObject({ booked: 0, released: 0, held: false });
+    expect(await eventsAbout('LATE-IN')).toEqual([]);
+    expect(await eventsAbout('LATE-OUT')).toEqual(['BOOKED']);
+  });
 });
