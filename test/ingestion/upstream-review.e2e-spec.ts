@@ -1,6 +1,7 @@
 import { normalizeIdentifierValue } from '../../src/people/identifiers.js';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSource, event, personWith, postEvents, putRoster } from '../support/sources.js';
+import { createSource, event, personWith, postEvents, putRoster, signature } from '../support/sources.js';
 import { lockWaiters } from '../support/lock-waiters.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -114,5 +115,27 @@ describe('#11 review of the upstream feed side', () => {
     expect(res.body).toMatchObject({ booked: 0, released: 0, held: false });
     expect(await eventsAbout('LATE-IN')).toEqual([]);
     expect(await eventsAbout('LATE-OUT')).toEqual(['BOOKED']);
+  });
+
+  it('#11 upstream review: a validly signed request whose webhook-id is too long to index is a 401, not a 500, and records nothing', async () => {
+    const source = await createSource(t, { signingRequired: true });
+    const webhookId = `msg_${randomBytes(6000).toString('base64url')}`;
+    const body = event();
+    const res = await postEvents(t, source, body, { sign: true, webhookId });
+    expect(res.status, res.text).toBe(401);
+    expect(res.headers['content-type']).toMatch(/problem\+json/);
+    expect(await count(`SELECT count(*)::int AS n FROM custody_event WHERE source_event_id = $1`, [body.sourceEventId])).toBe(0);
+    const raw = JSON.stringify({ asOf: '2026-11-20T06:00:00Z', people: [personWith('LONG-ID')] });
+    const roster = await t
+      .http()
+      .put('/v1/facilities/LONG-ID/roster')
+      .set('Authorization', `Bearer ${source.apiKey}`)
+      .set('Content-Type', 'application/json')
+      .set(signature(source.signingSecret, raw, webhookId))
+      .send(raw);
+    expect(roster.status, roster.text).toBe(401);
+    expect(roster.headers['content-type']).toMatch(/problem\+json/);
+    // A webhook-id of an ordinary length still goes through.
+    expect((await postEvents(t, source, event(), { sign: true, webhookId: `msg_${'x'.repeat(250)}` })).status).toBe(202);
   });
 });
