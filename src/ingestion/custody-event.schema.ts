@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CONTROL_MESSAGE, nestingDepth, SINGLE_LINE } from '../common/problem/input-rules.js';
 import { isCalendarDate, isTimestampWithOffset } from '../common/time.js';
 import { EVENT_TYPES, type EventType } from '../people/custody-status.js';
+import { normalizeIdentifierValue } from '../people/identifiers.js';
 import { FACILITY_CODE } from '../sources/source.dto.js';
 
 /*
@@ -54,7 +55,10 @@ export const identifierSchema = z.object({
     .string()
     .regex(/^[A-Z][A-Z0-9_]{1,31}$/, 'must be 2-32 capitals, digits or underscores, starting with a letter')
     .meta({ example: 'A_NUMBER' }),
-  value: text(1, 64).meta({ example: '012-345-678' }),
+  // Values compare without spaces and dashes: one of nothing else would join every such person into one.
+  value: text(1, 64)
+    .refine((value) => normalizeIdentifierValue(value) !== '', { error: 'must hold a character other than spaces and dashes' })
+    .meta({ example: '012-345-678' }),
 });
 
 export const personSchema = z.object({

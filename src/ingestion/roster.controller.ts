@@ -3,6 +3,7 @@ import { RouteConfig } from '@nestjs/platform-fastify';
 import {
   ApiAcceptedResponse,
   ApiBody,
+  ApiConflictResponse,
   ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
@@ -130,6 +131,7 @@ export class RosterAdminController {
   })
   @ApiParam({ name: 'id', format: 'uuid', description: 'The held snapshot' })
   @ApiNotFoundResponse({ description: 'HELD_SNAPSHOT_NOT_FOUND: no held snapshot with that id' })
+  @ApiConflictResponse({ description: 'HELD_SNAPSHOT_OVERTAKEN: a newer roster of the facility was applied since; discard this one' })
   @ApiOkResponse({ type: RosterResultDto, description: 'The held events are emitted now' })
   approve(@Param('id', UuidParam) id: string, @CurrentStaff() staff: StaffPrincipal, @Req() req: FastifyRequest): Promise<RosterResultDto> {
     return this.rosters.approve(id, { staff, clientAddress: req.ip });

@@ -12,6 +12,7 @@ import { DomainError } from '../common/problem/domain-error.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { type Queryable, returning } from '../database/queryable.js';
 import { retryingTransaction } from '../database/retrying-transaction.js';
+import { STATUS_AFTER_SQL, STATUS_EVENT_TYPES } from '../people/custody-status.js';
 import { IdentityResolver } from '../people/identity-resolver.js';
 import { FacilitiesService } from '../sources/facilities.service.js';
 import { FeedHealthService } from '../sources/feed-health.service.js';
@@ -61,6 +62,13 @@ const ANALYZE_AFTER_BASELINE = 5_000;
  */
 export const ROSTER_SLICE_PEOPLE = 5_000;
 
+/**
+ * Roster transactions running at once in this process. Each holds a connection while it waits for
+ * its facility's lock; without a cap, rosters queued behind one facility take the whole pool and
+ * every other source's events answer 503. Those beyond it wait here, holding no connection.
+ */
+const MAX_ROSTERS_IN_FLIGHT = 4;
+
 @Injectable()
 export class RosterService {
   constructor(
@@ -77,6 +85,8 @@ export class RosterService {
 
   /** People per slice; tests shrink it so that a small roster spans several slices. */
   slicePeople = ROSTER_SLICE_PEOPLE;
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
 
   async submit({ source, webhook }: SourceRequest, code: string, roster: Roster): Promise<RosterResultDto> {
     if (source.facilityCodes && !source.facilityCodes.includes(code)) {
@@ -88,6 +98,7 @@ export class RosterService {
         errors: [{ path: 'asOf', message: 'must be a valid time, not in the future' }],
       });
     }
+    await this.turn();
     const { result, facilityId, population } = await retryingTransaction(this.db, async (tx) => {
       await refuseReplayedWebhooks(tx, source.id, webhook ? [webhook] : [], this.clock.now());
       const facility = (await this.facilities.resolve(tx, [{ code }])).get(code)!;
@@ -123,7 +134,16 @@ export class RosterService {
         return { result, facilityId: facility.id, population: inSnapshot.size };
       }
 
-      const diff = diffRoster(population, inSnapshot);
+      let diff = diffRoster(population, inSnapshot);
+      // Events newer than this roster moved some of these people after its export was taken: for them
+      // the roster is compared with where they were at its asOf, so someone booked since is not
+      // released, nor someone released since booked.
+      const then = await this.presentAt(tx, [...diff.booked, ...diff.released], facility.id, asOf);
+      if (then.size) {
+        const present = new Set([...population].filter((id) => !then.has(id)));
+        for (const [id, here] of then) if (here) present.add(id);
+        diff = diffRoster(present, inSnapshot);
+      }
       const held = mustHold(diff.released.length, population.size, this.config.roster);
       await this.insertSnapshot(tx, snapshot, held ? 'held' : 'applied', population.size, {
         ...diff,
@@ -141,7 +161,7 @@ export class RosterService {
         held,
       };
       return { result, facilityId: facility.id, population: inSnapshot.size };
-    });
+    }).finally(() => this.nextTurn());
     await this.feeds.recordContact(source.id, [facilityId], population === undefined ? undefined : { facilityId, count: population, asOf });
     // A sender's retry of the same snapshot (no population) was counted the first time.
     if (population !== undefined) this.metrics.rosterSnapshot(source.name, result.baseline ? 'baseline' : result.held ? 'held' : 'applied');
@@ -149,6 +169,19 @@ export class RosterService {
     // next snapshot's identity lookup a hash join instead of one index probe per person.
     if (result.baseline && roster.people.length >= ANALYZE_AFTER_BASELINE) await this.db.query(`ANALYZE person, person_identifier`);
     return result;
+  }
+
+  /** Waits until fewer than MAX_ROSTERS_IN_FLIGHT rosters run here; rosters take turns in arrival order. */
+  private async turn(): Promise<void> {
+    if (this.running < MAX_ROSTERS_IN_FLIGHT) this.running++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  /** A roster's transaction ended: its slot passes straight to the next one waiting, or is freed. */
+  private nextTurn(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.running--;
   }
 
   /**
@@ -193,6 +226,20 @@ export class RosterService {
     return retryingTransaction(this.db, async (tx) => {
       const snapshot = await this.decide(tx, snapshotId, 'approved', by.staff.staffId);
       await tx.query(`SELECT pg_advisory_xact_lock(${FACILITY_LOCK_NAMESPACE}, hashtext($1))`, [snapshot.facilityId]);
+      // A newer roster was applied since the hold: its people are the truth now, and this diff would
+      // release those it lists that the held one lacked (a maintenance run's export, then a full one).
+      const [{ overtaken }]: { overtaken: boolean }[] = await tx.query(
+        `SELECT EXISTS (SELECT 1 FROM roster_snapshot WHERE facility_id = $1 AND as_of > $2
+                          AND status IN ('baseline', 'applied', 'approved')) AS overtaken`,
+        [snapshot.facilityId, snapshot.asOf],
+      );
+      if (overtaken) {
+        throw new DomainError(
+          'conflict',
+          'HELD_SNAPSHOT_OVERTAKEN',
+          'A newer roster of this facility has been applied since this diff was held; discard it instead.',
+        );
+      }
       // A record merged into another since the hold is that person now: alerts go to the survivor,
       // whose registrations the merge moved. Survivors are held first, so no merge moves them on
       // before this commits; one merged between the read and the hold reruns the transaction.
@@ -295,6 +342,28 @@ export class RosterService {
       [facilityId],
     );
     return new Set(rows.map((row) => row.id));
+  }
+
+  /**
+   * Of these persons, those whose status an event set after `asOf`, each with whether their latest
+   * standing event at or before `asOf` had them in custody at this facility.
+   */
+  private async presentAt(db: Queryable, ids: string[], facilityId: string, asOf: Date): Promise<Map<string, boolean>> {
+    if (!ids.length) return new Map();
+    const rows: { id: string; here: boolean }[] = await db.query(
+      `SELECT p.id, coalesce(l.here, false) AS here
+       FROM person p LEFT JOIN LATERAL (
+         SELECT ${STATUS_AFTER_SQL} IN ('IN_CUSTODY', 'TRANSFERRED')
+                AND (CASE WHEN e.type = 'TRANSFERRED' THEN e.to_facility_id ELSE e.facility_id END) = $2 AS here
+         FROM custody_event e
+         WHERE e.person_id = p.id AND e.retracted_by_event_id IS NULL AND e.type = ANY($4) AND e.occurred_at <= $3
+         ORDER BY e.occurred_at DESC, e.received_at DESC, e.id DESC
+         LIMIT 1
+       ) l ON true
+       WHERE p.id = ANY($1::uuid[]) AND p.status_as_of > $3`,
+      [ids, facilityId, asOf, STATUS_EVENT_TYPES],
+    );
+    return new Map(rows.map((row) => [row.id, row.here]));
   }
 
   /** Each record as the person it is now part of (`merged_into` always names the final survivor). */

@@ -7,7 +7,7 @@ import { sha256 } from '../common/crypto/field-cipher.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import { invalidSourceKey, sourceFromHeaders } from './source-key.js';
 import { type AuthenticatedSource, SourcesService } from './sources.service.js';
-import { StreamingWebhookVerifier } from './streaming-webhook-verifier.js';
+import { checkWebhookIdLength, StreamingWebhookVerifier } from './streaming-webhook-verifier.js';
 import type { WebhookMessage } from './webhook-replay.js';
 
 export interface SourceRequest {
@@ -55,6 +55,7 @@ export class SourceAuthGuard implements CanActivate {
         'This source must sign requests (webhook-id, webhook-timestamp, webhook-signature).',
       );
     }
+    checkWebhookIdLength(headers['webhook-id']);
     try {
       new Webhook(source.signingSecret).verify(req.rawBody ?? Buffer.alloc(0), headers as Record<string, string>);
     } catch {

@@ -13,6 +13,16 @@ const signatureRequired = () =>
     'SIGNATURE_REQUIRED',
     'This source must sign requests (webhook-id, webhook-timestamp, webhook-signature).',
   );
+/** A webhook-id is stored in a unique index with its source; PostgreSQL refuses index rows of a few KB. */
+const MAX_WEBHOOK_ID_LENGTH = 256;
+
+/** 401 for a webhook-id longer than Vigil keeps: checked before any work, like the signature. */
+export function checkWebhookIdLength(id: string): void {
+  if (id.length > MAX_WEBHOOK_ID_LENGTH) {
+    throw new DomainError('unauthorized', 'SIGNATURE_INVALID', `The webhook-id must be at most ${MAX_WEBHOOK_ID_LENGTH} characters.`);
+  }
+}
+
 const signatureInvalid = () =>
   new DomainError('unauthorized', 'SIGNATURE_INVALID', 'The webhook signature is invalid or its timestamp is outside ±5 minutes.');
 
@@ -51,6 +61,7 @@ export class StreamingWebhookVerifier {
     const signature = header(headers, 'webhook-signature');
     if (!source.signingRequired && !id && !timestamp && !signature) return undefined;
     if (!id || !timestamp || !signature) throw signatureRequired();
+    checkWebhookIdLength(id);
     const seconds = parseInt(timestamp, 10);
     const nowSeconds = Math.floor(now.getTime() / 1000);
     if (Number.isNaN(seconds) || nowSeconds - seconds > TOLERANCE_SECONDS || seconds > nowSeconds + TOLERANCE_SECONDS) {
