@@ -20,6 +20,8 @@ import { isPagePath } from './web/page-paths.js';
 import { Pages } from './web/pages.js';
 import { pageHeaders, pageRouteHooks, setupWeb } from './web/web-setup.js';
 
+const REQUEST_TIMEOUT_MS = 300_000;
+
 /** The one way an app is built, for `npm start` and for every test, so tests see what users see. */
 export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
   const logger = createRootLogger(config, options.logDestination);
@@ -28,6 +30,10 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
     // Fastify's own request lines are two per request; `logRequests` writes one.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: DEFAULT_BODY_LIMIT,
+    // Fastify turns Node's request timeout off; a body dripped a byte a minute (a public form, a slow
+    // roster) would then hold its connection and buffer for ever. Node's own default is kept, long
+    // enough for the largest roster on a slow link.
+    requestTimeout: REQUEST_TIMEOUT_MS,
     trustProxy: trustProxy(config.trustProxy),
     routerOptions: {
       // node:querystring, as Express's 'simple' parser was: flat keys, a repeated key becomes an array.

@@ -209,6 +209,14 @@ describe('every error is RFC 9457 problem+json', () => {
     expect((await t.http().get('/health/live')).status).toBe(200);
   });
 
+  it('#12 a request whose body never finishes is cut off: the server keeps a request timeout (Node’s five minutes), not Fastify’s none', () => {
+    // A body dripped a byte a minute would otherwise hold its connection and its buffer for ever.
+    const server = t.app.getHttpServer();
+    expect(server.requestTimeout).toBe(300_000);
+    expect(server.headersTimeout).toBeGreaterThan(0);
+    expect(server.headersTimeout).toBeLessThanOrEqual(server.requestTimeout);
+  });
+
   it('#12 a 413 names the limit of the route it was sent to, whatever the letter case of its path', async () => {
     const source = await createSource(t);
     const res = await t
