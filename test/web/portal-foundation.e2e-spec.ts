@@ -114,6 +114,22 @@ describe('#13 victim pages: the frame every page shares', () => {
     expect(api.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 
+  it('#13 an address the router cannot decode (broken percent-encoding) is a 400 page under a page path and problem+json under /v1', async () => {
+    const page = await t.http().get('/es/people/%ZZ/register');
+    expect(page.status).toBe(400);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.headers['cache-control']).toBe('no-store');
+    expect(page.headers['referrer-policy']).toBe('no-referrer');
+    expect(page.text).toContain('Algo en esa solicitud no era correcto');
+    expect(page.text).toContain('id="quick-exit"');
+    expect(page.text).not.toContain('FST_ERR');
+    const api = await t.http().post('/v1/registrations/%ZZ/contacts/%ZZ/verify').send({ code: '123456' });
+    expect(api.status).toBe(400);
+    expect(api.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(api.body).toMatchObject({ status: 400, title: 'Bad Request' });
+    expect(api.text).not.toContain('FST_ERR');
+  });
+
   it('#13 the stylesheet and script are served from this site; the CSRF and session cookies are HttpOnly with SameSite', async () => {
     const css = await t.http().get('/assets/vigil.css');
     expect(css.status).toBe(200);
