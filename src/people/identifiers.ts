@@ -3,6 +3,17 @@ export function normalizeIdentifierValue(value: string): string {
   return value.toUpperCase().replace(/[\s-]+/g, '');
 }
 
+/**
+ * The stored values a typed identifier may match: as ingestion normalizes it, and with typographic
+ * dashes and full-width characters (a number copied from a letter or a PDF) made plain. Ingestion
+ * keeps its own normalization, so the identities already stored still match their sources.
+ */
+export function identifierSearchValues(value: string): string[] {
+  const stored = normalizeIdentifierValue(value);
+  const plain = normalizeIdentifierValue(value.normalize('NFKC').replace(/[\p{Pd}\u2212]/gu, '-'));
+  return plain === stored ? [stored] : [stored, plain];
+}
+
 /** Case- and accent-insensitive form of a name, for exact-match search. */
 export function foldName(name: string): string {
   return name

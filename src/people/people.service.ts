@@ -6,7 +6,7 @@ import { Clock } from '../common/clock.js';
 import { announceRevocation } from '../registrations/consent-revocation.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import { enrollable } from './enrollable.js';
-import { foldName, normalizeIdentifierValue } from './identifiers.js';
+import { foldName, identifierSearchValues, normalizeIdentifierValue } from './identifiers.js';
 import type { PeopleQueryDto, PersonSummaryDto, ProtectionDto } from './people.dto.js';
 import { returning } from '../database/queryable.js';
 import { retryingTransaction } from '../database/retrying-transaction.js';
@@ -67,8 +67,8 @@ export class PeopleService {
     const rows: PersonFound[] = byIdentifier
       ? await this.db.query(
           `${select} JOIN person_identifier i ON i.person_id = p.id
-           WHERE i.system = $2 AND i.value = $3 AND ${SEARCHABLE} ${order}`,
-          [this.clock.now(), query.identifierSystem, normalizeIdentifierValue(query.identifier!)],
+           WHERE i.system = $2 AND i.value = ANY($3::text[]) AND ${SEARCHABLE} ${order}`,
+          [this.clock.now(), query.identifierSystem, identifierSearchValues(query.identifier!)],
         )
       : await this.db.query(
           `${select} WHERE p.last_name_key = $2 AND p.first_name_key = $3

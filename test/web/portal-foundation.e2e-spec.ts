@@ -77,6 +77,17 @@ describe('#13 victim pages: the frame every page shares', () => {
     expect(byName.text).toContain('Marco Quintero');
   });
 
+  it('#13 a number copied from a letter finds the person: typographic dashes and full-width characters count as the plain ones', async () => {
+    await bookPerson(t, source, 'A-555-100-300', { firstName: 'Elena', lastName: 'Varga' });
+    for (const identifier of ['A\u2010555\u2010100\u2010300', 'A\u2013555\u2013100\u2013300', 'A\u2011555\u2212100\u2014300', '\uFF21\uFF15\uFF15\uFF15100300']) {
+      const res = await t.http().get('/es/search').query({ identifierSystem: 'A_NUMBER', identifier });
+      expect(res.status, identifier).toBe(200);
+      expect(res.text, identifier).toContain('Elena Varga');
+      const api = await t.http().get('/v1/people').query({ identifierSystem: 'A_NUMBER', identifier });
+      expect(api.body.people?.map((p: { displayName: string }) => p.displayName), identifier).toEqual(['Elena Varga']);
+    }
+  });
+
   it('#13 a search with mistakes is shown again with the input kept and each mistake tied to its field', async () => {
     const res = await t.http().get('/en/search').query({ lastName: 'Quintero', firstName: '', dateOfBirth: '27/03/1990' });
     expect(res.status).toBe(422);
