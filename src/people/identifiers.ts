@@ -24,6 +24,18 @@ export function foldName(name: string): string {
     .trim();
 }
 
+/** Apostrophes a keyboard types for ' (a phone's smart punctuation types ’). */
+const APOSTROPHES = /['\u2018\u2019\u02BC]/g;
+
+/**
+ * The stored keys a typed name may match: its folded form, and that form with its apostrophes
+ * straight and curly, whichever the person's record was sent with.
+ */
+export function nameSearchKeys(name: string): string[] {
+  const key = foldName(name);
+  return [...new Set([key, key.replace(APOSTROPHES, "'"), key.replace(APOSTROPHES, '\u2019')])];
+}
+
 export interface IdentifierKey {
   system: string;
   value: string;

@@ -88,6 +88,19 @@ describe('#13 victim pages: the frame every page shares', () => {
     }
   });
 
+  it('#13 a name typed with a phone’s curly apostrophe finds the person recorded with a straight one, and the other way round', async () => {
+    await bookPerson(t, source, 'A-555-100-301', { firstName: 'Siobhan', lastName: "O'Brien" });
+    await bookPerson(t, source, 'A-555-100-302', { firstName: 'Luca', lastName: 'D\u2019Angelo' });
+    for (const [lastName, firstName, name] of [
+      ['O\u2019Brien', 'Siobhan', "Siobhan O&#39;Brien"],
+      ["D'Angelo", 'Luca', 'Luca D\u2019Angelo'],
+    ]) {
+      const res = await t.http().get('/en/search').query({ lastName, firstName });
+      expect(res.status, lastName).toBe(200);
+      expect(res.text, lastName).toContain(name);
+    }
+  });
+
   it('#13 a search with mistakes is shown again with the input kept and each mistake tied to its field', async () => {
     const res = await t.http().get('/en/search').query({ lastName: 'Quintero', firstName: '', dateOfBirth: '27/03/1990' });
     expect(res.status).toBe(422);
