@@ -5,12 +5,18 @@ export function normalizeIdentifierValue(value: string): string {
 
 /**
  * The stored values a typed identifier may match: as ingestion normalizes it, and with typographic
- * dashes and full-width characters (a number copied from a letter or a PDF) made plain. Ingestion
- * keeps its own normalization, so the identities already stored still match their sources.
+ * dashes, full-width characters and invisible ones such as soft hyphens (a number copied from a
+ * letter or a PDF) made plain. Ingestion keeps its own normalization, so the identities already
+ * stored still match their sources.
  */
 export function identifierSearchValues(value: string): string[] {
   const stored = normalizeIdentifierValue(value);
-  const plain = normalizeIdentifierValue(value.normalize('NFKC').replace(/[\p{Pd}\u2212]/gu, '-'));
+  const plain = normalizeIdentifierValue(
+    value
+      .normalize('NFKC')
+      .replace(/\p{Cf}/gu, '')
+      .replace(/[\p{Pd}\u2212]/gu, '-'),
+  );
   return plain === stored ? [stored] : [stored, plain];
 }
 
