@@ -91,7 +91,7 @@ function answerRouterError(
 ): void {
   if (servesPages && isPagePath(req.url)) {
     // Fastify hands this hook a bare reply, without the plugins' decorations; an error page has no form to protect.
-    reply.viewAsync = ((page: string, data?: object) => req.server.view(page, data)) as FastifyReply['viewAsync'];
+    reply.viewAsync = (page: string, data?: object) => req.server.view(page, data);
     reply.generateCsrf = () => '';
     pageHeaders.call(req.server, req, reply, () => undefined);
   }

@@ -79,12 +79,21 @@ describe('#13 victim pages: the frame every page shares', () => {
 
   it('#13 a number copied from a letter finds the person: typographic dashes and full-width characters count as the plain ones', async () => {
     await bookPerson(t, source, 'A-555-100-300', { firstName: 'Elena', lastName: 'Varga' });
-    for (const identifier of ['A\u2010555\u2010100\u2010300', 'A\u2013555\u2013100\u2013300', 'A\u2011555\u2212100\u2014300', '\uFF21\uFF15\uFF15\uFF15100300', 'A-555\u00AD-100\u200B-300']) {
+    for (const identifier of [
+      'A\u2010555\u2010100\u2010300',
+      'A\u2013555\u2013100\u2013300',
+      'A\u2011555\u2212100\u2014300',
+      '\uFF21\uFF15\uFF15\uFF15100300',
+      'A-555\u00AD-100\u200B-300',
+    ]) {
       const res = await t.http().get('/es/search').query({ identifierSystem: 'A_NUMBER', identifier });
       expect(res.status, identifier).toBe(200);
       expect(res.text, identifier).toContain('Elena Varga');
       const api = await t.http().get('/v1/people').query({ identifierSystem: 'A_NUMBER', identifier });
-      expect(api.body.people?.map((p: { displayName: string }) => p.displayName), identifier).toEqual(['Elena Varga']);
+      expect(
+        api.body.people?.map((p: { displayName: string }) => p.displayName),
+        identifier,
+      ).toEqual(['Elena Varga']);
     }
   });
 
@@ -92,7 +101,7 @@ describe('#13 victim pages: the frame every page shares', () => {
     await bookPerson(t, source, 'A-555-100-301', { firstName: 'Siobhan', lastName: "O'Brien" });
     await bookPerson(t, source, 'A-555-100-302', { firstName: 'Luca', lastName: 'D\u2019Angelo' });
     for (const [lastName, firstName, name] of [
-      ['O\u2019Brien', 'Siobhan', "Siobhan O&#39;Brien"],
+      ['O\u2019Brien', 'Siobhan', 'Siobhan O&#39;Brien'],
       ["D'Angelo", 'Luca', 'Luca D\u2019Angelo'],
     ]) {
       const res = await t.http().get('/en/search').query({ lastName, firstName });
