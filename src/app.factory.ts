@@ -2,7 +2,8 @@ import querystring from 'node:querystring';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule } from '@nestjs/swagger';
-import { LogController } from 'fastify';
+import { HttpException } from '@nestjs/common';
+import { type FastifyError, type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import { buildApiDocument } from './common/api-document.js';
 import { bodyHooks, DEFAULT_BODY_LIMIT, largeBodyLimit, registerBodyParsers } from './common/body-parsing.js';
@@ -25,6 +26,8 @@ const REQUEST_TIMEOUT_MS = 300_000;
 /** The one way an app is built, for `npm start` and for every test, so tests see what users see. */
 export async function createApp(config: AppConfig, options: AppModuleOptions = {}): Promise<NestFastifyApplication> {
   const logger = createRootLogger(config, options.logDestination);
+  const problems = new ProblemDetailsFilter();
+  const servesPages = config.role !== 'worker';
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     // Fastify's own request lines are two per request; `logRequests` writes one.
@@ -45,6 +48,8 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
       maxParamLength: 16 * 1024,
     },
     clientErrorHandler: answerClientError,
+    frameworkErrors: (error: FastifyError, req: FastifyRequest, reply: FastifyReply) =>
+      answerRouterError(problems, servesPages, error, req, reply),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
     bodyParser: false,
@@ -56,11 +61,9 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   const fastify = app.getHttpAdapter().getInstance();
   logRequests(fastify, logger);
   registerBodyParsers(fastify);
-  const problems = new ProblemDetailsFilter();
   // Big bodies only for a source whose key checks out (the signature needs the body: the guard checks it).
   const keyFirst =
     config.role === 'worker' ? undefined : sourceKeyBeforeBody(app.get(SourcesService), (e, req, reply) => problems.respond(e, req, reply));
-  const servesPages = config.role !== 'worker';
   if (servesPages) {
     await setupWeb(app, config);
     fastify.addHook('onRequest', pageHeaders);
@@ -78,6 +81,27 @@ export async function createApp(config: AppConfig, options: AppModuleOptions = {
   // Workers serve only health; the API description would be memory for nothing.
   if (config.role !== 'worker') setupDocs(app, config);
   return app;
+}
+
+/**
+ * What the router refuses before any hook or route runs (a path whose percent-encoding does not
+ * decode, a parameter past maxParamLength) gets the answer every other client mistake gets: a page,
+ * with the page headers, under a page path; problem+json elsewhere. Fastify's own answer is bare JSON.
+ */
+function answerRouterError(
+  problems: ProblemDetailsFilter,
+  servesPages: boolean,
+  error: FastifyError,
+  req: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  if (servesPages && isPagePath(req.url)) {
+    // Fastify hands this hook a bare reply, without the plugins' decorations; an error page has no form to protect.
+    reply.viewAsync = (page: string, data?: object) => req.server.view(page, data);
+    reply.generateCsrf = () => '';
+    pageHeaders.call(req.server, req, reply, () => undefined);
+  }
+  problems.respond(new HttpException('The request address could not be read.', error.statusCode ?? 400), req, reply);
 }
 
 function setupDocs(app: NestFastifyApplication, config: AppConfig): void {

@@ -6,7 +6,7 @@ import { Clock } from '../common/clock.js';
 import { announceRevocation } from '../registrations/consent-revocation.js';
 import { DomainError } from '../common/problem/domain-error.js';
 import { enrollable } from './enrollable.js';
-import { foldName, normalizeIdentifierValue } from './identifiers.js';
+import { foldName, identifierSearchValues, nameSearchKeys, normalizeIdentifierValue } from './identifiers.js';
 import type { PeopleQueryDto, PersonSummaryDto, ProtectionDto } from './people.dto.js';
 import { returning } from '../database/queryable.js';
 import { retryingTransaction } from '../database/retrying-transaction.js';
@@ -67,18 +67,18 @@ export class PeopleService {
     const rows: PersonFound[] = byIdentifier
       ? await this.db.query(
           `${select} JOIN person_identifier i ON i.person_id = p.id
-           WHERE i.system = $2 AND i.value = $3 AND ${SEARCHABLE} ${order}`,
-          [this.clock.now(), query.identifierSystem, normalizeIdentifierValue(query.identifier!)],
+           WHERE i.system = $2 AND i.value = ANY($3::text[]) AND ${SEARCHABLE} ${order}`,
+          [this.clock.now(), query.identifierSystem, identifierSearchValues(query.identifier!)],
         )
       : await this.db.query(
-          `${select} WHERE p.last_name_key = $2 AND p.first_name_key = $3
+          `${select} WHERE p.last_name_key = ANY($2::text[]) AND p.first_name_key = ANY($3::text[])
              AND ($4::date IS NULL OR p.date_of_birth = $4::date)
              AND ($5::text IS NULL OR upper(p.country_of_birth) = upper($5))
              AND ${SEARCHABLE} ${order}`,
           [
             this.clock.now(),
-            foldName(query.lastName!),
-            foldName(query.firstName!),
+            nameSearchKeys(query.lastName!),
+            nameSearchKeys(query.firstName!),
             query.dateOfBirth ?? null,
             query.countryOfBirth ?? null,
           ],

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Header, HttpCode, Inject, Param, Post, Query, Req } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiExcludeEndpoint,
   ApiNotFoundResponse,
@@ -10,6 +10,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import twilio from 'twilio';
 import type { RequestWithRawBody } from '../common/body-parsing.js';
 import { DomainError } from '../common/problem/domain-error.js';
@@ -63,16 +64,18 @@ export class ConsentController {
   @RateLimited('public')
   @ApiExcludeEndpoint()
   @Header('Content-Type', 'text/html; charset=utf-8')
+  @Header('Cache-Control', 'no-store')
+  @Header('Referrer-Policy', 'no-referrer')
   async page(@Param('contactId', UuidParam) contactId: string, @Query('token') token = ''): Promise<string> {
     if (!(await this.optOut.linkValid(contactId, token)))
       throw new DomainError('not_found', 'UNSUBSCRIBE_LINK_INVALID', 'This link is not valid.');
     const action = `/v1/unsubscribe/${contactId}?token=${encodeURIComponent(token)}`;
-    return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>Stop Vigil emails</title></head><body>
-<h1>Stop Vigil emails to this address?</h1><p lang="es">¿Dejar de recibir correos de Vigil en esta dirección?</p>
+    return this.victimPage(
+      'Stop Vigil emails',
+      `<h1>Stop Vigil emails to this address?</h1><p lang="es">¿Dejar de recibir correos de Vigil en esta dirección?</p>
 <form method="post" action="${action}"><input type="hidden" name="List-Unsubscribe" value="One-Click">
-<button type="submit">Stop emails / Detener correos</button></form>
-<p>If you are in danger, call 911. / Si está en peligro, llame al 911.</p></body></html>`;
+<button type="submit">Stop emails / Detener correos</button></form>`,
+    );
   }
 
   /** RFC 8058 List-Unsubscribe-Post target (and the page's button). */
@@ -90,10 +93,31 @@ export class ConsentController {
   @ApiQuery({ name: 'token', required: true, description: 'The token from the link in the email' })
   @ApiNotFoundResponse({ description: 'UNSUBSCRIBE_LINK_INVALID: the link is not valid' })
   @ApiOkResponse({ type: UnsubscribedDto, description: 'This contact gets no more email' })
-  async unsubscribe(@Param('contactId', UuidParam) contactId: string, @Query('token') token = ''): Promise<{ unsubscribed: true }> {
+  async unsubscribe(
+    @Param('contactId', UuidParam) contactId: string,
+    @Query('token') token = '',
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ unsubscribed: true } | string> {
     if (!(await this.optOut.unsubscribe(contactId, token))) {
       throw new DomainError('not_found', 'UNSUBSCRIBE_LINK_INVALID', 'This link is not valid.');
     }
-    return { unsubscribed: true };
+    // The page's button, pressed in a browser: the victim reads a page that says it is done; a mail client's one click keeps JSON.
+    if (!req.headers.accept?.includes('text/html')) return { unsubscribed: true };
+    void reply.headers({ 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' });
+    return this.victimPage(
+      'Vigil emails stopped',
+      `<h1>Vigil will send no more email to this address.</h1><p lang="es">Vigil no enviará más correos a esta dirección.</p>`,
+    );
+  }
+
+  /** A page a victim reaches from an email: the quick exit first, as on every victim page, and the 911 line. */
+  private victimPage(title: string, body: string): string {
+    const quickExit = new URL(this.config.quickExitUrl).href;
+    return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<meta name="referrer" content="no-referrer"><title>${title}</title></head><body>
+<a id="quick-exit" href="${quickExit}" rel="noreferrer">Quick exit / Salida rápida</a>
+${body}
+<p>If you are in danger, call 911. / Si está en peligro, llame al 911.</p></body></html>`;
   }
 }

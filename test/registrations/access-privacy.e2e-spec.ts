@@ -274,6 +274,41 @@ describe('who may see a registration, and what is stored', () => {
     expect(view.body.contacts.find((c: { contactId: string }) => c.contactId === email.contactId).optedOut).toBe(true);
   });
 
+  it('#13 the unsubscribe page is a victim page: the quick exit first, no-store, no-referrer; its button answers a page, not JSON', async () => {
+    const email = selfRegistered.contacts.find((c) => c.channel === 'email')!;
+    const token = t.app.get(OptOutService).unsubscribeToken(email.contactId);
+    const page = await t.http().get(`/v1/unsubscribe/${email.contactId}?token=${token}`);
+    expect(page.status).toBe(200);
+    expect(page.headers['cache-control']).toBe('no-store');
+    expect(page.headers['referrer-policy']).toBe('no-referrer');
+    expect(page.text.indexOf('id="quick-exit"')).toBeGreaterThan(-1);
+    expect(page.text.indexOf('id="quick-exit"')).toBeLessThan(page.text.indexOf('<form'));
+    expect(page.text).toContain('href="https://www.weather.gov/"');
+
+    // What a browser sends when the page's button is pressed.
+    const pressed = await t
+      .http()
+      .post(`/v1/unsubscribe/${email.contactId}?token=${token}`)
+      .set('Accept', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8')
+      .type('form')
+      .send({ 'List-Unsubscribe': 'One-Click' });
+    expect(pressed.status).toBe(200);
+    expect(pressed.headers['content-type']).toMatch(/^text\/html/);
+    expect(pressed.headers['cache-control']).toBe('no-store');
+    expect(pressed.text).toContain('id="quick-exit"');
+    expect(pressed.text).toContain('911');
+    expect(pressed.text).not.toContain('"unsubscribed"');
+
+    // A mail client's one-click unsubscribe (RFC 8058) keeps its JSON answer.
+    const oneClick = await t
+      .http()
+      .post(`/v1/unsubscribe/${email.contactId}?token=${token}`)
+      .type('form')
+      .send({ 'List-Unsubscribe': 'One-Click' });
+    expect(oneClick.status).toBe(200);
+    expect(oneClick.body).toEqual({ unsubscribed: true });
+  });
+
   it('no address, PIN, code or token is stored in clear or written to the log', async () => {
     const code = await latestCode(t, selfRegistered.contacts[0].contactId);
     const dump = await t.db.query(`

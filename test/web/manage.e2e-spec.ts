@@ -276,6 +276,28 @@ describe('#13 manage: the link in every alert opens the victim’s own page', ()
     expect(other.status).toBe(422);
   });
 
+  it('#13.3 an unverified phone-call contact is told to answer the call and enter the PIN, not to enter a code it never gets', async () => {
+    const personId = await bookPerson(t, source, 'A-731-000-016');
+    const created = await register(t, {
+      personId,
+      language: 'en',
+      pin: '2468',
+      contacts: [{ channel: 'voice', address: `+1713555${String(Math.floor(Math.random() * 9000) + 1000)}` }],
+    });
+    expect(created.status, created.text).toBe(201);
+    const jar = await openLink(`http://x/en/manage?token=${created.body.manageToken}`);
+    for (const [lang, code, pin] of [
+      ['en', 'enter its code', 'PIN'],
+      ['es', 'escriba su código', 'PIN'],
+    ]) {
+      const page = await t.http().get(`/${lang}/manage`).set('Cookie', header(jar));
+      expect(page.status).toBe(200);
+      const line = /<li class="contact" data-channel="voice"[\s\S]*?<\/li>/.exec(page.text)![0];
+      expect(line, lang).not.toContain(code);
+      expect(line, lang).toContain(pin);
+    }
+  });
+
   it('#13.4 stop all alerts: a confirmation, then the POST stops the registration, clears the session, and no alert is planned after', async () => {
     const victim = await enrolled('A-731-000-007');
     let jar = await openLink(`http://x/en/manage?token=${victim.manageToken}`);

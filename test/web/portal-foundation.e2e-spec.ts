@@ -77,6 +77,39 @@ describe('#13 victim pages: the frame every page shares', () => {
     expect(byName.text).toContain('Marco Quintero');
   });
 
+  it('#13 a number copied from a letter finds the person: typographic dashes and full-width characters count as the plain ones', async () => {
+    await bookPerson(t, source, 'A-555-100-300', { firstName: 'Elena', lastName: 'Varga' });
+    for (const identifier of [
+      'A\u2010555\u2010100\u2010300',
+      'A\u2013555\u2013100\u2013300',
+      'A\u2011555\u2212100\u2014300',
+      '\uFF21\uFF15\uFF15\uFF15100300',
+      'A-555\u00AD-100\u200B-300',
+    ]) {
+      const res = await t.http().get('/es/search').query({ identifierSystem: 'A_NUMBER', identifier });
+      expect(res.status, identifier).toBe(200);
+      expect(res.text, identifier).toContain('Elena Varga');
+      const api = await t.http().get('/v1/people').query({ identifierSystem: 'A_NUMBER', identifier });
+      expect(
+        api.body.people?.map((p: { displayName: string }) => p.displayName),
+        identifier,
+      ).toEqual(['Elena Varga']);
+    }
+  });
+
+  it('#13 a name typed with a phone’s curly apostrophe finds the person recorded with a straight one, and the other way round', async () => {
+    await bookPerson(t, source, 'A-555-100-301', { firstName: 'Siobhan', lastName: "O'Brien" });
+    await bookPerson(t, source, 'A-555-100-302', { firstName: 'Luca', lastName: 'D\u2019Angelo' });
+    for (const [lastName, firstName, name] of [
+      ['O\u2019Brien', 'Siobhan', 'Siobhan O&#39;Brien'],
+      ["D'Angelo", 'Luca', 'Luca D\u2019Angelo'],
+    ]) {
+      const res = await t.http().get('/en/search').query({ lastName, firstName });
+      expect(res.status, lastName).toBe(200);
+      expect(res.text, lastName).toContain(name);
+    }
+  });
+
   it('#13 a search with mistakes is shown again with the input kept and each mistake tied to its field', async () => {
     const res = await t.http().get('/en/search').query({ lastName: 'Quintero', firstName: '', dateOfBirth: '27/03/1990' });
     expect(res.status).toBe(422);
@@ -112,6 +145,22 @@ describe('#13 victim pages: the frame every page shares', () => {
     expect(missing.text).toContain('id="quick-exit"');
     const api = await t.http().get('/v1/no-such-route');
     expect(api.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
+  it('#13 an address the router cannot decode (broken percent-encoding) is a 400 page under a page path and problem+json under /v1', async () => {
+    const page = await t.http().get('/es/people/%ZZ/register');
+    expect(page.status).toBe(400);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.headers['cache-control']).toBe('no-store');
+    expect(page.headers['referrer-policy']).toBe('no-referrer');
+    expect(page.text).toContain('Algo en esa solicitud no era correcto');
+    expect(page.text).toContain('id="quick-exit"');
+    expect(page.text).not.toContain('FST_ERR');
+    const api = await t.http().post('/v1/registrations/%ZZ/contacts/%ZZ/verify').send({ code: '123456' });
+    expect(api.status).toBe(400);
+    expect(api.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(api.body).toMatchObject({ status: 400, title: 'Bad Request' });
+    expect(api.text).not.toContain('FST_ERR');
   });
 
   it('#13 the stylesheet and script are served from this site; the CSRF and session cookies are HttpOnly with SameSite', async () => {
