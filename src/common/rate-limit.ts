@@ -12,10 +12,15 @@ import { type RateCheck, RateLimiter } from './rate-limiter.service.js';
  * `login`: staff login attempts per client (LOGIN_RATE_LIMIT_PER_MINUTE).
  */
 export type RateLimit = 'public' | 'login';
-/** A route's own budget on top of the shared one: `signup` for the routes that send messages (SIGNUP_RATE_LIMIT_PER_MINUTE). */
+/**
+ * A budget on top of the shared one: `signup` for the routes that send messages, one per client
+ * across all of them, by the minute and by the day (SIGNUP_RATE_LIMIT_PER_MINUTE, _PER_DAY): each
+ * such request can send codes to several numbers, and each is a message someone pays for.
+ */
 export type RouteLimit = 'signup';
 
 const RATE_LIMITS = Symbol('rate-limits');
+const DAY_SECONDS = 86_400;
 
 interface RateLimitMetadata {
   limit: RateLimit;
@@ -49,10 +54,10 @@ export class RateLimitGuard implements CanActivate {
       },
     ];
     if (meta.route === 'signup') {
-      checks.push({
-        bucket: `signup:${context.getClass().name}.${context.getHandler().name}`,
-        limit: this.config.signupRateLimitPerMinute,
-      });
+      checks.push(
+        { bucket: 'signup', limit: this.config.signupRateLimitPerMinute },
+        { bucket: 'signup-day', limit: this.config.signupRateLimitPerDay, windowSeconds: DAY_SECONDS },
+      );
     }
     const retryAfterSeconds = await this.limiter.consume(clientOf(context.switchToHttp().getRequest<FastifyRequest>().ip), checks);
     if (retryAfterSeconds !== undefined) {

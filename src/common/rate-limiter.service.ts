@@ -16,13 +16,15 @@ const LOGIN_ACCOUNT = 'login-account';
 export interface RateCheck {
   /** `public`, `login`, or a route's own bucket. */
   bucket: string;
-  /** Requests allowed per minute in this bucket. */
+  /** Requests allowed per window in this bucket. */
   limit: number;
+  /** The window's length; a minute unless said. */
+  windowSeconds?: number;
 }
 
 /**
- * Counters in PostgreSQL, shared by every api process: one upsert per request bumps the one-minute
- * window of each bucket it counts in. A window starts at a client's first request and the first
+ * Counters in PostgreSQL, shared by every api process: one upsert per request bumps the window
+ * (a minute, or a bucket's own) of each bucket it counts in. A window starts at a client's first request and the first
  * request after it ends starts the next (a fixed window per client, not per clock minute, so a
  * burst is never split across two). Keys are HMACs (a key derived from ENCRYPTION_KEY), so the
  * table holds no client address and no email. This is the one owner of the rate_limit table.
@@ -47,13 +49,18 @@ export class RateLimiter implements OnApplicationShutdown {
     const now = this.clock.now();
     const rows: { bucket: string; hits: number; expiresAt: Date }[] = await this.db.query(
       `INSERT INTO rate_limit AS r (bucket, key, window_start, hits, expires_at)
-       SELECT b, $2, $3, 1, $3::timestamptz + make_interval(secs => $4) FROM unnest($1::text[]) AS b
+       SELECT b, $2, $3, 1, $3::timestamptz + make_interval(secs => w) FROM unnest($1::text[], $4::int[]) AS v(b, w)
        ON CONFLICT (bucket, key) DO UPDATE SET
          window_start = CASE WHEN r.expires_at <= $3 THEN EXCLUDED.window_start ELSE r.window_start END,
          hits = CASE WHEN r.expires_at <= $3 THEN 1 ELSE r.hits + 1 END,
          expires_at = CASE WHEN r.expires_at <= $3 THEN EXCLUDED.expires_at ELSE r.expires_at END
        RETURNING bucket, hits, expires_at AS "expiresAt"`,
-      [checks.map((check) => check.bucket), this.keyOf(`client:${client}`), now, WINDOW_SECONDS],
+      [
+        checks.map((check) => check.bucket),
+        this.keyOf(`client:${client}`),
+        now,
+        checks.map((check) => check.windowSeconds ?? WINDOW_SECONDS),
+      ],
     );
     this.sweepNowAndThen(now);
     const over = rows.filter((row) => row.hits > checks.find((check) => check.bucket === row.bucket)!.limit);

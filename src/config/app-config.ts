@@ -103,6 +103,8 @@ const envSchema = z.object({
   EVENT_PAYLOAD_RETENTION_DAYS: optionalText.pipe(z.coerce.number<string>().int().min(1).optional()),
   PUBLIC_RATE_LIMIT_PER_MINUTE: int(1, 60),
   SIGNUP_RATE_LIMIT_PER_MINUTE: int(1, 10),
+  // Beside the minute's: at the minute's pace alone one address could have codes sent all day long.
+  SIGNUP_RATE_LIMIT_PER_DAY: int(1, 50),
   // Express's "trust proxy": behind a load balancer, rate limits must count the client, not the balancer.
   // Empty is unset: docker-compose.yml passes ${TRUST_PROXY:-} when the operator sets none.
   TRUST_PROXY: optionalText.pipe(
@@ -200,6 +202,7 @@ export interface AppConfig {
   publicRateLimitPerMinute: number;
   /** Per client, on each route that sends messages (sign-up, resend-code), on top of the public budget. */
   signupRateLimitPerMinute: number;
+  signupRateLimitPerDay: number;
   feedCheckSeconds: number;
   /** Bearer token for GET /metrics; unset, /metrics answers only connections from loopback. */
   metricsToken?: string;
@@ -365,6 +368,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): AppConfig {
     retention: { days: env.RETENTION_DAYS, eventPayloadDays: env.EVENT_PAYLOAD_RETENTION_DAYS },
     publicRateLimitPerMinute: env.PUBLIC_RATE_LIMIT_PER_MINUTE,
     signupRateLimitPerMinute: env.SIGNUP_RATE_LIMIT_PER_MINUTE,
+    signupRateLimitPerDay: env.SIGNUP_RATE_LIMIT_PER_DAY,
     trustProxy: trustProxy(env.TRUST_PROXY),
     feedCheckSeconds: env.FEED_CHECK_SECONDS,
     metricsToken: env.METRICS_TOKEN,

@@ -79,6 +79,41 @@ describe('a route’s own limit', () => {
   });
 });
 
+describe('one sign-up budget per client, by the minute and by the day', () => {
+  it('#11.14 the routes that send messages share one budget per client: a resend after two sign-ups is the third request, not the first of its own', async () => {
+    const t = await startTestApp({ clock: new ManualClock(START), env: { SIGNUP_RATE_LIMIT_PER_MINUTE: '2' } });
+    try {
+      expect((await t.http().post('/v1/registrations').send({})).status).toBe(422);
+      expect((await t.http().post('/v1/registrations').send({})).status).toBe(422);
+      // Each route counted apart, one client could send codes from every such route at the full rate.
+      const resend = await t.http().post(`/v1/registrations/${randomUUID()}/contacts/${randomUUID()}/resend-code`).send({});
+      expect(resend.status).toBe(429);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('#11.14 a client’s sign-ups stop for the day at SIGNUP_RATE_LIMIT_PER_DAY, whatever its pace, and start again a day later', async () => {
+    const clock = new ManualClock(START);
+    const t = await startTestApp({ clock, env: { SIGNUP_RATE_LIMIT_PER_MINUTE: '10', SIGNUP_RATE_LIMIT_PER_DAY: '3' } });
+    try {
+      for (let i = 0; i < 3; i++) {
+        expect((await t.http().post('/v1/registrations').send({})).status).toBe(422);
+        clock.advance(5 * 60_000);
+      }
+      const limited = await t.http().post('/v1/registrations').send({});
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThan(3_600);
+      // Searching and everything else public goes on.
+      expect((await t.http().get('/v1/people').query({ lastName: 'Nobody', firstName: 'Here' })).status).toBe(200);
+      clock.advance(24 * 3_600_000);
+      expect((await t.http().post('/v1/registrations').send({})).status).toBe(422);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('staff login lockout', () => {
   const clock = new ManualClock(START);
   let t: TestApp;

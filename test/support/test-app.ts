@@ -47,6 +47,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     PORT: '0',
     // Suites register many times from one address; the sign-up limit has its own tests.
     SIGNUP_RATE_LIMIT_PER_MINUTE: '10000',
+    SIGNUP_RATE_LIMIT_PER_DAY: '1000000',
     // Most suites configure no providers and read what was sent from the dev outbox.
     DEV_OUTBOX: 'true',
     ...options.env,
