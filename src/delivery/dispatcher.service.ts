@@ -102,7 +102,7 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     this.stopping = true;
     stopEvery(this.scheduler, 'dispatch-poll', 'escalation');
     await this.listener?.close();
-    await Promise.allSettled(this.lanes.map((lane) => lane.running));
+    await Promise.allSettled(this.lanes.map((lane) => lane.running ?? Promise.resolve()));
     await Promise.allSettled([...this.inFlight]);
     // Whatever this worker still holds goes back to the queue at once rather than after the lease.
     await this.deliveries.releaseLeases(`${this.workerId}/`).catch(() => undefined);
