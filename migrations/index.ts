@@ -27,6 +27,7 @@ import { ServicesDirectory1765500000000 } from './1765500000000-ServicesDirector
 import { SealedServiceMessages1765600000001 } from './1765600000001-SealedServiceMessages.js';
 import { SealedStopReason1765600000000 } from './1765600000000-SealedStopReason.js';
 import { Retention1765720000000 } from './1765720000000-Retention.js';
+import { ClaimByLane1765840000000 } from './1765840000000-ClaimByLane.js';
 
 /**
  * Every migration, oldest first. Listed rather than globbed so the app, the CLI and the tests
@@ -62,4 +63,5 @@ export const MIGRATIONS = [
   SealedStopReason1765600000000,
   SealedServiceMessages1765600000001,
   Retention1765720000000,
+  ClaimByLane1765840000000,
 ];

@@ -195,23 +195,25 @@ export class DeliveryRepository {
    * Claims up to `limit` due deliveries for `lease` until `until`. Each kind of due work is read in due
    * order from its own partial index, so a claim costs the same however many deliveries the table
    * holds. A repeat call of an urgent phone alert is claimed without moving its status back.
+   * `channels` limits the claim to one provider's channels, so a provider that hangs holds up only its own.
    */
-  async claim(lease: string, limit: number, now: Date, until: Date): Promise<string[]> {
+  async claim(lease: string, limit: number, now: Date, until: Date, channels?: readonly string[]): Promise<string[]> {
+    const only = channels ? 'AND channel = ANY ($5::text[])' : '';
     const rows = await returning<{ id: string }>(
       this.db,
       `WITH waiting AS (
          SELECT id, due_at FROM delivery
-         WHERE status IN ('pending', 'held') AND due_at <= $3
+         WHERE status IN ('pending', 'held') AND due_at <= $3 ${only}
          ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED
        ), expired AS (
          -- A worker died holding these (or is too slow to renew): another one sends them.
          SELECT id, due_at FROM delivery
-         WHERE status = 'sending' AND lease_expires_at < $3
+         WHERE status = 'sending' AND lease_expires_at < $3 ${only}
          ORDER BY lease_expires_at LIMIT $4 FOR UPDATE SKIP LOCKED
        ), repeating AS (
          SELECT id, due_at FROM delivery
          WHERE repeat_until IS NOT NULL AND status IN ('sent', 'delivered')
-           AND repeat_until > $3 AND due_at <= $3 AND (lease_expires_at IS NULL OR lease_expires_at < $3)
+           AND repeat_until > $3 AND due_at <= $3 AND (lease_expires_at IS NULL OR lease_expires_at < $3) ${only}
          ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED
        ), picked AS (
          SELECT id FROM (SELECT * FROM waiting UNION ALL SELECT * FROM expired UNION ALL SELECT * FROM repeating) due ORDER BY due_at LIMIT $4
@@ -220,7 +222,7 @@ export class DeliveryRepository {
               lease_owner = $1, lease_expires_at = $2, updated_at = $3
        WHERE d.id = ANY (ARRAY(SELECT id FROM picked))
        RETURNING d.id`,
-      [lease, until, now, limit],
+      channels ? [lease, until, now, limit, channels] : [lease, until, now, limit],
     );
     return rows.map((row) => row.id);
   }

@@ -16,6 +16,7 @@ import {
 } from '../database/delivery.repository.js';
 import { type Listener, listenOn } from '../database/listen.js';
 import { Metrics } from '../metrics/metrics.js';
+import { CHANNELS, type Channel } from '../registrations/contact-address.js';
 import type { ChannelProvider, OutboundMessage } from './channels/channel-provider.js';
 import { ChannelProviders } from './channels/channel-providers.js';
 import { correctionWaitsUntil, type DeliveryContext, DeliveryContextService, mayNotSend } from './delivery-context.service.js';
@@ -33,6 +34,21 @@ const ESCALATION_CHECK_MS = 15_000;
 const CORRECTION_RECHECK_MS = 2_000;
 
 /**
+ * Which provider's lane sends each channel. A provider that hangs (Twilio's client waits out its
+ * timeout on every attempt) fills only its own lane's batches, so the other lane's alerts never
+ * queue behind its attempts. Every channel must have a lane, or the loop would never send it.
+ */
+const LANE_OF: Record<Channel, 'email' | 'twilio'> = { email: 'email', sms: 'twilio', voice: 'twilio' };
+
+/** One provider's share of the loop: claims only its channels, at most two batches in hand. */
+interface Lane {
+  name: string;
+  channels: Channel[];
+  running?: Promise<void>;
+  again: boolean;
+}
+
+/**
  * The worker: claims due deliveries (FOR UPDATE SKIP LOCKED, with a lease), renders them, sends
  * them, and writes every attempt to the ledger before and after the provider call. Wakes on
  * LISTEN/NOTIFY and also polls, so a lost notification never strands a delivery; a dead worker's
@@ -45,8 +61,11 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
   /** Each claimed batch has a lease of its own, so a batch whose lease was lost never touches a later claim of the same rows. */
   private batches = 0;
   private listener?: Listener;
-  private running?: Promise<void>;
-  private again = false;
+  private readonly lanes: Lane[] = [...new Set(Object.values(LANE_OF))].map((name) => ({
+    name,
+    channels: CHANNELS.filter((channel) => LANE_OF[channel] === name),
+    again: false,
+  }));
   private stopping = false;
   private readonly inFlight = new Set<Promise<void>>();
 
@@ -83,32 +102,39 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     this.stopping = true;
     stopEvery(this.scheduler, 'dispatch-poll', 'escalation');
     await this.listener?.close();
-    await this.running?.catch(() => undefined);
+    await Promise.allSettled(this.lanes.map((lane) => lane.running ?? Promise.resolve()));
     await Promise.allSettled([...this.inFlight]);
     // Whatever this worker still holds goes back to the queue at once rather than after the lease.
     await this.deliveries.releaseLeases(`${this.workerId}/`).catch(() => undefined);
     await this.providers.close();
   }
 
-  /** Starts a drain unless one is running; a wake during a drain makes it go round once more. */
+  /** Wakes every lane. */
   wake(): void {
+    for (const lane of this.lanes) this.wakeLane(lane);
+  }
+
+  /** Starts the lane's drain unless one is running; a wake during a drain makes it go round once more. */
+  private wakeLane(lane: Lane): void {
     if (this.stopping) return;
-    if (this.running) {
-      this.again = true;
+    if (lane.running) {
+      lane.again = true;
       return;
     }
-    this.running = this.loop()
-      .catch((error: unknown) => this.logger.warn({ err: loggableError(error) }, 'dispatch pass failed; the next poll retries'))
+    lane.running = this.loop(lane)
+      .catch((error: unknown) =>
+        this.logger.warn({ lane: lane.name, err: loggableError(error) }, 'dispatch pass failed; the next poll retries'),
+      )
       .finally(() => {
-        this.running = undefined;
-        if (this.again && !this.stopping) {
-          this.again = false;
-          this.wake();
+        lane.running = undefined;
+        if (lane.again && !this.stopping) {
+          lane.again = false;
+          this.wakeLane(lane);
         }
       });
   }
 
-  /** Sends everything that is due now; returns how many deliveries were processed. For tests and tools. */
+  /** Sends everything that is due now, every channel; returns how many deliveries were processed. For tests and tools. */
   async drain(): Promise<number> {
     let total = 0;
     for (;;) {
@@ -119,11 +145,11 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  /** Claims the next batch while the previous one is still sending: at most two batches in hand. */
-  private async loop(): Promise<void> {
+  /** Claims the lane's next batch while its previous one is still sending: at most two batches in hand per lane. */
+  private async loop(lane: Lane): Promise<void> {
     let previous: Promise<void> | undefined;
     while (!this.stopping) {
-      const batch = await this.claim(BATCH);
+      const batch = await this.claim(BATCH, lane.channels);
       if (!batch.ids.length) break;
       const current = this.send(batch);
       await previous;
@@ -162,12 +188,12 @@ export class DispatcherService implements OnModuleInit, OnApplicationShutdown {
     this.inFlight.delete(work);
   }
 
-  /** Claims up to `limit` due deliveries under a lease of their own. Public for tests and tools. */
-  async claim(limit: number): Promise<ClaimedBatch> {
+  /** Claims up to `limit` due deliveries (of `channels`, or any) under a lease of their own. Public for tests and tools. */
+  async claim(limit: number, channels?: readonly Channel[]): Promise<ClaimedBatch> {
     const now = this.clock.now();
     const lease = `${this.workerId}/${++this.batches}`;
     const until = new Date(now.getTime() + this.config.deliveryLeaseSeconds * 1000);
-    return { lease, until, ids: await this.deliveries.claim(lease, limit, now, until) };
+    return { lease, until, ids: await this.deliveries.claim(lease, limit, now, until, channels) };
   }
 
   private async processBatch(batch: ClaimedBatch): Promise<void> {
