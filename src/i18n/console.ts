@@ -467,7 +467,7 @@ const es: ConsoleMessages = {
   escalation: {
     intro:
       'Un aviso urgente (una salida o una fuga) que la víctima no confirmó a tiempo. Asegúrese de que la víctima lo sepa. Marque «Me encargo» al empezar y ciérrelo al terminar.',
-    navOpen: (n: number) => `${n} pendientes`,
+    navOpen: (n: number) => (n === 1 ? '1 pendiente' : `${n} pendientes`),
     open: 'Pendientes',
     resolvedTab: 'Cerrados',
     filterLabel: 'Mostrar',

@@ -96,4 +96,13 @@ describe('#14.3 console pages in their other states, in Chromium', { timeout: BR
     ).toEqual([]);
     await page.context().close();
   });
+
+  it('#14.3 the Spanish console counts one open escalation in the singular in its menu', async () => {
+    const page = await signedIn('es');
+    await page.goto(`${base}${inLang('/console/', 'es')}`);
+    const link = page.locator('a[href="/console/escalations"][data-open-escalations]');
+    expect(await link.getAttribute('data-open-escalations'), 'the seed leaves one escalation open').toBe('1');
+    expect((await link.locator('.nav-count').textContent())?.trim()).toBe('1 pendiente');
+    await page.context().close();
+  });
 });
