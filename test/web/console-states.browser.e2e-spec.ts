@@ -105,4 +105,20 @@ describe('#14.3 console pages in their other states, in Chromium', { timeout: BR
     expect((await link.locator('.nav-count').textContent())?.trim()).toBe('1 pendiente');
     await page.context().close();
   });
+
+  it('#14.3 the Spanish list of undelivered messages names each channel and purpose in Spanish, not as ledger codes', async () => {
+    const page = await signedIn('es');
+    await page.goto(`${base}${inLang('/console/deliveries', 'es')}`);
+    const rows = await page.evaluate(() =>
+      [...document.querySelectorAll('tr[data-delivery-id]')].map((tr) =>
+        [...tr.querySelectorAll('td')].slice(0, 2).map((td) => td.textContent?.trim()),
+      ),
+    );
+    expect(rows.length, 'the seed leaves a dead message').toBeGreaterThan(0);
+    for (const [channel, purpose] of rows) {
+      expect(channel).not.toMatch(/^(email|sms|voice)$/);
+      expect(purpose).not.toMatch(/^(alert|verification|staff)$/);
+    }
+    await page.context().close();
+  });
 });
