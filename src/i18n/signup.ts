@@ -74,7 +74,10 @@ const en = {
     wrong: 'That code is not correct. Check the message and try again.',
     expired: 'That code has expired. Ask for a new code below.',
     byCall: 'This phone line is checked by entering your PIN during our call.',
-    locked: (minutes: number) => `Too many wrong codes. You can try again in about ${minutes} minutes.`,
+    locked: (minutes: number) =>
+      minutes <= 1
+        ? 'Too many wrong codes. You can try again in about a minute.'
+        : `Too many wrong codes. You can try again in about ${minutes} minutes.`,
     lockedForHelp:
       'Too many wrong codes today. A victim assistance specialist can send you a new code, or you can sign up again. See Help and safety.',
     tooSoon: 'A code was sent moments ago. Wait a minute before asking again.',
@@ -193,7 +196,10 @@ const es: SignupMessages = {
     wrong: 'Ese código no es correcto. Revise el mensaje e inténtelo de nuevo.',
     expired: 'Ese código ha caducado. Pida un código nuevo más abajo.',
     byCall: 'Esta línea se comprueba marcando su PIN durante nuestra llamada.',
-    locked: (minutes: number) => `Demasiados códigos incorrectos. Puede intentarlo de nuevo en unos ${minutes} minutos.`,
+    locked: (minutes: number) =>
+      minutes <= 1
+        ? 'Demasiados códigos incorrectos. Puede intentarlo de nuevo en un minuto aproximadamente.'
+        : `Demasiados códigos incorrectos. Puede intentarlo de nuevo en unos ${minutes} minutos.`,
     lockedForHelp:
       'Demasiados códigos incorrectos hoy. Un especialista de asistencia a víctimas puede enviarle un código nuevo, o puede inscribirse de nuevo. Vea Ayuda y seguridad.',
     tooSoon: 'Se acaba de enviar un código. Espere un minuto antes de pedir otro.',

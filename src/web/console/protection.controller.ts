@@ -54,10 +54,28 @@ export class ProtectionController {
 
   @Get('people')
   async peoplePage(@Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
+    await this.renderPeople(req, reply, req.query, []);
+  }
+
+  @Post('people/:id/protection')
+  async protect(@Param('id', UuidParam) id: string, @Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
     const t = messages(this.sessions.lang(req, reply)).console.protection;
-    const identifierSystem = textField(req.query, 'identifierSystem', 40).toUpperCase() || 'A_NUMBER';
-    const identifier = textField(req.query, 'identifier', 80);
-    const errors: FieldProblem[] = [];
+    const isProtected = choice(req.body, 'protected');
+    const reason = textField(req.body, 'reason', REASON_MAX + 1);
+    // The form carries the search it came from, so a mistake sends back the same person with the reason field to fix.
+    if (isProtected === undefined) return this.renderPeople(req, reply, req.body, [{ field: `reason-${id}`, message: t.badChoice }]);
+    if (!reason || reason.length > REASON_MAX || /\p{Cc}/u.test(reason)) {
+      return this.renderPeople(req, reply, req.body, [{ field: `reason-${id}`, message: t.reasonNeeded }]);
+    }
+    await this.people.setProtection(id, isProtected, reason, { staff: req.consoleStaff!, clientAddress: req.ip });
+    seeOther(reply, '/console/people?done=1');
+  }
+
+  private async renderPeople(req: ConsoleRequest, reply: FastifyReply, source: unknown, problems: FieldProblem[]): Promise<void> {
+    const t = messages(this.sessions.lang(req, reply)).console.protection;
+    const identifierSystem = textField(source, 'identifierSystem', 40).toUpperCase() || 'A_NUMBER';
+    const identifier = textField(source, 'identifier', 80);
+    const errors = [...problems];
     let found: Awaited<ReturnType<PeopleService['findForStaff']>> | undefined;
     if (identifier) {
       if (!IDENTIFIER_SYSTEM.test(identifierSystem)) errors.push({ field: 'identifierSystem', message: t.badSystem });
@@ -74,23 +92,6 @@ export class ProtectionController {
       { title: t.peopleTitle, form: { identifierSystem, identifier }, people, searched: found !== undefined, errors },
       errors.length ? 422 : 200,
     );
-  }
-
-  @Post('people/:id/protection')
-  async protect(@Param('id', UuidParam) id: string, @Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
-    const t = messages(this.sessions.lang(req, reply)).console.protection;
-    const isProtected = choice(req.body, 'protected');
-    const reason = textField(req.body, 'reason', REASON_MAX + 1);
-    if (isProtected === undefined) {
-      await this.pages.render(req, reply, 'error', { title: t.peopleTitle, message: t.badChoice }, 422);
-      return;
-    }
-    if (!reason || reason.length > REASON_MAX || /\p{Cc}/u.test(reason)) {
-      await this.pages.render(req, reply, 'error', { title: t.peopleTitle, message: t.reasonNeeded }, 422);
-      return;
-    }
-    await this.people.setProtection(id, isProtected, reason, { staff: req.consoleStaff!, clientAddress: req.ip });
-    seeOther(reply, '/console/people?done=1');
   }
 
   private async renderFacilities(req: ConsoleRequest, reply: FastifyReply, errors: FieldProblem[], status = 200): Promise<void> {

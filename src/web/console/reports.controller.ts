@@ -34,7 +34,7 @@ export class ReportsController {
 
   @Get('reports')
   async page(@Req() req: ConsoleRequest, @Res() reply: FastifyReply): Promise<void> {
-    const { reports: t, directory } = messages(this.sessions.lang(req, reply));
+    const { reports: t, directory, console: consoleText } = messages(this.sessions.lang(req, reply));
     const kinds = directory.kinds;
     const query = req.query as Record<string, unknown>;
     // Blank is "the last quarter"; a field sent twice or as anything but text is a bad date, never that.
@@ -95,7 +95,10 @@ export class ReportsController {
           ];
         }),
         events: report.events.map((e): Bar => ({ label: `${e.source} · ${e.type}`, value: e.count })),
-        deliveries: report.deliveries.map((d): Bar => ({ label: `${t.channels[d.channel] ?? d.channel} · ${d.status}`, value: d.count })),
+        deliveries: report.deliveries.map((d): Bar => ({
+          label: `${t.channels[d.channel] ?? d.channel} · ${consoleText.victim.deliveryStatus[d.status] ?? d.status}`,
+          value: d.count,
+        })),
         servicesShared: report.servicesShared.map((r): Bar => ({ label: kinds[r.kind] ?? r.kind, value: r.count })),
       },
     });
