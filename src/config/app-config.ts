@@ -104,7 +104,8 @@ const envSchema = z.object({
   PUBLIC_RATE_LIMIT_PER_MINUTE: int(1, 60),
   SIGNUP_RATE_LIMIT_PER_MINUTE: int(1, 10),
   // Beside the minute's: at the minute's pace alone one address could have codes sent all day long.
-  SIGNUP_RATE_LIMIT_PER_DAY: int(1, 50),
+  // Generous, as one address can be a shelter's computer or a mobile carrier's shared one.
+  SIGNUP_RATE_LIMIT_PER_DAY: int(1, 200),
   // Express's "trust proxy": behind a load balancer, rate limits must count the client, not the balancer.
   // Empty is unset: docker-compose.yml passes ${TRUST_PROXY:-} when the operator sets none.
   TRUST_PROXY: optionalText.pipe(
