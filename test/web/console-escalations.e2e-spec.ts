@@ -139,7 +139,7 @@ describe('#14 escalations inbox: unconfirmed urgent alerts, acknowledged and res
 
     const es = await browser.get('/console/escalations?lang=es');
     expect(es.text).toContain('Escalamientos');
-    expect(es.text).toContain('1 pendientes');
+    expect(es.text).toContain('<span class="nav-count">1 pendiente</span>');
     await browser.get('/console/escalations?lang=en');
   });
 
